@@ -1,0 +1,57 @@
+#include "app/cli.h"
+
+namespace pghealthd::app {
+
+Options parse_cli(const std::vector<std::string>& args) {
+  Options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> value;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto take = [&]() -> std::optional<std::string> {
+      if (value) return value;
+      if (i + 1 < args.size()) return args[++i];
+      o.error = arg + " needs a value";
+      return std::nullopt;
+    };
+    auto flag = [&](bool& field) {
+      if (value) o.error = arg + " takes no value";
+      field = true;
+    };
+    if (arg == "--config" || arg == "-c") {
+      if (auto v = take()) o.config_path = *v;
+    } else if (arg == "--log-level") {
+      if (auto v = take()) o.log_level = *v;
+    } else if (arg == "--check-config") {
+      flag(o.check_config);
+    } else if (arg == "--version") {
+      flag(o.version);
+    } else if (arg == "--help" || arg == "-h") {
+      flag(o.help);
+    } else {
+      o.error = "unknown argument '" + arg + "'";
+    }
+    if (!o.error.empty()) break;
+  }
+  return o;
+}
+
+std::string usage() {
+  return "Usage: pghealthd [--config PATH] [--check-config] [--log-level LEVEL] [--version] [--help]\n"
+         "\n"
+         "Watches PostgreSQL table health (dead rows, cache hits, index usage) and exports it to Prometheus.\n"
+         "\n"
+         "  -c, --config PATH    configuration file (default " +
+         std::string(kDefaultConfigPath) +
+         ")\n"
+         "      --check-config   validate the configuration, print every problem as FILE:LINE:COL: message,\n"
+         "                       and exit 0 when it is valid\n"
+         "      --log-level L    trace, debug, info, warn, error, critical or off (overrides log_level)\n"
+         "      --version        print the version and exit\n"
+         "  -h, --help           print this help and exit\n";
+}
+
+}  // namespace pghealthd::app

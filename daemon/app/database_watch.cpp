@@ -1,0 +1,210 @@
+#include "app/database_watch.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace pghealthd::app {
+namespace {
+
+using std::chrono::steady_clock;
+
+// Our client-side deadline sits above the server's statement_timeout, so the server's cancel (SQLSTATE
+// 57014) normally ends a slow query; ours only fires when the server itself stops answering.
+constexpr std::chrono::seconds kClientDeadlineMargin{5};
+
+std::size_t idx(collectors::Kind k) { return static_cast<std::size_t>(k); }
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
+                             std::optional<std::string> dbname)
+    : ctx_(ctx),
+      target_(target),
+      key_{target.name, std::move(datname)},
+      conn_(ctx.loop, ctx.blocking),
+      wakeup_(ctx.loop) {
+  params_.conninfo = target.conninfo;
+  params_.dbname = std::move(dbname);
+  params_.password_file = target.password_file;
+  params_.connect_timeout = target.connection.connect_timeout;
+  params_.statement_timeout = target.connection.statement_timeout;
+  params_.lock_timeout = target.connection.lock_timeout;
+}
+
+void DatabaseWatch::start() {
+  series_ = &ctx_.store.add_database(key_);
+  series_->up->Set(0);
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.loop, worker(self), asio::detached);
+  const std::array<const config::Collector*, collectors::kKindCount> cfg{
+      &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes};
+  for (const auto& def : collectors::all()) {
+    const auto* c = cfg[idx(def.kind)];
+    if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval), asio::detached);
+  }
+}
+
+void DatabaseWatch::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& t : timers_) t->cancel();
+  wakeup_.cancel();
+  conn_.close();
+  ctx_.store.remove_database(key_);
+  series_ = nullptr;
+  spdlog::info("stopped watching database target={} datname={}", key_.target, key_.datname);
+}
+
+void DatabaseWatch::wake() { wakeup_.cancel(); }
+
+void DatabaseWatch::set_up(bool up, const std::string& why) {
+  if (stopped_) return;
+  series_->up->Set(up ? 1 : 0);
+  if (up && !up_) {
+    spdlog::info("{} database target={} datname={} backend_pid={}", ever_connected_ ? "reconnected to" : "connected to",
+                 key_.target, key_.datname, conn_.backend_pid());
+    ever_connected_ = true;
+    last_connect_error_.clear();
+  } else if (!up && (up_ || why != last_connect_error_)) {
+    // Logged when the state or the reason changes, not on every retry.
+    spdlog::warn("database unreachable, retrying with backoff target={} datname={} error=\"{}\"", key_.target,
+                 key_.datname, why);
+    last_connect_error_ = why;
+  }
+  up_ = up;
+}
+
+void DatabaseWatch::enqueue(collectors::Kind kind) {
+  const auto& def = collectors::definition(kind);
+  if (waiting_to_retry_) {
+    // The database is unreachable right now: this run fails at once, so its series are withdrawn.
+    auto& s = series_->collector[idx(kind)];
+    s.success->Set(0);
+    ctx_.store.withdraw(key_, kind);
+    spdlog::debug("collector run failed: database unreachable target={} datname={} collector={}", key_.target,
+                  key_.datname, def.name);
+    return;
+  }
+  pending_[idx(kind)] = true;
+  queue_.push_back(kind);
+  wake();
+}
+
+void DatabaseWatch::fail_all(const std::string& why) {
+  for (auto kind : queue_) {
+    pending_[idx(kind)] = false;
+    series_->collector[idx(kind)].success->Set(0);
+    ctx_.store.withdraw(key_, kind);
+    last_error_[idx(kind)] = why;
+  }
+  queue_.clear();
+}
+
+awaitable<void> DatabaseWatch::schedule([[maybe_unused]] std::shared_ptr<DatabaseWatch> self,
+                                        collectors::Kind kind, config::Duration interval) {
+  auto timer = std::make_shared<asio::steady_timer>(ctx_.loop);
+  timers_.push_back(timer);
+  auto next = steady_clock::now();
+  while (!stopped_) {
+    if (pending_[idx(kind)]) {
+      series_->collector[idx(kind)].skipped->Increment();
+      spdlog::debug("collector run skipped: previous run still going target={} datname={} collector={}",
+                    key_.target, key_.datname, collectors::definition(kind).name);
+    } else {
+      enqueue(kind);
+    }
+    // Fixed-rate schedule: a late run does not shift the ones after it; missed slots are not made up.
+    const auto now = steady_clock::now();
+    next += interval;
+    if (next <= now) next += ((now - next) / interval + 1) * interval;
+    timer->expires_at(next);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseWatch> self) {
+  auto backoff = target_.connection.backoff_initial;
+  boost::system::error_code ec;
+  while (!stopped_) {
+    if (!conn_.connected()) {
+      auto err = co_await conn_.connect(params_);
+      if (stopped_) break;
+      if (err) {
+        const std::string why = pg::describe(*err);
+        set_up(false, why);
+        fail_all(why);
+        waiting_to_retry_ = true;
+        wakeup_.expires_after(backoff);
+        co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
+        waiting_to_retry_ = false;
+        backoff = std::min(backoff * 2, target_.connection.backoff_max);
+        continue;
+      }
+      backoff = target_.connection.backoff_initial;
+      set_up(true, {});
+    }
+    if (queue_.empty()) {
+      wakeup_.expires_at(steady_clock::time_point::max());
+      co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    const auto kind = queue_.front();
+    queue_.pop_front();
+    co_await collect(kind);
+    pending_[idx(kind)] = false;
+  }
+}
+
+awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
+  const auto& def = collectors::definition(kind);
+  const auto started = steady_clock::now();
+  auto q = co_await conn_.query(def.sql, {}, target_.connection.statement_timeout + kClientDeadlineMargin);
+  if (stopped_) co_return;
+  auto& s = series_->collector[idx(kind)];
+  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+
+  std::string error;
+  std::shared_ptr<const collectors::Snapshot> snapshot;
+  std::size_t rows = 0;
+  if (q.error) {
+    error = pg::describe(*q.error);
+    if (!conn_.connected()) set_up(false, error);
+  } else {
+    pg::ResultRows result(q.result.get());
+    auto outcome = def.process(result, key_.target, key_.datname);
+    if (outcome.snapshot) {
+      snapshot = std::move(outcome.snapshot);
+      rows = outcome.rows;
+    } else {
+      error = "unusable answer from the server: " + outcome.error;
+    }
+  }
+  s.duration->Set(seconds);
+  auto& last = last_error_[idx(kind)];
+  if (!snapshot) {
+    s.success->Set(0);
+    ctx_.store.withdraw(key_, kind);
+    if (error != last)
+      spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target, key_.datname,
+                   def.name, error);
+    last = error;
+    co_return;
+  }
+  ctx_.store.put(key_, kind, std::move(snapshot));
+  s.success->Set(1);
+  series_->collector[idx(kind)].last_success->Set(unix_now());
+  if (!last.empty()) {
+    spdlog::info("collector recovered target={} datname={} collector={}", key_.target, key_.datname, def.name);
+    last.clear();
+  }
+  spdlog::debug("collected target={} datname={} collector={} rows={} seconds={:.3f}", key_.target, key_.datname,
+                def.name, rows, seconds);
+}
+
+}  // namespace pghealthd::app

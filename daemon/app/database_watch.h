@@ -1,0 +1,62 @@
+// Watches one database of one target: keeps a connection (reconnecting with capped exponential backoff)
+// and runs each enabled collector on its own interval over it, one query at a time.
+//
+// A collector that is still queued or running when its next run is due skips that run (counted in
+// pghealthd_collector_skipped_total); it never overlaps itself. A database that is down, slow or stuck
+// only delays its own collectors: everything here is asynchronous on the shared loop.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/context.h"
+#include "collectors/collector.h"
+#include "pg/connection.h"
+
+namespace pghealthd::app {
+
+class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
+ public:
+  // `dbname` replaces conninfo's database when set; `datname` is the label either way.
+  DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
+                std::optional<std::string> dbname);
+
+  void start();
+  // Stops every timer, closes the connection and withdraws the database's series.
+  void stop();
+
+  [[nodiscard]] const metrics::DbKey& key() const { return key_; }
+  [[nodiscard]] bool up() const { return up_; }
+
+ private:
+  // Coroutines take `self` so the watch outlives them even after its owner lets go.
+  awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind, config::Duration interval);
+  awaitable<void> worker(std::shared_ptr<DatabaseWatch> self);
+  awaitable<void> collect(collectors::Kind kind);
+  void enqueue(collectors::Kind kind);
+  void fail_all(const std::string& why);
+  void set_up(bool up, const std::string& why);
+  void wake();
+
+  Context& ctx_;
+  config::Target target_;
+  metrics::DbKey key_;
+  pg::ConnectParams params_;
+  pg::Connection conn_;
+  metrics::DbSeries* series_ = nullptr;
+  std::deque<collectors::Kind> queue_;
+  std::array<bool, collectors::kKindCount> pending_{};  // queued or running
+  std::array<std::string, collectors::kKindCount> last_error_{};
+  std::vector<std::shared_ptr<asio::steady_timer>> timers_;
+  asio::steady_timer wakeup_;
+  bool stopped_ = false;
+  bool up_ = false;
+  bool ever_connected_ = false;
+  bool waiting_to_retry_ = false;  // in backoff: due collectors fail at once instead of queueing
+  std::string last_connect_error_;
+};
+
+}  // namespace pghealthd::app

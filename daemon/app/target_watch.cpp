@@ -1,0 +1,130 @@
+#include "app/target_watch.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "pg/conninfo.h"
+
+namespace pghealthd::app {
+namespace {
+
+constexpr std::string_view kListDatabases =
+    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
+
+std::vector<std::regex> compile(const std::vector<std::string>& patterns) {
+  std::vector<std::regex> out;
+  for (const auto& p : patterns) out.emplace_back(p, std::regex::ECMAScript);  // validated by the config
+  return out;
+}
+
+}  // namespace
+
+bool database_selected(const std::string& name, const std::vector<std::regex>& include,
+                       const std::vector<std::regex>& exclude) {
+  auto matches = [&](const std::regex& re) { return std::regex_match(name, re); };
+  if (!include.empty() && std::none_of(include.begin(), include.end(), matches)) return false;
+  return std::none_of(exclude.begin(), exclude.end(), matches);
+}
+
+TargetWatch::TargetWatch(Context& ctx, config::Target target)
+    : ctx_(ctx),
+      target_(std::move(target)),
+      include_(compile(target_.include_databases)),
+      exclude_(compile(target_.exclude_databases)),
+      conn_(ctx.loop, ctx.blocking),
+      timer_(ctx.loop) {}
+
+std::size_t TargetWatch::databases_up() const {
+  std::size_t n = 0;
+  for (const auto& [name, db] : dbs_) n += db->up() ? 1 : 0;
+  return n;
+}
+
+void TargetWatch::add(const std::string& datname, bool override_dbname) {
+  auto db = std::make_shared<DatabaseWatch>(ctx_, target_, datname,
+                                            override_dbname ? std::optional<std::string>(datname) : std::nullopt);
+  dbs_.emplace(datname, db);
+  db->start();
+  spdlog::info("watching database target={} datname={}", target_.name, datname);
+}
+
+void TargetWatch::start() {
+  if (target_.autodiscover) {
+    asio::co_spawn(ctx_.loop, discover(shared_from_this()), asio::detached);
+  } else if (!target_.databases.empty()) {
+    for (const auto& d : target_.databases) add(d, true);
+  } else {
+    add(pg::default_dbname(target_.conninfo), false);
+  }
+}
+
+void TargetWatch::stop() {
+  stopped_ = true;
+  timer_.cancel();
+  conn_.close();
+  for (auto& [name, db] : dbs_) db->stop();
+  dbs_.clear();
+}
+
+void TargetWatch::sync(const std::vector<std::string>& names) {
+  std::set<std::string> wanted;
+  for (const auto& n : names)
+    if (database_selected(n, include_, exclude_)) wanted.insert(n);
+  for (auto it = dbs_.begin(); it != dbs_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("database is gone or no longer selected target={} datname={}", target_.name, it->first);
+    it->second->stop();
+    it = dbs_.erase(it);
+  }
+  for (const auto& n : wanted)
+    if (!dbs_.count(n)) add(n, true);
+}
+
+awaitable<void> TargetWatch::discover([[maybe_unused]] std::shared_ptr<TargetWatch> self) {
+  pg::ConnectParams params;
+  params.conninfo = target_.conninfo;
+  params.password_file = target_.password_file;
+  params.connect_timeout = target_.connection.connect_timeout;
+  params.statement_timeout = target_.connection.statement_timeout;
+  params.lock_timeout = target_.connection.lock_timeout;
+  auto backoff = target_.connection.backoff_initial;
+  while (!stopped_) {
+    std::optional<pg::Error> err;
+    if (!conn_.connected()) err = co_await conn_.connect(params);
+    if (stopped_) break;
+    if (!err) {
+      auto q = co_await conn_.query(kListDatabases, {}, target_.connection.statement_timeout);
+      if (stopped_) break;
+      if (q.error) {
+        err = q.error;
+      } else {
+        std::vector<std::string> names;
+        pg::ResultRows rows(q.result.get());
+        for (int r = 0; r < rows.size(); ++r)
+          if (auto v = rows.get(r, 0)) names.emplace_back(*v);
+        sync(names);
+        if (!last_error_.empty()) spdlog::info("database discovery recovered target={}", target_.name);
+        last_error_.clear();
+        backoff = target_.connection.backoff_initial;
+      }
+    }
+    auto wait = target_.discovery_interval;
+    if (err) {
+      const auto why = pg::describe(*err);
+      if (why != last_error_)
+        spdlog::warn("cannot list databases, keeping the current set target={} error=\"{}\"", target_.name, why);
+      last_error_ = why;
+      wait = std::min(backoff, target_.discovery_interval);
+      backoff = std::min(backoff * 2, target_.connection.backoff_max);
+    }
+    timer_.expires_after(wait);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+}  // namespace pghealthd::app

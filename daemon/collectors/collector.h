@@ -1,0 +1,44 @@
+// What every collector is: a name, one SQL statement, and one function that turns the server's rows into
+// a Snapshot (typed rows plus rendered series). The scheduler (app/database_watch.h) runs them.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/rows.h"
+#include "metrics/exposition.h"
+#include "model/stats.h"
+
+namespace pghealthd::collectors {
+
+enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes };
+inline constexpr std::size_t kKindCount = 3;
+
+// The result of one successful run. Immutable once built, shared with scrapes and the vacuum policy.
+struct Snapshot {
+  metrics::Fragments series;
+  std::vector<model::TableStats> tables;    // stat_user_tables
+  std::vector<model::TableIo> io;           // statio_user_tables
+  std::vector<model::IndexStats> indexes;   // stat_user_indexes
+};
+
+struct Outcome {
+  std::shared_ptr<const Snapshot> snapshot;  // null on error
+  std::string error;
+  std::size_t rows = 0;
+};
+
+struct Definition {
+  Kind kind;
+  std::string_view name;  // the `collector` label and the config key
+  std::string_view sql;
+  Outcome (*process)(const Rows& rows, std::string_view target, std::string_view datname);
+};
+
+[[nodiscard]] const std::array<Definition, kKindCount>& all();
+[[nodiscard]] const Definition& definition(Kind kind);
+
+}  // namespace pghealthd::collectors

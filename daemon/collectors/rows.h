@@ -1,0 +1,64 @@
+// The seam between reading and parsing: a collector's parser sees rows through this interface, so it is
+// tested with plain data (TextRows) and run on a libpq result (pg::ResultRows) alike.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pghealthd::collectors {
+
+class Rows {
+ public:
+  virtual ~Rows() = default;
+  [[nodiscard]] virtual int size() const = 0;
+  [[nodiscard]] virtual int column(std::string_view name) const = 0;  // -1 when there is no such column
+  // The text of a field; nullopt for SQL NULL.
+  [[nodiscard]] virtual std::optional<std::string_view> get(int row, int col) const = 0;
+};
+
+// Rows held as text, for tests and fuzzing.
+class TextRows final : public Rows {
+ public:
+  TextRows(std::vector<std::string> columns, std::vector<std::vector<std::optional<std::string>>> rows)
+      : columns_(std::move(columns)), rows_(std::move(rows)) {}
+  [[nodiscard]] int size() const override { return static_cast<int>(rows_.size()); }
+  [[nodiscard]] int column(std::string_view name) const override;
+  [[nodiscard]] std::optional<std::string_view> get(int row, int col) const override;
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::vector<std::optional<std::string>>> rows_;
+};
+
+// A parse outcome: the rows, or why the server's answer could not be used (then `rows` is empty).
+template <typename T>
+struct Parsed {
+  std::vector<T> rows;
+  std::string error;
+  [[nodiscard]] bool ok() const { return error.empty(); }
+};
+
+// Typed access to named columns, recording the first problem instead of throwing.
+class FieldReader {
+ public:
+  explicit FieldReader(const Rows& rows) : rows_(rows) {}
+
+  // Looks up a column once; a missing column is an error of the whole answer.
+  int require(std::string_view name);
+  std::string text(int row, int col);  // NOT NULL text column
+  std::optional<std::int64_t> integer(int row, int col);
+  std::optional<double> number(int row, int col);
+  bool boolean(int row, int col);  // 't' or 'f'
+
+  [[nodiscard]] const std::string& error() const { return error_; }
+
+ private:
+  void fail(int row, int col, std::string_view what, std::optional<std::string_view> value);
+  const Rows& rows_;
+  std::string error_;
+};
+
+}  // namespace pghealthd::collectors

@@ -1,0 +1,340 @@
+#include "config/load.h"
+
+#include <libpq-fe.h>
+#include <spdlog/common.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace pghealthd::config {
+namespace {
+
+// Collects every problem of a file instead of stopping at the first one.
+class Reader {
+ public:
+  std::vector<Problem> problems;
+
+  void error(const YAML::Node& at, std::string message) {
+    const YAML::Mark m = at.Mark();
+    problems.push_back({m.line + 1, m.column + 1, std::move(message)});
+  }
+
+  // Checks that `node` is a mapping whose keys are all in `allowed` and appear once each.
+  bool expect_map(const YAML::Node& node, const std::string& what, std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      error(node, what + " must be a mapping");
+      return false;
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        error(kv.first, what + " has a key that is not a plain name");
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string known;
+        for (auto a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
+        error(kv.first, "unknown key '" + key + "' in " + what + " (known: " + known + ")");
+      } else if (!seen.insert(key).second) {
+        error(kv.first, "duplicate key '" + key + "' in " + what);
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, what + " must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<std::string> nonempty_string(const YAML::Node& node, const std::string& what) {
+    auto s = string(node, what);
+    if (s && s->empty()) {
+      error(node, what + " must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& what) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      error(node, what + " must be true or false");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<Duration> duration(const YAML::Node& node, const std::string& what) {
+    if (node.IsScalar()) {
+      if (auto d = parse_duration(node.Scalar())) {
+        if (d->count() > 0) return d;
+        error(node, what + " must be greater than zero");
+        return std::nullopt;
+      }
+    }
+    error(node, what + " must be a duration such as 250ms, 30s, 5m or 1h");
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<std::string>> string_list(const YAML::Node& node, const std::string& what) {
+    if (!node.IsSequence()) {
+      error(node, what + " must be a list of strings");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& item : node) {
+      if (auto s = nonempty_string(item, "each entry of " + what)) out.push_back(*s);
+    }
+    return out;
+  }
+
+  std::optional<std::vector<std::string>> regex_list(const YAML::Node& node, const std::string& what) {
+    auto list = string_list(node, what);
+    if (!list) return list;
+    std::size_t i = 0;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) continue;
+      try {
+        std::regex re(item.Scalar(), std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        error(item, "invalid regular expression in " + what + ": " + e.what());
+      }
+      ++i;
+    }
+    return list;
+  }
+
+  void connection(const YAML::Node& node, const std::string& what, ConnectionSettings& out) {
+    if (!expect_map(node, what, {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial",
+                                 "backoff_max"}))
+      return;
+    auto set = [&](const char* key, Duration& field) {
+      if (const auto n = node[key]) {
+        if (auto d = duration(n, what + "." + key)) field = *d;
+      }
+    };
+    set("connect_timeout", out.connect_timeout);
+    set("statement_timeout", out.statement_timeout);
+    set("lock_timeout", out.lock_timeout);
+    set("backoff_initial", out.backoff_initial);
+    set("backoff_max", out.backoff_max);
+    if (out.backoff_initial > out.backoff_max)
+      error(node, what + ".backoff_initial must not be larger than backoff_max");
+  }
+};
+
+void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
+  if (!r.expect_map(node, "collectors", {"stat_user_tables", "statio_user_tables", "stat_user_indexes"})) return;
+  auto one = [&](const char* name, Collector& c) {
+    const auto n = node[name];
+    if (!n) return;
+    const std::string what = std::string("collectors.") + name;
+    if (!r.expect_map(n, what, {"interval", "enabled"})) return;
+    if (const auto i = n["interval"]) {
+      if (auto d = r.duration(i, what + ".interval")) c.interval = *d;
+    }
+    if (const auto e = n["enabled"]) {
+      if (auto b = r.boolean(e, what + ".enabled")) c.enabled = *b;
+    }
+  };
+  one("stat_user_tables", out.stat_user_tables);
+  one("statio_user_tables", out.statio_user_tables);
+  one("stat_user_indexes", out.stat_user_indexes);
+}
+
+void check_conninfo(Reader& r, const YAML::Node& node, const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (!opts) {
+    // libpq's message names the offending keyword, never a value, so it is safe to show.
+    std::string msg = err ? err : "out of memory";
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    r.error(node, "conninfo is not a valid libpq connection string: " + msg);
+  }
+  if (err) PQfreemem(err);
+  if (opts) PQconninfoFree(opts);
+}
+
+void read_target(Reader& r, const YAML::Node& node, std::size_t index, const ConnectionSettings& defaults,
+                 const std::string& base_dir, std::set<std::string>& names, std::vector<Target>& out) {
+  const std::string what = "targets[" + std::to_string(index) + "]";
+  if (!r.expect_map(node, what,
+                    {"name", "conninfo", "password_file", "databases", "autodiscover", "include_databases",
+                     "exclude_databases", "discovery_interval", "connection"}))
+    return;
+  Target t;
+  t.connection = defaults;
+  if (const auto n = node["name"]) {
+    if (auto s = r.nonempty_string(n, what + ".name")) {
+      t.name = *s;
+      if (!names.insert(t.name).second) r.error(n, "duplicate target name '" + t.name + "'");
+    }
+  } else {
+    r.error(node, what + " needs a name");
+  }
+  if (const auto n = node["conninfo"]) {
+    if (auto s = r.nonempty_string(n, what + ".conninfo")) {
+      t.conninfo = *s;
+      check_conninfo(r, n, t.conninfo);
+    }
+  } else {
+    r.error(node, what + " needs a conninfo");
+  }
+  if (const auto n = node["password_file"]) {
+    if (auto s = r.nonempty_string(n, what + ".password_file")) {
+      std::filesystem::path p(*s);
+      if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+      t.password_file = p.lexically_normal().string();
+      std::ifstream probe(*t.password_file);
+      if (!probe) r.error(n, what + ".password_file cannot be read: " + *t.password_file);
+    }
+  }
+  if (const auto n = node["databases"]) {
+    if (auto list = r.string_list(n, what + ".databases")) {
+      std::set<std::string> seen;
+      std::size_t i = 0;
+      for (const auto& item : n) {
+        if (i < list->size() && !seen.insert((*list)[i]).second)
+          r.error(item, "database '" + (*list)[i] + "' is listed twice in " + what + ".databases");
+        ++i;
+      }
+      if (list->empty()) r.error(n, what + ".databases must not be empty (omit it to watch conninfo's database)");
+      t.databases = *list;
+    }
+  }
+  if (const auto n = node["autodiscover"]) {
+    if (auto b = r.boolean(n, what + ".autodiscover")) t.autodiscover = *b;
+    if (t.autodiscover && node["databases"])
+      r.error(n, what + " sets both databases and autodiscover: choose one");
+  }
+  for (const char* key : {"include_databases", "exclude_databases"}) {
+    const auto n = node[key];
+    if (!n) continue;
+    if (!t.autodiscover) r.error(n, what + "." + key + " only applies with autodiscover: true");
+    if (auto list = r.regex_list(n, what + "." + key))
+      (std::string_view(key) == "include_databases" ? t.include_databases : t.exclude_databases) = *list;
+  }
+  if (const auto n = node["discovery_interval"]) {
+    if (!t.autodiscover) r.error(n, what + ".discovery_interval only applies with autodiscover: true");
+    if (auto d = r.duration(n, what + ".discovery_interval")) t.discovery_interval = *d;
+  }
+  if (const auto n = node["connection"]) r.connection(n, what + ".connection", t.connection);
+  out.push_back(std::move(t));
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr == first) return std::nullopt;
+  const std::string_view unit(ptr, static_cast<std::size_t>(last - ptr));
+  std::uint64_t ms_per_unit = 0;
+  if (unit == "ms") ms_per_unit = 1;
+  else if (unit == "s") ms_per_unit = 1000;
+  else if (unit == "m") ms_per_unit = 60'000;
+  else if (unit == "h") ms_per_unit = 3'600'000;
+  else return std::nullopt;
+  constexpr std::uint64_t kMax = 366ull * 24 * 3'600'000;  // a year is plenty for any interval
+  if (value > kMax / ms_per_unit) return std::nullopt;
+  return Duration(static_cast<Duration::rep>(value * ms_per_unit));
+}
+
+std::optional<ListenAddress> parse_listen(std::string_view text) {
+  ListenAddress out;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    out.host = std::string(text.substr(1, close - 1));
+    if (out.host.empty()) return std::nullopt;
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    out.host = std::string(text.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return std::nullopt;  // bare IPv6 needs brackets
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535) return std::nullopt;
+  out.port = static_cast<unsigned short>(value);
+  return out;
+}
+
+std::string format_problem(const std::string& file, const Problem& p) {
+  std::ostringstream os;
+  os << file << ':' << p.line << ':' << p.column << ": " << p.message;
+  return os.str();
+}
+
+LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir) {
+  Reader r;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::ParserException& e) {
+    return std::vector<Problem>{{e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg}};
+  }
+  Config cfg;
+  if (!root || root.IsNull()) return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
+  if (!r.expect_map(root, "the configuration", {"listen", "log_level", "targets", "collectors", "connection"}))
+    return r.problems;
+
+  if (const auto n = root["listen"]) {
+    if (auto s = r.string(n, "listen")) {
+      if (parse_listen(*s)) cfg.listen = *s;
+      else r.error(n, "listen must be host:port (\":9188\" for every interface, \"[::1]:9188\" for IPv6)");
+    }
+  }
+  if (const auto n = root["log_level"]) {
+    if (auto s = r.string(n, "log_level")) {
+      if (spdlog::level::from_str(*s) == spdlog::level::off && *s != "off")
+        r.error(n, "log_level must be one of trace, debug, info, warn, error, critical, off");
+      else cfg.log_level = *s;
+    }
+  }
+  ConnectionSettings defaults;
+  if (const auto n = root["connection"]) r.connection(n, "connection", defaults);
+  if (const auto n = root["collectors"]) read_collectors(r, n, cfg.collectors);
+
+  const auto targets = root["targets"];
+  if (!targets) {
+    r.problems.push_back({1, 1, "no targets: the configuration needs at least one PostgreSQL server"});
+  } else if (!targets.IsSequence()) {
+    r.error(targets, "targets must be a list");
+  } else if (targets.size() == 0) {
+    r.error(targets, "targets is empty: the configuration needs at least one PostgreSQL server");
+  } else {
+    std::set<std::string> names;
+    std::size_t i = 0;
+    for (const auto& t : targets) read_target(r, t, i++, defaults, base_dir, names, cfg.targets);
+  }
+  if (!r.problems.empty()) return r.problems;
+  return cfg;
+}
+
+LoadResult load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::vector<Problem>{{0, 0, "cannot read the configuration file"}};
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  const auto dir = std::filesystem::path(path).parent_path();
+  return parse_config(buf.str(), dir.empty() ? "." : dir.string());
+}
+
+}  // namespace pghealthd::config

@@ -1,0 +1,228 @@
+#include "http/server.h"
+
+#include <zlib.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <stdexcept>
+
+namespace pghealthd::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+std::string gzip(const std::string& data) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  std::string out;
+  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  return out;
+}
+
+namespace {
+
+bool accepts_gzip(std::string_view header) {
+  // Accept-Encoding: gzip, deflate;q=0.5 ... ("gzip;q=0" refuses it)
+  std::size_t pos = 0;
+  while (pos < header.size()) {
+    auto end = header.find(',', pos);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view item = header.substr(pos, end - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const auto semi = item.find(';');
+    std::string_view coding = item.substr(0, semi);
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (beast::iequals(beast::string_view(coding.data(), coding.size()), "gzip") || coding == "*") {
+      if (semi == std::string_view::npos) return true;
+      auto q = item.substr(semi + 1);
+      return q.find("q=0") == std::string_view::npos || q.find("q=0.") != std::string_view::npos;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(asio::any_io_executor ex, Handler h, Limits l)
+      : loop(std::move(ex)), acceptor(loop), handler(std::move(h)), limits(l) {}
+
+  asio::any_io_executor loop;
+  tcp::acceptor acceptor;
+  Handler handler;
+  Limits limits;
+  std::size_t connections = 0;
+  std::set<beast::tcp_stream*> sessions;  // so stop() can end idle keep-alive connections at once
+  bool stopped = false;
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (stopped || ec == asio::error::operation_aborted) break;
+        spdlog::warn("accepting a connection failed error=\"{}\"", ec.message());
+        continue;
+      }
+      if (connections >= limits.max_connections) {
+        // Refuse rather than queue: an unbounded number of idle clients must not exhaust descriptors.
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      asio::co_spawn(loop, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    ++connections;
+    struct Count {
+      std::size_t& n;
+      ~Count() { --n; }
+    } count{connections};
+    beast::tcp_stream stream(std::move(socket));
+    sessions.insert(&stream);
+    struct Untrack {
+      std::set<beast::tcp_stream*>& set;
+      beast::tcp_stream* s;
+      ~Untrack() { set.erase(s); }
+    } untrack{sessions, &stream};
+    beast::flat_buffer buffer;
+    try {
+      for (;;) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+        parser.body_limit(limits.max_body_bytes);
+        stream.expires_after(limits.read_timeout);
+        boost::system::error_code ec;
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+        if (ec == bhttp::error::end_of_stream) break;
+        if (ec) {
+          // Malformed or oversized: answer 400/431 once (best effort) and drop the connection.
+          if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
+            const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
+            bhttp::response<bhttp::string_body> bad{too_big ? bhttp::status::request_header_fields_too_large
+                                                            : bhttp::status::bad_request,
+                                                    11};
+            bad.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+            bad.set(bhttp::field::connection, "close");
+            bad.body() = too_big ? "request too large\n" : "malformed request\n";
+            bad.prepare_payload();
+            stream.expires_after(std::chrono::seconds(5));
+            boost::system::error_code ignored;
+            co_await bhttp::async_write(stream, bad, asio::redirect_error(use_awaitable, ignored));
+          }
+          break;
+        }
+        auto& req = parser.get();
+        Request r;
+        r.method = std::string(req.method_string());
+        r.target = std::string(req.target());
+        const auto ae = req[bhttp::field::accept_encoding];
+        r.accepts_gzip = accepts_gzip(std::string_view(ae.data(), ae.size()));
+
+        Response out;
+        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+          out = {405, "text/plain; charset=utf-8", "only GET and HEAD are served\n"};
+        } else {
+          out = handler(r);
+        }
+        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), req.version()};
+        res.set(bhttp::field::server, "pghealthd");
+        res.set(bhttp::field::content_type, out.content_type);
+        if (out.status == 405) res.set(bhttp::field::allow, "GET, HEAD");
+        if (r.accepts_gzip && out.body.size() > 1024) {
+          res.set(bhttp::field::content_encoding, "gzip");
+          out.body = gzip(out.body);
+        }
+        res.set(bhttp::field::vary, "Accept-Encoding");
+        res.keep_alive(req.keep_alive());
+        if (req.method() == bhttp::verb::head) {
+          res.content_length(out.body.size());
+        } else {
+          res.body() = std::move(out.body);
+          res.prepare_payload();
+        }
+        stream.expires_after(limits.write_timeout);
+        if (req.method() == bhttp::verb::head) {
+          bhttp::response_serializer<bhttp::string_body> sr{res};
+          co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+        } else {
+          co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+        }
+        if (ec || !res.keep_alive() || stopped) break;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("HTTP session ended with an error error=\"{}\"", e.what());
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+  }
+};
+
+Server::Server(asio::any_io_executor loop, Handler handler, Limits limits)
+    : impl_(std::make_shared<Impl>(std::move(loop), std::move(handler), limits)) {}
+
+Server::~Server() { stop(); }
+
+void Server::listen(const std::string& host, unsigned short port) {
+  boost::system::error_code ec;
+  asio::ip::address address;
+  if (host.empty()) {
+    address = asio::ip::address_v6::any();  // dual-stack where the host allows it
+  } else if (host == "localhost") {
+    address = asio::ip::address_v4::loopback();
+  } else {
+    address = asio::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error("listen: '" + host + "' is not an IP address (or localhost)");
+  }
+  tcp::endpoint ep(address, port);
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (ec && host.empty()) {  // no IPv6 on this host: fall back to IPv4's any address
+    ep = tcp::endpoint(asio::ip::address_v4::any(), port);
+    ec.clear();
+    acc.open(ep.protocol(), ec);
+  }
+  if (ec) throw std::runtime_error("listen: cannot open a socket: " + ec.message());
+  if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(false), ec);
+  acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  acc.bind(ep, ec);
+  if (ec) throw std::runtime_error("listen: cannot bind " + host + ":" + std::to_string(port) + ": " + ec.message());
+  acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("listen: " + ec.message());
+  asio::co_spawn(impl_->loop, impl_->accept_loop(), asio::detached);
+}
+
+unsigned short Server::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+  for (auto* s : impl_->sessions) s->socket().cancel(ignored);
+}
+
+}  // namespace pghealthd::http

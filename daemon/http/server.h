@@ -1,0 +1,56 @@
+// The HTTP endpoint: a small Boost.Beast server on the daemon's event loop. Routes are the caller's;
+// this module only speaks HTTP: request limits, keep-alive, timeouts and gzip.
+//
+// Why not prometheus-cpp's Exposer (civetweb): Debian's civetweb build crashes on TLS and lacks IPv6, and
+// it calls Collect() from its own threads; one loop-driven server avoids all three.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pg/asio.h"
+
+namespace pghealthd::http {
+
+struct Request {
+  std::string method;
+  std::string target;  // path and query, as sent
+  bool accepts_gzip = false;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct Limits {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 16 * 1024;  // we only serve GET: a body is never needed
+  std::chrono::seconds read_timeout{10};   // a slow or silent client is dropped after this
+  std::chrono::seconds write_timeout{60};
+  std::size_t max_connections = 64;
+};
+
+class Server {
+ public:
+  Server(asio::any_io_executor loop, Handler handler, Limits limits = {});
+  ~Server();
+
+  // Binds and starts accepting. Throws std::runtime_error with a readable message on failure.
+  void listen(const std::string& host, unsigned short port);
+  [[nodiscard]] unsigned short port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// gzip (RFC 1952) of `data` at a fast level; exposed for tests.
+[[nodiscard]] std::string gzip(const std::string& data);
+
+}  // namespace pghealthd::http

@@ -1,0 +1,96 @@
+// Every metric pghealthd exports: name, type and help text, in one place. The README's metrics reference
+// follows this file. Names follow Prometheus conventions: pghealthd_ prefix, base units, _ratio for 0..1,
+// _total for counters, _timestamp_seconds for Unix times.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace pghealthd::metrics {
+
+struct FamilyInfo {
+  std::string_view name;
+  std::string_view type;  // "gauge" or "counter" (exposition TYPE)
+  std::string_view help;
+};
+
+// Per-table and per-index families, rendered from collector snapshots (see exposition.h).
+enum class Family : std::size_t {
+  kTableLiveTuples,
+  kTableDeadTuples,
+  kTableDeadTupleRatio,
+  kTableModifiedSinceAnalyze,
+  kTableSeqScans,
+  kTableIndexScans,
+  kTableSizeBytes,
+  kTableLastVacuum,
+  kTableLastAnalyze,
+  kTableVacuums,
+  kTableAnalyzes,
+  kTableBlocksHit,
+  kTableBlocksRead,
+  kTableCacheHitRatio,
+  kIndexScans,
+  kIndexTuplesRead,
+  kIndexTuplesFetched,
+  kIndexSizeBytes,
+  kIndexUnused,
+  kCount,
+};
+
+inline constexpr std::size_t kFamilyCount = static_cast<std::size_t>(Family::kCount);
+
+inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
+    {"pghealthd_table_live_tuples", "gauge", "Estimated live rows (pg_stat_user_tables.n_live_tup)."},
+    {"pghealthd_table_dead_tuples", "gauge", "Estimated dead rows (pg_stat_user_tables.n_dead_tup)."},
+    {"pghealthd_table_dead_tuple_ratio", "gauge",
+     "Dead rows over all rows: n_dead_tup / (n_live_tup + n_dead_tup), 0 when both are 0."},
+    {"pghealthd_table_modified_since_analyze_tuples", "gauge",
+     "Rows modified since the last ANALYZE (pg_stat_user_tables.n_mod_since_analyze)."},
+    {"pghealthd_table_seq_scans_total", "counter", "Sequential scans started on the table (seq_scan)."},
+    {"pghealthd_table_index_scans_total", "counter",
+     "Index scans started on the table's indexes (idx_scan); absent for a table without indexes."},
+    {"pghealthd_table_size_bytes", "gauge",
+     "Heap plus TOAST size from pg_class.relpages times block_size, as of the last VACUUM or ANALYZE."},
+    {"pghealthd_table_last_vacuum_timestamp_seconds", "gauge",
+     "Time of the last vacuum by kind (manual or auto); absent when it never happened."},
+    {"pghealthd_table_last_analyze_timestamp_seconds", "gauge",
+     "Time of the last analyze by kind (manual or auto); absent when it never happened."},
+    {"pghealthd_table_vacuums_total", "counter", "Vacuums of the table by kind (manual or auto)."},
+    {"pghealthd_table_analyzes_total", "counter", "Analyzes of the table by kind (manual or auto)."},
+    {"pghealthd_table_blocks_hit_total", "counter",
+     "Blocks found in shared buffers by area (heap, index, toast, toast_index)."},
+    {"pghealthd_table_blocks_read_total", "counter",
+     "Blocks not found in shared buffers (read from the OS or disk) by area."},
+    {"pghealthd_table_cache_hit_ratio", "gauge",
+     "heap_blks_hit / (heap_blks_hit + heap_blks_read) since the statistics reset; absent when both are 0."},
+    {"pghealthd_index_scans_total", "counter", "Scans started on the index (pg_stat_user_indexes.idx_scan)."},
+    {"pghealthd_index_tuples_read_total", "counter", "Index entries returned by scans (idx_tup_read)."},
+    {"pghealthd_index_tuples_fetched_total", "counter", "Live table rows fetched by index scans (idx_tup_fetch)."},
+    {"pghealthd_index_size_bytes", "gauge", "Index size from pg_class.relpages times block_size."},
+    {"pghealthd_index_unused", "gauge",
+     "1 when the index was never scanned since the statistics reset and enforces no primary key, unique "
+     "or exclusion constraint; else 0."},
+}};
+
+[[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }
+
+// The daemon's own metrics, kept in a prometheus-cpp registry (see self_metrics.h).
+namespace self {
+inline constexpr FamilyInfo kUp{"pghealthd_up", "gauge",
+                                "1 when pghealthd's connection to the database works, else 0."};
+inline constexpr FamilyInfo kCollectorDuration{"pghealthd_collector_duration_seconds", "gauge",
+                                               "Duration of the collector's last run."};
+inline constexpr FamilyInfo kCollectorSuccess{"pghealthd_collector_success", "gauge",
+                                              "1 when the collector's last run succeeded, else 0."};
+inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_success_timestamp_seconds", "gauge",
+                                                  "Time of the collector's last successful run."};
+inline constexpr FamilyInfo kCollectorSkipped{
+    "pghealthd_collector_skipped_total", "counter",
+    "Runs skipped because the previous run of the same collector was still going."};
+inline constexpr FamilyInfo kBuildInfo{"pghealthd_build_info", "gauge",
+                                       "Always 1; the version label says which pghealthd this is."};
+}  // namespace self
+
+}  // namespace pghealthd::metrics

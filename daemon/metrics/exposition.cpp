@@ -1,0 +1,146 @@
+#include "metrics/exposition.h"
+
+#include <fmt/format.h>
+
+namespace pghealthd::metrics {
+namespace {
+
+// Builds `name{fixed labels` once per row; each sample appends its own extra label, value and newline.
+class Row {
+ public:
+  Row(std::string_view target, std::string_view datname, std::string_view schema, std::string_view rel,
+      std::string_view index = {}) {
+    labels_.reserve(96);
+    labels_ += "{target=\"";
+    append_escaped(labels_, target);
+    labels_ += "\",datname=\"";
+    append_escaped(labels_, datname);
+    labels_ += "\",schemaname=\"";
+    append_escaped(labels_, schema);
+    labels_ += "\",relname=\"";
+    append_escaped(labels_, rel);
+    if (!index.empty()) {
+      labels_ += "\",indexrelname=\"";
+      append_escaped(labels_, index);
+    }
+    labels_ += '"';
+  }
+
+  template <typename V>
+  void add(Fragments& f, Family family, const std::optional<V>& value, std::string_view extra_key = {},
+           std::string_view extra_value = {}) const {
+    if (!value) return;  // NULL in the view: the series is absent
+    std::string& out = f.lines[static_cast<std::size_t>(family)];
+    out += info(family).name;
+    out += labels_;
+    if (!extra_key.empty()) {
+      out += ',';
+      out += extra_key;
+      out += "=\"";
+      out += extra_value;  // only our own constants here, never data
+      out += '"';
+    }
+    out += "} ";
+    append_value(out, *value);
+    out += '\n';
+  }
+
+ private:
+  std::string labels_;
+};
+
+}  // namespace
+
+std::size_t Fragments::bytes() const {
+  std::size_t n = 0;
+  for (const auto& l : lines) n += l.size();
+  return n;
+}
+
+void append_escaped(std::string& out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+}
+
+void append_value(std::string& out, std::int64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+
+void append_value(std::string& out, double v) {
+  if (v != v) out += "NaN";
+  else fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+Fragments render_tables(std::string_view target, std::string_view datname,
+                        const std::vector<model::TableStats>& rows) {
+  Fragments f;
+  for (const auto& t : rows) {
+    const Row row(target, datname, t.schemaname, t.relname);
+    row.add(f, Family::kTableLiveTuples, t.live_tuples);
+    row.add(f, Family::kTableDeadTuples, t.dead_tuples);
+    row.add(f, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
+    row.add(f, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
+    row.add(f, Family::kTableSeqScans, t.seq_scans);
+    row.add(f, Family::kTableIndexScans, t.index_scans);
+    row.add(f, Family::kTableSizeBytes, t.size_bytes);
+    row.add(f, Family::kTableLastVacuum, t.last_vacuum, "kind", "manual");
+    row.add(f, Family::kTableLastVacuum, t.last_autovacuum, "kind", "auto");
+    row.add(f, Family::kTableLastAnalyze, t.last_analyze, "kind", "manual");
+    row.add(f, Family::kTableLastAnalyze, t.last_autoanalyze, "kind", "auto");
+    row.add(f, Family::kTableVacuums, t.vacuum_count, "kind", "manual");
+    row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
+    row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
+    row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
+  }
+  return f;
+}
+
+Fragments render_table_io(std::string_view target, std::string_view datname,
+                          const std::vector<model::TableIo>& rows) {
+  Fragments f;
+  for (const auto& t : rows) {
+    const Row row(target, datname, t.schemaname, t.relname);
+    row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");
+    row.add(f, Family::kTableBlocksHit, t.idx_blks_hit, "area", "index");
+    row.add(f, Family::kTableBlocksHit, t.toast_blks_hit, "area", "toast");
+    row.add(f, Family::kTableBlocksHit, t.tidx_blks_hit, "area", "toast_index");
+    row.add(f, Family::kTableBlocksRead, t.heap_blks_read, "area", "heap");
+    row.add(f, Family::kTableBlocksRead, t.idx_blks_read, "area", "index");
+    row.add(f, Family::kTableBlocksRead, t.toast_blks_read, "area", "toast");
+    row.add(f, Family::kTableBlocksRead, t.tidx_blks_read, "area", "toast_index");
+    row.add(f, Family::kTableCacheHitRatio, model::cache_hit_ratio(t.heap_blks_hit, t.heap_blks_read));
+  }
+  return f;
+}
+
+Fragments render_indexes(std::string_view target, std::string_view datname,
+                         const std::vector<model::IndexStats>& rows) {
+  Fragments f;
+  for (const auto& i : rows) {
+    const Row row(target, datname, i.schemaname, i.relname, i.indexrelname);
+    row.add(f, Family::kIndexScans, i.scans);
+    row.add(f, Family::kIndexTuplesRead, i.tuples_read);
+    row.add(f, Family::kIndexTuplesFetched, i.tuples_fetched);
+    row.add(f, Family::kIndexSizeBytes, i.size_bytes);
+    row.add(f, Family::kIndexUnused, model::index_unused(i));
+  }
+  return f;
+}
+
+void write_families(std::string& out, const std::vector<const Fragments*>& parts) {
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    bool any = false;
+    for (const auto* p : parts) any = any || !p->lines[i].empty();
+    if (!any) continue;
+    const auto& fam = kFamilies[i];
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", fam.name, fam.help, fam.name,
+                   fam.type);
+    for (const auto* p : parts) out += p->lines[i];
+  }
+}
+
+}  // namespace pghealthd::metrics

@@ -1,0 +1,105 @@
+#include "metrics/store.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "metrics/catalog.h"
+
+namespace pghealthd::metrics {
+namespace {
+
+template <typename T>
+prometheus::Family<T>& family(prometheus::Registry& r, const FamilyInfo& info) {
+  if constexpr (std::is_same_v<T, prometheus::Gauge>)
+    return prometheus::BuildGauge().Name(std::string(info.name)).Help(std::string(info.help)).Register(r);
+  else
+    return prometheus::BuildCounter().Name(std::string(info.name)).Help(std::string(info.help)).Register(r);
+}
+
+}  // namespace
+
+Store::Store(std::string version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      up_(family<prometheus::Gauge>(*registry_, self::kUp)),
+      duration_(family<prometheus::Gauge>(*registry_, self::kCollectorDuration)),
+      success_(family<prometheus::Gauge>(*registry_, self::kCollectorSuccess)),
+      last_success_(family<prometheus::Gauge>(*registry_, self::kCollectorLastSuccess)),
+      skipped_(family<prometheus::Counter>(*registry_, self::kCollectorSkipped)) {
+  family<prometheus::Gauge>(*registry_, self::kBuildInfo).Add({{"version", std::move(version)}}).Set(1);
+}
+
+DbSeries& Store::add_database(const DbKey& key) {
+  auto [it, inserted] = dbs_.try_emplace(key);
+  DbSeries& s = it->second.series;
+  if (!inserted) return s;
+  const prometheus::Labels db{{"target", key.target}, {"datname", key.datname}};
+  s.up = &up_.Add(db);
+  for (const auto& def : collectors::all()) {
+    auto labels = db;
+    labels["collector"] = std::string(def.name);
+    auto& c = s.collector[static_cast<std::size_t>(def.kind)];
+    c.duration = &duration_.Add(labels);
+    c.success = &success_.Add(labels);
+    c.skipped = &skipped_.Add(labels);
+    // last_success is added on the first success: absent means "never succeeded".
+  }
+  return s;
+}
+
+void Store::remove_database(const DbKey& key) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto& s = it->second.series;
+  up_.Remove(s.up);
+  for (auto& c : s.collector) {
+    duration_.Remove(c.duration);
+    success_.Remove(c.success);
+    skipped_.Remove(c.skipped);
+    if (c.last_success) last_success_.Remove(c.last_success);
+  }
+  dbs_.erase(it);
+}
+
+void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto& c = it->second.series.collector[static_cast<std::size_t>(kind)];
+  if (!c.last_success) {
+    c.last_success = &last_success_.Add({{"target", key.target},
+                                         {"datname", key.datname},
+                                         {"collector", std::string(collectors::definition(kind).name)}});
+  }
+  it->second.snapshots[static_cast<std::size_t>(kind)] = std::move(snap);
+}
+
+void Store::withdraw(const DbKey& key, collectors::Kind kind) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end()) it->second.snapshots[static_cast<std::size_t>(kind)].reset();
+}
+
+std::shared_ptr<const collectors::Snapshot> Store::get(const DbKey& key, collectors::Kind kind) const {
+  auto it = dbs_.find(key);
+  return it == dbs_.end() ? nullptr : it->second.snapshots[static_cast<std::size_t>(kind)];
+}
+
+std::string Store::render() const {
+  std::vector<const Fragments*> parts;
+  std::size_t bytes = 0;
+  for (const auto& [key, entry] : dbs_) {
+    for (const auto& s : entry.snapshots) {
+      if (!s) continue;
+      parts.push_back(&s->series);
+      bytes += s->series.bytes();
+    }
+  }
+  std::ostringstream self;
+  prometheus::TextSerializer().Serialize(self, registry_->Collect());
+  std::string out;
+  out.reserve(bytes + self.str().size() + 8192);
+  out += self.str();
+  write_families(out, parts);
+  return out;
+}
+
+}  // namespace pghealthd::metrics

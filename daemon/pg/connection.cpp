@@ -1,0 +1,339 @@
+#include "pg/connection.h"
+
+#include <cstring>
+#include <fstream>
+
+namespace pghealthd::pg {
+namespace {
+
+// How long the server gets to answer a cancel request before we give the connection up.
+constexpr std::chrono::seconds kCancelGrace{5};
+
+// libpq messages span lines ("...failed: ...\n\tIs the server running..."): one line for logs.
+std::string one_line(const char* text) {
+  std::string out;
+  for (const char* p = text ? text : ""; *p; ++p) {
+    const char c = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+Error connection_error(PGconn* conn, std::string_view fallback = "connection lost") {
+  std::string msg = conn ? one_line(PQerrorMessage(conn)) : std::string();
+  return {Error::Kind::kConnection, {}, msg.empty() ? std::string(fallback) : msg};
+}
+
+Error server_error(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  return {Error::Kind::kServer, state ? state : "", one_line(primary ? primary : PQresultErrorMessage(r))};
+}
+
+Error closed_error() { return {Error::Kind::kClosed, {}, "connection closed by pghealthd"}; }
+
+struct Started {
+  PGconn* conn = nullptr;
+  std::string error;
+};
+
+// Runs on the blocking pool: reading the password file and PQconnectStartParams (which may resolve a
+// host name synchronously) must not stall the loop.
+Started start_connect(const ConnectParams& p) {
+  Started s;
+  std::string password;
+  if (p.password_file) {
+    std::ifstream in(*p.password_file);
+    if (!in || !std::getline(in, password)) {
+      s.error = "cannot read password_file " + *p.password_file;
+      return s;
+    }
+    while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) password.pop_back();
+  }
+  // expand_dbname=1 expands the first "dbname" as a conninfo string or URI; later keywords override it.
+  std::vector<const char*> keys{"dbname"};
+  std::vector<const char*> values{p.conninfo.c_str()};
+  if (p.dbname) {
+    keys.push_back("dbname");
+    values.push_back(p.dbname->c_str());
+  }
+  keys.push_back("application_name");
+  values.push_back(p.application_name.c_str());
+  if (!password.empty()) {
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  s.conn = PQconnectStartParams(keys.data(), values.data(), 1);
+  if (!password.empty()) explicit_bzero(password.data(), password.size());
+  if (!s.conn) s.error = "out of memory starting a connection";
+  return s;
+}
+
+}  // namespace
+
+std::string describe(const Error& e) {
+  return e.sqlstate.empty() ? e.message : e.message + " (SQLSTATE " + e.sqlstate + ")";
+}
+
+int ResultRows::column(std::string_view name) const {
+  const int n = PQnfields(r_);
+  for (int i = 0; i < n; ++i)
+    if (name == PQfname(r_, i)) return i;
+  return -1;
+}
+
+std::optional<std::string_view> ResultRows::get(int row, int col) const {
+  if (PQgetisnull(r_, row, col)) return std::nullopt;
+  return std::string_view(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
+}
+
+struct Connection::Wait {
+  Wait(const asio::any_io_executor& ex, int fd) : desc(ex, fd), timer(ex) {}
+  asio::posix::stream_descriptor desc;
+  asio::steady_timer timer;
+  bool timed_out = false;
+  bool closed = false;
+};
+
+Connection::Connection(asio::any_io_executor loop, asio::thread_pool& blocking)
+    : loop_(std::move(loop)), blocking_(blocking) {}
+
+Connection::~Connection() { close(); }
+
+bool Connection::connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+
+int Connection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
+
+void Connection::on_notice(void* self, const PGresult* res) {
+  auto* c = static_cast<Connection*>(self);
+  if (!c->notices_) return;
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  c->notices_->push_back(std::string(severity ? severity : "NOTICE") + ": " + one_line(primary));
+}
+
+void Connection::finish_off_loop() {
+  if (!conn_) return;
+  PGconn* c = conn_;
+  conn_ = nullptr;
+  PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);
+  // PQfinish sends a Terminate message and may block on a full socket buffer.
+  asio::post(blocking_, [c] { PQfinish(c); });
+}
+
+void Connection::close() {
+  ++generation_;
+  if (auto w = std::move(wait_)) {
+    w->closed = true;
+    boost::system::error_code ignored;
+    w->desc.cancel(ignored);
+  }
+  finish_off_loop();
+}
+
+void Connection::cancel_running() {
+  if (!conn_) return;
+  PGcancel* c = PQgetCancel(conn_);
+  if (!c) return;
+  // PQcancel opens a new connection to the server and waits for it: off the loop.
+  asio::post(blocking_, [c] {
+    char buf[256];
+    PQcancel(c, buf, sizeof buf);
+    PQfreeCancel(c);
+  });
+}
+
+awaitable<Connection::WaitResult> Connection::wait_socket(bool for_write, Clock::time_point deadline) {
+  // libpq may replace its socket (multi-host conninfo, SSL/GSS retries), often under the same fd number,
+  // so the descriptor is wrapped afresh for every wait and released (never closed) after it.
+  const int fd = conn_ ? PQsocket(conn_) : -1;
+  if (fd < 0) co_return WaitResult::kError;
+  std::shared_ptr<Wait> w;
+  try {
+    w = std::make_shared<Wait>(loop_, fd);
+  } catch (const boost::system::system_error&) {
+    co_return WaitResult::kError;
+  }
+  wait_ = w;
+  w->timer.expires_at(deadline);
+  w->timer.async_wait([w](boost::system::error_code ec) {
+    if (ec) return;
+    w->timed_out = true;
+    boost::system::error_code ignored;
+    w->desc.cancel(ignored);
+  });
+  boost::system::error_code ec;
+  co_await w->desc.async_wait(for_write ? asio::posix::stream_descriptor::wait_write
+                                        : asio::posix::stream_descriptor::wait_read,
+                              asio::redirect_error(use_awaitable, ec));
+  w->timer.cancel();
+  w->desc.release();
+  if (wait_ == w) wait_.reset();
+  if (!ec) co_return WaitResult::kReady;
+  if (w->closed) co_return WaitResult::kClosed;
+  if (w->timed_out) co_return WaitResult::kTimeout;
+  co_return WaitResult::kError;
+}
+
+awaitable<std::optional<Error>> Connection::connect(ConnectParams params) {
+  close();
+  const auto gen = generation_;
+  Started s = co_await asio::co_spawn(
+      blocking_, [&params]() -> awaitable<Started> { co_return start_connect(params); }, use_awaitable);
+  if (gen != generation_) {
+    if (s.conn) asio::post(blocking_, [c = s.conn] { PQfinish(c); });
+    co_return closed_error();
+  }
+  if (!s.conn) co_return Error{Error::Kind::kConnection, {}, s.error};
+  conn_ = s.conn;
+  if (PQstatus(conn_) == CONNECTION_BAD) {
+    auto e = connection_error(conn_, "connection failed");
+    close();
+    co_return e;
+  }
+  PQsetnonblocking(conn_, 1);
+  PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+
+  const auto deadline = Clock::now() + params.connect_timeout;
+  // Just after PQconnectStart, behave as if PQconnectPoll had asked to wait for writing.
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED) {
+      auto e = connection_error(conn_, "connection failed");
+      close();
+      co_return e;
+    }
+    const auto w = co_await wait_socket(st == PGRES_POLLING_WRITING, deadline);
+    if (gen != generation_ || w == WaitResult::kClosed) co_return closed_error();
+    if (w == WaitResult::kTimeout) {
+      close();
+      co_return Error{Error::Kind::kTimeout, {}, "connecting timed out"};
+    }
+    if (w == WaitResult::kError) {
+      auto e = connection_error(conn_, "connection failed");
+      close();
+      co_return e;
+    }
+    st = PQconnectPoll(conn_);
+  }
+
+  // Session settings are the server-side backstop for our own deadlines. JIT off: our catalog queries
+  // cross its cost threshold at thousands of tables and pay ~40 ms of compilation for nothing.
+  // (The SQL sits in a variable: GCC 12 rejects a string literal argument inside co_await.)
+  static constexpr std::string_view kSetup =
+      "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "
+      "set_config('jit', 'off', false)";
+  std::vector<std::string> values{std::to_string(params.statement_timeout.count()),
+                                  std::to_string(params.lock_timeout.count())};
+  auto setup = co_await query(kSetup, std::move(values), params.connect_timeout);
+  if (setup.error) {
+    close();
+    co_return setup.error;
+  }
+  co_return std::nullopt;
+}
+
+awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std::string> params,
+                                          std::chrono::milliseconds timeout) {
+  QueryOutcome out;
+  if (!connected()) {
+    out.error = Error{Error::Kind::kConnection, {}, "not connected"};
+    co_return out;
+  }
+  const auto gen = generation_;
+  const std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+
+  struct NoticeScope {  // notices reach `out` only while this query runs
+    Connection& c;
+    NoticeScope(Connection& conn, std::vector<std::string>* sink) : c(conn) { c.notices_ = sink; }
+    ~NoticeScope() { c.notices_ = nullptr; }
+  } scope(*this, &out.notices);
+
+  // The extended protocol runs exactly one statement, outside any transaction block (autocommit).
+  if (!PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                         nullptr, 0)) {
+    out.error = connection_error(conn_);
+    close();
+    co_return out;
+  }
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const int f = PQflush(conn_);
+    if (f == 0) break;
+    WaitResult w = f < 0 ? WaitResult::kError : co_await wait_socket(true, deadline);
+    if (gen != generation_ || w == WaitResult::kClosed) {
+      out.error = closed_error();
+      co_return out;
+    }
+    if (w != WaitResult::kReady) {
+      out.error = w == WaitResult::kTimeout ? Error{Error::Kind::kTimeout, {}, "sending the query timed out"}
+                                            : connection_error(conn_);
+      close();
+      co_return out;
+    }
+  }
+
+  bool cancel_sent = false;
+  ResultPtr last;
+  std::optional<Error> failure;
+  for (;;) {
+    if (!PQconsumeInput(conn_)) {
+      out.error = connection_error(conn_);
+      close();
+      co_return out;
+    }
+    bool done = false;
+    while (!PQisBusy(conn_)) {
+      ResultPtr r(PQgetResult(conn_));
+      if (!r) {
+        done = true;
+        break;
+      }
+      const auto st = PQresultStatus(r.get());
+      if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) {
+        if (!failure) last = std::move(r);
+      } else if (!failure) {
+        failure = server_error(r.get());
+      }
+    }
+    if (done) break;
+    const auto w = co_await wait_socket(false, deadline);
+    if (gen != generation_ || w == WaitResult::kClosed) {
+      out.error = closed_error();
+      co_return out;
+    }
+    if (w == WaitResult::kTimeout) {
+      if (!cancel_sent) {
+        cancel_running();
+        cancel_sent = true;
+        deadline = Clock::now() + kCancelGrace;
+        continue;
+      }
+      // The server answered neither the query nor the cancel: it is stuck or gone.
+      out.error = Error{Error::Kind::kTimeout, {}, "the server did not answer within the deadline"};
+      close();
+      co_return out;
+    }
+    if (w == WaitResult::kError) {
+      out.error = connection_error(conn_);
+      close();
+      co_return out;
+    }
+  }
+  if (failure) {
+    if (cancel_sent) failure->kind = Error::Kind::kTimeout;
+    out.error = std::move(failure);
+  } else {
+    out.result = std::move(last);
+  }
+  co_return out;
+}
+
+}  // namespace pghealthd::pg

@@ -1,0 +1,108 @@
+// One PostgreSQL connection driven by libpq's asynchronous API on an Asio event loop.
+//
+// The loop only *waits* on libpq's socket; libpq owns it. Calls that can block (PQconnectStartParams on
+// DNS and file reads, PQcancel, PQfinish) run on a separate blocking pool so the loop never stalls.
+// Every wait has a deadline; a query past its deadline is cancelled on the server, and a server that
+// does not answer the cancel within a grace period loses the connection.
+//
+// Thread-safety: a Connection is used from the loop thread only, one query at a time.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/rows.h"
+#include "pg/asio.h"
+
+namespace pghealthd::pg {
+
+using Clock = std::chrono::steady_clock;
+
+struct Error {
+  enum class Kind { kServer, kConnection, kTimeout, kClosed };
+  Kind kind = Kind::kServer;
+  std::string sqlstate;  // five characters for server errors, empty otherwise
+  std::string message;   // never contains a password (libpq does not echo one)
+};
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// A PGresult seen as collector rows. Column lookup is exact (PQfnumber would fold case).
+class ResultRows final : public collectors::Rows {
+ public:
+  explicit ResultRows(const PGresult* r) : r_(r) {}
+  [[nodiscard]] int size() const override { return PQntuples(r_); }
+  [[nodiscard]] int column(std::string_view name) const override;
+  [[nodiscard]] std::optional<std::string_view> get(int row, int col) const override;
+
+ private:
+  const PGresult* r_;
+};
+
+struct QueryOutcome {
+  ResultPtr result;                  // the last result (rows or command status) when no error
+  std::optional<Error> error;
+  std::vector<std::string> notices;  // NOTICE/WARNING lines the server sent during the query
+};
+
+struct ConnectParams {
+  std::string conninfo;                // user's conninfo or URI
+  std::optional<std::string> dbname;   // replaces conninfo's dbname
+  std::optional<std::string> password_file;
+  std::string application_name = "pghealthd";
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds statement_timeout{15'000};
+  std::chrono::milliseconds lock_timeout{1'000};
+};
+
+class Connection {
+ public:
+  // `blocking` runs the calls that may block; it must outlive every connection using it.
+  Connection(asio::any_io_executor loop, asio::thread_pool& blocking);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Connects and prepares the session (statement_timeout, lock_timeout, no JIT). Drops any old connection.
+  [[nodiscard]] awaitable<std::optional<Error>> connect(ConnectParams params);
+
+  // Runs one statement in autocommit with text parameters. Never leaves a transaction open.
+  [[nodiscard]] awaitable<QueryOutcome> query(std::string_view sql, std::vector<std::string> params,
+                                              std::chrono::milliseconds timeout);
+
+  [[nodiscard]] bool connected() const;
+  [[nodiscard]] int backend_pid() const;
+
+  // Drops the connection (PQfinish off the loop); a query or connect in progress ends with kClosed.
+  void close();
+
+  // Cancels the running statement on the server (off the loop), keeping the connection.
+  void cancel_running();
+
+ private:
+  struct Wait;
+  enum class WaitResult { kReady, kTimeout, kClosed, kError };
+  awaitable<WaitResult> wait_socket(bool for_write, Clock::time_point deadline);
+  void finish_off_loop();
+  static void on_notice(void* self, const PGresult* res);
+
+  asio::any_io_executor loop_;
+  asio::thread_pool& blocking_;
+  PGconn* conn_ = nullptr;
+  std::shared_ptr<Wait> wait_;  // the socket wait in progress, so close() can abort it
+  std::vector<std::string>* notices_ = nullptr;
+  std::uint64_t generation_ = 0;  // bumped by close(): a coroutine that sees it change stops
+};
+
+[[nodiscard]] std::string describe(const Error& e);
+
+}  // namespace pghealthd::pg
