@@ -11,7 +11,7 @@ using std::chrono::steady_clock;
 
 // Our client-side deadline sits above the server's statement_timeout, so the server's cancel (SQLSTATE
 // 57014) normally ends a slow query; ours only fires when the server itself stops answering.
-constexpr std::chrono::seconds kClientDeadlineMargin{5};
+constexpr std::chrono::seconds kClientDeadlineMargin{2};
 
 std::size_t idx(collectors::Kind k) { return static_cast<std::size_t>(k); }
 

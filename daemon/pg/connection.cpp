@@ -2,12 +2,13 @@
 
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 namespace pghealthd::pg {
 namespace {
 
 // How long the server gets to answer a cancel request before we give the connection up.
-constexpr std::chrono::seconds kCancelGrace{5};
+constexpr std::chrono::seconds kCancelGrace{3};
 
 // libpq messages span lines ("...failed: ...\n\tIs the server running..."): one line for logs.
 std::string one_line(const char* text) {
@@ -139,12 +140,14 @@ void Connection::cancel_running() {
   if (!conn_) return;
   PGcancel* c = PQgetCancel(conn_);
   if (!c) return;
-  // PQcancel opens a new connection to the server and waits for it: off the loop.
-  asio::post(blocking_, [c] {
+  // PQcancel opens a new connection to the server and waits for its answer, with no timeout of its own:
+  // against a frozen server it blocks until the server wakes. A thread of its own keeps that from
+  // starving the blocking pool that every other database's connects and finishes need.
+  std::thread([c] {
     char buf[256];
     PQcancel(c, buf, sizeof buf);
     PQfreeCancel(c);
-  });
+  }).detach();
 }
 
 awaitable<Connection::WaitResult> Connection::wait_socket(bool for_write, Clock::time_point deadline) {

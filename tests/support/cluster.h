@@ -1,0 +1,45 @@
+// A throwaway PostgreSQL cluster for one test (scripts/pg-throwaway), plus a synchronous libpq client
+// for setting up data and reading what SQL says. Test code only: the daemon never blocks like this.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pghealthd::test {
+
+using Row = std::vector<std::optional<std::string>>;
+
+class Cluster {
+ public:
+  // Starts at once unless `start_now` is false (for "the database is down at start-up" tests).
+  explicit Cluster(bool start_now = true);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  void start();
+  void stop();  // immediate stop; start() brings the same data back
+  [[nodiscard]] const std::string& socket_dir() const { return socket_dir_; }
+  [[nodiscard]] std::string conninfo(const std::string& db = "postgres") const;
+
+  // Runs a script through psql, each statement on its own in autocommit (VACUUM, CREATE DATABASE...).
+  void exec(const std::string& script, const std::string& db = "postgres") const;
+  // Runs one query as the superuser and returns its rows; throws with the server's message on error.
+  std::vector<Row> sql(const std::string& query, const std::string& db = "postgres") const;
+  // First column of the first row.
+  std::string scalar(const std::string& query, const std::string& db = "postgres") const;
+  // Server process ids (postmaster first), for freezing the server with SIGSTOP.
+  [[nodiscard]] std::vector<int> server_pids() const;
+
+ private:
+  std::string dir_;
+  std::string socket_dir_;
+  bool running_ = false;
+  bool initialized_ = false;
+};
+
+// Makes the statistics of this session's writes visible now instead of within a second.
+inline constexpr const char* kFlushStats = "SELECT pg_stat_force_next_flush();";
+
+}  // namespace pghealthd::test

@@ -1,0 +1,143 @@
+#include "support/daemon.h"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace pghealthd::test {
+
+std::string run(const std::string& command, int* status) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("popen failed: " + command);
+  std::array<char, 65536> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int rc = pclose(p);
+  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Daemon::Daemon(const std::string& config) {
+  char tmpl[] = "/tmp/pghealthd-daemon-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  port_ = free_port();
+  {
+    std::ofstream cfg(dir_ + "/pghealthd.yaml");
+    cfg << "listen: \"127.0.0.1:" << port_ << "\"\n" << config << "\n";
+  }
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int log = ::open((dir_ + "/pghealthd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    const std::string cfg = dir_ + "/pghealthd.yaml";
+    ::execl(PGHEALTHD_BINARY, PGHEALTHD_BINARY, "--config", cfg.c_str(), "--log-level", "debug",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Ready when the endpoint answers.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    int status = 0;
+    run("curl -s -o /dev/null --max-time 2 http://127.0.0.1:" + std::to_string(port_) + "/", &status);
+    if (status == 0) break;
+    int ws = 0;
+    if (::waitpid(pid_, &ws, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("pghealthd exited at start-up:\n" + log());
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("pghealthd did not start listening:\n" + log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Daemon::~Daemon() {
+  stop();
+  std::system(("rm -rf " + dir_).c_str());
+}
+
+std::string Daemon::get(const std::string& path, const std::string& curl_flags) const {
+  int status = 0;
+  auto body = run("curl -sS --max-time 10 " + curl_flags + " 'http://127.0.0.1:" + std::to_string(port_) + path +
+                      "'",
+                  &status);
+  if (status != 0) throw std::runtime_error("curl failed (" + std::to_string(status) + ") for " + path);
+  return body;
+}
+
+Scrape Daemon::scrape() const { return Scrape(get("/metrics")); }
+
+std::optional<Scrape> Daemon::wait_for(const std::function<bool(const Scrape&)>& pred,
+                                       std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    Scrape s = scrape();
+    if (pred(s)) return s;
+    if (std::chrono::steady_clock::now() > deadline) {
+      // Shown with the failing assertion: what the daemon said and the last thing it exported.
+      UNSCOPED_INFO("pghealthd log:\n" << log());
+      UNSCOPED_INFO("last scrape:\n" << s.text().substr(0, 4000));
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(dir_ + "/pghealthd.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Daemon::stop(std::chrono::milliseconds bound) {
+  if (pid_ <= 0) return 0;
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  int ws = 0;
+  while (::waitpid(pid_, &ws, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &ws, 0);
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  pid_ = -1;
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+}  // namespace pghealthd::test

@@ -1,0 +1,46 @@
+// Runs the real pghealthd binary with a generated configuration and talks to it with curl, as a user
+// would. Every wait polls with a deadline; nothing sleeps a fixed time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "support/exposition.h"
+
+namespace pghealthd::test {
+
+// Runs a shell command; returns its stdout and sets `status` to its exit code.
+std::string run(const std::string& command, int* status = nullptr);
+
+// A free TCP port on 127.0.0.1 (bound to 0, read, released).
+int free_port();
+
+class Daemon {
+ public:
+  // `config` is the YAML body without `listen:`, which the fixture adds on a free loopback port.
+  explicit Daemon(const std::string& config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int pid() const { return pid_; }
+  // GET through curl; returns the body (and the status line and headers too when `with_headers`).
+  [[nodiscard]] std::string get(const std::string& path, const std::string& curl_flags = "") const;
+  [[nodiscard]] Scrape scrape() const;
+  // Scrapes until `pred` holds; returns that scrape, or nullopt after `timeout`.
+  std::optional<Scrape> wait_for(const std::function<bool(const Scrape&)>& pred,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  [[nodiscard]] std::string log() const;
+  // SIGTERM and wait; returns the exit status (-1 when it had to be killed).
+  int stop(std::chrono::milliseconds bound = std::chrono::seconds(15));
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  int pid_ = -1;
+};
+
+}  // namespace pghealthd::test
