@@ -24,11 +24,20 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -38,12 +47,14 @@ std::string landing_page(const std::vector<std::shared_ptr<TargetWatch>>& target
                          const config::Config& cfg) {
   std::string body =
       "<!doctype html><html><head><meta charset=\"utf-8\"><title>pghealthd</title></head><body>"
-      "<h1>pghealthd " PGHEALTHD_VERSION "</h1><p>PostgreSQL table health for Prometheus.</p>"
+      "<h1>pghealthd " PGHEALTHD_VERSION
+      "</h1><p>PostgreSQL table health for Prometheus.</p>"
       "<p><a href=\"/metrics\">Metrics</a></p><table border=\"1\" cellpadding=\"4\">"
       "<tr><th>target</th><th>databases</th><th>reachable</th></tr>";
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    body += "<tr><td>" + html_escape(cfg.targets[i].name) + "</td><td>" + std::to_string(targets[i]->databases()) +
-            "</td><td>" + std::to_string(targets[i]->databases_up()) + "</td></tr>";
+    body += "<tr><td>" + html_escape(cfg.targets[i].name) + "</td><td>" +
+            std::to_string(targets[i]->databases()) + "</td><td>" +
+            std::to_string(targets[i]->databases_up()) + "</td></tr>";
   }
   body += "</table></body></html>\n";
   return body;
@@ -86,29 +97,30 @@ int run(const config::Config& cfg) {
   std::condition_variable done_cv;
   bool done = false;
   std::thread shutdown_guard;
-  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
-                                                                             int sig) {
-    if (ec) return;
-    if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP received: configuration reload is not supported yet; restart to apply changes");
-      signals.async_wait(on_signal);
-      return;
-    }
-    spdlog::info("shutting down signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    // Restore the default dispositions: a second SIGTERM or SIGINT now ends the process at once.
-    boost::system::error_code ignored;
-    signals.clear(ignored);
-    server.stop();
-    for (auto& t : targets) t->stop();
-    // The loop ends by itself once the aborted waits have unwound; this bounds it if something hangs.
-    shutdown_guard = std::thread([&] {
-      std::unique_lock lock(done_mutex);
-      if (!done_cv.wait_for(lock, kShutdownBound, [&] { return done; })) {
-        spdlog::error("shutdown took longer than {}s: exiting now", kShutdownBound.count());
-        std::_Exit(1);
-      }
-    });
-  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          spdlog::warn(
+              "SIGHUP received: configuration reload is not supported yet; restart to apply changes");
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("shutting down signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        // Restore the default dispositions: a second SIGTERM or SIGINT now ends the process at once.
+        boost::system::error_code ignored;
+        signals.clear(ignored);
+        server.stop();
+        for (auto& t : targets) t->stop();
+        // The loop ends by itself once the aborted waits have unwound; this bounds it if something hangs.
+        shutdown_guard = std::thread([&] {
+          std::unique_lock lock(done_mutex);
+          if (!done_cv.wait_for(lock, kShutdownBound, [&] { return done; })) {
+            spdlog::error("shutdown took longer than {}s: exiting now", kShutdownBound.count());
+            std::_Exit(1);
+          }
+        });
+      };
   signals.async_wait(on_signal);
 
   loop.run();

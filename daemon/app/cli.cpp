@@ -42,7 +42,8 @@ Options parse_cli(const std::vector<std::string>& args) {
 std::string usage() {
   return "Usage: pghealthd [--config PATH] [--check-config] [--log-level LEVEL] [--version] [--help]\n"
          "\n"
-         "Watches PostgreSQL table health (dead rows, cache hits, index usage) and exports it to Prometheus.\n"
+         "Watches PostgreSQL table health (dead rows, cache hits, index usage) and exports it to "
+         "Prometheus.\n"
          "\n"
          "  -c, --config PATH    configuration file (default " +
          std::string(kDefaultConfigPath) +

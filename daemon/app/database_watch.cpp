@@ -41,8 +41,9 @@ void DatabaseWatch::start() {
   series_->up->Set(0);
   auto self = shared_from_this();
   asio::co_spawn(ctx_.loop, worker(self), asio::detached);
-  const std::array<const config::Collector*, collectors::kKindCount> cfg{
-      &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes};
+  const std::array<const config::Collector*, collectors::kKindCount> cfg{&ctx_.collectors.stat_user_tables,
+                                                                         &ctx_.collectors.statio_user_tables,
+                                                                         &ctx_.collectors.stat_user_indexes};
   for (const auto& def : collectors::all()) {
     const auto* c = cfg[idx(def.kind)];
     if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval), asio::detached);
@@ -66,8 +67,9 @@ void DatabaseWatch::set_up(bool up, const std::string& why) {
   if (stopped_) return;
   series_->up->Set(up ? 1 : 0);
   if (up && !up_) {
-    spdlog::info("{} database target={} datname={} backend_pid={}", ever_connected_ ? "reconnected to" : "connected to",
-                 key_.target, key_.datname, conn_.backend_pid());
+    spdlog::info("{} database target={} datname={} backend_pid={}",
+                 ever_connected_ ? "reconnected to" : "connected to", key_.target, key_.datname,
+                 conn_.backend_pid());
     ever_connected_ = true;
     last_connect_error_.clear();
   } else if (!up && (up_ || why != last_connect_error_)) {
@@ -191,8 +193,8 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     s.success->Set(0);
     ctx_.store.withdraw(key_, kind);
     if (error != last)
-      spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target, key_.datname,
-                   def.name, error);
+      spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target,
+                   key_.datname, def.name, error);
     last = error;
     co_return;
   }
@@ -200,11 +202,12 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(unix_now());
   if (!last.empty()) {
-    spdlog::info("collector recovered target={} datname={} collector={}", key_.target, key_.datname, def.name);
+    spdlog::info("collector recovered target={} datname={} collector={}", key_.target, key_.datname,
+                 def.name);
     last.clear();
   }
-  spdlog::debug("collected target={} datname={} collector={} rows={} seconds={:.3f}", key_.target, key_.datname,
-                def.name, rows, seconds);
+  spdlog::debug("collected target={} datname={} collector={} rows={} seconds={:.3f}", key_.target,
+                key_.datname, def.name, rows, seconds);
 }
 
 }  // namespace pghealthd::app

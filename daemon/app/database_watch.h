@@ -33,7 +33,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
 
  private:
   // Coroutines take `self` so the watch outlives them even after its owner lets go.
-  awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind, config::Duration interval);
+  awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind,
+                           config::Duration interval);
   awaitable<void> worker(std::shared_ptr<DatabaseWatch> self);
   awaitable<void> collect(collectors::Kind kind);
   void enqueue(collectors::Kind kind);

@@ -42,8 +42,8 @@ std::size_t TargetWatch::databases_up() const {
 }
 
 void TargetWatch::add(const std::string& datname, bool override_dbname) {
-  auto db = std::make_shared<DatabaseWatch>(ctx_, target_, datname,
-                                            override_dbname ? std::optional<std::string>(datname) : std::nullopt);
+  auto db = std::make_shared<DatabaseWatch>(
+      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt);
   dbs_.emplace(datname, db);
   db->start();
   spdlog::info("watching database target={} datname={}", target_.name, datname);
@@ -116,7 +116,8 @@ awaitable<void> TargetWatch::discover([[maybe_unused]] std::shared_ptr<TargetWat
     if (err) {
       const auto why = pg::describe(*err);
       if (why != last_error_)
-        spdlog::warn("cannot list databases, keeping the current set target={} error=\"{}\"", target_.name, why);
+        spdlog::warn("cannot list databases, keeping the current set target={} error=\"{}\"", target_.name,
+                     why);
       last_error_ = why;
       wait = std::min(backoff, target_.discovery_interval);
       backoff = std::min(backoff * 2, target_.connection.backoff_max);

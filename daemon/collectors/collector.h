@@ -20,9 +20,9 @@ inline constexpr std::size_t kKindCount = 3;
 // The result of one successful run. Immutable once built, shared with scrapes and the vacuum policy.
 struct Snapshot {
   metrics::Fragments series;
-  std::vector<model::TableStats> tables;    // stat_user_tables
-  std::vector<model::TableIo> io;           // statio_user_tables
-  std::vector<model::IndexStats> indexes;   // stat_user_indexes
+  std::vector<model::TableStats> tables;   // stat_user_tables
+  std::vector<model::TableIo> io;          // statio_user_tables
+  std::vector<model::IndexStats> indexes;  // stat_user_indexes
 };
 
 struct Outcome {

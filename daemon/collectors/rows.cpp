@@ -12,7 +12,8 @@ int TextRows::column(std::string_view name) const {
 
 std::optional<std::string_view> TextRows::get(int row, int col) const {
   const auto& r = rows_.at(static_cast<std::size_t>(row));
-  if (col < 0 || static_cast<std::size_t>(col) >= r.size() || !r[static_cast<std::size_t>(col)]) return std::nullopt;
+  if (col < 0 || static_cast<std::size_t>(col) >= r.size() || !r[static_cast<std::size_t>(col)])
+    return std::nullopt;
   return std::string_view(*r[static_cast<std::size_t>(col)]);
 }
 

@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace pghealthd::config {
 namespace {
@@ -21,12 +22,19 @@ class Reader {
   std::vector<Problem> problems;
 
   void error(const YAML::Node& at, std::string message) {
-    const YAML::Mark m = at.Mark();
+    YAML::Mark m = at.Mark();
+    // yaml-cpp marks an empty value (`listen:` with nothing after it) at the next token, usually on the
+    // next line; point at its key instead.
+    if (at.IsNull()) {
+      for (const auto& [value, key_mark] : empty_values_)
+        if (value.is(at)) m = key_mark;
+    }
     problems.push_back({m.line + 1, m.column + 1, std::move(message)});
   }
 
   // Checks that `node` is a mapping whose keys are all in `allowed` and appear once each.
-  bool expect_map(const YAML::Node& node, const std::string& what, std::initializer_list<std::string_view> allowed) {
+  bool expect_map(const YAML::Node& node, const std::string& what,
+                  std::initializer_list<std::string_view> allowed) {
     if (!node.IsMap()) {
       error(node, what + " must be a mapping");
       return false;
@@ -38,6 +46,7 @@ class Reader {
         continue;
       }
       const std::string key = kv.first.Scalar();
+      if (kv.second.IsNull()) empty_values_.emplace_back(kv.second, kv.first.Mark());
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string known;
         for (auto a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
@@ -116,8 +125,9 @@ class Reader {
   }
 
   void connection(const YAML::Node& node, const std::string& what, ConnectionSettings& out) {
-    if (!expect_map(node, what, {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial",
-                                 "backoff_max"}))
+    if (!expect_map(
+            node, what,
+            {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial", "backoff_max"}))
       return;
     auto set = [&](const char* key, Duration& field) {
       if (const auto n = node[key]) {
@@ -132,10 +142,14 @@ class Reader {
     if (out.backoff_initial > out.backoff_max)
       error(node, what + ".backoff_initial must not be larger than backoff_max");
   }
+
+ private:
+  std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;  // null mapping values and their keys
 };
 
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
-  if (!r.expect_map(node, "collectors", {"stat_user_tables", "statio_user_tables", "stat_user_indexes"})) return;
+  if (!r.expect_map(node, "collectors", {"stat_user_tables", "statio_user_tables", "stat_user_indexes"}))
+    return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
     if (!n) return;
@@ -197,7 +211,9 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
       if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
       t.password_file = p.lexically_normal().string();
       std::ifstream probe(*t.password_file);
-      if (!probe) r.error(n, what + ".password_file cannot be read: " + *t.password_file);
+      std::error_code ec;
+      if (!probe || !std::filesystem::is_regular_file(*t.password_file, ec))
+        r.error(n, what + ".password_file is not a readable file: " + *t.password_file);
     }
   }
   if (const auto n = node["databases"]) {
@@ -209,7 +225,8 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
           r.error(item, "database '" + (*list)[i] + "' is listed twice in " + what + ".databases");
         ++i;
       }
-      if (list->empty()) r.error(n, what + ".databases must not be empty (omit it to watch conninfo's database)");
+      if (list->empty())
+        r.error(n, what + ".databases must not be empty (omit it to watch conninfo's database)");
       t.databases = *list;
     }
   }
@@ -243,11 +260,16 @@ std::optional<Duration> parse_duration(std::string_view text) {
   if (ec != std::errc() || ptr == first) return std::nullopt;
   const std::string_view unit(ptr, static_cast<std::size_t>(last - ptr));
   std::uint64_t ms_per_unit = 0;
-  if (unit == "ms") ms_per_unit = 1;
-  else if (unit == "s") ms_per_unit = 1000;
-  else if (unit == "m") ms_per_unit = 60'000;
-  else if (unit == "h") ms_per_unit = 3'600'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    ms_per_unit = 1;
+  else if (unit == "s")
+    ms_per_unit = 1000;
+  else if (unit == "m")
+    ms_per_unit = 60'000;
+  else if (unit == "h")
+    ms_per_unit = 3'600'000;
+  else
+    return std::nullopt;
   constexpr std::uint64_t kMax = 366ull * 24 * 3'600'000;  // a year is plenty for any interval
   if (value > kMax / ms_per_unit) return std::nullopt;
   return Duration(static_cast<Duration::rep>(value * ms_per_unit));
@@ -258,7 +280,8 @@ std::optional<ListenAddress> parse_listen(std::string_view text) {
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
     out.host = std::string(text.substr(1, close - 1));
     if (out.host.empty()) return std::nullopt;
     port = text.substr(close + 2);
@@ -271,7 +294,8 @@ std::optional<ListenAddress> parse_listen(std::string_view text) {
   }
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535) return std::nullopt;
+  if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535)
+    return std::nullopt;
   out.port = static_cast<unsigned short>(value);
   return out;
 }
@@ -291,21 +315,26 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
     return std::vector<Problem>{{e.mark.line + 1, e.mark.column + 1, "YAML syntax error: " + e.msg}};
   }
   Config cfg;
-  if (!root || root.IsNull()) return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
-  if (!r.expect_map(root, "the configuration", {"listen", "log_level", "targets", "collectors", "connection"}))
+  if (!root || root.IsNull())
+    return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
+  if (!r.expect_map(root, "the configuration",
+                    {"listen", "log_level", "targets", "collectors", "connection"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
     if (auto s = r.string(n, "listen")) {
-      if (parse_listen(*s)) cfg.listen = *s;
-      else r.error(n, "listen must be host:port (\":9188\" for every interface, \"[::1]:9188\" for IPv6)");
+      if (parse_listen(*s))
+        cfg.listen = *s;
+      else
+        r.error(n, "listen must be host:port (\":9188\" for every interface, \"[::1]:9188\" for IPv6)");
     }
   }
   if (const auto n = root["log_level"]) {
     if (auto s = r.string(n, "log_level")) {
       if (spdlog::level::from_str(*s) == spdlog::level::off && *s != "off")
         r.error(n, "log_level must be one of trace, debug, info, warn, error, critical, off");
-      else cfg.log_level = *s;
+      else
+        cfg.log_level = *s;
     }
   }
   ConnectionSettings defaults;

@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <set>
 #include <stdexcept>
@@ -118,9 +118,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           // Malformed or oversized: answer 400/431 once (best effort) and drop the connection.
           if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
             const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
-            bhttp::response<bhttp::string_body> bad{too_big ? bhttp::status::request_header_fields_too_large
-                                                            : bhttp::status::bad_request,
-                                                    11};
+            bhttp::response<bhttp::string_body> bad{
+                too_big ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request, 11};
             bad.set(bhttp::field::content_type, "text/plain; charset=utf-8");
             bad.set(bhttp::field::connection, "close");
             bad.body() = too_big ? "request too large\n" : "malformed request\n";
@@ -206,7 +205,9 @@ void Server::listen(const std::string& host, unsigned short port) {
   if (ep.address().is_v6()) acc.set_option(asio::ip::v6_only(false), ec);
   acc.set_option(tcp::acceptor::reuse_address(true), ec);
   acc.bind(ep, ec);
-  if (ec) throw std::runtime_error("listen: cannot bind " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("listen: cannot bind " + host + ":" + std::to_string(port) + ": " +
+                             ec.message());
   acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("listen: " + ec.message());
   asio::co_spawn(impl_->loop, impl_->accept_loop(), asio::detached);

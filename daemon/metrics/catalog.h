@@ -67,7 +67,8 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "heap_blks_hit / (heap_blks_hit + heap_blks_read) since the statistics reset; absent when both are 0."},
     {"pghealthd_index_scans_total", "counter", "Scans started on the index (pg_stat_user_indexes.idx_scan)."},
     {"pghealthd_index_tuples_read_total", "counter", "Index entries returned by scans (idx_tup_read)."},
-    {"pghealthd_index_tuples_fetched_total", "counter", "Live table rows fetched by index scans (idx_tup_fetch)."},
+    {"pghealthd_index_tuples_fetched_total", "counter",
+     "Live table rows fetched by index scans (idx_tup_fetch)."},
     {"pghealthd_index_size_bytes", "gauge", "Index size from pg_class.relpages times block_size."},
     {"pghealthd_index_unused", "gauge",
      "1 when the index was never scanned since the statistics reset and enforces no primary key, unique "
@@ -84,8 +85,8 @@ inline constexpr FamilyInfo kCollectorDuration{"pghealthd_collector_duration_sec
                                                "Duration of the collector's last run."};
 inline constexpr FamilyInfo kCollectorSuccess{"pghealthd_collector_success", "gauge",
                                               "1 when the collector's last run succeeded, else 0."};
-inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_success_timestamp_seconds", "gauge",
-                                                  "Time of the collector's last successful run."};
+inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_success_timestamp_seconds",
+                                                  "gauge", "Time of the collector's last successful run."};
 inline constexpr FamilyInfo kCollectorSkipped{
     "pghealthd_collector_skipped_total", "counter",
     "Runs skipped because the previous run of the same collector was still going."};

@@ -60,10 +60,17 @@ std::size_t Fragments::bytes() const {
 void append_escaped(std::string& out, std::string_view v) {
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -71,8 +78,10 @@ void append_escaped(std::string& out, std::string_view v) {
 void append_value(std::string& out, std::int64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
 
 void append_value(std::string& out, double v) {
-  if (v != v) out += "NaN";
-  else fmt::format_to(std::back_inserter(out), "{}", v);
+  if (v != v)
+    out += "NaN";
+  else
+    fmt::format_to(std::back_inserter(out), "{}", v);
 }
 
 Fragments render_tables(std::string_view target, std::string_view datname,

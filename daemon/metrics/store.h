@@ -49,7 +49,8 @@ class Store {
 
   void put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap);
   void withdraw(const DbKey& key, collectors::Kind kind);
-  [[nodiscard]] std::shared_ptr<const collectors::Snapshot> get(const DbKey& key, collectors::Kind kind) const;
+  [[nodiscard]] std::shared_ptr<const collectors::Snapshot> get(const DbKey& key,
+                                                                collectors::Kind kind) const;
 
   // The whole /metrics body in Prometheus text format.
   [[nodiscard]] std::string render() const;

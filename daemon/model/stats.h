@@ -16,15 +16,15 @@ using Seconds = std::optional<double>;  // a Unix timestamp in seconds
 struct TableStats {
   std::string schemaname;
   std::string relname;
-  Count live_tuples;          // n_live_tup
-  Count dead_tuples;          // n_dead_tup
-  Count mod_since_analyze;    // n_mod_since_analyze
-  Count seq_scans;            // seq_scan
-  Count index_scans;          // idx_scan (NULL for a table without indexes)
-  Seconds last_vacuum;        // last_vacuum
-  Seconds last_autovacuum;    // last_autovacuum
-  Seconds last_analyze;       // last_analyze
-  Seconds last_autoanalyze;   // last_autoanalyze
+  Count live_tuples;         // n_live_tup
+  Count dead_tuples;         // n_dead_tup
+  Count mod_since_analyze;   // n_mod_since_analyze
+  Count seq_scans;           // seq_scan
+  Count index_scans;         // idx_scan (NULL for a table without indexes)
+  Seconds last_vacuum;       // last_vacuum
+  Seconds last_autovacuum;   // last_autovacuum
+  Seconds last_analyze;      // last_analyze
+  Seconds last_autoanalyze;  // last_autoanalyze
   Count vacuum_count;
   Count autovacuum_count;
   Count analyze_count;
@@ -47,10 +47,10 @@ struct IndexStats {
   std::string schemaname;
   std::string relname;
   std::string indexrelname;
-  Count scans;           // idx_scan
-  Count tuples_read;     // idx_tup_read
-  Count tuples_fetched;  // idx_tup_fetch
-  Count size_bytes;      // relpages * block_size
+  Count scans;                       // idx_scan
+  Count tuples_read;                 // idx_tup_read
+  Count tuples_fetched;              // idx_tup_fetch
+  Count size_bytes;                  // relpages * block_size
   bool enforces_constraint = false;  // primary key, unique or exclusion
 };
 

@@ -121,7 +121,8 @@ void Connection::finish_off_loop() {
   if (!conn_) return;
   PGconn* c = conn_;
   conn_ = nullptr;
-  PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);
+  PQsetNoticeReceiver(
+      c, [](void*, const PGresult*) {}, nullptr);
   // PQfinish sends a Terminate message and may block on a full socket buffer.
   asio::post(blocking_, [c] { PQfinish(c); });
 }
@@ -170,9 +171,9 @@ awaitable<Connection::WaitResult> Connection::wait_socket(bool for_write, Clock:
     w->desc.cancel(ignored);
   });
   boost::system::error_code ec;
-  co_await w->desc.async_wait(for_write ? asio::posix::stream_descriptor::wait_write
-                                        : asio::posix::stream_descriptor::wait_read,
-                              asio::redirect_error(use_awaitable, ec));
+  co_await w->desc.async_wait(
+      for_write ? asio::posix::stream_descriptor::wait_write : asio::posix::stream_descriptor::wait_read,
+      asio::redirect_error(use_awaitable, ec));
   w->timer.cancel();
   w->desc.release();
   if (wait_ == w) wait_.reset();
@@ -260,8 +261,8 @@ awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std:
   } scope(*this, &out.notices);
 
   // The extended protocol runs exactly one statement, outside any transaction block (autocommit).
-  if (!PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                         nullptr, 0)) {
+  if (!PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                         nullptr, nullptr, 0)) {
     out.error = connection_error(conn_);
     close();
     co_return out;

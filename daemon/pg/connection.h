@@ -49,14 +49,14 @@ class ResultRows final : public collectors::Rows {
 };
 
 struct QueryOutcome {
-  ResultPtr result;                  // the last result (rows or command status) when no error
+  ResultPtr result;  // the last result (rows or command status) when no error
   std::optional<Error> error;
   std::vector<std::string> notices;  // NOTICE/WARNING lines the server sent during the query
 };
 
 struct ConnectParams {
-  std::string conninfo;                // user's conninfo or URI
-  std::optional<std::string> dbname;   // replaces conninfo's dbname
+  std::string conninfo;               // user's conninfo or URI
+  std::optional<std::string> dbname;  // replaces conninfo's dbname
   std::optional<std::string> password_file;
   std::string application_name = "pghealthd";
   std::chrono::milliseconds connect_timeout{10'000};

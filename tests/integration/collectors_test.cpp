@@ -14,7 +14,8 @@ namespace {
 std::string config_for(const Cluster& pg, const std::string& target_extra = "") {
   return "targets:\n"
          "  - name: t\n"
-         "    conninfo: \"" + pg.conninfo() + "\"\n" + target_extra +
+         "    conninfo: \"" +
+         pg.conninfo() + "\"\n" + target_extra +
          "    connection: { backoff_initial: 100ms, backoff_max: 500ms, statement_timeout: 2s }\n"
          "collectors:\n"
          "  stat_user_tables: { interval: 200ms }\n"
@@ -36,17 +37,19 @@ struct Expect {
 // Reads the three views with plain SQL and lists every series pghealthd should export for them.
 std::vector<Expect> expected_from_sql(const Cluster& pg, const std::string& db = "postgres") {
   std::vector<Expect> out;
-  auto table = [&](const Row& r) { return Labels{{"datname", db}, {"schemaname", *r[0]}, {"relname", *r[1]}}; };
+  auto table = [&](const Row& r) {
+    return Labels{{"datname", db}, {"schemaname", *r[0]}, {"relname", *r[1]}};
+  };
   auto with = [](Labels l, const char* k, const char* v) {
     l[k] = v;
     return l;
   };
-  for (const auto& r : pg.sql(
-           "SELECT schemaname, relname, n_live_tup, n_dead_tup, n_mod_since_analyze, seq_scan, idx_scan, "
-           "extract(epoch FROM last_vacuum)::float8, extract(epoch FROM last_autovacuum)::float8, "
-           "extract(epoch FROM last_analyze)::float8, extract(epoch FROM last_autoanalyze)::float8, "
-           "vacuum_count, autovacuum_count, analyze_count, autoanalyze_count FROM pg_stat_user_tables",
-           db)) {
+  for (const auto& r :
+       pg.sql("SELECT schemaname, relname, n_live_tup, n_dead_tup, n_mod_since_analyze, seq_scan, idx_scan, "
+              "extract(epoch FROM last_vacuum)::float8, extract(epoch FROM last_autovacuum)::float8, "
+              "extract(epoch FROM last_analyze)::float8, extract(epoch FROM last_autoanalyze)::float8, "
+              "vacuum_count, autovacuum_count, analyze_count, autoanalyze_count FROM pg_stat_user_tables",
+              db)) {
     const auto l = table(r);
     out.push_back({"pghealthd_table_live_tuples", l, num(r[2])});
     out.push_back({"pghealthd_table_dead_tuples", l, num(r[3])});
@@ -174,8 +177,10 @@ TEST_CASE("every exported value equals what the statistics views say") {
     // A table without indexes has no idx_scan, so no index-scan series.
     CHECK_FALSE(got.value("pghealthd_table_index_scans_total", {{"relname", "Job"}}).has_value());
     // Message has TOAST (3 kB rows); Job has no TOAST table, so no toast areas.
-    CHECK(got.value("pghealthd_table_blocks_hit_total", {{"relname", "Message"}, {"area", "toast"}}).has_value());
-    CHECK_FALSE(got.value("pghealthd_table_blocks_hit_total", {{"relname", "Job"}, {"area", "toast"}}).has_value());
+    CHECK(got.value("pghealthd_table_blocks_hit_total", {{"relname", "Message"}, {"area", "toast"}})
+              .has_value());
+    CHECK_FALSE(
+        got.value("pghealthd_table_blocks_hit_total", {{"relname", "Job"}, {"area", "toast"}}).has_value());
     // Unused: never scanned and enforcing nothing; primary keys and unique indexes are never "unused".
     CHECK(got.value("pghealthd_index_unused", {{"indexrelname", "Customer_phone_idx"}}) == 1.0);
     CHECK(got.value("pghealthd_index_unused", {{"indexrelname", "Customer_email_key"}}) == 0.0);
@@ -184,13 +189,16 @@ TEST_CASE("every exported value equals what the statistics views say") {
     // Sizes come from relpages, refreshed by the VACUUM ANALYZE above.
     CHECK(got.value("pghealthd_table_size_bytes", {{"relname", "Customer"}}) ==
           std::stod(pg.scalar("SELECT relpages::bigint * 8192 FROM pg_class WHERE relname = 'Customer'")));
-    CHECK(got.value("pghealthd_table_last_vacuum_timestamp_seconds", {{"relname", "Customer"}, {"kind", "manual"}})
+    CHECK(got.value("pghealthd_table_last_vacuum_timestamp_seconds",
+                    {{"relname", "Customer"}, {"kind", "manual"}})
               .has_value());
-    CHECK_FALSE(got.value("pghealthd_table_last_vacuum_timestamp_seconds", {{"relname", "Customer"}, {"kind", "auto"}})
+    CHECK_FALSE(got.value("pghealthd_table_last_vacuum_timestamp_seconds",
+                          {{"relname", "Customer"}, {"kind", "auto"}})
                     .has_value());
     // The partitioned parent is in pg_stat_user_tables (zero counters) but not in pg_statio_user_tables.
     CHECK(got.value("pghealthd_table_live_tuples", {{"relname", "events"}}) == 0.0);
-    CHECK_FALSE(got.value("pghealthd_table_blocks_hit_total", {{"relname", "events"}, {"area", "heap"}}).has_value());
+    CHECK_FALSE(
+        got.value("pghealthd_table_blocks_hit_total", {{"relname", "events"}, {"area", "heap"}}).has_value());
   }
 
   SECTION("values follow the database as it changes") {
@@ -220,16 +228,19 @@ line" (id int);
   Daemon d(config_for(pg));
   auto got = d.wait_for([](const Scrape& s) { return s.all("pghealthd_table_live_tuples").size() >= 9; });
   REQUIRE(got);
-  for (const char* name : {"MixedCase", "with space", "dot.ted", "quo\"te", "back\\slash", "ünïcødé", "new\nline"})
+  for (const char* name :
+       {"MixedCase", "with space", "dot.ted", "quo\"te", "back\\slash", "ünïcødé", "new\nline"})
     CHECK(got->value("pghealthd_table_live_tuples", {{"schemaname", "public"}, {"relname", name}}) == 0.0);
   CHECK(got->value("pghealthd_table_live_tuples", {{"schemaname", "public"}, {"relname", "dup"}}) == 2.0);
-  CHECK(got->value("pghealthd_table_live_tuples", {{"schemaname", "Other \"Schema\".x"}, {"relname", "dup"}}) == 3.0);
+  CHECK(got->value("pghealthd_table_live_tuples",
+                   {{"schemaname", "Other \"Schema\".x"}, {"relname", "dup"}}) == 3.0);
   require_matches_sql(d, pg);
 }
 
 TEST_CASE("a dropped table's series are gone after the next collection") {
   Cluster pg;
-  pg.exec("CREATE TABLE doomed (id int PRIMARY KEY); INSERT INTO doomed VALUES (1); CREATE TABLE kept (id int);");
+  pg.exec(
+      "CREATE TABLE doomed (id int PRIMARY KEY); INSERT INTO doomed VALUES (1); CREATE TABLE kept (id int);");
   Daemon d(config_for(pg));
   REQUIRE(d.wait_for([](const Scrape& s) {
     return s.value("pghealthd_table_live_tuples", {{"relname", "doomed"}}) &&
@@ -259,7 +270,8 @@ TEST_CASE("two listed databases are watched side by side") {
   REQUIRE(got);
   CHECK(got->value("pghealthd_table_live_tuples", {{"datname", "app"}, {"relname", "orders"}}) == 5.0);
   CHECK(got->value("pghealthd_table_live_tuples", {{"datname", "billing"}, {"relname", "invoices"}}) == 7.0);
-  CHECK_FALSE(got->value("pghealthd_table_live_tuples", {{"datname", "app"}, {"relname", "invoices"}}).has_value());
+  CHECK_FALSE(
+      got->value("pghealthd_table_live_tuples", {{"datname", "app"}, {"relname", "invoices"}}).has_value());
   CHECK(got->value("pghealthd_up", {{"target", "t"}, {"datname", "app"}}) == 1.0);
   CHECK(got->value("pghealthd_up", {{"target", "t"}, {"datname", "billing"}}) == 1.0);
   CHECK_FALSE(got->value("pghealthd_up", {{"datname", "postgres"}}).has_value());
@@ -274,7 +286,9 @@ TEST_CASE("autodiscovery picks up new databases and drops removed ones") {
                       "    autodiscover: true\n"
                       "    exclude_databases: [\"template.*\", \"skip_.*\"]\n"
                       "    discovery_interval: 300ms\n"));
-  auto got = d.wait_for([](const Scrape& s) { return s.value("pghealthd_up", {{"datname", "keep_me"}}) == 1.0; });
+  auto got = d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_up", {{"datname", "keep_me"}}) == 1.0;
+  });
   REQUIRE(got);
   CHECK(got->value("pghealthd_up", {{"datname", "postgres"}}) == 1.0);
   CHECK_FALSE(got->value("pghealthd_up", {{"datname", "skip_me"}}).has_value());
@@ -283,7 +297,8 @@ TEST_CASE("autodiscovery picks up new databases and drops removed ones") {
   pg.exec("CREATE DATABASE arrived_later");
   pg.exec("CREATE TABLE hello (id int)", "arrived_later");
   REQUIRE(d.wait_for([](const Scrape& s) {
-    return s.value("pghealthd_table_live_tuples", {{"datname", "arrived_later"}, {"relname", "hello"}}).has_value();
+    return s.value("pghealthd_table_live_tuples", {{"datname", "arrived_later"}, {"relname", "hello"}})
+        .has_value();
   }));
 
   pg.exec("DROP DATABASE arrived_later WITH (FORCE)");
@@ -316,12 +331,15 @@ TEST_CASE("an outage withdraws the database's series and recovery brings them ba
   Cluster pg;
   pg.exec("CREATE TABLE t1 (id int); INSERT INTO t1 VALUES (1);");
   Daemon d(config_for(pg));
-  REQUIRE(d.wait_for([](const Scrape& s) { return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value(); }));
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value();
+  }));
 
   pg.stop();
   auto gone = d.wait_for([](const Scrape& s) {
-    return s.value("pghealthd_up", {{"target", "t"}}) == 0.0 && s.all("pghealthd_table_live_tuples").empty() &&
-           s.all("pghealthd_index_scans_total").empty() && s.all("pghealthd_table_blocks_hit_total").empty();
+    return s.value("pghealthd_up", {{"target", "t"}}) == 0.0 &&
+           s.all("pghealthd_table_live_tuples").empty() && s.all("pghealthd_index_scans_total").empty() &&
+           s.all("pghealthd_table_blocks_hit_total").empty();
   });
   REQUIRE(gone);
   CHECK(gone->value("pghealthd_build_info", {}) == 1.0);
@@ -340,7 +358,9 @@ TEST_CASE("a stuck database skips runs but never delays the endpoint, and recove
   Cluster pg;
   pg.exec("CREATE TABLE t1 (id int);");
   Daemon d(config_for(pg));
-  REQUIRE(d.wait_for([](const Scrape& s) { return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value(); }));
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value();
+  }));
   const auto pid = pg.scalar("SELECT pid FROM pg_stat_activity WHERE application_name = 'pghealthd'");
   REQUIRE_FALSE(pid.empty());
   // Freeze the backend serving pghealthd: its next query hangs with no answer at all.
@@ -360,8 +380,8 @@ TEST_CASE("a stuck database skips runs but never delays the endpoint, and recove
   auto recovered = d.wait_for(
       [&](const Scrape& s) {
         return s.value("pghealthd_collector_success", {{"collector", "stat_user_tables"}}) == 1.0 &&
-               pg.scalar("SELECT pid FROM pg_stat_activity WHERE application_name = 'pghealthd' AND pid <> " + pid) !=
-                   "";
+               pg.scalar("SELECT pid FROM pg_stat_activity WHERE application_name = 'pghealthd' AND pid <> " +
+                         pid) != "";
       },
       std::chrono::seconds(30));
   std::system(("kill -CONT " + pid).c_str());

@@ -19,7 +19,8 @@ std::string write_file(const std::string& name, const std::string& text) {
 
 std::string config_for(const Cluster& pg) {
   return "targets:\n  - name: t\n    conninfo: \"" + pg.conninfo() +
-         "\"\ncollectors:\n  stat_user_tables: { interval: 200ms }\n  statio_user_tables: { interval: 200ms }\n"
+         "\"\ncollectors:\n  stat_user_tables: { interval: 200ms }\n  statio_user_tables: { interval: 200ms "
+         "}\n"
          "  stat_user_indexes: { interval: 200ms }\n";
 }
 
@@ -50,7 +51,8 @@ TEST_CASE("check-config accepts a valid file and lists every problem of a bad on
   CHECK(out.find(bad + ":6:19: targets[0] sets both databases and autodiscover") != std::string::npos);
   CHECK(out.find(bad + ":7:11: duplicate target name 'a'") != std::string::npos);
   CHECK(out.find(bad + ":9:5: unknown key 'colour'") != std::string::npos);
-  CHECK(out.find(bad + ":11:33: collectors.stat_user_tables.interval must be a duration") != std::string::npos);
+  CHECK(out.find(bad + ":11:33: collectors.stat_user_tables.interval must be a duration") !=
+        std::string::npos);
   std::remove(good.c_str());
   std::remove(bad.c_str());
 }
@@ -61,7 +63,8 @@ TEST_CASE("the command line answers --version and --help and refuses unknown fla
   CHECK(status == 0);
   CHECK(run(std::string(PGHEALTHD_BINARY) + " --help", &status).find("--check-config") != std::string::npos);
   CHECK(status == 0);
-  CHECK(run(std::string(PGHEALTHD_BINARY) + " --bogus 2>&1", &status).find("unknown argument") != std::string::npos);
+  CHECK(run(std::string(PGHEALTHD_BINARY) + " --bogus 2>&1", &status).find("unknown argument") !=
+        std::string::npos);
   CHECK(status == 2);
   run(std::string(PGHEALTHD_BINARY) + " --config /nonexistent.yaml 2>&1", &status);
   CHECK(status == 1);
@@ -69,7 +72,9 @@ TEST_CASE("the command line answers --version and --help and refuses unknown fla
 
 TEST_CASE("promtool accepts the /metrics output") {
   Cluster pg;
-  pg.exec("CREATE TABLE \"Quoted \"\"Name\"\"\" (id int PRIMARY KEY); INSERT INTO \"Quoted \"\"Name\"\"\" VALUES (1);");
+  pg.exec(
+      "CREATE TABLE \"Quoted \"\"Name\"\"\" (id int PRIMARY KEY); INSERT INTO \"Quoted \"\"Name\"\"\" VALUES "
+      "(1);");
   Daemon d(config_for(pg));
   REQUIRE(d.wait_for([](const Scrape& s) { return !s.all("pghealthd_index_unused").empty(); }));
   const std::string path = "/tmp/pghealthd-metrics-" + std::to_string(::getpid()) + ".txt";
@@ -85,7 +90,9 @@ TEST_CASE("the endpoint serves gzip when asked, a landing page, and refuses what
   Cluster pg;
   pg.exec("CREATE TABLE t1 (id int);");
   Daemon d(config_for(pg));
-  REQUIRE(d.wait_for([](const Scrape& s) { return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value(); }));
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value();
+  }));
 
   const auto headers = d.get("/metrics", "-D - -o /dev/null -H 'Accept-Encoding: gzip'");
   CHECK(headers.find("Content-Encoding: gzip") != std::string::npos);
@@ -96,7 +103,8 @@ TEST_CASE("the endpoint serves gzip when asked, a landing page, and refuses what
   CHECK(d.get("/").find("<a href=\"/metrics\">") != std::string::npos);
   CHECK(d.get("/nope", "-o /dev/null -w '%{http_code}'") == "404");
   CHECK(d.get("/metrics", "-o /dev/null -w '%{http_code}' -X POST") == "405");
-  CHECK(d.get("/metrics", "-o /dev/null -w '%{http_code}' -H \"X-Big: $(head -c 20000 /dev/zero | tr '\\0' a)\"") ==
+  CHECK(d.get("/metrics",
+              "-o /dev/null -w '%{http_code}' -H \"X-Big: $(head -c 20000 /dev/zero | tr '\\0' a)\"") ==
         "431");
   // Still serving after the refusals.
   CHECK(d.scrape().value("pghealthd_up", {{"target", "t"}}) == 1.0);

@@ -79,7 +79,8 @@ std::vector<Row> Cluster::sql(const std::string& query, const std::string& db) c
       for (int i = 0; i < PQntuples(r); ++i) {
         Row row;
         for (int j = 0; j < PQnfields(r); ++j)
-          row.push_back(PQgetisnull(r, i, j) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, i, j)));
+          row.push_back(PQgetisnull(r, i, j) ? std::nullopt
+                                             : std::optional<std::string>(PQgetvalue(r, i, j)));
         rows.push_back(std::move(row));
       }
     }
@@ -90,8 +91,8 @@ std::vector<Row> Cluster::sql(const std::string& query, const std::string& db) c
 void Cluster::exec(const std::string& script, const std::string& db) const {
   const std::string file = dir_ + "/script.sql";
   std::ofstream(file) << script << "\n;" << kFlushStats << "\n";
-  const std::string cmd = "psql -X -q -v ON_ERROR_STOP=1 -h " + socket_dir_ + " -U postgres -d " + db + " -f " +
-                          file + " >" + dir_ + "/psql.out 2>&1";
+  const std::string cmd = "psql -X -q -v ON_ERROR_STOP=1 -h " + socket_dir_ + " -U postgres -d " + db +
+                          " -f " + file + " >" + dir_ + "/psql.out 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     std::ifstream in(dir_ + "/psql.out");
     std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

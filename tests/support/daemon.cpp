@@ -90,9 +90,9 @@ Daemon::~Daemon() {
 
 std::string Daemon::get(const std::string& path, const std::string& curl_flags) const {
   int status = 0;
-  auto body = run("curl -sS --max-time 10 " + curl_flags + " 'http://127.0.0.1:" + std::to_string(port_) + path +
-                      "'",
-                  &status);
+  auto body =
+      run("curl -sS --max-time 10 " + curl_flags + " 'http://127.0.0.1:" + std::to_string(port_) + path + "'",
+          &status);
   if (status != 0) throw std::runtime_error("curl failed (" + std::to_string(status) + ") for " + path);
   return body;
 }

@@ -1,0 +1,398 @@
+// Snapshot rows -> Prometheus text exposition: exact sample lines, absent series for NULLs, escaping, and
+// HELP/TYPE headers written once per family however many databases contribute samples.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "metrics/catalog.h"
+#include "metrics/exposition.h"
+#include "model/stats.h"
+
+namespace {
+
+using pghealthd::metrics::append_escaped;
+using pghealthd::metrics::append_value;
+using pghealthd::metrics::Family;
+using pghealthd::metrics::Fragments;
+using pghealthd::metrics::render_indexes;
+using pghealthd::metrics::render_table_io;
+using pghealthd::metrics::render_tables;
+using pghealthd::metrics::write_families;
+using pghealthd::model::IndexStats;
+using pghealthd::model::TableIo;
+using pghealthd::model::TableStats;
+
+// The labels every per-table sample of target "t", database "d", table public."Message" carries.
+const std::string kTable = R"({target="t",datname="d",schemaname="public",relname="Message")";
+
+const std::string& lines(const Fragments& f, Family family) {
+  return f.lines[static_cast<std::size_t>(family)];
+}
+
+std::string escaped(std::string_view v) {
+  std::string out;
+  append_escaped(out, v);
+  return out;
+}
+
+std::string value_text(std::int64_t v) {
+  std::string out;
+  append_value(out, v);
+  return out;
+}
+
+std::string value_text(double v) {
+  std::string out;
+  append_value(out, v);
+  return out;
+}
+
+TableStats full_table() {
+  TableStats t;
+  t.schemaname = "public";
+  t.relname = "Message";
+  t.live_tuples = 900;
+  t.dead_tuples = 100;
+  t.mod_since_analyze = 42;
+  t.seq_scans = 7;
+  t.index_scans = 8;
+  t.last_vacuum = 1700000001.5;
+  t.last_autovacuum = 1700000002.25;
+  t.last_analyze = 1700000003.0;
+  t.last_autoanalyze = 1700000004.125;
+  t.vacuum_count = 1;
+  t.autovacuum_count = 2;
+  t.analyze_count = 3;
+  t.autoanalyze_count = 4;
+  t.size_bytes = 8192;
+  return t;
+}
+
+// A table of which only the name and n_live_tup are known.
+TableStats live_only(std::string relname, std::int64_t live) {
+  TableStats t;
+  t.schemaname = "public";
+  t.relname = std::move(relname);
+  t.live_tuples = live;
+  return t;
+}
+
+TableIo full_io() {
+  TableIo t;
+  t.schemaname = "public";
+  t.relname = "Message";
+  t.heap_blks_read = 10;
+  t.heap_blks_hit = 90;
+  t.idx_blks_read = 11;
+  t.idx_blks_hit = 91;
+  t.toast_blks_read = 12;
+  t.toast_blks_hit = 92;
+  t.tidx_blks_read = 13;
+  t.tidx_blks_hit = 93;
+  return t;
+}
+
+IndexStats index_row(std::string name, std::int64_t scans, bool enforces_constraint) {
+  IndexStats i;
+  i.schemaname = "public";
+  i.relname = "Message";
+  i.indexrelname = std::move(name);
+  i.scans = scans;
+  i.tuples_read = 6;
+  i.tuples_fetched = 7;
+  i.size_bytes = 16384;
+  i.enforces_constraint = enforces_constraint;
+  return i;
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// --- append_escaped / append_value ----------------------------------------------------------------------
+
+TEST_CASE("label values escape backslash, double quote and newline", "[exposition]") {
+  CHECK(escaped(R"(C:\temp)") == R"(C:\\temp)");
+  CHECK(escaped(R"(say "hi")") == R"(say \"hi\")");
+  CHECK(escaped("two\nlines") == R"(two\nlines)");
+  CHECK(escaped("\\\"\n") == R"(\\\"\n)");
+}
+
+TEST_CASE("label values keep every other character as it is", "[exposition]") {
+  const std::string plain = "tab\there, cr\r, 'single', dots.and spaces, {braces}=, Größe 表 🐘";
+  CHECK(escaped(plain) == plain);
+  CHECK(escaped("") == "");
+}
+
+TEST_CASE("append_escaped appends to what is already there", "[exposition]") {
+  std::string out = "x=\"";
+  append_escaped(out, "a\"b");
+  CHECK(out == R"(x="a\"b)");
+}
+
+TEST_CASE("integer values print exactly", "[exposition]") {
+  CHECK(value_text(std::int64_t{0}) == "0");
+  CHECK(value_text(std::int64_t{8192}) == "8192");
+  CHECK(value_text(std::numeric_limits<std::int64_t>::max()) == "9223372036854775807");
+  CHECK(value_text(std::numeric_limits<std::int64_t>::min()) == "-9223372036854775808");
+}
+
+TEST_CASE("double values print in shortest round-trip form", "[exposition]") {
+  CHECK(value_text(0.1) == "0.1");
+  CHECK(value_text(0.75) == "0.75");
+  CHECK(value_text(1.0 / 3.0) == "0.3333333333333333");
+  CHECK(value_text(1700000002.25) == "1700000002.25");
+  CHECK(value_text(0.0) == "0");
+  CHECK(value_text(1.0) == "1");
+  CHECK(value_text(std::nan("")) == "NaN");
+}
+
+TEST_CASE("double values read back as the same double", "[exposition]") {
+  const double v = GENERATE(0.1, 2.0 / 3.0, 1e-7, 0.999999999999, 123456789.123456789, 1700000000.000001,
+                            std::numeric_limits<double>::min(), std::numeric_limits<double>::max());
+  const std::string text = value_text(v);
+  INFO(text);
+  CHECK(text.find(' ') == std::string::npos);
+  CHECK(std::stod(text) == v);
+}
+
+// --- render_tables ---------------------------------------------------------------------------------------
+
+TEST_CASE("render_tables writes one exact line per known value", "[exposition]") {
+  const Fragments f = render_tables("t", "d", {full_table()});
+  CHECK(lines(f, Family::kTableLiveTuples) == "pghealthd_table_live_tuples" + kTable + "} 900\n");
+  CHECK(lines(f, Family::kTableDeadTuples) == "pghealthd_table_dead_tuples" + kTable + "} 100\n");
+  CHECK(
+      lines(f, Family::kTableDeadTupleRatio) ==
+      R"(pghealthd_table_dead_tuple_ratio{target="t",datname="d",schemaname="public",relname="Message"} 0.1)"
+      "\n");
+  CHECK(lines(f, Family::kTableModifiedSinceAnalyze) ==
+        "pghealthd_table_modified_since_analyze_tuples" + kTable + "} 42\n");
+  CHECK(lines(f, Family::kTableSeqScans) == "pghealthd_table_seq_scans_total" + kTable + "} 7\n");
+  CHECK(lines(f, Family::kTableIndexScans) == "pghealthd_table_index_scans_total" + kTable + "} 8\n");
+  CHECK(lines(f, Family::kTableSizeBytes) == "pghealthd_table_size_bytes" + kTable + "} 8192\n");
+  CHECK(lines(f, Family::kTableLastVacuum) ==
+        "pghealthd_table_last_vacuum_timestamp_seconds" + kTable + ",kind=\"manual\"} 1700000001.5\n" +
+            "pghealthd_table_last_vacuum_timestamp_seconds" + kTable + ",kind=\"auto\"} 1700000002.25\n");
+  CHECK(lines(f, Family::kTableLastAnalyze) ==
+        "pghealthd_table_last_analyze_timestamp_seconds" + kTable + ",kind=\"manual\"} 1700000003\n" +
+            "pghealthd_table_last_analyze_timestamp_seconds" + kTable + ",kind=\"auto\"} 1700000004.125\n");
+  CHECK(lines(f, Family::kTableVacuums) == "pghealthd_table_vacuums_total" + kTable +
+                                               ",kind=\"manual\"} 1\n" + "pghealthd_table_vacuums_total" +
+                                               kTable + ",kind=\"auto\"} 2\n");
+  CHECK(lines(f, Family::kTableAnalyzes) == "pghealthd_table_analyzes_total" + kTable +
+                                                ",kind=\"manual\"} 3\n" + "pghealthd_table_analyzes_total" +
+                                                kTable + ",kind=\"auto\"} 4\n");
+  // Table rows never produce table-I/O or index series.
+  CHECK(lines(f, Family::kTableBlocksHit).empty());
+  CHECK(lines(f, Family::kIndexScans).empty());
+}
+
+TEST_CASE("render_tables leaves out the series of NULL values", "[exposition]") {
+  TableStats t = live_only("Message", 5);
+  t.last_autovacuum = 1700000002.25;  // autovacuumed, never vacuumed by hand
+  const Fragments f = render_tables("t", "d", {t});
+  CHECK(lines(f, Family::kTableLiveTuples) == "pghealthd_table_live_tuples" + kTable + "} 5\n");
+  CHECK(lines(f, Family::kTableLastVacuum) ==
+        "pghealthd_table_last_vacuum_timestamp_seconds" + kTable + ",kind=\"auto\"} 1700000002.25\n");
+  CHECK(lines(f, Family::kTableDeadTuples).empty());
+  CHECK(lines(f, Family::kTableDeadTupleRatio).empty());  // dead is NULL: no ratio, not 0
+  CHECK(lines(f, Family::kTableIndexScans).empty());      // a table without indexes
+  CHECK(lines(f, Family::kTableLastAnalyze).empty());
+  CHECK(lines(f, Family::kTableVacuums).empty());
+  CHECK(lines(f, Family::kTableSizeBytes).empty());
+}
+
+TEST_CASE("render_tables escapes label values", "[exposition]") {
+  TableStats t = live_only("say \"hi\"\nC:\\x", 1);
+  t.schemaname = "my schema";
+  const Fragments f = render_tables("prod \"eu\"", "db\\1", {t});
+  CHECK(lines(f, Family::kTableLiveTuples) ==
+        R"(pghealthd_table_live_tuples{target="prod \"eu\"",datname="db\\1",schemaname="my schema",)"
+        R"(relname="say \"hi\"\nC:\\x"} 1)"
+        "\n");
+}
+
+TEST_CASE("render_tables writes rows in the order given", "[exposition]") {
+  const Fragments f = render_tables("t", "d", {live_only("b", 2), live_only("a", 1)});
+  CHECK(lines(f, Family::kTableLiveTuples) ==
+        R"(pghealthd_table_live_tuples{target="t",datname="d",schemaname="public",relname="b"} 2)"
+        "\n"
+        R"(pghealthd_table_live_tuples{target="t",datname="d",schemaname="public",relname="a"} 1)"
+        "\n");
+}
+
+TEST_CASE("render_tables of no rows renders nothing", "[exposition]") {
+  const Fragments f = render_tables("t", "d", {});
+  CHECK(f.bytes() == 0);
+}
+
+// --- render_table_io -------------------------------------------------------------------------------------
+
+TEST_CASE("render_table_io writes hits and reads per area and the heap cache hit ratio", "[exposition]") {
+  const Fragments f = render_table_io("t", "d", {full_io()});
+  const std::string hit = "pghealthd_table_blocks_hit_total" + kTable;
+  const std::string read = "pghealthd_table_blocks_read_total" + kTable;
+  CHECK(lines(f, Family::kTableBlocksHit) == hit + ",area=\"heap\"} 90\n" + hit + ",area=\"index\"} 91\n" +
+                                                 hit + ",area=\"toast\"} 92\n" + hit +
+                                                 ",area=\"toast_index\"} 93\n");
+  CHECK(lines(f, Family::kTableBlocksRead) == read + ",area=\"heap\"} 10\n" + read + ",area=\"index\"} 11\n" +
+                                                  read + ",area=\"toast\"} 12\n" + read +
+                                                  ",area=\"toast_index\"} 13\n");
+  CHECK(lines(f, Family::kTableCacheHitRatio) == "pghealthd_table_cache_hit_ratio" + kTable + "} 0.9\n");
+  CHECK(lines(f, Family::kTableLiveTuples).empty());
+}
+
+TEST_CASE("render_table_io leaves out areas a table does not have", "[exposition]") {
+  TableIo t = full_io();
+  t.toast_blks_read = t.toast_blks_hit = t.tidx_blks_read = t.tidx_blks_hit = std::nullopt;
+  t.idx_blks_read = t.idx_blks_hit = std::nullopt;
+  const Fragments f = render_table_io("t", "d", {t});
+  CHECK(lines(f, Family::kTableBlocksHit) ==
+        "pghealthd_table_blocks_hit_total" + kTable + ",area=\"heap\"} 90\n");
+  CHECK(lines(f, Family::kTableBlocksRead) ==
+        "pghealthd_table_blocks_read_total" + kTable + ",area=\"heap\"} 10\n");
+}
+
+TEST_CASE("render_table_io has no cache hit ratio for a table never read", "[exposition]") {
+  TableIo t = full_io();
+  t.heap_blks_hit = 0;
+  t.heap_blks_read = 0;
+  const Fragments f = render_table_io("t", "d", {t});
+  CHECK(lines(f, Family::kTableCacheHitRatio).empty());
+  CHECK_THAT(lines(f, Family::kTableBlocksHit), Catch::Contains(",area=\"heap\"} 0\n"));  // the counters stay
+}
+
+// --- render_indexes --------------------------------------------------------------------------------------
+
+TEST_CASE("render_indexes writes exact lines with the index label", "[exposition]") {
+  const Fragments f = render_indexes(
+      "t", "d", {index_row("Message_pkey", 0, true), index_row("Message_sent_at_idx", 0, false)});
+  const std::string pkey =
+      R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname="Message_pkey"} )";
+  const std::string sent =
+      R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname="Message_sent_at_idx"} )";
+  CHECK(lines(f, Family::kIndexScans) ==
+        "pghealthd_index_scans_total" + pkey + "0\n" + "pghealthd_index_scans_total" + sent + "0\n");
+  CHECK(lines(f, Family::kIndexTuplesRead) == "pghealthd_index_tuples_read_total" + pkey + "6\n" +
+                                                  "pghealthd_index_tuples_read_total" + sent + "6\n");
+  CHECK(lines(f, Family::kIndexTuplesFetched) == "pghealthd_index_tuples_fetched_total" + pkey + "7\n" +
+                                                     "pghealthd_index_tuples_fetched_total" + sent + "7\n");
+  CHECK(lines(f, Family::kIndexSizeBytes) ==
+        "pghealthd_index_size_bytes" + pkey + "16384\n" + "pghealthd_index_size_bytes" + sent + "16384\n");
+  // Never scanned: the primary key still matters, the plain index is unused.
+  CHECK(lines(f, Family::kIndexUnused) ==
+        "pghealthd_index_unused" + pkey + "0\n" + "pghealthd_index_unused" + sent + "1\n");
+  CHECK(lines(f, Family::kTableLiveTuples).empty());
+}
+
+TEST_CASE("render_indexes leaves out the series of NULL values", "[exposition]") {
+  IndexStats i = index_row("Message_pkey", 0, false);
+  i.scans = std::nullopt;
+  i.tuples_fetched = std::nullopt;
+  const Fragments f = render_indexes("t", "d", {i});
+  CHECK(lines(f, Family::kIndexScans).empty());
+  CHECK(lines(f, Family::kIndexTuplesFetched).empty());
+  CHECK(lines(f, Family::kIndexUnused).empty());  // unknown scans: unknown whether unused
+  CHECK_FALSE(lines(f, Family::kIndexTuplesRead).empty());
+  CHECK_FALSE(lines(f, Family::kIndexSizeBytes).empty());
+}
+
+// --- write_families --------------------------------------------------------------------------------------
+
+TEST_CASE("write_families writes HELP and TYPE once above the samples of every database", "[exposition]") {
+  const Fragments a = render_tables("t", "a", {live_only("Message", 10)});
+  const Fragments b = render_tables("t", "b", {live_only("Message", 20)});
+  std::string out;
+  write_families(out, {&a, &b});
+  CHECK(out ==
+        "# HELP pghealthd_table_live_tuples Estimated live rows (pg_stat_user_tables.n_live_tup).\n"
+        "# TYPE pghealthd_table_live_tuples gauge\n"
+        R"(pghealthd_table_live_tuples{target="t",datname="a",schemaname="public",relname="Message"} 10)"
+        "\n"
+        R"(pghealthd_table_live_tuples{target="t",datname="b",schemaname="public",relname="Message"} 20)"
+        "\n");
+}
+
+TEST_CASE("write_families groups every family's samples under its own header", "[exposition]") {
+  const Fragments tables_a = render_tables("t", "a", {full_table()});
+  const Fragments tables_b = render_tables("t", "b", {full_table(), live_only("Other", 3)});
+  const Fragments io_a = render_table_io("t", "a", {full_io()});
+  const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
+  std::string out;
+  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b});
+
+  std::map<std::string, int> help, type, samples;
+  std::string current;  // the family of the last TYPE line
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    INFO(line);
+    if (line.rfind("# HELP ", 0) == 0) {
+      ++help[line.substr(7, line.find(' ', 7) - 7)];
+    } else if (line.rfind("# TYPE ", 0) == 0) {
+      const auto name_end = line.find(' ', 7);
+      current = line.substr(7, name_end - 7);
+      ++type[current];
+      const std::string kind = line.substr(name_end + 1);
+      CHECK((kind == "gauge" || kind == "counter"));
+      // A counter's name ends in _total; a gauge's does not.
+      CHECK((kind == "counter") == (current.size() > 6 && current.substr(current.size() - 6) == "_total"));
+    } else {
+      const std::string name = line.substr(0, line.find('{'));
+      CHECK(name == current);  // a sample outside its family's block would break the exposition format
+      ++samples[name];
+    }
+  }
+  CHECK(samples.size() == pghealthd::metrics::kFamilyCount);  // every family has samples here
+  for (const auto& [name, n] : samples) {
+    INFO(name);
+    CHECK(help[name] == 1);
+    CHECK(type[name] == 1);
+  }
+  CHECK(samples["pghealthd_table_live_tuples"] == 3);  // Message in a and b, Other in b
+  CHECK(samples["pghealthd_table_blocks_hit_total"] == 4);
+  CHECK(samples["pghealthd_index_unused"] == 1);
+}
+
+TEST_CASE("write_families leaves out families without samples", "[exposition]") {
+  const Fragments a = render_tables("t", "a", {live_only("Message", 10)});
+  const Fragments empty = render_indexes("t", "a", {});
+  std::string out;
+  write_families(out, {&a, &empty});
+  CHECK(count(out, "# HELP ") == 1);
+  CHECK(count(out, "# TYPE ") == 1);
+  CHECK(out.find("pghealthd_index_") == std::string::npos);
+  CHECK(out.find("pghealthd_table_dead_tuples") == std::string::npos);
+}
+
+TEST_CASE("write_families of nothing writes nothing", "[exposition]") {
+  std::string out;
+  write_families(out, {});
+  CHECK(out.empty());
+  const Fragments empty{};
+  write_families(out, {&empty, &empty});
+  CHECK(out.empty());
+}
+
+TEST_CASE("write_families appends after what is already in the buffer", "[exposition]") {
+  const Fragments a = render_tables("t", "a", {live_only("Message", 10)});
+  std::string out = "# self metrics\n";
+  write_families(out, {&a});
+  CHECK(out.rfind("# self metrics\n# HELP pghealthd_table_live_tuples ", 0) == 0);
+}
+
+TEST_CASE("Fragments::bytes counts every rendered character", "[exposition]") {
+  const Fragments f = render_tables("t", "d", {live_only("Message", 5)});
+  const std::string line = "pghealthd_table_live_tuples" + kTable + "} 5\n";
+  CHECK(f.bytes() == line.size());
+}

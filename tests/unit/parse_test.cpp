@@ -1,0 +1,452 @@
+// The collectors' parsers on plain text rows (what libpq hands over), and the collectors' process functions
+// that turn rows into a Snapshot with rendered series.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/rows.h"
+#include "collectors/stat_user_indexes.h"
+#include "collectors/stat_user_tables.h"
+#include "collectors/statio_user_tables.h"
+#include "metrics/exposition.h"
+
+namespace {
+
+using Catch::Matchers::Contains;
+using pghealthd::collectors::TextRows;
+using Cell = std::optional<std::string>;
+using Row = std::vector<Cell>;
+
+// Columns and rows, in the shape of a server's answer; `without` drops a column to fake a changed view.
+struct Answer {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+
+  [[nodiscard]] Answer without(const std::string& column) const {
+    Answer out = *this;
+    const auto at = std::find(out.columns.begin(), out.columns.end(), column);
+    REQUIRE(at != out.columns.end());
+    const auto index = at - out.columns.begin();
+    out.columns.erase(at);
+    for (auto& r : out.rows) r.erase(r.begin() + index);
+    return out;
+  }
+  // Replaces the cell of `column` in row `row` (0-based).
+  [[nodiscard]] Answer with(std::size_t row, const std::string& column, Cell value) const {
+    Answer out = *this;
+    const auto at = std::find(out.columns.begin(), out.columns.end(), column);
+    REQUIRE(at != out.columns.end());
+    out.rows.at(row).at(static_cast<std::size_t>(at - out.columns.begin())) = std::move(value);
+    return out;
+  }
+  [[nodiscard]] TextRows text_rows() const { return TextRows(columns, rows); }
+};
+
+// One table in the column order of kStatUserTablesSql, every value distinct so a swapped column shows.
+Answer stat_user_tables_answer() {
+  return {{"schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan", "idx_scan",
+           "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
+           "autovacuum_count", "analyze_count", "autoanalyze_count", "size_bytes"},
+          {{"public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
+            "1700000004.125", "1", "2", "3", "4", "8192"}}};
+}
+
+Answer statio_user_tables_answer() {
+  return {{"schemaname", "relname", "heap_blks_read", "heap_blks_hit", "idx_blks_read", "idx_blks_hit",
+           "toast_blks_read", "toast_blks_hit", "tidx_blks_read", "tidx_blks_hit"},
+          {{"public", "Message", "10", "90", "11", "91", "12", "92", "13", "93"}}};
+}
+
+Answer stat_user_indexes_answer() {
+  return {{"schemaname", "relname", "indexrelname", "idx_scan", "idx_tup_read", "idx_tup_fetch", "size_bytes",
+           "enforces_constraint"},
+          {{"public", "Message", "Message_pkey", "5", "6", "7", "16384", "t"}}};
+}
+
+}  // namespace
+
+// --- parse_stat_user_tables -----------------------------------------------------------------------------
+
+TEST_CASE("stat_user_tables: every column lands in its field", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer().text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& t = parsed.rows[0];
+  CHECK(t.schemaname == "public");
+  CHECK(t.relname == "Message");
+  CHECK(t.live_tuples == 900);
+  CHECK(t.dead_tuples == 100);
+  CHECK(t.mod_since_analyze == 42);
+  CHECK(t.seq_scans == 7);
+  CHECK(t.index_scans == 8);
+  CHECK(t.last_vacuum == 1700000001.5);
+  CHECK(t.last_autovacuum == 1700000002.25);
+  CHECK(t.last_analyze == 1700000003.0);
+  CHECK(t.last_autoanalyze == 1700000004.125);
+  CHECK(t.vacuum_count == 1);
+  CHECK(t.autovacuum_count == 2);
+  CHECK(t.analyze_count == 3);
+  CHECK(t.autoanalyze_count == 4);
+  CHECK(t.size_bytes == 8192);
+}
+
+TEST_CASE("stat_user_tables: columns are found by name, not by position", "[parse]") {
+  auto answer = stat_user_tables_answer();
+  std::reverse(answer.columns.begin(), answer.columns.end());
+  std::reverse(answer.rows[0].begin(), answer.rows[0].end());
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(answer.text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK(parsed.rows[0].relname == "Message");
+  CHECK(parsed.rows[0].live_tuples == 900);
+  CHECK(parsed.rows[0].size_bytes == 8192);
+}
+
+TEST_CASE("stat_user_tables: a table without indexes has no idx_scan", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "idx_scan", std::nullopt).text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK_FALSE(parsed.rows[0].index_scans.has_value());
+  CHECK(parsed.rows[0].seq_scans == 7);
+}
+
+TEST_CASE("stat_user_tables: a table never vacuumed or analyzed has no timestamps", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer()
+                                                        .with(0, "last_vacuum", std::nullopt)
+                                                        .with(0, "last_autovacuum", std::nullopt)
+                                                        .with(0, "last_analyze", std::nullopt)
+                                                        .with(0, "last_autoanalyze", std::nullopt)
+                                                        .text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK_FALSE(parsed.rows[0].last_vacuum.has_value());
+  CHECK_FALSE(parsed.rows[0].last_autovacuum.has_value());
+  CHECK_FALSE(parsed.rows[0].last_analyze.has_value());
+  CHECK_FALSE(parsed.rows[0].last_autoanalyze.has_value());
+  CHECK(parsed.rows[0].vacuum_count == 1);
+}
+
+TEST_CASE("stat_user_tables: a missing column is named and no rows are returned", "[parse]") {
+  const auto answer = stat_user_tables_answer();
+  const std::string column = GENERATE_COPY(from_range(answer.columns));
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(answer.without(column).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("no column '" + column + "'"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_tables: a value that is not an integer names its row and column", "[parse]") {
+  const std::string value = GENERATE(as<std::string>{}, "12abc", "", "1.5", " 12", "9223372036854775808");
+  auto answer = stat_user_tables_answer();
+  answer.rows.push_back(answer.rows[0]);
+  answer.rows[1][1] = "Other";
+  // n_dead_tup is the 4th column; the second row is broken, the first is fine.
+  const auto parsed =
+      pghealthd::collectors::parse_stat_user_tables(answer.with(1, "n_dead_tup", value).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 2, column 4"));
+  CHECK_THAT(parsed.error, Contains("expected an integer, got '" + value + "'"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_tables: a timestamp that is not a number is an error", "[parse]") {
+  const std::string value = GENERATE(as<std::string>{}, "yesterday", "NaN", "1700000000x");
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "last_analyze", value).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 1, column 10"));
+  CHECK_THAT(parsed.error, Contains("expected a number"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_tables: a NULL table name is an error", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "relname", std::nullopt).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 1, column 2"));
+  CHECK_THAT(parsed.error, Contains("got NULL"));
+}
+
+TEST_CASE("stat_user_tables: extreme integers are read exactly", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer()
+                                                        .with(0, "seq_scan", "9223372036854775807")
+                                                        .with(0, "n_dead_tup", "0")
+                                                        .with(0, "n_mod_since_analyze", "-3")
+                                                        .text_rows());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.rows.at(0).seq_scans == INT64_MAX);
+  CHECK(parsed.rows.at(0).dead_tuples == 0);
+  CHECK(parsed.rows.at(0).mod_since_analyze == -3);
+}
+
+TEST_CASE("stat_user_tables: an answer without rows parses to no rows", "[parse]") {
+  auto answer = stat_user_tables_answer();
+  answer.rows.clear();
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(answer.text_rows());
+  CHECK(parsed.ok());
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_tables: odd names pass through unchanged", "[parse]") {
+  const std::string name = GENERATE(as<std::string>{}, "Message", "with \"quotes\"", "with spaces", "a.b.c",
+                                    "line\nbreak", "back\\slash", "Größe_表", "");
+  const std::string schema = "my schema.\"x\"";
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "relname", name).with(0, "schemaname", schema).text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK(parsed.rows[0].relname == name);
+  CHECK(parsed.rows[0].schemaname == schema);
+}
+
+// --- parse_statio_user_tables ---------------------------------------------------------------------------
+
+TEST_CASE("statio_user_tables: every column lands in its field", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_statio_user_tables(statio_user_tables_answer().text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& t = parsed.rows[0];
+  CHECK(t.schemaname == "public");
+  CHECK(t.relname == "Message");
+  CHECK(t.heap_blks_read == 10);
+  CHECK(t.heap_blks_hit == 90);
+  CHECK(t.idx_blks_read == 11);
+  CHECK(t.idx_blks_hit == 91);
+  CHECK(t.toast_blks_read == 12);
+  CHECK(t.toast_blks_hit == 92);
+  CHECK(t.tidx_blks_read == 13);
+  CHECK(t.tidx_blks_hit == 93);
+}
+
+TEST_CASE("statio_user_tables: a table without TOAST or indexes has NULL columns", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_statio_user_tables(statio_user_tables_answer()
+                                                          .with(0, "idx_blks_read", std::nullopt)
+                                                          .with(0, "idx_blks_hit", std::nullopt)
+                                                          .with(0, "toast_blks_read", std::nullopt)
+                                                          .with(0, "toast_blks_hit", std::nullopt)
+                                                          .with(0, "tidx_blks_read", std::nullopt)
+                                                          .with(0, "tidx_blks_hit", std::nullopt)
+                                                          .text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& t = parsed.rows[0];
+  CHECK(t.heap_blks_read == 10);
+  CHECK(t.heap_blks_hit == 90);
+  CHECK_FALSE(t.idx_blks_read.has_value());
+  CHECK_FALSE(t.idx_blks_hit.has_value());
+  CHECK_FALSE(t.toast_blks_read.has_value());
+  CHECK_FALSE(t.toast_blks_hit.has_value());
+  CHECK_FALSE(t.tidx_blks_read.has_value());
+  CHECK_FALSE(t.tidx_blks_hit.has_value());
+}
+
+TEST_CASE("statio_user_tables: a missing column is named and no rows are returned", "[parse]") {
+  const auto answer = statio_user_tables_answer();
+  const std::string column = GENERATE_COPY(from_range(answer.columns));
+  const auto parsed = pghealthd::collectors::parse_statio_user_tables(answer.without(column).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("no column '" + column + "'"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("statio_user_tables: a value that is not an integer names its row and column", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_statio_user_tables(
+      statio_user_tables_answer().with(0, "toast_blks_hit", "12abc").text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 1, column 8: expected an integer, got '12abc'"));
+  CHECK(parsed.rows.empty());
+}
+
+// --- parse_stat_user_indexes ----------------------------------------------------------------------------
+
+TEST_CASE("stat_user_indexes: every column lands in its field", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(stat_user_indexes_answer().text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& i = parsed.rows[0];
+  CHECK(i.schemaname == "public");
+  CHECK(i.relname == "Message");
+  CHECK(i.indexrelname == "Message_pkey");
+  CHECK(i.scans == 5);
+  CHECK(i.tuples_read == 6);
+  CHECK(i.tuples_fetched == 7);
+  CHECK(i.size_bytes == 16384);
+  CHECK(i.enforces_constraint);
+}
+
+TEST_CASE("stat_user_indexes: enforces_constraint reads t and f", "[parse]") {
+  auto answer = stat_user_indexes_answer();
+  answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
+  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(answer.text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 2);
+  CHECK(parsed.rows[0].indexrelname == "Message_pkey");
+  CHECK(parsed.rows[0].enforces_constraint);
+  CHECK(parsed.rows[1].indexrelname == "Message_sent_at_idx");
+  CHECK_FALSE(parsed.rows[1].enforces_constraint);
+}
+
+TEST_CASE("stat_user_indexes: enforces_constraint other than t or f is an error", "[parse]") {
+  const Cell value = GENERATE(Cell("true"), Cell("1"), Cell(""), Cell(std::nullopt));
+  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(
+      stat_user_indexes_answer().with(0, "enforces_constraint", value).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 1, column 8: expected t or f"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_indexes: NULL counters become absent values", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_stat_user_indexes(stat_user_indexes_answer()
+                                                         .with(0, "idx_scan", std::nullopt)
+                                                         .with(0, "idx_tup_read", std::nullopt)
+                                                         .with(0, "idx_tup_fetch", std::nullopt)
+                                                         .text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK_FALSE(parsed.rows[0].scans.has_value());
+  CHECK_FALSE(parsed.rows[0].tuples_read.has_value());
+  CHECK_FALSE(parsed.rows[0].tuples_fetched.has_value());
+  CHECK(parsed.rows[0].size_bytes == 16384);
+}
+
+TEST_CASE("stat_user_indexes: a missing column is named and no rows are returned", "[parse]") {
+  const auto answer = stat_user_indexes_answer();
+  const std::string column = GENERATE_COPY(from_range(answer.columns));
+  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(answer.without(column).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("no column '" + column + "'"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("stat_user_indexes: odd index names pass through unchanged", "[parse]") {
+  const std::string name = "idx \"on\" a.b\nnext ü";
+  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(
+      stat_user_indexes_answer().with(0, "indexrelname", name).text_rows());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.rows.at(0).indexrelname == name);
+}
+
+// --- collectors::all() and process ----------------------------------------------------------------------
+
+namespace {
+
+using pghealthd::collectors::Definition;
+using pghealthd::collectors::Kind;
+
+const Definition& definition_named(std::string_view name) {
+  const auto& all = pghealthd::collectors::all();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const Definition& d) { return d.name == name; });
+  REQUIRE(it != all.end());
+  return *it;
+}
+
+std::string render(const pghealthd::metrics::Fragments& f) {
+  std::string out;
+  pghealthd::metrics::write_families(out, {&f});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("there are three collectors, named like their config keys", "[collectors]") {
+  const auto& all = pghealthd::collectors::all();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].name == "stat_user_tables");
+  CHECK(all[1].name == "statio_user_tables");
+  CHECK(all[2].name == "stat_user_indexes");
+  CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
+  CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
+  CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
+  for (const auto& d : all) {
+    INFO(d.name);
+    CHECK_THAT(std::string(d.sql), Contains("SELECT"));
+    CHECK(d.process != nullptr);
+  }
+}
+
+TEST_CASE("stat_user_tables process renders the table's series", "[collectors]") {
+  const auto out =
+      definition_named("stat_user_tables").process(stat_user_tables_answer().text_rows(), "t", "d");
+  REQUIRE(out.error.empty());
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 1);
+  REQUIRE(out.snapshot->tables.size() == 1);
+  CHECK(out.snapshot->tables[0].relname == "Message");
+  CHECK(out.snapshot->io.empty());
+  CHECK(out.snapshot->indexes.empty());
+  const std::string text = render(out.snapshot->series);
+  const std::string labels = R"({target="t",datname="d",schemaname="public",relname="Message")";
+  CHECK_THAT(text, Contains("\npghealthd_table_live_tuples" + labels + "} 900\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_dead_tuples" + labels + "} 100\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_dead_tuple_ratio" + labels + "} 0.1\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_index_scans_total" + labels + "} 8\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_last_vacuum_timestamp_seconds" + labels +
+                            R"(,kind="auto"} 1700000002.25)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_size_bytes" + labels + "} 8192\n"));
+}
+
+TEST_CASE("statio_user_tables process renders the table's series", "[collectors]") {
+  const auto out =
+      definition_named("statio_user_tables").process(statio_user_tables_answer().text_rows(), "t", "d");
+  REQUIRE(out.error.empty());
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 1);
+  REQUIRE(out.snapshot->io.size() == 1);
+  CHECK(out.snapshot->tables.empty());
+  const std::string text = render(out.snapshot->series);
+  const std::string labels = R"({target="t",datname="d",schemaname="public",relname="Message")";
+  CHECK_THAT(text, Contains("\npghealthd_table_blocks_hit_total" + labels + R"(,area="heap"} 90)" + "\n"));
+  CHECK_THAT(text,
+             Contains("\npghealthd_table_blocks_read_total" + labels + R"(,area="toast_index"} 13)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_cache_hit_ratio" + labels + "} 0.9\n"));
+}
+
+TEST_CASE("stat_user_indexes process renders the index's series", "[collectors]") {
+  auto answer = stat_user_indexes_answer();
+  answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
+  const auto out = definition_named("stat_user_indexes").process(answer.text_rows(), "t", "d");
+  REQUIRE(out.error.empty());
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 2);
+  CHECK(out.snapshot->indexes.size() == 2);
+  const std::string text = render(out.snapshot->series);
+  const std::string pkey =
+      R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname="Message_pkey"})";
+  const std::string sent =
+      R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname="Message_sent_at_idx"})";
+  CHECK_THAT(text, Contains("\npghealthd_index_scans_total" + pkey + " 5\n"));
+  CHECK_THAT(text, Contains("\npghealthd_index_unused" + pkey + " 0\n"));
+  CHECK_THAT(text, Contains("\npghealthd_index_unused" + sent + " 1\n"));
+  CHECK_THAT(text, Contains("\npghealthd_index_size_bytes" + sent + " 8192\n"));
+}
+
+TEST_CASE("a process function reports a parse error without a snapshot", "[collectors]") {
+  for (const auto& d : pghealthd::collectors::all()) {
+    INFO(d.name);
+    const TextRows wrong({"schemaname", "relname"}, {{"public", "Message"}});
+    const auto out = d.process(wrong, "t", "d");
+    CHECK_FALSE(out.snapshot);
+    CHECK_THAT(out.error, Contains("no column"));
+    CHECK(out.rows == 0);
+  }
+}
+
+TEST_CASE("a process function escapes odd names in labels", "[collectors]") {
+  const auto answer = stat_user_tables_answer().with(0, "relname", "a \"b\"\nc\\d");
+  const auto out = definition_named("stat_user_tables").process(answer.text_rows(), "t", "d");
+  REQUIRE(out.snapshot);
+  CHECK(out.snapshot->tables.at(0).relname == "a \"b\"\nc\\d");  // the typed row keeps the raw name
+  CHECK_THAT(render(out.snapshot->series),
+             Contains(R"(pghealthd_table_live_tuples{target="t",datname="d",schemaname="public",)"
+                      R"(relname="a \"b\"\nc\\d"} 900)"));
+}

@@ -1,0 +1,120 @@
+// The pure ratio functions behind pghealthd_table_dead_tuple_ratio, pghealthd_table_cache_hit_ratio and
+// pghealthd_index_unused.
+#include <catch2/catch.hpp>
+
+#include <optional>
+
+#include "model/stats.h"
+
+namespace {
+
+using pghealthd::model::cache_hit_ratio;
+using pghealthd::model::Count;
+using pghealthd::model::dead_tuple_ratio;
+using pghealthd::model::index_unused;
+using pghealthd::model::IndexStats;
+
+IndexStats index_with(Count scans, bool enforces_constraint) {
+  IndexStats i;
+  i.schemaname = "public";
+  i.relname = "orders";
+  i.indexrelname = "orders_customer_idx";
+  i.scans = scans;
+  i.enforces_constraint = enforces_constraint;
+  return i;
+}
+
+}  // namespace
+
+// --- dead_tuple_ratio -----------------------------------------------------------------------------------
+
+TEST_CASE("an empty table has dead ratio 0", "[ratios]") {
+  const auto r = dead_tuple_ratio(0, 0);
+  REQUIRE(r.has_value());
+  CHECK(*r == 0.0);
+}
+
+TEST_CASE("a table whose rows were all deleted has dead ratio 1", "[ratios]") {
+  const auto r = dead_tuple_ratio(0, 5000);
+  REQUIRE(r.has_value());
+  CHECK(*r == 1.0);
+}
+
+TEST_CASE("900 live and 100 dead rows give dead ratio 0.1", "[ratios]") {
+  const auto r = dead_tuple_ratio(900, 100);
+  REQUIRE(r.has_value());
+  CHECK(*r == 0.1);  // 100.0 / 1000.0 rounds to the same double as the literal
+}
+
+TEST_CASE("dead ratio is dead over all rows, not dead over live", "[ratios]") {
+  // 100 live, 100 dead: half the rows are dead (dead/live would say 1).
+  CHECK(dead_tuple_ratio(100, 100) == 0.5);
+  // 100 live, 300 dead: three quarters (dead/live would say 3, outside 0..1).
+  CHECK(dead_tuple_ratio(100, 300) == 0.75);
+}
+
+TEST_CASE("a table without dead rows has dead ratio 0", "[ratios]") {
+  CHECK(dead_tuple_ratio(1234, 0) == 0.0);
+}
+
+TEST_CASE("dead ratio is absent when live or dead is NULL", "[ratios]") {
+  CHECK_FALSE(dead_tuple_ratio(std::nullopt, 10).has_value());
+  CHECK_FALSE(dead_tuple_ratio(10, std::nullopt).has_value());
+  CHECK_FALSE(dead_tuple_ratio(std::nullopt, std::nullopt).has_value());
+}
+
+TEST_CASE("dead ratio stays within 0..1 even for negative estimates", "[ratios]") {
+  CHECK(dead_tuple_ratio(-5, 10) == 1.0);
+  CHECK(dead_tuple_ratio(10, -5) == 0.0);
+}
+
+// --- cache_hit_ratio ------------------------------------------------------------------------------------
+
+TEST_CASE("a table that was never read has no cache hit ratio", "[ratios]") {
+  CHECK_FALSE(cache_hit_ratio(0, 0).has_value());
+}
+
+TEST_CASE("cache hit ratio is absent when hit or read is NULL", "[ratios]") {
+  CHECK_FALSE(cache_hit_ratio(std::nullopt, 10).has_value());
+  CHECK_FALSE(cache_hit_ratio(10, std::nullopt).has_value());
+  CHECK_FALSE(cache_hit_ratio(std::nullopt, std::nullopt).has_value());
+}
+
+TEST_CASE("cache hit ratio is hits over hits plus reads", "[ratios]") {
+  CHECK(cache_hit_ratio(3, 1) == 0.75);  // 3 of 4 blocks from shared buffers
+  CHECK(cache_hit_ratio(1, 3) == 0.25);  // argument order: hit first, then read
+  CHECK(cache_hit_ratio(99, 1) == 0.99);
+  CHECK(cache_hit_ratio(1, 1) == 0.5);
+}
+
+TEST_CASE("a table served only from shared buffers has cache hit ratio 1", "[ratios]") {
+  CHECK(cache_hit_ratio(500, 0) == 1.0);
+}
+
+TEST_CASE("a table read only from disk has cache hit ratio 0", "[ratios]") {
+  const auto r = cache_hit_ratio(0, 500);
+  REQUIRE(r.has_value());
+  CHECK(*r == 0.0);
+}
+
+// --- index_unused ---------------------------------------------------------------------------------------
+
+TEST_CASE("an index never scanned that enforces nothing is unused", "[ratios]") {
+  CHECK(index_unused(index_with(0, false)) == 1.0);
+}
+
+TEST_CASE("a primary key or unique index is never reported unused, even without scans", "[ratios]") {
+  const auto r = index_unused(index_with(0, true));
+  REQUIRE(r.has_value());
+  CHECK(*r == 0.0);
+}
+
+TEST_CASE("an index that was scanned is not unused", "[ratios]") {
+  CHECK(index_unused(index_with(1, false)) == 0.0);
+  CHECK(index_unused(index_with(1'000'000, true)) == 0.0);
+}
+
+TEST_CASE("index unused is absent when idx_scan is NULL", "[ratios]") {
+  CHECK_FALSE(index_unused(index_with(std::nullopt, false)).has_value());
+  CHECK_FALSE(index_unused(index_with(std::nullopt, true)).has_value());
+}
