@@ -66,7 +66,7 @@ int run(const config::Config& cfg) {
   asio::io_context loop(1);
   asio::thread_pool blocking(2);
   metrics::Store store(PGHEALTHD_VERSION);
-  Context ctx{loop.get_executor(), blocking, store, cfg.collectors};
+  Context ctx{loop.get_executor(), blocking, store, cfg.collectors, cfg.vacuum};
 
   std::vector<std::shared_ptr<TargetWatch>> targets;
   http::Server server(loop.get_executor(), [&](const http::Request& req) -> http::Response {
@@ -86,6 +86,10 @@ int run(const config::Config& cfg) {
   spdlog::info("pghealthd {} listening address={}:{} targets={}", PGHEALTHD_VERSION,
                listen->host.empty() ? "*" : listen->host, server.port(), cfg.targets.size());
 
+  if (cfg.vacuum.enabled)
+    spdlog::info("automatic vacuum is on dry_run={} dead_tuple_ratio={} min_dead_tuples={} cooldown={}s",
+                 cfg.vacuum.dry_run, cfg.vacuum.dead_tuple_ratio, cfg.vacuum.min_dead_tuples,
+                 std::chrono::duration_cast<std::chrono::seconds>(cfg.vacuum.cooldown).count());
   for (const auto& t : cfg.targets) {
     targets.push_back(std::make_shared<TargetWatch>(ctx, t));
     targets.back()->start();

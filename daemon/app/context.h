@@ -12,6 +12,7 @@ struct Context {
   asio::thread_pool& blocking;
   metrics::Store& store;
   config::Collectors collectors;
+  config::Vacuum vacuum;
 };
 
 }  // namespace pghealthd::app

@@ -22,7 +22,7 @@ double unix_now() {
 }  // namespace
 
 DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
-                             std::optional<std::string> dbname)
+                             std::optional<std::string> dbname, std::shared_ptr<vacuum::TargetBudget> budget)
     : ctx_(ctx),
       target_(target),
       key_{target.name, std::move(datname)},
@@ -34,16 +34,20 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
   params_.connect_timeout = target.connection.connect_timeout;
   params_.statement_timeout = target.connection.statement_timeout;
   params_.lock_timeout = target.connection.lock_timeout;
+  if (ctx.vacuum.enabled)
+    vacuum_ = std::make_shared<vacuum::Engine>(ctx, target, ctx.vacuum, key_, params_.dbname, std::move(budget));
 }
 
 void DatabaseWatch::start() {
   series_ = &ctx_.store.add_database(key_);
   series_->up->Set(0);
+  if (vacuum_) vacuum_->start();
   auto self = shared_from_this();
   asio::co_spawn(ctx_.loop, worker(self), asio::detached);
-  const std::array<const config::Collector*, collectors::kKindCount> cfg{&ctx_.collectors.stat_user_tables,
-                                                                         &ctx_.collectors.statio_user_tables,
-                                                                         &ctx_.collectors.stat_user_indexes};
+  // In collectors::Kind order.
+  const std::array<const config::Collector*, collectors::kKindCount> cfg{
+      &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
+      &ctx_.collectors.xmin_horizon};
   for (const auto& def : collectors::all()) {
     const auto* c = cfg[idx(def.kind)];
     if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval), asio::detached);
@@ -56,6 +60,7 @@ void DatabaseWatch::stop() {
   for (auto& t : timers_) t->cancel();
   wakeup_.cancel();
   conn_.close();
+  if (vacuum_) vacuum_->stop();
   ctx_.store.remove_database(key_);
   series_ = nullptr;
   spdlog::info("stopped watching database target={} datname={}", key_.target, key_.datname);
@@ -198,7 +203,8 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     last = error;
     co_return;
   }
-  ctx_.store.put(key_, kind, std::move(snapshot));
+  ctx_.store.put(key_, kind, snapshot);
+  if (vacuum_ && kind == collectors::Kind::kStatUserTables) vacuum_->on_tables(snapshot);
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(unix_now());
   if (!last.empty()) {

@@ -15,14 +15,16 @@
 #include "app/context.h"
 #include "collectors/collector.h"
 #include "pg/connection.h"
+#include "vacuum/engine.h"
 
 namespace pghealthd::app {
 
 class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
  public:
   // `dbname` replaces conninfo's database when set; `datname` is the label either way.
-  DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
-                std::optional<std::string> dbname);
+  // `budget` is shared by the target's databases; the vacuum engine runs only when vacuum is enabled.
+  DatabaseWatch(Context& ctx, const config::Target& target, std::string datname, std::optional<std::string> dbname,
+                std::shared_ptr<vacuum::TargetBudget> budget);
 
   void start();
   // Stops every timer, closes the connection and withdraws the database's series.
@@ -48,6 +50,7 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   pg::ConnectParams params_;
   pg::Connection conn_;
   metrics::DbSeries* series_ = nullptr;
+  std::shared_ptr<vacuum::Engine> vacuum_;
   std::deque<collectors::Kind> queue_;
   std::array<bool, collectors::kKindCount> pending_{};  // queued or running
   std::array<std::string, collectors::kKindCount> last_error_{};

@@ -43,7 +43,7 @@ std::size_t TargetWatch::databases_up() const {
 
 void TargetWatch::add(const std::string& datname, bool override_dbname) {
   auto db = std::make_shared<DatabaseWatch>(
-      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt);
+      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt, budget_);
   dbs_.emplace(datname, db);
   db->start();
   spdlog::info("watching database target={} datname={}", target_.name, datname);

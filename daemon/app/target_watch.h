@@ -36,6 +36,7 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   std::vector<std::regex> include_, exclude_;
   std::map<std::string, std::shared_ptr<DatabaseWatch>> dbs_;
   pg::Connection conn_;  // autodiscovery's own connection
+  std::shared_ptr<vacuum::TargetBudget> budget_ = std::make_shared<vacuum::TargetBudget>();
   asio::steady_timer timer_;
   bool stopped_ = false;
   std::string last_error_;

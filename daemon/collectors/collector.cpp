@@ -3,6 +3,7 @@
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
+#include "collectors/xmin_horizon.h"
 
 namespace pghealthd::collectors {
 namespace {
@@ -28,6 +29,8 @@ const std::array<Definition, kKindCount> kAll{{
      &process<model::TableIo, parse_statio_user_tables, metrics::render_table_io, &Snapshot::io>},
     {Kind::kStatUserIndexes, "stat_user_indexes", kStatUserIndexesSql,
      &process<model::IndexStats, parse_stat_user_indexes, metrics::render_indexes, &Snapshot::indexes>},
+    {Kind::kXminHorizon, "xmin_horizon", kXminHorizonSql,
+     &process<model::HorizonHolder, parse_xmin_horizon, metrics::render_horizon, &Snapshot::horizon>},
 }};
 
 }  // namespace

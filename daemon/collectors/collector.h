@@ -14,8 +14,8 @@
 
 namespace pghealthd::collectors {
 
-enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes };
-inline constexpr std::size_t kKindCount = 3;
+enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon };
+inline constexpr std::size_t kKindCount = 4;
 
 // The result of one successful run. Immutable once built, shared with scrapes and the vacuum policy.
 struct Snapshot {
@@ -23,6 +23,7 @@ struct Snapshot {
   std::vector<model::TableStats> tables;   // stat_user_tables
   std::vector<model::TableIo> io;          // statio_user_tables
   std::vector<model::IndexStats> indexes;  // stat_user_indexes
+  std::vector<model::HorizonHolder> horizon;  // xmin_horizon
 };
 
 struct Outcome {

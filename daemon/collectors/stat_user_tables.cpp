@@ -3,7 +3,17 @@
 namespace pghealthd::collectors {
 
 const std::string_view kStatUserTablesSql = R"SQL(
-SELECT n.nspname AS schemaname,
+WITH settings AS MATERIALIZED (
+  SELECT current_setting('autovacuum')::bool AS av_on,
+         current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
+         current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor)
+SELECT c.oid AS relid,
+       c.relkind,
+       inh.inhparent::bigint AS parent_relid,
+       c.reltuples::float8 AS reltuples,
+       c.reloptions::text AS reloptions,
+       s.av_on, s.av_threshold, s.av_scale_factor,
+       n.nspname AS schemaname,
        c.relname,
        pg_stat_get_live_tuples(c.oid) AS n_live_tup,
        pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
@@ -21,9 +31,11 @@ SELECT n.nspname AS schemaname,
        pg_stat_get_autoanalyze_count(c.oid) AS autoanalyze_count,
        (c.relpages::bigint + coalesce(t.relpages, 0)::bigint)
          * current_setting('block_size')::bigint AS size_bytes
-  FROM pg_class c
+  FROM settings s
+ CROSS JOIN pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+  LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND c.relispartition
  WHERE c.relkind IN ('r', 't', 'm', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
@@ -37,12 +49,25 @@ Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows) {
             lav = f.require("last_autovacuum"), la = f.require("last_analyze"),
             laa = f.require("last_autoanalyze"), vc = f.require("vacuum_count"),
             avc = f.require("autovacuum_count"), ac = f.require("analyze_count"),
-            aac = f.require("autoanalyze_count"), size = f.require("size_bytes");
+            aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
+            relkind = f.require("relkind"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
+            av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor");
   Parsed<model::TableStats> out;
   if (!f.error().empty()) return {{}, f.error()};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {
     model::TableStats t;
+    t.relid = f.integer(r, relid).value_or(0);
+    const std::string kind = f.text(r, relkind);
+    t.relkind = kind.empty() ? 'r' : kind[0];
+    t.reltuples = f.number(r, reltuples);
+    t.parent_relid = f.integer(r, parent);
+    model::AutovacuumSettings server;
+    server.enabled = f.boolean(r, av_on);
+    server.base_threshold = f.number(r, av_thr).value_or(server.base_threshold);
+    server.scale_factor = f.number(r, av_sf).value_or(server.scale_factor);
+    const auto options = rows.get(r, relopts);
+    t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
     t.schemaname = f.text(r, schema);
     t.relname = f.text(r, rel);
     t.live_tuples = f.integer(r, live);

@@ -2,7 +2,9 @@
 // produces a Config, so code that holds one may assume every value passed validation.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +44,51 @@ struct Collectors {
   Collector stat_user_tables{true, std::chrono::seconds(30)};
   Collector statio_user_tables{true, std::chrono::seconds(60)};
   Collector stat_user_indexes{true, std::chrono::seconds(300)};
+  Collector xmin_horizon{true, std::chrono::seconds(60)};
+};
+
+// A maintenance window: on these weekdays, from start to end (minutes after midnight, in the vacuum
+// time zone). end <= start means the window runs past midnight into the next day.
+struct Window {
+  std::array<bool, 7> days{};  // index: 0 = Sunday ... 6 = Saturday
+  int start_minute = 0;
+  int end_minute = 0;
+};
+
+// Per-table rules, first match wins; a field left unset keeps the vacuum-wide value.
+struct VacuumOverride {
+  std::string schema = ".*";  // regexes, full match
+  std::string table = ".*";
+  bool exclude = false;
+  std::optional<double> dead_tuple_ratio;
+  std::optional<std::int64_t> min_dead_tuples;
+  std::optional<Duration> cooldown;
+};
+
+struct AnalyzeOnly {
+  bool enabled = true;
+  std::int64_t min_modified_tuples = 1000;  // act when n_mod_since_analyze > min + ratio * live rows
+  double modified_ratio = 0.1;
+};
+
+struct Vacuum {
+  bool enabled = false;  // opt-in: pghealthd only writes to a database when told to
+  bool dry_run = false;
+  double dead_tuple_ratio = 0.05;
+  std::int64_t min_dead_tuples = 100;
+  Duration cooldown{std::chrono::hours(1)};
+  int max_concurrent = 1;  // per target
+  int max_per_hour = 10;   // per target
+  std::vector<Window> windows;  // empty: any time
+  std::string timezone = "UTC";
+  Duration lock_timeout{std::chrono::seconds(1)};
+  Duration max_duration{std::chrono::hours(1)};
+  Duration cost_delay{0};  // the session's vacuum_cost_delay; 0 = unthrottled
+  int cost_limit = 200;
+  bool truncate = false;  // TRUNCATE false avoids the ACCESS EXCLUSIVE lock of the final truncation
+  bool only_when_autovacuum_late = false;
+  AnalyzeOnly analyze_only;
+  std::vector<VacuumOverride> tables;
 };
 
 struct Config {
@@ -49,6 +96,7 @@ struct Config {
   std::string log_level = "info";
   std::vector<Target> targets;
   Collectors collectors;
+  Vacuum vacuum;
 };
 
 // A `host:port` listen address split into its parts; host "" means every interface.

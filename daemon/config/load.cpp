@@ -4,7 +4,12 @@
 #include <spdlog/common.h>
 #include <yaml-cpp/yaml.h>
 
+#include <date/tz.h>
+
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -17,6 +22,12 @@ namespace pghealthd::config {
 namespace {
 
 // Collects every problem of a file instead of stopping at the first one.
+std::string fmt_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 class Reader {
  public:
   std::vector<Problem> problems;
@@ -84,10 +95,32 @@ class Reader {
     return value;
   }
 
-  std::optional<Duration> duration(const YAML::Node& node, const std::string& what) {
+  std::optional<double> number(const YAML::Node& node, const std::string& what, double min, double max) {
+    double value = 0;
+    if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || !(value >= min && value <= max)) {
+      error(node, what + " must be a number from " + fmt_number(min) + " to " + fmt_number(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<std::int64_t> integer(const YAML::Node& node, const std::string& what, std::int64_t min,
+                                      std::int64_t max) {
+    std::int64_t value = 0;
+    const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (!node.IsScalar() || text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < min ||
+        value > max) {
+      error(node, what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<Duration> duration(const YAML::Node& node, const std::string& what, bool allow_zero = false) {
     if (node.IsScalar()) {
       if (auto d = parse_duration(node.Scalar())) {
-        if (d->count() > 0) return d;
+        if (d->count() > 0 || allow_zero) return d;
         error(node, what + " must be greater than zero");
         return std::nullopt;
       }
@@ -148,7 +181,8 @@ class Reader {
 };
 
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
-  if (!r.expect_map(node, "collectors", {"stat_user_tables", "statio_user_tables", "stat_user_indexes"}))
+  if (!r.expect_map(node, "collectors",
+                    {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon"}))
     return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
@@ -165,6 +199,156 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("stat_user_tables", out.stat_user_tables);
   one("statio_user_tables", out.statio_user_tables);
   one("stat_user_indexes", out.stat_user_indexes);
+  one("xmin_horizon", out.xmin_horizon);
+}
+
+// "HH:MM" -> minutes after midnight.
+std::optional<int> parse_time_of_day(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':' || !std::isdigit(static_cast<unsigned char>(s[0])) ||
+      !std::isdigit(static_cast<unsigned char>(s[1])) || !std::isdigit(static_cast<unsigned char>(s[3])) ||
+      !std::isdigit(static_cast<unsigned char>(s[4])))
+    return std::nullopt;
+  const int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+  return h * 60 + m;
+}
+
+void read_window(Reader& r, const YAML::Node& node, const std::string& what, std::vector<Window>& out) {
+  if (!r.expect_map(node, what, {"days", "start", "end"})) return;
+  Window w;
+  w.days.fill(true);
+  if (const auto n = node["days"]) {
+    // "mon", "Monday", "tues": at least three letters of the full name, nothing else ("monkey" is no day).
+    static constexpr std::array<std::string_view, 7> kNames{"sunday",   "monday", "tuesday", "wednesday",
+                                                            "thursday", "friday", "saturday"};
+    if (auto list = r.string_list(n, what + ".days")) {
+      w.days.fill(false);
+      std::size_t i = 0;
+      for (const auto& item : n) {
+        if (i >= list->size()) break;
+        std::string day = (*list)[i++];
+        std::transform(day.begin(), day.end(), day.begin(), [](unsigned char c) { return std::tolower(c); });
+        const auto it = std::find_if(kNames.begin(), kNames.end(),
+                                     [&](std::string_view full) { return full.substr(0, day.size()) == day; });
+        if (day.size() < 3 || it == kNames.end())
+          r.error(item, what + ".days: '" + day + "' is not a weekday (mon, tue, wed, thu, fri, sat, sun)");
+        else
+          w.days[static_cast<std::size_t>(it - kNames.begin())] = true;
+      }
+    }
+  }
+  for (const char* key : {"start", "end"}) {
+    const auto n = node[key];
+    if (!n) {
+      r.error(node, what + " needs " + key + " (HH:MM)");
+      continue;
+    }
+    auto text = r.string(n, what + "." + key);
+    auto t = text ? parse_time_of_day(*text) : std::nullopt;
+    if (text && !t) r.error(n, what + "." + key + " must be a time of day as HH:MM (00:00 to 24:00)");
+    if (t) (std::string_view(key) == "start" ? w.start_minute : w.end_minute) = *t;
+  }
+  out.push_back(w);
+}
+
+void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
+  const std::string what = "vacuum";
+  if (!r.expect_map(node, what,
+                    {"enabled", "dry_run", "dead_tuple_ratio", "min_dead_tuples", "cooldown", "max_concurrent",
+                     "max_per_hour", "windows", "timezone", "lock_timeout", "max_duration", "cost_delay",
+                     "cost_limit", "truncate", "only_when_autovacuum_late", "analyze_only", "tables"}))
+    return;
+  auto flag = [&](const char* key, bool& field) {
+    if (const auto n = node[key])
+      if (auto b = r.boolean(n, what + "." + key)) field = *b;
+  };
+  auto dur = [&](const char* key, Duration& field, bool allow_zero = false) {
+    if (const auto n = node[key])
+      if (auto d = r.duration(n, what + "." + key, allow_zero)) field = *d;
+  };
+  flag("enabled", v.enabled);
+  flag("dry_run", v.dry_run);
+  flag("truncate", v.truncate);
+  flag("only_when_autovacuum_late", v.only_when_autovacuum_late);
+  if (const auto n = node["dead_tuple_ratio"])
+    if (auto d = r.number(n, what + ".dead_tuple_ratio", 0.0, 1.0)) v.dead_tuple_ratio = *d;
+  if (const auto n = node["min_dead_tuples"])
+    if (auto i = r.integer(n, what + ".min_dead_tuples", 0, INT64_MAX)) v.min_dead_tuples = *i;
+  if (const auto n = node["max_concurrent"])
+    if (auto i = r.integer(n, what + ".max_concurrent", 1, 64)) v.max_concurrent = static_cast<int>(*i);
+  if (const auto n = node["max_per_hour"])
+    if (auto i = r.integer(n, what + ".max_per_hour", 1, 100000)) v.max_per_hour = static_cast<int>(*i);
+  if (const auto n = node["cost_limit"])
+    if (auto i = r.integer(n, what + ".cost_limit", 1, 10000)) v.cost_limit = static_cast<int>(*i);
+  dur("cooldown", v.cooldown, true);
+  dur("lock_timeout", v.lock_timeout);
+  dur("max_duration", v.max_duration);
+  dur("cost_delay", v.cost_delay, true);
+  if (v.cost_delay > std::chrono::milliseconds(100))
+    r.error(node["cost_delay"], what + ".cost_delay must be at most 100ms (PostgreSQL's limit)");
+  if (const auto n = node["timezone"]) {
+    if (auto tz = r.nonempty_string(n, what + ".timezone")) {
+      try {
+        (void)date::locate_zone(*tz);
+        v.timezone = *tz;
+      } catch (const std::exception&) {
+        r.error(n, what + ".timezone '" + *tz + "' is not a known time zone (e.g. UTC, Europe/Berlin)");
+      }
+    }
+  }
+  if (const auto n = node["windows"]) {
+    if (!n.IsSequence()) {
+      r.error(n, what + ".windows must be a list");
+    } else {
+      std::size_t i = 0;
+      for (const auto& w : n) read_window(r, w, what + ".windows[" + std::to_string(i++) + "]", v.windows);
+    }
+  }
+  if (const auto n = node["analyze_only"]) {
+    const std::string a = what + ".analyze_only";
+    if (r.expect_map(n, a, {"enabled", "min_modified_tuples", "modified_ratio"})) {
+      if (const auto e = n["enabled"])
+        if (auto b = r.boolean(e, a + ".enabled")) v.analyze_only.enabled = *b;
+      if (const auto e = n["min_modified_tuples"])
+        if (auto i = r.integer(e, a + ".min_modified_tuples", 0, INT64_MAX)) v.analyze_only.min_modified_tuples = *i;
+      if (const auto e = n["modified_ratio"])
+        if (auto d = r.number(e, a + ".modified_ratio", 0.0, 1000.0)) v.analyze_only.modified_ratio = *d;
+    }
+  }
+  if (const auto n = node["tables"]) {
+    if (!n.IsSequence()) {
+      r.error(n, what + ".tables must be a list");
+      return;
+    }
+    std::size_t i = 0;
+    for (const auto& t : n) {
+      const std::string tw = what + ".tables[" + std::to_string(i++) + "]";
+      if (!r.expect_map(t, tw, {"schema", "table", "exclude", "dead_tuple_ratio", "min_dead_tuples", "cooldown"}))
+        continue;
+      VacuumOverride o;
+      for (const char* key : {"schema", "table"}) {
+        const auto e = t[key];
+        if (!e) continue;
+        if (auto re = r.string(e, tw + "." + key)) {
+          try {
+            std::regex compiled(*re, std::regex::ECMAScript);
+            (std::string_view(key) == "schema" ? o.schema : o.table) = *re;
+          } catch (const std::regex_error& ex) {
+            r.error(e, "invalid regular expression in " + tw + "." + key + ": " + ex.what());
+          }
+        }
+      }
+      if (const auto e = t["exclude"])
+        if (auto b = r.boolean(e, tw + ".exclude")) o.exclude = *b;
+      if (const auto e = t["dead_tuple_ratio"])
+        if (auto d = r.number(e, tw + ".dead_tuple_ratio", 0.0, 1.0)) o.dead_tuple_ratio = *d;
+      if (const auto e = t["min_dead_tuples"])
+        if (auto x = r.integer(e, tw + ".min_dead_tuples", 0, INT64_MAX)) o.min_dead_tuples = *x;
+      if (const auto e = t["cooldown"])
+        if (auto d = r.duration(e, tw + ".cooldown", true)) o.cooldown = *d;
+      v.tables.push_back(std::move(o));
+    }
+  }
 }
 
 void check_conninfo(Reader& r, const YAML::Node& node, const std::string& conninfo) {
@@ -318,7 +502,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (!root || root.IsNull())
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
-                    {"listen", "log_level", "targets", "collectors", "connection"}))
+                    {"listen", "log_level", "targets", "collectors", "connection", "vacuum"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -340,6 +524,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   ConnectionSettings defaults;
   if (const auto n = root["connection"]) r.connection(n, "connection", defaults);
   if (const auto n = root["collectors"]) read_collectors(r, n, cfg.collectors);
+  if (const auto n = root["vacuum"]) read_vacuum(r, n, cfg.vacuum);
 
   const auto targets = root["targets"];
   if (!targets) {

@@ -31,11 +31,15 @@ enum class Family : std::size_t {
   kTableBlocksHit,
   kTableBlocksRead,
   kTableCacheHitRatio,
+  kTableAutovacuumThreshold,
+  kTableAutovacuumDueRatio,
   kIndexScans,
   kIndexTuplesRead,
   kIndexTuplesFetched,
   kIndexSizeBytes,
   kIndexUnused,
+  kXminHorizonAgeSeconds,
+  kXminHorizonAgeTransactions,
   kCount,
 };
 
@@ -65,6 +69,11 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "Blocks not found in shared buffers (read from the OS or disk) by area."},
     {"pghealthd_table_cache_hit_ratio", "gauge",
      "heap_blks_hit / (heap_blks_hit + heap_blks_read) since the statistics reset; absent when both are 0."},
+    {"pghealthd_table_autovacuum_threshold_tuples", "gauge",
+     "Dead rows above which autovacuum vacuums the table: threshold + scale_factor * reltuples, the table's "
+     "reloptions overriding the server settings; absent where autovacuum is off or for partitioned parents."},
+    {"pghealthd_table_autovacuum_due_ratio", "gauge",
+     "n_dead_tup divided by the autovacuum threshold: 1 or more means autovacuum is due or late."},
     {"pghealthd_index_scans_total", "counter", "Scans started on the index (pg_stat_user_indexes.idx_scan)."},
     {"pghealthd_index_tuples_read_total", "counter", "Index entries returned by scans (idx_tup_read)."},
     {"pghealthd_index_tuples_fetched_total", "counter",
@@ -73,6 +82,12 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"pghealthd_index_unused", "gauge",
      "1 when the index was never scanned since the statistics reset and enforces no primary key, unique "
      "or exclusion constraint; else 0."},
+    {"pghealthd_xmin_horizon_age_seconds", "gauge",
+     "Age of the oldest transaction or prepared transaction holding back the xmin horizon, by source; 0 when "
+     "none; absent for sources whose age in time is unknown (slots, standbys)."},
+    {"pghealthd_xmin_horizon_age_transactions", "gauge",
+     "Age in transactions of the oldest xmin held by each source (transaction, replication_slot, "
+     "prepared_transaction, standby); 0 when none holds it."},
 }};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }
@@ -90,6 +105,17 @@ inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_succ
 inline constexpr FamilyInfo kCollectorSkipped{
     "pghealthd_collector_skipped_total", "counter",
     "Runs skipped because the previous run of the same collector was still going."};
+inline constexpr FamilyInfo kVacuumRuns{
+    "pghealthd_vacuum_runs_total", "counter",
+    "Automatic vacuums and analyzes by result: success, failed, timeout, lock_not_available, "
+    "permission_denied, cancelled, dry_run."};
+inline constexpr FamilyInfo kVacuumDuration{"pghealthd_vacuum_duration_seconds", "histogram",
+                                            "Duration of automatic vacuums and analyzes."};
+inline constexpr FamilyInfo kVacuumSkipped{"pghealthd_vacuum_skipped_total", "counter",
+                                           "Tables not vacuumed at a check, by reason."};
+inline constexpr FamilyInfo kVacuumDeadRemoved{
+    "pghealthd_vacuum_dead_tuples_removed_total", "counter",
+    "Dead rows removed by automatic vacuums (n_dead_tup before minus after)."};
 inline constexpr FamilyInfo kBuildInfo{"pghealthd_build_info", "gauge",
                                        "Always 1; the version label says which pghealthd this is."};
 }  // namespace self

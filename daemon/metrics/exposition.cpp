@@ -104,6 +104,8 @@ Fragments render_tables(std::string_view target, std::string_view datname,
     row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
     row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
     row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
+    row.add(f, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
+    row.add(f, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
   }
   return f;
 }
@@ -136,6 +138,43 @@ Fragments render_indexes(std::string_view target, std::string_view datname,
     row.add(f, Family::kIndexTuplesFetched, i.tuples_fetched);
     row.add(f, Family::kIndexSizeBytes, i.size_bytes);
     row.add(f, Family::kIndexUnused, model::index_unused(i));
+  }
+  return f;
+}
+
+Fragments render_horizon(std::string_view target, std::string_view datname,
+                         const std::vector<model::HorizonHolder>& holders) {
+  Fragments f;
+  for (const char* source : model::kHorizonSources) {
+    std::optional<std::int64_t> xids = 0;
+    std::optional<double> seconds;
+    bool any = false;
+    for (const auto& h : holders) {
+      if (h.source != source) continue;
+      any = true;
+      xids = std::max(*xids, h.age_transactions);
+      if (h.age_seconds) seconds = std::max(seconds.value_or(0.0), *h.age_seconds);
+    }
+    // Sessions and prepared transactions have a start time: with none, nothing is held for 0 s.
+    const bool timed = std::string_view(source) == "transaction" || std::string_view(source) == "prepared_transaction";
+    if (!any && timed) seconds = 0.0;
+    std::string labels = "{target=\"";
+    append_escaped(labels, target);
+    labels += "\",datname=\"";
+    append_escaped(labels, datname);
+    labels += "\",source=\"";
+    labels += source;
+    labels += "\"} ";
+    auto add = [&](Family family, auto value) {
+      if (!value) return;
+      auto& out = f.lines[static_cast<std::size_t>(family)];
+      out += info(family).name;
+      out += labels;
+      append_value(out, *value);
+      out += '\n';
+    };
+    add(Family::kXminHorizonAgeSeconds, seconds);
+    add(Family::kXminHorizonAgeTransactions, xids);
   }
   return f;
 }

@@ -35,6 +35,9 @@ void append_value(std::string& out, double v);
 [[nodiscard]] Fragments render_indexes(std::string_view target, std::string_view datname,
                                        const std::vector<model::IndexStats>& rows);
 
+[[nodiscard]] Fragments render_horizon(std::string_view target, std::string_view datname,
+                                       const std::vector<model::HorizonHolder>& holders);
+
 // Writes every family that has samples in `parts`: its HELP and TYPE once, then the samples of each part.
 void write_families(std::string& out, const std::vector<const Fragments*>& parts);
 

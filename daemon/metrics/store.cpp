@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "metrics/catalog.h"
@@ -13,9 +14,14 @@ template <typename T>
 prometheus::Family<T>& family(prometheus::Registry& r, const FamilyInfo& info) {
   if constexpr (std::is_same_v<T, prometheus::Gauge>)
     return prometheus::BuildGauge().Name(std::string(info.name)).Help(std::string(info.help)).Register(r);
+  else if constexpr (std::is_same_v<T, prometheus::Histogram>)
+    return prometheus::BuildHistogram().Name(std::string(info.name)).Help(std::string(info.help)).Register(r);
   else
     return prometheus::BuildCounter().Name(std::string(info.name)).Help(std::string(info.help)).Register(r);
 }
+
+// From a quick ANALYZE of a small table to an hour-long VACUUM.
+const prometheus::Histogram::BucketBoundaries kVacuumBuckets{0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600};
 
 }  // namespace
 
@@ -25,7 +31,11 @@ Store::Store(std::string version)
       duration_(family<prometheus::Gauge>(*registry_, self::kCollectorDuration)),
       success_(family<prometheus::Gauge>(*registry_, self::kCollectorSuccess)),
       last_success_(family<prometheus::Gauge>(*registry_, self::kCollectorLastSuccess)),
-      skipped_(family<prometheus::Counter>(*registry_, self::kCollectorSkipped)) {
+      skipped_(family<prometheus::Counter>(*registry_, self::kCollectorSkipped)),
+      vacuum_runs_(family<prometheus::Counter>(*registry_, self::kVacuumRuns)),
+      vacuum_duration_(family<prometheus::Histogram>(*registry_, self::kVacuumDuration)),
+      vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
+      vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)) {
   family<prometheus::Gauge>(*registry_, self::kBuildInfo).Add({{"version", std::move(version)}}).Set(1);
 }
 
@@ -58,7 +68,62 @@ void Store::remove_database(const DbKey& key) {
     skipped_.Remove(c.skipped);
     if (c.last_success) last_success_.Remove(c.last_success);
   }
+  // Counter families are shared: Remove on the family that owns each pointer is a no-op elsewhere.
+  for (auto* c : it->second.vacuum_counters) {
+    vacuum_runs_.Remove(c);
+    vacuum_skipped_.Remove(c);
+    vacuum_removed_.Remove(c);
+  }
+  if (it->second.vacuum_duration) vacuum_duration_.Remove(it->second.vacuum_duration);
   dbs_.erase(it);
+}
+
+prometheus::Labels Store::db_labels(const DbKey& key) const {
+  return {{"target", key.target}, {"datname", key.datname}};
+}
+
+void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto& e = it->second;
+  if (!e.vacuum_duration) e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
+  e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
+  for (auto reason : reasons) {
+    auto labels = db_labels(key);
+    labels["reason"] = std::string(reason);
+    e.vacuum_counters.push_back(&vacuum_skipped_.Add(labels));
+  }
+}
+
+void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel,
+                       std::string_view result) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto labels = db_labels(key);
+  labels["schemaname"] = schema;
+  labels["relname"] = rel;
+  labels["result"] = std::string(result);
+  auto& c = vacuum_runs_.Add(labels);
+  c.Increment();
+  auto& list = it->second.vacuum_counters;
+  if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
+}
+
+void Store::vacuum_duration(const DbKey& key, double seconds) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end() && it->second.vacuum_duration) it->second.vacuum_duration->Observe(seconds);
+}
+
+void Store::vacuum_skipped(const DbKey& key, std::string_view reason) {
+  if (!dbs_.count(key)) return;
+  auto labels = db_labels(key);
+  labels["reason"] = std::string(reason);
+  vacuum_skipped_.Add(labels).Increment();
+}
+
+void Store::vacuum_removed(const DbKey& key, double rows) {
+  if (!dbs_.count(key) || rows <= 0) return;
+  vacuum_removed_.Add(db_labels(key)).Increment(rows);
 }
 
 void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap) {

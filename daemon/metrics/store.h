@@ -8,6 +8,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -52,6 +53,13 @@ class Store {
   [[nodiscard]] std::shared_ptr<const collectors::Snapshot> get(const DbKey& key,
                                                                 collectors::Kind kind) const;
 
+  // The vacuum engine's series of a database. Created at 0 when the engine starts, so rates exist at once.
+  void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
+  void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view result);
+  void vacuum_duration(const DbKey& key, double seconds);
+  void vacuum_skipped(const DbKey& key, std::string_view reason);
+  void vacuum_removed(const DbKey& key, double rows);
+
   // The whole /metrics body in Prometheus text format.
   [[nodiscard]] std::string render() const;
 
@@ -61,13 +69,20 @@ class Store {
   struct Entry {
     DbSeries series;
     std::array<std::shared_ptr<const collectors::Snapshot>, collectors::kKindCount> snapshots;
+    std::vector<prometheus::Counter*> vacuum_counters;  // removed with the database
+    prometheus::Histogram* vacuum_duration = nullptr;
   };
+  [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& up_;
   prometheus::Family<prometheus::Gauge>& duration_;
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Counter>& vacuum_runs_;
+  prometheus::Family<prometheus::Histogram>& vacuum_duration_;
+  prometheus::Family<prometheus::Counter>& vacuum_skipped_;
+  prometheus::Family<prometheus::Counter>& vacuum_removed_;
   std::map<DbKey, Entry> dbs_;
 };
 

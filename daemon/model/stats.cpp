@@ -1,5 +1,8 @@
 #include "model/stats.h"
 
+#include <cctype>
+#include <charconv>
+
 namespace pghealthd::model {
 
 std::optional<double> dead_tuple_ratio(Count live, Count dead) {
@@ -22,6 +25,62 @@ std::optional<double> cache_hit_ratio(Count hit, Count read) {
 std::optional<double> index_unused(const IndexStats& index) {
   if (!index.scans) return std::nullopt;
   return (*index.scans == 0 && !index.enforces_constraint) ? 1.0 : 0.0;
+}
+
+namespace {
+
+// A false boolean as PostgreSQL's parse_bool reads a reloption: any case, and any unique prefix of false,
+// no or off ("f", "n", "of"). ALTER TABLE ... SET (autovacuum_enabled = 'F') stores the text as written.
+bool is_false(std::string_view v) {
+  auto prefix_of = [&](std::string_view word, std::size_t min_len) {
+    if (v.size() < min_len || v.size() > word.size()) return false;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(v[i])) != word[i]) return false;
+    return true;
+  };
+  return v == "0" || prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2);
+}
+
+}  // namespace
+
+AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
+  if (reloptions.size() < 2 || reloptions.front() != '{' || reloptions.back() != '}') return server;
+  std::string_view body = reloptions.substr(1, reloptions.size() - 2);
+  while (!body.empty()) {
+    const auto comma = body.find(',');
+    std::string_view item = body.substr(0, comma);
+    body = comma == std::string_view::npos ? std::string_view() : body.substr(comma + 1);
+    // Array output quotes an element only when it holds special characters; these options never do,
+    // but strip quotes anyway.
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "autovacuum_enabled") {
+      if (is_false(value)) server.enabled = false;
+      continue;
+    }
+    double number = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || ptr != value.data() + value.size()) continue;
+    if (key == "autovacuum_vacuum_threshold") server.base_threshold = number;
+    if (key == "autovacuum_vacuum_scale_factor") server.scale_factor = number;
+  }
+  return server;
+}
+
+std::optional<double> autovacuum_threshold(const TableStats& t) {
+  if (!t.autovacuum.enabled || t.relkind == 'p') return std::nullopt;
+  const double tuples = t.reltuples && *t.reltuples > 0 ? *t.reltuples : 0.0;
+  return t.autovacuum.base_threshold + t.autovacuum.scale_factor * tuples;
+}
+
+std::optional<double> autovacuum_due_ratio(const TableStats& t) {
+  const auto threshold = autovacuum_threshold(t);
+  if (!threshold || !t.dead_tuples) return std::nullopt;
+  const double dead = *t.dead_tuples > 0 ? static_cast<double>(*t.dead_tuples) : 0.0;
+  if (*threshold <= 0) return std::nullopt;  // both settings 0: any dead row triggers it; no ratio
+  return dead / *threshold;
 }
 
 }  // namespace pghealthd::model

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pghealthd::model {
@@ -12,8 +13,18 @@ namespace pghealthd::model {
 using Count = std::optional<std::int64_t>;
 using Seconds = std::optional<double>;  // a Unix timestamp in seconds
 
-// One row of pg_stat_user_tables (plus the lock-free size from pg_class).
+// Autovacuum's vacuum trigger for one table: the server settings, overridden by the table's reloptions.
+struct AutovacuumSettings {
+  bool enabled = true;          // autovacuum (server) and autovacuum_enabled (table)
+  double base_threshold = 50;   // autovacuum_vacuum_threshold
+  double scale_factor = 0.2;    // autovacuum_vacuum_scale_factor
+};
+
+// One row of pg_stat_user_tables (plus the lock-free size and autovacuum inputs from pg_class).
 struct TableStats {
+  std::int64_t relid = 0;
+  char relkind = 'r';  // r table, p partitioned parent, m materialized view, t TOAST
+  std::optional<std::int64_t> parent_relid;  // the partitioned parent of a partition
   std::string schemaname;
   std::string relname;
   Count live_tuples;         // n_live_tup
@@ -30,6 +41,8 @@ struct TableStats {
   Count analyze_count;
   Count autoanalyze_count;
   Count size_bytes;  // (heap + TOAST) relpages * block_size
+  std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
+  AutovacuumSettings autovacuum;
 };
 
 // One row of pg_statio_user_tables.
@@ -54,6 +67,18 @@ struct IndexStats {
   bool enforces_constraint = false;  // primary key, unique or exclusion
 };
 
+// Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.
+struct HorizonHolder {
+  std::string source;  // transaction, replication_slot, prepared_transaction, standby
+  std::string holder;  // who: "pid 123 user app application psql state idle in transaction", "slot s1", ...
+  std::int64_t age_transactions = 0;  // age(xmin)
+  std::optional<double> age_seconds;  // since the transaction or prepare started; unknown for slots/standbys
+  std::string xmin;                   // the xid itself, to tell whether the horizon moved
+};
+
+inline constexpr const char* kHorizonSources[] = {"transaction", "replication_slot", "prepared_transaction",
+                                                  "standby"};
+
 // n_dead_tup / (n_live_tup + n_dead_tup); 0 when both are 0 (an empty table has no bloat);
 // absent when either is NULL. Unlike the seed report's dead/live, a table whose rows are all dead is 1.
 [[nodiscard]] std::optional<double> dead_tuple_ratio(Count live, Count dead);
@@ -64,5 +89,17 @@ struct IndexStats {
 // 1 when the index was never scanned since the last statistics reset and enforces no constraint
 // (dropping it would change no behaviour); 0 otherwise; absent when idx_scan is NULL.
 [[nodiscard]] std::optional<double> index_unused(const IndexStats& index);
+
+// Applies a table's reloptions (pg_class.reloptions as text, e.g. {autovacuum_enabled=false,fillfactor=70})
+// over the server's settings. Unknown or malformed options are ignored, as PostgreSQL would never store them.
+[[nodiscard]] AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions);
+
+// The number of dead rows above which autovacuum vacuums the table: base threshold + scale factor x
+// reltuples (reltuples below 0, never analyzed, counts as 0, as autovacuum does). Absent where autovacuum
+// never vacuums: disabled for the table or server, or a partitioned parent.
+[[nodiscard]] std::optional<double> autovacuum_threshold(const TableStats& t);
+
+// n_dead_tup / autovacuum_threshold: 1 or more means autovacuum is due (or late).
+[[nodiscard]] std::optional<double> autovacuum_due_ratio(const TableStats& t);
 
 }  // namespace pghealthd::model

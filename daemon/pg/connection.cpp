@@ -113,8 +113,9 @@ void Connection::on_notice(void* self, const PGresult* res) {
   auto* c = static_cast<Connection*>(self);
   if (!c->notices_) return;
   const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-  c->notices_->push_back(std::string(severity ? severity : "NOTICE") + ": " + one_line(primary));
+  c->notices_->push_back({severity ? severity : "NOTICE", state ? state : "", one_line(primary)});
 }
 
 void Connection::finish_off_loop() {
@@ -135,6 +136,32 @@ void Connection::close() {
     w->desc.cancel(ignored);
   }
   finish_off_loop();
+}
+
+void Connection::cancel_and_close() {
+  PGcancel* cancel = conn_ ? PQgetCancel(conn_) : nullptr;
+  PGconn* c = conn_;
+  conn_ = nullptr;  // close() below then has nothing to finish: the pool task owns it
+  close();
+  if (!c) return;
+  PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);
+  asio::post(blocking_, [cancel, c] {
+    if (cancel) {
+      char buf[256];
+      PQcancel(cancel, buf, sizeof buf);
+      PQfreeCancel(cancel);
+    }
+    PQfinish(c);
+  });
+}
+
+std::string Connection::escape_identifier(const std::string& name) const {
+  if (!conn_) return {};
+  char* quoted = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (!quoted) return {};
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
 }
 
 void Connection::cancel_running() {
@@ -256,7 +283,7 @@ awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std:
 
   struct NoticeScope {  // notices reach `out` only while this query runs
     Connection& c;
-    NoticeScope(Connection& conn, std::vector<std::string>* sink) : c(conn) { c.notices_ = sink; }
+    NoticeScope(Connection& conn, std::vector<Notice>* sink) : c(conn) { c.notices_ = sink; }
     ~NoticeScope() { c.notices_ = nullptr; }
   } scope(*this, &out.notices);
 

@@ -48,10 +48,17 @@ class ResultRows final : public collectors::Rows {
   const PGresult* r_;
 };
 
+// A NOTICE or WARNING the server sent while a query ran (VACUUM reports skipped tables this way).
+struct Notice {
+  std::string severity;  // NOTICE, WARNING, ... (not localized)
+  std::string sqlstate;
+  std::string message;
+};
+
 struct QueryOutcome {
   ResultPtr result;  // the last result (rows or command status) when no error
   std::optional<Error> error;
-  std::vector<std::string> notices;  // NOTICE/WARNING lines the server sent during the query
+  std::vector<Notice> notices;
 };
 
 struct ConnectParams {
@@ -88,6 +95,13 @@ class Connection {
   // Cancels the running statement on the server (off the loop), keeping the connection.
   void cancel_running();
 
+  // Cancels the running statement, then closes: both off the loop, in that order, so the server ends the
+  // statement and the backend even when it would not read the socket until the statement finished.
+  void cancel_and_close();
+
+  // PQescapeIdentifier: quotes one identifier with the connection's encoding rules. Empty when not connected.
+  [[nodiscard]] std::string escape_identifier(const std::string& name) const;
+
  private:
   struct Wait;
   enum class WaitResult { kReady, kTimeout, kClosed, kError };
@@ -99,7 +113,7 @@ class Connection {
   asio::thread_pool& blocking_;
   PGconn* conn_ = nullptr;
   std::shared_ptr<Wait> wait_;  // the socket wait in progress, so close() can abort it
-  std::vector<std::string>* notices_ = nullptr;
+  std::vector<Notice>* notices_ = nullptr;
   std::uint64_t generation_ = 0;  // bumped by close(): a coroutine that sees it change stops
 };
 

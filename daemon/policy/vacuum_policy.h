@@ -1,0 +1,117 @@
+// The automatic VACUUM decision, as a pure function: (snapshot, rules, history, environment, now) ->
+// what to do with every table and why. No I/O: it is tested in microseconds, and the engine
+// (vacuum/engine.h) only gathers its inputs and carries out its answer.
+//
+// For each table, in this order (the first that applies is the reason):
+//   excluded            a `vacuum.tables` rule excludes it
+//   below_threshold     dead ratio <= dead_tuple_ratio, or fewer than min_dead_tuples dead rows (and, with
+//                       only_when_autovacuum_late, autovacuum is not yet due); for ANALYZE-only, rows
+//                       modified since the last analyze below min_modified_tuples + modified_ratio x live
+//   cooldown            vacuumed (by anyone) or acted on by us less than `cooldown` ago
+//   xmin_horizon_held   our last vacuum left dead rows behind because the horizon was held, and it has not
+//                       moved since: vacuuming again could not remove them
+//   autovacuum_running  a vacuum of it is already running (pg_stat_progress_vacuum)
+//   outside_window      now is outside every maintenance window
+//   in_recovery         the server is a standby
+//   not_leader          another pghealthd holds this database's vacuum lock
+//   rate_limited        max_per_hour is used up, or max_concurrent vacuums already run on this target
+//   dry_run             it would act, but dry_run is on
+// Partitioned parents are never vacuumed as a whole: when one of its partitions is acted on, the parent
+// gets an ANALYZE (its statistics come only from a manual ANALYZE).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "model/stats.h"
+
+namespace pghealthd::policy {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+enum class Reason {
+  kBelowThreshold,
+  kCooldown,
+  kOutsideWindow,
+  kRateLimited,
+  kAutovacuumRunning,
+  kInRecovery,
+  kNotLeader,
+  kXminHorizonHeld,
+  kExcluded,
+  kDryRun,
+};
+inline constexpr std::size_t kReasonCount = 10;
+[[nodiscard]] std::string_view name(Reason r);
+
+enum class Action { kVacuumAnalyze, kAnalyze };
+[[nodiscard]] std::string_view name(Action a);
+
+// The vacuum settings that apply to one table after `vacuum.tables` overrides.
+struct TableRules {
+  bool excluded = false;
+  double dead_tuple_ratio = 0.05;
+  std::int64_t min_dead_tuples = 100;
+  config::Duration cooldown{std::chrono::hours(1)};
+};
+
+// `vacuum.tables` compiled once: first matching rule wins.
+class RuleSet {
+ public:
+  explicit RuleSet(const config::Vacuum& cfg);
+  [[nodiscard]] TableRules for_table(const std::string& schema, const std::string& table) const;
+
+ private:
+  struct Compiled {
+    std::regex schema, table;
+    config::VacuumOverride rule;
+  };
+  TableRules defaults_;
+  std::vector<Compiled> rules_;
+};
+
+// What pghealthd remembers of its own actions on one table.
+struct TableHistory {
+  std::optional<TimePoint> last_action;   // when we last vacuumed or analyzed it (dry runs excluded)
+  std::optional<std::string> held_xmin;  // our last vacuum left dead rows behind this horizon xmin
+};
+using History = std::map<std::int64_t, TableHistory>;  // by relid
+
+struct LocalTime {
+  int weekday = 0;  // 0 = Sunday
+  int minute = 0;   // minutes after midnight
+};
+
+struct Environment {
+  bool in_recovery = false;
+  bool leader = true;
+  std::set<std::int64_t> vacuum_running;   // relids being vacuumed now (autovacuum or anyone)
+  std::optional<std::string> horizon_xmin;  // current oldest held xmin; nullopt when nothing holds it
+  int running = 0;            // our own vacuums running now on this target
+  int actions_last_hour = 0;  // our own actions on this target in the last hour
+  LocalTime local;            // now, in the vacuum time zone
+};
+
+struct Decision {
+  const model::TableStats* table = nullptr;
+  std::optional<Action> action;   // set: act
+  std::optional<Reason> skipped;  // set: do not act, for this reason
+  std::string why;                // what crossed (or did not cross) which threshold
+};
+
+[[nodiscard]] bool in_window(const std::vector<config::Window>& windows, LocalTime now);
+
+// Decides for every table of one database. Tables to act on come first, most dead rows first.
+[[nodiscard]] std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const config::Vacuum& cfg,
+                                           const RuleSet& rules, const History& history, const Environment& env,
+                                           TimePoint now);
+
+}  // namespace pghealthd::policy
