@@ -100,6 +100,28 @@ void Cluster::exec(const std::string& script, const std::string& db) const {
   }
 }
 
+Session::Session(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
+  if (PQstatus(static_cast<PGconn*>(conn_)) != CONNECTION_OK) {
+    const std::string msg = PQerrorMessage(static_cast<PGconn*>(conn_));
+    PQfinish(static_cast<PGconn*>(conn_));
+    throw std::runtime_error("session connection failed: " + msg);
+  }
+}
+
+Session::~Session() { PQfinish(static_cast<PGconn*>(conn_)); }
+
+int Session::pid() const { return PQbackendPID(static_cast<PGconn*>(conn_)); }
+
+std::string Session::exec(const std::string& sql) {
+  auto* c = static_cast<PGconn*>(conn_);
+  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c, sql.c_str()), &PQclear);
+  const auto st = PQresultStatus(r.get());
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    throw std::runtime_error("SQL failed: " + std::string(PQresultErrorMessage(r.get())) + " in: " + sql);
+  if (st == PGRES_TUPLES_OK && PQntuples(r.get()) > 0 && !PQgetisnull(r.get(), 0, 0)) return PQgetvalue(r.get(), 0, 0);
+  return {};
+}
+
 std::string Cluster::scalar(const std::string& query, const std::string& db) const {
   auto rows = sql(query, db);
   if (rows.empty() || rows[0].empty() || !rows[0][0]) return {};

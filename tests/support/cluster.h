@@ -39,6 +39,21 @@ class Cluster {
   bool initialized_ = false;
 };
 
+// One persistent session, for tests that hold a lock or a transaction open while pghealthd works.
+class Session {
+ public:
+  explicit Session(const std::string& conninfo);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  // Runs SQL and returns the first column of the first row ("" when none); throws on error.
+  std::string exec(const std::string& sql);
+  [[nodiscard]] int pid() const;
+
+ private:
+  void* conn_;  // PGconn, kept out of this header
+};
+
 // Makes the statistics of this session's writes visible now instead of within a second.
 inline constexpr const char* kFlushStats = "SELECT pg_stat_force_next_flush();";
 

@@ -1,0 +1,255 @@
+// Automatic VACUUM against a real PostgreSQL: it acts when a table crosses the threshold, and it never
+// blocks anyone, never fights another vacuum, never loops, and says why it did or did not act.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "support/cluster.h"
+#include "support/daemon.h"
+
+using namespace pghealthd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// pghealthd with fast collections and automatic vacuum; `vacuum_extra` adds keys under `vacuum:`.
+std::string config_for(const std::string& conninfo, const std::string& vacuum_extra = "") {
+  return "targets:\n"
+         "  - name: t\n"
+         "    conninfo: \"" + conninfo + "\"\n"
+         "    connection: { backoff_initial: 100ms, backoff_max: 500ms }\n"
+         "collectors:\n"
+         "  stat_user_tables: { interval: 300ms }\n"
+         "  statio_user_tables: { interval: 5s }\n"
+         "  stat_user_indexes: { interval: 5s }\n"
+         "  xmin_horizon: { interval: 300ms }\n"
+         "vacuum:\n"
+         "  enabled: true\n"
+         "  dead_tuple_ratio: 0.05\n"
+         "  min_dead_tuples: 100\n" + vacuum_extra;
+}
+
+// A table with `rows` rows of which `dead` are deleted (dead, not yet vacuumed).
+std::string bloat(const std::string& quoted, int rows, int dead) {
+  return "CREATE TABLE " + quoted + " (id int PRIMARY KEY, pad text);\n"
+         "INSERT INTO " + quoted + " SELECT g, repeat('x', 100) FROM generate_series(1, " + std::to_string(rows) +
+         ") g;\nANALYZE " + quoted + ";\nDELETE FROM " + quoted + " WHERE id <= " + std::to_string(dead) + ";\n";
+}
+
+double runs(const Scrape& s, const std::string& rel, const std::string& result) {
+  return s.value("pghealthd_vacuum_runs_total", {{"relname", rel}, {"result", result}}).value_or(0);
+}
+
+double skipped(const Scrape& s, const std::string& reason) {
+  return s.value("pghealthd_vacuum_skipped_total", {{"reason", reason}}).value_or(0);
+}
+
+std::string stat(const Cluster& pg, const std::string& column, const std::string& rel) {
+  return pg.scalar("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = '" + rel + "'");
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a bloated table with a hostile name is vacuumed within one check and its ratio falls") {
+  Cluster pg;
+  pg.exec(bloat("\"Bloated \"\"Quoted\"\" Name.x\"", 2000, 500) + bloat("\"ünï cødé\"", 1000, 300) +
+          bloat("healthy", 1000, 10));
+  Daemon d(config_for(pg.conninfo()));
+  auto got = d.wait_for([](const Scrape& s) {
+    return runs(s, "Bloated \"Quoted\" Name.x", "success") == 1 && runs(s, "ünï cødé", "success") == 1;
+  });
+  REQUIRE(got);
+  CHECK(stat(pg, "vacuum_count", "Bloated \"Quoted\" Name.x") == "1");
+  CHECK(stat(pg, "n_dead_tup", "Bloated \"Quoted\" Name.x") == "0");
+  CHECK(stat(pg, "vacuum_count", "ünï cødé") == "1");
+  CHECK(stat(pg, "vacuum_count", "healthy") == "0");  // 1% dead: below the threshold
+  CHECK(got->value("pghealthd_vacuum_dead_tuples_removed_total", {{"target", "t"}}) == 800.0);
+  CHECK(got->value("pghealthd_vacuum_duration_seconds_count", {{"target", "t"}}) == 2.0);
+  auto after = d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_table_dead_tuple_ratio", {{"relname", "Bloated \"Quoted\" Name.x"}}) < 0.05;
+  });
+  REQUIRE(after);
+  CHECK(skipped(*after, "below_threshold") > 0);
+  const auto log = d.log();
+  CHECK(log.find("vacuum finished target=t datname=postgres table=\"public\".\"Bloated \"\"Quoted\"\" Name.x\" "
+                 "result=success") != std::string::npos);
+  CHECK(log.find("removed=500") != std::string::npos);
+}
+
+TEST_CASE("dry run decides, logs and counts, but changes nothing") {
+  Cluster pg;
+  pg.exec(bloat("bloated", 1000, 400));
+  Daemon d(config_for(pg.conninfo(), "  dry_run: true\n"));
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "bloated", "dry_run") >= 2; });
+  REQUIRE(got);
+  CHECK(skipped(*got, "dry_run") >= 2);
+  CHECK(runs(*got, "bloated", "success") == 0);
+  CHECK(stat(pg, "vacuum_count", "bloated") == "0");
+  CHECK(stat(pg, "n_dead_tup", "bloated") == "400");
+  CHECK(d.log().find("dry run: would vacuum_analyze") != std::string::npos);
+}
+
+TEST_CASE("cooldown and the hourly limit hold") {
+  Cluster pg;
+  pg.exec(bloat("first", 1000, 400) + bloat("second", 1000, 300));
+  Daemon d(config_for(pg.conninfo(), "  cooldown: 1h\n  max_per_hour: 1\n"));
+  // The table with most dead rows goes first; the hourly budget of one stops the other.
+  auto got = d.wait_for([](const Scrape& s) {
+    return runs(s, "first", "success") == 1 && skipped(s, "rate_limited") >= 2;
+  });
+  REQUIRE(got);
+  CHECK(stat(pg, "vacuum_count", "second") == "0");
+  // Bloat the vacuumed table again: within its cooldown it is left alone.
+  pg.exec("DELETE FROM first WHERE id <= 800");
+  REQUIRE(d.wait_for([](const Scrape& s) { return skipped(s, "cooldown") >= 3; }));
+  CHECK(stat(pg, "vacuum_count", "first") == "1");
+  CHECK(runs(d.scrape(), "first", "success") == 1);
+  CHECK(d.log().find("reason=rate_limited") != std::string::npos);
+}
+
+TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped and the holder never waits") {
+  Cluster pg;
+  pg.exec(bloat("locked", 1000, 400));
+  Session holder(pg.conninfo());
+  holder.exec("BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE;");
+  Daemon d(config_for(pg.conninfo(), "  cooldown: 0ms\n  lock_timeout: 500ms\n"));
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "locked", "lock_not_available") >= 1; }, 20s);
+  REQUIRE(got);
+  // Nothing of ours waits for a lock, so the holder is never blocked by us.
+  CHECK(pg.scalar("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                  "WHERE NOT l.granted AND a.application_name = 'pghealthd'") == "0");
+  const auto t0 = std::chrono::steady_clock::now();
+  holder.exec("SELECT count(*) FROM locked");
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  holder.exec("COMMIT");
+  REQUIRE(d.wait_for([](const Scrape& s) { return runs(s, "locked", "success") == 1; }));
+}
+
+TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_timeout") {
+  Cluster pg;
+  // Large enough, and throttled hard, so the VACUUM would run for minutes.
+  pg.exec(bloat("big", 200000, 100000));
+  Daemon d(config_for(pg.conninfo(), "  lock_timeout: 500ms\n  cost_delay: 100ms\n  cost_limit: 1\n"));
+  REQUIRE(wait_until([&] { return d.log().find("vacuum started") != std::string::npos; }));
+  std::this_thread::sleep_for(300ms);  // let it take its lock
+  Session ddl(pg.conninfo());
+  const auto t0 = std::chrono::steady_clock::now();
+  ddl.exec("BEGIN; LOCK TABLE big IN ACCESS EXCLUSIVE MODE; COMMIT;");  // what ALTER TABLE would take
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < 2s);  // lock_timeout 500 ms plus the watch's polling, never the VACUUM's minutes
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "big", "cancelled") == 1; }, 10s);
+  REQUIRE(got);
+  CHECK(d.log().find("yielding: a session has waited") != std::string::npos);
+}
+
+TEST_CASE("a role without the right to vacuum gets permission_denied") {
+  Cluster pg;
+  pg.exec(bloat("not_mine", 1000, 400) + "CREATE ROLE watcher LOGIN IN ROLE pg_monitor;");
+  std::string conninfo = pg.conninfo();
+  conninfo.replace(conninfo.find("user=postgres"), 13, "user=watcher");
+  Daemon d(config_for(conninfo));
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "not_mine", "permission_denied") >= 1; });
+  REQUIRE(got);
+  CHECK(runs(*got, "not_mine", "success") == 0);
+  CHECK(stat(pg, "vacuum_count", "not_mine") == "0");
+}
+
+TEST_CASE("an open transaction holding the horizon is named and the table is not vacuumed in a loop") {
+  Cluster pg;
+  pg.exec("CREATE TABLE held (id int PRIMARY KEY, pad text); "
+          "INSERT INTO held SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE held;");
+  Session old(pg.conninfo());
+  old.exec("SET application_name = 'forgotten-report'; BEGIN ISOLATION LEVEL REPEATABLE READ; "
+           "SELECT count(*) FROM held;");  // its snapshot still sees the rows deleted next
+  pg.exec("DELETE FROM held WHERE id <= 500");
+  Daemon d(config_for(pg.conninfo(), "  cooldown: 0ms\n"));
+  auto got = d.wait_for([](const Scrape& s) {
+    return runs(s, "held", "success") == 1 && skipped(s, "xmin_horizon_held") >= 3;
+  });
+  REQUIRE(got);
+  CHECK(got->value("pghealthd_xmin_horizon_age_transactions", {{"source", "transaction"}}) >= 1.0);
+  CHECK(got->value("pghealthd_xmin_horizon_age_seconds", {{"source", "transaction"}}) > 0.0);
+  const auto log = d.log();
+  CHECK(log.find("dead rows remain after vacuum: the xmin horizon is held") != std::string::npos);
+  CHECK(log.find("source=transaction holder=\"pid " + std::to_string(old.pid())) != std::string::npos);
+  CHECK(log.find("application forgotten-report") != std::string::npos);
+  CHECK(stat(pg, "vacuum_count", "held") == "1");  // no loop while the horizon is held
+
+  old.exec("COMMIT");  // the horizon moves: now the vacuum can help, and it runs again
+  REQUIRE(d.wait_for([](const Scrape& s) { return runs(s, "held", "success") == 2; }));
+  CHECK(stat(pg, "n_dead_tup", "held") == "0");
+}
+
+TEST_CASE("two daemons on one database never vacuum at the same time") {
+  Cluster pg;
+  pg.exec(bloat("a1", 20000, 5000) + bloat("a2", 20000, 5000) + bloat("a3", 20000, 5000));
+  const std::string slow = "  cost_delay: 20ms\n  cost_limit: 20\n  max_per_hour: 100\n";
+  Daemon one(config_for(pg.conninfo(), slow));
+  Daemon two(config_for(pg.conninfo(), slow));
+  REQUIRE(wait_until([&] {
+    return stat(pg, "vacuum_count", "a1") == "1" && stat(pg, "vacuum_count", "a2") == "1" &&
+           stat(pg, "vacuum_count", "a3") == "1";
+  }, 60s));
+  auto total_runs = [&](const char* result) {
+    const auto s1 = one.scrape(), s2 = two.scrape();
+    double total = 0;
+    for (const char* t : {"a1", "a2", "a3"}) total += runs(s1, t, result) + runs(s2, t, result);
+    return total;
+  };
+  // Each table once, by one of them (the daemon records a run just after the server counts it).
+  CHECK(wait_until([&] { return total_runs("success") == 3.0; }, 5s));
+  CHECK(skipped(one.scrape(), "not_leader") + skipped(two.scrape(), "not_leader") >= 1.0);
+  std::this_thread::sleep_for(1s);
+  CHECK(total_runs("success") == 3.0);
+  for (const char* t : {"a1", "a2", "a3"}) CHECK(stat(pg, "vacuum_count", t) == "1");
+}
+
+TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind") {
+  Cluster pg;
+  pg.exec(bloat("big", 200000, 100000));
+  Daemon d(config_for(pg.conninfo(), "  cost_delay: 100ms\n  cost_limit: 1\n"));
+  REQUIRE(wait_until([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(d.stop(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(wait_until(
+      [&] {
+        return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd'") == "0" &&
+               pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "0";
+      },
+      5s));
+}
+
+TEST_CASE("a partitioned table: partitions are vacuumed one by one and the parent is analyzed") {
+  Cluster pg;
+  pg.exec("CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);\n"
+          "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+          "CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+          "INSERT INTO events SELECT g, '2025-03-01' FROM generate_series(1, 1000) g;\n"
+          "INSERT INTO events SELECT g, '2026-03-01' FROM generate_series(1, 1000) g;\n"
+          "ANALYZE events_2025; ANALYZE events_2026;\n"
+          "DELETE FROM events WHERE at < '2026-01-01' AND id <= 400;\n");
+  Daemon d(config_for(pg.conninfo()));
+  auto got = d.wait_for([](const Scrape& s) {
+    return runs(s, "events_2025", "success") == 1 && runs(s, "events", "success") == 1;
+  });
+  REQUIRE(got);
+  CHECK(stat(pg, "vacuum_count", "events_2025") == "1");
+  CHECK(stat(pg, "vacuum_count", "events_2026") == "0");
+  // The parent was analyzed (inherited statistics exist), never vacuumed as a whole.
+  CHECK(pg.scalar("SELECT count(*) > 0 FROM pg_statistic WHERE starelid = 'events'::regclass AND stainherit") ==
+        "t");
+  CHECK(d.log().find("analyze started target=t datname=postgres table=\"public\".\"events\"") != std::string::npos);
+}
