@@ -5,6 +5,8 @@ namespace pghealthd::collectors {
 // Sessions count only in their own database (their snapshots do not hold other databases back);
 // slots, prepared transactions of this database and standby feedback count wherever they are.
 // A logical slot's catalog_xmin holds back only catalog tables, so only a slot's xmin is read.
+// Left out: VACUUMs (PostgreSQL ignores their xmin when computing the horizon), autovacuum workers, and
+// pghealthd's own short, deadline-bound collection queries.
 const std::string_view kXminHorizonSql = R"SQL(
 SELECT 'transaction' AS source,
        'pid ' || pid || coalesce(' user ' || usename, '') ||
@@ -16,6 +18,9 @@ SELECT 'transaction' AS source,
   FROM pg_stat_activity
  WHERE (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)
    AND datname = current_database() AND pid <> pg_backend_pid()
+   AND backend_type <> 'autovacuum worker'
+   AND NOT (state = 'active' AND query ~* '^\s*vacuum')
+   AND NOT (state = 'active' AND application_name = 'pghealthd')
 UNION ALL
 SELECT 'replication_slot',
        'slot ' || slot_name || ' (' || slot_type || CASE WHEN active THEN ', active)' ELSE ', inactive)' END,
