@@ -51,5 +51,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  return app::run(cfg);
+  return app::run(cfg, opts.config_path);
 }

@@ -4,10 +4,13 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "app/context.h"
+#include "app/notify.h"
 #include "app/target_watch.h"
 #include "config/load.h"
 #include "http/server.h"
@@ -17,126 +20,258 @@
 namespace pghealthd::app {
 namespace {
 
-// How long a graceful shutdown may take before the loop is stopped regardless.
+// How long a graceful shutdown may take before the process exits regardless.
 constexpr std::chrono::seconds kShutdownBound{10};
+constexpr std::chrono::seconds kStatusInterval{10};
 
 std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
     }
   }
   return out;
 }
 
-std::string landing_page(const std::vector<std::shared_ptr<TargetWatch>>& targets,
-                         const config::Config& cfg) {
-  std::string body =
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>pghealthd</title></head><body>"
-      "<h1>pghealthd " PGHEALTHD_VERSION
-      "</h1><p>PostgreSQL table health for Prometheus.</p>"
-      "<p><a href=\"/metrics\">Metrics</a></p><table border=\"1\" cellpadding=\"4\">"
-      "<tr><th>target</th><th>databases</th><th>reachable</th></tr>";
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    body += "<tr><td>" + html_escape(cfg.targets[i].name) + "</td><td>" +
-            std::to_string(targets[i]->databases()) + "</td><td>" +
-            std::to_string(targets[i]->databases_up()) + "</td></tr>";
+class Daemon {
+ public:
+  Daemon(const config::Config& cfg, std::string path)
+      : cfg_(cfg),
+        path_(std::move(path)),
+        store_(PGHEALTHD_VERSION),
+        ctx_{loop_.get_executor(), blocking_, store_, cfg.collectors, cfg.vacuum},
+        server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
+        signals_(loop_, SIGINT, SIGTERM, SIGHUP),
+        status_timer_(loop_),
+        watchdog_timer_(loop_) {}
+
+  int run() {
+    const auto listen = config::parse_listen(cfg_.listen);  // validated by the config
+    try {
+      server_.listen(listen->host, listen->port);
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start the HTTP endpoint listen={} error=\"{}\"", cfg_.listen, e.what());
+      blocking_.join();
+      return 1;
+    }
+    spdlog::info("pghealthd {} listening address={}:{} targets={}", PGHEALTHD_VERSION,
+                 listen->host.empty() ? "*" : listen->host, server_.port(), cfg_.targets.size());
+    if (listen->host.empty() || (listen->host != "127.0.0.1" && listen->host != "::1" && listen->host != "localhost"))
+      spdlog::warn("the endpoint listens beyond loopback without authentication address={}", cfg_.listen);
+    store_.config_loaded(true);
+    log_vacuum_mode();
+    for (const auto& t : cfg_.targets) start_target(t, {});
+
+    wait_for_signal();
+    tick_status();
+    if (auto interval = notify::watchdog_interval()) tick_watchdog(*interval);
+    notify::ready(status_line());
+
+    loop_.run();
+    blocking_.join();  // pending PQfinish/PQcancel calls complete: no backend of ours is left behind
+    {
+      std::lock_guard lock(done_mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    if (shutdown_guard_.joinable()) shutdown_guard_.join();
+    spdlog::info("stopped");
+    return 0;
   }
-  body += "</table></body></html>\n";
-  return body;
-}
 
-}  // namespace
-
-int run(const config::Config& cfg) {
-  asio::io_context loop(1);
-  asio::thread_pool blocking(2);
-  metrics::Store store(PGHEALTHD_VERSION);
-  Context ctx{loop.get_executor(), blocking, store, cfg.collectors, cfg.vacuum};
-
-  std::vector<std::shared_ptr<TargetWatch>> targets;
-  http::Server server(loop.get_executor(), [&](const http::Request& req) -> http::Response {
+ private:
+  http::Response handle(const http::Request& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", store.render()};
-    if (path == "/") return {200, "text/html; charset=utf-8", landing_page(targets, cfg)};
+    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", store_.render()};
+    // Answered from the loop thread: an answer proves the loop runs.
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/readyz") {
+      const auto up = databases_up();
+      if (up > 0) return {200, "text/plain; charset=utf-8", "ready: " + std::to_string(up) + " database(s) reachable\n"};
+      return {503, "text/plain; charset=utf-8", "not ready: no database reached yet\n"};
+    }
+    if (path == "/") return {200, "text/html; charset=utf-8", landing_page()};
     return {404, "text/plain; charset=utf-8", "not found\n"};
-  });
-  const auto listen = config::parse_listen(cfg.listen);  // validated by the config
-  try {
-    server.listen(listen->host, listen->port);
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot start the HTTP endpoint listen={} error=\"{}\"", cfg.listen, e.what());
-    blocking.join();
-    return 1;
   }
-  spdlog::info("pghealthd {} listening address={}:{} targets={}", PGHEALTHD_VERSION,
-               listen->host.empty() ? "*" : listen->host, server.port(), cfg.targets.size());
 
-  if (cfg.vacuum.enabled)
-    spdlog::info("automatic vacuum is on dry_run={} dead_tuple_ratio={} min_dead_tuples={} cooldown={}s",
-                 cfg.vacuum.dry_run, cfg.vacuum.dead_tuple_ratio, cfg.vacuum.min_dead_tuples,
-                 std::chrono::duration_cast<std::chrono::seconds>(cfg.vacuum.cooldown).count());
-  for (const auto& t : cfg.targets) {
-    targets.push_back(std::make_shared<TargetWatch>(ctx, t));
-    targets.back()->start();
+  std::size_t databases_up() const {
+    std::size_t n = 0;
+    for (const auto& [name, t] : targets_) n += t->databases_up();
+    return n;
+  }
+
+  std::string status_line() const {
+    std::size_t dbs = 0;
+    for (const auto& [name, t] : targets_) dbs += t->databases();
+    return "watching " + std::to_string(dbs) + " database(s) of " + std::to_string(targets_.size()) +
+           " target(s), " + std::to_string(databases_up()) + " reachable";
+  }
+
+  std::string landing_page() const {
+    std::string body =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>pghealthd</title></head><body>"
+        "<h1>pghealthd " PGHEALTHD_VERSION "</h1><p>PostgreSQL table health for Prometheus.</p>"
+        "<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/healthz\">healthz</a> &middot; "
+        "<a href=\"/readyz\">readyz</a></p><table border=\"1\" cellpadding=\"4\">"
+        "<tr><th>target</th><th>databases</th><th>reachable</th></tr>";
+    for (const auto& [name, t] : targets_) {
+      body += "<tr><td>" + html_escape(name) + "</td><td>" + std::to_string(t->databases()) + "</td><td>" +
+              std::to_string(t->databases_up()) + "</td></tr>";
+    }
+    body += "</table></body></html>\n";
+    return body;
+  }
+
+  void start_target(const config::Target& t, std::set<metrics::DbKey> inherited) {
+    auto w = std::make_shared<TargetWatch>(ctx_, t);
+    w->inherit(std::move(inherited));
+    targets_[t.name] = w;
+    w->start();
+  }
+
+  void log_vacuum_mode() const {
+    if (cfg_.vacuum.enabled)
+      spdlog::info("automatic vacuum is on dry_run={} dead_tuple_ratio={} min_dead_tuples={} cooldown={}s",
+                   cfg_.vacuum.dry_run, cfg_.vacuum.dead_tuple_ratio, cfg_.vacuum.min_dead_tuples,
+                   std::chrono::duration_cast<std::chrono::seconds>(cfg_.vacuum.cooldown).count());
+  }
+
+  // parse -> validate -> swap: a bad file changes nothing.
+  void reload() {
+    notify::reloading();
+    auto loaded = config::load_config(path_);
+    if (auto* problems = std::get_if<std::vector<config::Problem>>(&loaded)) {
+      for (const auto& p : *problems)
+        spdlog::error("configuration reload failed, keeping the running one: {}", config::format_problem(path_, p));
+      store_.config_loaded(false);
+      notify::ready("reload failed; " + status_line());
+      return;
+    }
+    auto next = std::get<config::Config>(std::move(loaded));
+    if (next.listen != cfg_.listen) {
+      spdlog::warn("listen changed from {} to {}: that needs a restart; still listening on {}", cfg_.listen,
+                   next.listen, cfg_.listen);
+      next.listen = cfg_.listen;
+    }
+    spdlog::set_level(spdlog::level::from_str(next.log_level));
+    // Schedules and vacuum rules are read when a database watch starts: when they change, every watch
+    // is replaced. A replaced watch hands its series to its successor, so /metrics has no gap.
+    const bool everything = next.collectors != cfg_.collectors || next.vacuum != cfg_.vacuum;
+    ctx_.collectors = next.collectors;
+    ctx_.vacuum = next.vacuum;
+    std::map<std::string, const config::Target*> wanted;
+    for (const auto& t : next.targets) wanted[t.name] = &t;
+    std::size_t replaced = 0, added = 0, removed = 0;
+    for (auto it = targets_.begin(); it != targets_.end();) {
+      const auto w = wanted.find(it->first);
+      const config::Target* old = nullptr;
+      for (const auto& t : cfg_.targets)
+        if (t.name == it->first) old = &t;
+      if (w == wanted.end()) {
+        it->second->stop(true);
+        it = targets_.erase(it);
+        ++removed;
+        continue;
+      }
+      if (everything || !old || !(*old == *w->second)) {
+        auto keys = it->second->keys();
+        it->second->stop(false);
+        start_target(*w->second, std::move(keys));
+        ++replaced;
+      }
+      ++it;
+    }
+    for (const auto& t : next.targets)
+      if (!targets_.count(t.name)) {
+        start_target(t, {});
+        ++added;
+      }
+    cfg_ = std::move(next);
+    store_.config_loaded(true);
+    spdlog::info("configuration reloaded targets={} added={} replaced={} removed={} log_level={}", cfg_.targets.size(),
+                 added, replaced, removed, cfg_.log_level);
+    log_vacuum_mode();
+    notify::ready(status_line());
+  }
+
+  void shutdown(int sig) {
+    spdlog::info("shutting down signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    notify::stopping();
+    // Restore the default dispositions: a second SIGTERM or SIGINT now ends the process at once.
+    boost::system::error_code ignored;
+    signals_.clear(ignored);
+    status_timer_.cancel();
+    watchdog_timer_.cancel();
+    server_.stop();
+    for (auto& [name, t] : targets_) t->stop(true);
+    // The loop ends by itself once the aborted waits have unwound; this bounds it if something hangs.
+    shutdown_guard_ = std::thread([this] {
+      std::unique_lock lock(done_mutex_);
+      if (!done_cv_.wait_for(lock, kShutdownBound, [this] { return done_; })) {
+        spdlog::error("shutdown took longer than {}s: exiting now", kShutdownBound.count());
+        std::_Exit(1);
+      }
+    });
   }
 
   // Signals are handled inside the loop: no work happens in a signal handler.
-  asio::signal_set signals(loop, SIGINT, SIGTERM, SIGHUP);
-  std::mutex done_mutex;
-  std::condition_variable done_cv;
-  bool done = false;
-  std::thread shutdown_guard;
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          spdlog::warn(
-              "SIGHUP received: configuration reload is not supported yet; restart to apply changes");
-          signals.async_wait(on_signal);
-          return;
-        }
-        spdlog::info("shutting down signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
-        // Restore the default dispositions: a second SIGTERM or SIGINT now ends the process at once.
-        boost::system::error_code ignored;
-        signals.clear(ignored);
-        server.stop();
-        for (auto& t : targets) t->stop();
-        // The loop ends by itself once the aborted waits have unwound; this bounds it if something hangs.
-        shutdown_guard = std::thread([&] {
-          std::unique_lock lock(done_mutex);
-          if (!done_cv.wait_for(lock, kShutdownBound, [&] { return done; })) {
-            spdlog::error("shutdown took longer than {}s: exiting now", kShutdownBound.count());
-            std::_Exit(1);
-          }
-        });
-      };
-  signals.async_wait(on_signal);
-
-  loop.run();
-  blocking.join();  // pending PQfinish/PQcancel calls complete: no backend of ours is left behind
-  {
-    std::lock_guard lock(done_mutex);
-    done = true;
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_for_signal();
+      } else {
+        shutdown(sig);
+      }
+    });
   }
-  done_cv.notify_all();
-  if (shutdown_guard.joinable()) shutdown_guard.join();
-  spdlog::info("stopped");
-  return 0;
+
+  void tick_status() {
+    status_timer_.expires_after(kStatusInterval);
+    status_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      notify::status(status_line());
+      tick_status();
+    });
+  }
+
+  // Sent from the loop itself: a stuck loop stops the keep-alives and systemd restarts the service.
+  void tick_watchdog(std::chrono::microseconds interval) {
+    notify::watchdog();
+    watchdog_timer_.expires_after(interval);
+    watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+      if (!ec) tick_watchdog(interval);
+    });
+  }
+
+  config::Config cfg_;
+  std::string path_;
+  asio::io_context loop_{1};
+  asio::thread_pool blocking_{2};
+  metrics::Store store_;
+  Context ctx_;
+  http::Server server_;
+  asio::signal_set signals_;
+  asio::steady_timer status_timer_;
+  asio::steady_timer watchdog_timer_;
+  std::map<std::string, std::shared_ptr<TargetWatch>> targets_;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread shutdown_guard_;
+};
+
+}  // namespace
+
+int run(const config::Config& cfg, const std::string& config_path) {
+  Daemon daemon(cfg, config_path);
+  return daemon.run();
 }
 
 }  // namespace pghealthd::app

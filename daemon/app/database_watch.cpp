@@ -54,14 +54,14 @@ void DatabaseWatch::start() {
   }
 }
 
-void DatabaseWatch::stop() {
+void DatabaseWatch::stop(bool withdraw) {
   if (stopped_) return;
   stopped_ = true;
   for (auto& t : timers_) t->cancel();
   wakeup_.cancel();
   conn_.close();
   if (vacuum_) vacuum_->stop();
-  ctx_.store.remove_database(key_);
+  if (withdraw) ctx_.store.remove_database(key_);
   series_ = nullptr;
   spdlog::info("stopped watching database target={} datname={}", key_.target, key_.datname);
 }

@@ -27,8 +27,9 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
                 std::shared_ptr<vacuum::TargetBudget> budget);
 
   void start();
-  // Stops every timer, closes the connection and withdraws the database's series.
-  void stop();
+  // Stops every timer and closes the connection. `withdraw` drops the database's series; a reload that
+  // replaces this watch with a new one for the same database keeps them, so /metrics has no gap.
+  void stop(bool withdraw = true);
 
   [[nodiscard]] const metrics::DbKey& key() const { return key_; }
   [[nodiscard]] bool up() const { return up_; }

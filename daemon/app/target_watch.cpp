@@ -52,19 +52,34 @@ void TargetWatch::add(const std::string& datname, bool override_dbname) {
 void TargetWatch::start() {
   if (target_.autodiscover) {
     asio::co_spawn(ctx_.loop, discover(shared_from_this()), asio::detached);
-  } else if (!target_.databases.empty()) {
+    return;
+  }
+  if (!target_.databases.empty()) {
     for (const auto& d : target_.databases) add(d, true);
   } else {
     add(pg::default_dbname(target_.conninfo), false);
   }
+  withdraw_inherited();
 }
 
-void TargetWatch::stop() {
+void TargetWatch::stop(bool withdraw) {
   stopped_ = true;
   timer_.cancel();
   conn_.close();
-  for (auto& [name, db] : dbs_) db->stop();
+  for (auto& [name, db] : dbs_) db->stop(withdraw);
   dbs_.clear();
+}
+
+std::set<metrics::DbKey> TargetWatch::keys() const {
+  std::set<metrics::DbKey> out;
+  for (const auto& [name, db] : dbs_) out.insert(db->key());
+  return out;
+}
+
+void TargetWatch::withdraw_inherited() {
+  for (const auto& key : inherited_)
+    if (!dbs_.count(key.datname) || key.target != target_.name) ctx_.store.remove_database(key);
+  inherited_.clear();
 }
 
 void TargetWatch::sync(const std::vector<std::string>& names) {
@@ -107,6 +122,7 @@ awaitable<void> TargetWatch::discover([[maybe_unused]] std::shared_ptr<TargetWat
         for (int r = 0; r < rows.size(); ++r)
           if (auto v = rows.get(r, 0)) names.emplace_back(*v);
         sync(names);
+        withdraw_inherited();
         if (!last_error_.empty()) spdlog::info("database discovery recovered target={}", target_.name);
         last_error_.clear();
         backoff = target_.connection.backoff_initial;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,12 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
  public:
   TargetWatch(Context& ctx, config::Target target);
   void start();
-  void stop();
+  // `withdraw` false keeps the series of its databases for a replacing watch (see inherit()).
+  void stop(bool withdraw = true);
+  [[nodiscard]] std::set<metrics::DbKey> keys() const;
+  // Series kept from the watch this one replaces: those of databases it does not watch are withdrawn
+  // once it knows its databases (at once, or after the first discovery).
+  void inherit(std::set<metrics::DbKey> keys) { inherited_ = std::move(keys); }
   [[nodiscard]] std::size_t databases() const { return dbs_.size(); }
   [[nodiscard]] std::size_t databases_up() const;
 
@@ -30,6 +36,7 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   awaitable<void> discover(std::shared_ptr<TargetWatch> self);
   void add(const std::string& datname, bool override_dbname);
   void sync(const std::vector<std::string>& names);
+  void withdraw_inherited();
 
   Context& ctx_;
   config::Target target_;
@@ -40,6 +47,7 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   asio::steady_timer timer_;
   bool stopped_ = false;
   std::string last_error_;
+  std::set<metrics::DbKey> inherited_;
 };
 
 }  // namespace pghealthd::app

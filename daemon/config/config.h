@@ -21,6 +21,7 @@ struct ConnectionSettings {
   Duration lock_timeout{std::chrono::seconds(1)};
   Duration backoff_initial{std::chrono::seconds(1)};  // first retry after a lost connection
   Duration backoff_max{std::chrono::seconds(60)};     // cap of the exponential backoff
+  bool operator==(const ConnectionSettings&) const = default;  // reload compares configurations
 };
 
 struct Target {
@@ -33,11 +34,13 @@ struct Target {
   std::vector<std::string> exclude_databases{"template.*"};
   Duration discovery_interval{std::chrono::minutes(5)};
   ConnectionSettings connection;
+  bool operator==(const Target&) const = default;  // reload compares configurations
 };
 
 struct Collector {
   bool enabled = true;
   Duration interval;
+  bool operator==(const Collector&) const = default;  // reload compares configurations
 };
 
 struct Collectors {
@@ -45,6 +48,7 @@ struct Collectors {
   Collector statio_user_tables{true, std::chrono::seconds(60)};
   Collector stat_user_indexes{true, std::chrono::seconds(300)};
   Collector xmin_horizon{true, std::chrono::seconds(60)};
+  bool operator==(const Collectors&) const = default;  // reload compares configurations
 };
 
 // A maintenance window: on these weekdays, from start to end (minutes after midnight, in the vacuum
@@ -53,6 +57,7 @@ struct Window {
   std::array<bool, 7> days{};  // index: 0 = Sunday ... 6 = Saturday
   int start_minute = 0;
   int end_minute = 0;
+  bool operator==(const Window&) const = default;  // reload compares configurations
 };
 
 // Per-table rules, first match wins; a field left unset keeps the vacuum-wide value.
@@ -63,12 +68,14 @@ struct VacuumOverride {
   std::optional<double> dead_tuple_ratio;
   std::optional<std::int64_t> min_dead_tuples;
   std::optional<Duration> cooldown;
+  bool operator==(const VacuumOverride&) const = default;  // reload compares configurations
 };
 
 struct AnalyzeOnly {
   bool enabled = true;
   std::int64_t min_modified_tuples = 1000;  // act when n_mod_since_analyze > min + ratio * live rows
   double modified_ratio = 0.1;
+  bool operator==(const AnalyzeOnly&) const = default;  // reload compares configurations
 };
 
 struct Vacuum {
@@ -89,6 +96,7 @@ struct Vacuum {
   bool only_when_autovacuum_late = false;
   AnalyzeOnly analyze_only;
   std::vector<VacuumOverride> tables;
+  bool operator==(const Vacuum&) const = default;  // reload compares configurations
 };
 
 struct Config {
@@ -97,6 +105,7 @@ struct Config {
   std::vector<Target> targets;
   Collectors collectors;
   Vacuum vacuum;
+  bool operator==(const Config&) const = default;  // reload compares configurations
 };
 
 // A `host:port` listen address split into its parts; host "" means every interface.

@@ -116,6 +116,10 @@ inline constexpr FamilyInfo kVacuumSkipped{"pghealthd_vacuum_skipped_total", "co
 inline constexpr FamilyInfo kVacuumDeadRemoved{
     "pghealthd_vacuum_dead_tuples_removed_total", "counter",
     "Dead rows removed by automatic vacuums (n_dead_tup before minus after)."};
+inline constexpr FamilyInfo kReloadOk{"pghealthd_config_last_reload_successful", "gauge",
+                                      "1 when the last configuration load (start or SIGHUP) succeeded, else 0."};
+inline constexpr FamilyInfo kReloadTime{"pghealthd_config_last_reload_success_timestamp_seconds", "gauge",
+                                        "Time of the last successful configuration load."};
 inline constexpr FamilyInfo kBuildInfo{"pghealthd_build_info", "gauge",
                                        "Always 1; the version label says which pghealthd this is."};
 }  // namespace self

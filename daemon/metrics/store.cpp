@@ -35,7 +35,9 @@ Store::Store(std::string version)
       vacuum_runs_(family<prometheus::Counter>(*registry_, self::kVacuumRuns)),
       vacuum_duration_(family<prometheus::Histogram>(*registry_, self::kVacuumDuration)),
       vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
-      vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)) {
+      vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)),
+      reload_ok_(family<prometheus::Gauge>(*registry_, self::kReloadOk).Add({})),
+      reload_time_(family<prometheus::Gauge>(*registry_, self::kReloadTime).Add({})) {
   family<prometheus::Gauge>(*registry_, self::kBuildInfo).Add({{"version", std::move(version)}}).Set(1);
 }
 
@@ -76,6 +78,11 @@ void Store::remove_database(const DbKey& key) {
   }
   if (it->second.vacuum_duration) vacuum_duration_.Remove(it->second.vacuum_duration);
   dbs_.erase(it);
+}
+
+void Store::config_loaded(bool ok) {
+  reload_ok_.Set(ok ? 1 : 0);
+  if (ok) reload_time_.SetToCurrentTime();
 }
 
 prometheus::Labels Store::db_labels(const DbKey& key) const {

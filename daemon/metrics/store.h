@@ -60,6 +60,9 @@ class Store {
   void vacuum_skipped(const DbKey& key, std::string_view reason);
   void vacuum_removed(const DbKey& key, double rows);
 
+  // Outcome of a configuration (re)load.
+  void config_loaded(bool ok);
+
   // The whole /metrics body in Prometheus text format.
   [[nodiscard]] std::string render() const;
 
@@ -83,6 +86,8 @@ class Store {
   prometheus::Family<prometheus::Histogram>& vacuum_duration_;
   prometheus::Family<prometheus::Counter>& vacuum_skipped_;
   prometheus::Family<prometheus::Counter>& vacuum_removed_;
+  prometheus::Gauge& reload_ok_;
+  prometheus::Gauge& reload_time_;
   std::map<DbKey, Entry> dbs_;
 };
 

@@ -122,7 +122,7 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
     // No threshold: autovacuum never comes. A threshold of 0 (both settings 0): it is due at any dead row.
     const auto threshold = model::autovacuum_threshold(t);
     const bool autovacuum_late = !threshold || *threshold <= 0 || (due && *due >= 1.0);
-    if (ratio >= rule.dead_tuple_ratio && dead >= rule.min_dead_tuples &&
+    if (ratio > rule.dead_tuple_ratio && dead >= rule.min_dead_tuples &&
         (!cfg.only_when_autovacuum_late || autovacuum_late)) {
       acting.push_back(evaluate(t, Action::kVacuumAnalyze,
                                 fmt::format("dead ratio {:.4f} > {} with {} dead rows (min {})", ratio,

@@ -46,21 +46,19 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
-Daemon::Daemon(const std::string& config) {
+Daemon::Daemon(const std::string& config, const std::vector<std::string>& env) {
   char tmpl[] = "/tmp/pghealthd-daemon-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   port_ = free_port();
-  {
-    std::ofstream cfg(dir_ + "/pghealthd.yaml");
-    cfg << "listen: \"127.0.0.1:" << port_ << "\"\n" << config << "\n";
-  }
+  rewrite_config(config);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     const int log = ::open((dir_ + "/pghealthd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
     const std::string cfg = dir_ + "/pghealthd.yaml";
     ::execl(PGHEALTHD_BINARY, PGHEALTHD_BINARY, "--config", cfg.c_str(), "--log-level", "debug",
             static_cast<char*>(nullptr));
@@ -81,6 +79,19 @@ Daemon::Daemon(const std::string& config) {
       throw std::runtime_error("pghealthd did not start listening:\n" + log());
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+void Daemon::rewrite_config(const std::string& config) const {
+  const std::string tmp = dir_ + "/pghealthd.yaml.new";
+  {
+    std::ofstream cfg(tmp);
+    cfg << "listen: \"127.0.0.1:" << port_ << "\"\n" << config << "\n";
+  }
+  std::rename(tmp.c_str(), config_path().c_str());  // atomic, as a careful operator would
+}
+
+void Daemon::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
 }
 
 Daemon::~Daemon() {

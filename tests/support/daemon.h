@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support/exposition.h"
 
@@ -20,13 +21,18 @@ int free_port();
 class Daemon {
  public:
   // `config` is the YAML body without `listen:`, which the fixture adds on a free loopback port.
-  explicit Daemon(const std::string& config);
+  // `env` adds NAME=VALUE variables to the daemon's environment.
+  explicit Daemon(const std::string& config, const std::vector<std::string>& env = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int pid() const { return pid_; }
+  [[nodiscard]] std::string config_path() const { return dir_ + "/pghealthd.yaml"; }
+  // Replaces the configuration file (keeping the fixture's listen address); follow with signal(SIGHUP).
+  void rewrite_config(const std::string& config) const;
+  void signal(int sig) const;
   // GET through curl; returns the body (and the status line and headers too when `with_headers`).
   [[nodiscard]] std::string get(const std::string& path, const std::string& curl_flags = "") const;
   [[nodiscard]] Scrape scrape() const;

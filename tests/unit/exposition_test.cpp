@@ -20,6 +20,7 @@ using pghealthd::metrics::append_escaped;
 using pghealthd::metrics::append_value;
 using pghealthd::metrics::Family;
 using pghealthd::metrics::Fragments;
+using pghealthd::metrics::render_horizon;
 using pghealthd::metrics::render_indexes;
 using pghealthd::metrics::render_table_io;
 using pghealthd::metrics::render_tables;
@@ -193,6 +194,10 @@ TEST_CASE("render_tables writes one exact line per known value", "[exposition]")
   CHECK(lines(f, Family::kTableAnalyzes) == "pghealthd_table_analyzes_total" + kTable +
                                                 ",kind=\"manual\"} 3\n" + "pghealthd_table_analyzes_total" +
                                                 kTable + ",kind=\"auto\"} 4\n");
+  // reltuples unknown counts as 0: autovacuum's threshold is 50 + 0.2 x 0, and 100 dead rows are twice that.
+  CHECK(lines(f, Family::kTableAutovacuumThreshold) ==
+        "pghealthd_table_autovacuum_threshold_tuples" + kTable + "} 50\n");
+  CHECK(lines(f, Family::kTableAutovacuumDueRatio) == "pghealthd_table_autovacuum_due_ratio" + kTable + "} 2\n");
   // Table rows never produce table-I/O or index series.
   CHECK(lines(f, Family::kTableBlocksHit).empty());
   CHECK(lines(f, Family::kIndexScans).empty());
@@ -211,6 +216,7 @@ TEST_CASE("render_tables leaves out the series of NULL values", "[exposition]") 
   CHECK(lines(f, Family::kTableLastAnalyze).empty());
   CHECK(lines(f, Family::kTableVacuums).empty());
   CHECK(lines(f, Family::kTableSizeBytes).empty());
+  CHECK(lines(f, Family::kTableAutovacuumDueRatio).empty());  // dead is NULL: no due ratio either
 }
 
 TEST_CASE("render_tables escapes label values", "[exposition]") {
@@ -321,6 +327,16 @@ TEST_CASE("write_families writes HELP and TYPE once above the samples of every d
         R"(pghealthd_table_live_tuples{target="t",datname="a",schemaname="public",relname="Message"} 10)"
         "\n"
         R"(pghealthd_table_live_tuples{target="t",datname="b",schemaname="public",relname="Message"} 20)"
+        "\n"
+        "# HELP pghealthd_table_autovacuum_threshold_tuples Dead rows above which autovacuum vacuums the table: "
+        "threshold + scale_factor * reltuples, the table's reloptions overriding the server settings; absent "
+        "where autovacuum is off or for partitioned parents.\n"
+        "# TYPE pghealthd_table_autovacuum_threshold_tuples gauge\n"
+        R"(pghealthd_table_autovacuum_threshold_tuples{target="t",datname="a",schemaname="public",)"
+        R"(relname="Message"} 50)"
+        "\n"
+        R"(pghealthd_table_autovacuum_threshold_tuples{target="t",datname="b",schemaname="public",)"
+        R"(relname="Message"} 50)"
         "\n");
 }
 
@@ -329,8 +345,9 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   const Fragments tables_b = render_tables("t", "b", {full_table(), live_only("Other", 3)});
   const Fragments io_a = render_table_io("t", "a", {full_io()});
   const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
+  const Fragments horizon_a = render_horizon("t", "a", {});
   std::string out;
-  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b});
+  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a});
 
   std::map<std::string, int> help, type, samples;
   std::string current;  // the family of the last TYPE line
@@ -362,6 +379,8 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   CHECK(samples["pghealthd_table_live_tuples"] == 3);  // Message in a and b, Other in b
   CHECK(samples["pghealthd_table_blocks_hit_total"] == 4);
   CHECK(samples["pghealthd_index_unused"] == 1);
+  CHECK(samples["pghealthd_table_autovacuum_threshold_tuples"] == 3);
+  CHECK(samples["pghealthd_xmin_horizon_age_transactions"] == 4);  // one per source
 }
 
 TEST_CASE("write_families leaves out families without samples", "[exposition]") {
@@ -369,8 +388,11 @@ TEST_CASE("write_families leaves out families without samples", "[exposition]") 
   const Fragments empty = render_indexes("t", "a", {});
   std::string out;
   write_families(out, {&a, &empty});
-  CHECK(count(out, "# HELP ") == 1);
-  CHECK(count(out, "# TYPE ") == 1);
+  // Live rows and autovacuum's threshold (known without n_dead_tup); nothing else.
+  CHECK(count(out, "# HELP ") == 2);
+  CHECK(count(out, "# TYPE ") == 2);
+  CHECK(out.find("# HELP pghealthd_table_autovacuum_threshold_tuples ") != std::string::npos);
+  CHECK(out.find("pghealthd_table_autovacuum_due_ratio") == std::string::npos);
   CHECK(out.find("pghealthd_index_") == std::string::npos);
   CHECK(out.find("pghealthd_table_dead_tuples") == std::string::npos);
 }
@@ -393,6 +415,7 @@ TEST_CASE("write_families appends after what is already in the buffer", "[exposi
 
 TEST_CASE("Fragments::bytes counts every rendered character", "[exposition]") {
   const Fragments f = render_tables("t", "d", {live_only("Message", 5)});
-  const std::string line = "pghealthd_table_live_tuples" + kTable + "} 5\n";
-  CHECK(f.bytes() == line.size());
+  const std::string live = "pghealthd_table_live_tuples" + kTable + "} 5\n";
+  const std::string threshold = "pghealthd_table_autovacuum_threshold_tuples" + kTable + "} 50\n";
+  CHECK(f.bytes() == live.size() + threshold.size());
 }

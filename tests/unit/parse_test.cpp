@@ -48,10 +48,12 @@ struct Answer {
 
 // One table in the column order of kStatUserTablesSql, every value distinct so a swapped column shows.
 Answer stat_user_tables_answer() {
-  return {{"schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan", "idx_scan",
-           "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
-           "autovacuum_count", "analyze_count", "autoanalyze_count", "size_bytes"},
-          {{"public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
+  return {{"relid", "relkind", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
+           "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze",
+           "seq_scan", "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze",
+           "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "size_bytes"},
+          {{"16390", "r", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
+            "public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
             "1700000004.125", "1", "2", "3", "4", "8192"}}};
 }
 
@@ -92,6 +94,58 @@ TEST_CASE("stat_user_tables: every column lands in its field", "[parse]") {
   CHECK(t.analyze_count == 3);
   CHECK(t.autoanalyze_count == 4);
   CHECK(t.size_bytes == 8192);
+  CHECK(t.relid == 16390);
+  CHECK(t.relkind == 'r');
+  CHECK(t.parent_relid == 16385);
+  CHECK(t.reltuples == 950.0);
+  // The server's settings (av_*), with the table's reloptions over them.
+  CHECK(t.autovacuum.enabled);
+  CHECK(t.autovacuum.base_threshold == 10.0);
+  CHECK(t.autovacuum.scale_factor == 0.15);
+}
+
+TEST_CASE("stat_user_tables: without reloptions the server's autovacuum settings apply", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "reloptions", std::nullopt).text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& t = parsed.rows[0];
+  CHECK(t.autovacuum.enabled);
+  CHECK(t.autovacuum.base_threshold == 60.0);
+  CHECK(t.autovacuum.scale_factor == 0.15);
+}
+
+TEST_CASE("stat_user_tables: autovacuum is off when the server's or the table's setting says so", "[parse]") {
+  const auto server_off = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "av_on", "f").text_rows());
+  REQUIRE(server_off.ok());
+  CHECK_FALSE(server_off.rows.at(0).autovacuum.enabled);
+  const auto table_off = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "reloptions", "{autovacuum_enabled=false}").text_rows());
+  REQUIRE(table_off.ok());
+  CHECK_FALSE(table_off.rows.at(0).autovacuum.enabled);
+}
+
+TEST_CASE("stat_user_tables: a table that is not a partition has no parent", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer()
+                                                                        .with(0, "parent_relid", std::nullopt)
+                                                                        .with(0, "relkind", "p")
+                                                                        .with(0, "reltuples", "-1")
+                                                                        .text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  CHECK_FALSE(parsed.rows[0].parent_relid.has_value());
+  CHECK(parsed.rows[0].relkind == 'p');
+  CHECK(parsed.rows[0].reltuples == -1.0);
+}
+
+TEST_CASE("stat_user_tables: av_on other than t or f is an error", "[parse]") {
+  const Cell value = GENERATE(Cell("on"), Cell(std::nullopt));
+  const auto parsed =
+      pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer().with(0, "av_on", value).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 1, column 6: expected t or f"));
+  CHECK(parsed.rows.empty());
 }
 
 TEST_CASE("stat_user_tables: columns are found by name, not by position", "[parse]") {
@@ -104,6 +158,8 @@ TEST_CASE("stat_user_tables: columns are found by name, not by position", "[pars
   CHECK(parsed.rows[0].relname == "Message");
   CHECK(parsed.rows[0].live_tuples == 900);
   CHECK(parsed.rows[0].size_bytes == 8192);
+  CHECK(parsed.rows[0].relid == 16390);
+  CHECK(parsed.rows[0].autovacuum.scale_factor == 0.15);
 }
 
 TEST_CASE("stat_user_tables: a table without indexes has no idx_scan", "[parse]") {
@@ -145,12 +201,12 @@ TEST_CASE("stat_user_tables: a value that is not an integer names its row and co
   const std::string value = GENERATE(as<std::string>{}, "12abc", "", "1.5", " 12", "9223372036854775808");
   auto answer = stat_user_tables_answer();
   answer.rows.push_back(answer.rows[0]);
-  answer.rows[1][1] = "Other";
-  // n_dead_tup is the 4th column; the second row is broken, the first is fine.
+  answer.rows[1][9] = "Other";
+  // n_dead_tup is the 12th column; the second row is broken, the first is fine.
   const auto parsed =
       pghealthd::collectors::parse_stat_user_tables(answer.with(1, "n_dead_tup", value).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 2, column 4"));
+  CHECK_THAT(parsed.error, Contains("row 2, column 12"));
   CHECK_THAT(parsed.error, Contains("expected an integer, got '" + value + "'"));
   CHECK(parsed.rows.empty());
 }
@@ -160,7 +216,7 @@ TEST_CASE("stat_user_tables: a timestamp that is not a number is an error", "[pa
   const auto parsed = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "last_analyze", value).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 10"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 18"));
   CHECK_THAT(parsed.error, Contains("expected a number"));
   CHECK(parsed.rows.empty());
 }
@@ -169,7 +225,7 @@ TEST_CASE("stat_user_tables: a NULL table name is an error", "[parse]") {
   const auto parsed = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "relname", std::nullopt).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 2"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 10"));
   CHECK_THAT(parsed.error, Contains("got NULL"));
 }
 
@@ -358,15 +414,17 @@ std::string render(const pghealthd::metrics::Fragments& f) {
 
 }  // namespace
 
-TEST_CASE("there are three collectors, named like their config keys", "[collectors]") {
+TEST_CASE("there are four collectors, named like their config keys", "[collectors]") {
   const auto& all = pghealthd::collectors::all();
-  REQUIRE(all.size() == 3);
+  REQUIRE(all.size() == 4);
   CHECK(all[0].name == "stat_user_tables");
   CHECK(all[1].name == "statio_user_tables");
   CHECK(all[2].name == "stat_user_indexes");
+  CHECK(all[3].name == "xmin_horizon");
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
+  CHECK(&pghealthd::collectors::definition(Kind::kXminHorizon) == &all[3]);
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql), Contains("SELECT"));
