@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "app/app.h"
+#include "app/check.h"
 #include "app/cli.h"
 #include "config/load.h"
 #include "version.h"
@@ -31,6 +32,15 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
   spdlog::set_default_logger(logger);
 
+  if (opts.check && opts.conninfo) {
+    config::Config cfg;  // defaults; the conninfo is used as given, never pasted into YAML
+    config::Target t;
+    t.name = "check";
+    t.conninfo = *opts.conninfo;
+    cfg.targets.push_back(t);
+    spdlog::set_level(spdlog::level::warn);
+    return app::run_check(cfg, opts.json);
+  }
   auto loaded = config::load_config(opts.config_path);
   if (auto* problems = std::get_if<std::vector<config::Problem>>(&loaded)) {
     for (const auto& p : *problems) std::cerr << config::format_problem(opts.config_path, p) << "\n";
@@ -45,6 +55,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     cfg.log_level = *opts.log_level;
+  }
+  if (opts.check) {
+    spdlog::set_level(spdlog::level::warn);
+    return app::run_check(cfg, opts.json);
   }
   if (opts.check_config) {
     std::cout << opts.config_path << ": OK (" << cfg.targets.size() << " target(s))\n";

@@ -4,7 +4,12 @@ namespace pghealthd::app {
 
 Options parse_cli(const std::vector<std::string>& args) {
   Options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
+  std::size_t first = 0;
+  if (!args.empty() && args[0] == "check") {
+    o.check = true;
+    first = 1;
+  }
+  for (std::size_t i = first; i < args.size(); ++i) {
     std::string arg = args[i];
     std::optional<std::string> value;
     if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
@@ -25,6 +30,13 @@ Options parse_cli(const std::vector<std::string>& args) {
       if (auto v = take()) o.config_path = *v;
     } else if (arg == "--log-level") {
       if (auto v = take()) o.log_level = *v;
+    } else if (o.check && arg == "--conninfo") {
+      if (auto v = take()) o.conninfo = *v;
+    } else if (o.check && arg == "--format") {
+      if (auto v = take()) {
+        if (*v == "json") o.json = true;
+        else if (*v != "text") o.error = "--format must be text or json";
+      }
     } else if (arg == "--check-config") {
       flag(o.check_config);
     } else if (arg == "--version") {
@@ -41,6 +53,7 @@ Options parse_cli(const std::vector<std::string>& args) {
 
 std::string usage() {
   return "Usage: pghealthd [--config PATH] [--check-config] [--log-level LEVEL] [--version] [--help]\n"
+         "       pghealthd check [--config PATH | --conninfo CONNINFO] [--format text|json]\n"
          "\n"
          "Watches PostgreSQL table health (dead rows, cache hits, index usage) and exports it to "
          "Prometheus.\n"
@@ -52,7 +65,12 @@ std::string usage() {
          "                       and exit 0 when it is valid\n"
          "      --log-level L    trace, debug, info, warn, error, critical or off (overrides log_level)\n"
          "      --version        print the version and exit\n"
-         "  -h, --help           print this help and exit\n";
+         "  -h, --help           print this help and exit\n"
+         "\n"
+         "check: collect once and print the health report (dead tuples, cache hit ratio, index usage,\n"
+         "vacuum and analyze recency, autovacuum), worst first; exit 0 OK, 1 warning, 2 critical.\n"
+         "      --conninfo C     check this database (libpq conninfo or URI) instead of the configuration\n"
+         "      --format F       text (default) or json\n";
 }
 
 }  // namespace pghealthd::app

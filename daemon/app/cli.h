@@ -10,6 +10,9 @@ namespace pghealthd::app {
 inline constexpr const char* kDefaultConfigPath = "/etc/pghealthd/pghealthd.yaml";
 
 struct Options {
+  bool check = false;                     // the `check` subcommand: one-shot report
+  std::optional<std::string> conninfo;    // check: a database instead of the configuration
+  bool json = false;                      // check: --format json
   std::string config_path = kDefaultConfigPath;
   bool check_config = false;
   bool version = false;

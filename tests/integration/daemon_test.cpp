@@ -146,3 +146,37 @@ TEST_CASE("a password from password_file is used and never shown") {
   CHECK(d.log().find("S3cret") == std::string::npos);
   std::remove(pwfile.c_str());
 }
+
+TEST_CASE("pghealthd check prints the health tables worst first and exits like a monitoring plugin") {
+  Cluster pg;
+  const std::string bin = PGHEALTHD_BINARY;
+  int status = -1;
+  pg.exec("CREATE TABLE fine (id int PRIMARY KEY); INSERT INTO fine SELECT generate_series(1, 100); VACUUM ANALYZE fine;");
+  auto out = run(bin + " check --conninfo '" + pg.conninfo() + "'", &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("Overall: OK") != std::string::npos);
+
+  pg.exec("CREATE TABLE \"Lead\" (id int, pad text); INSERT INTO \"Lead\" SELECT g, 'x' FROM generate_series(1, 1000) g;"
+          "DELETE FROM \"Lead\" WHERE id <= 300;");
+  out = run(bin + " check --conninfo '" + pg.conninfo() + "'", &status);
+  INFO(out);
+  CHECK(status == 2);
+  // Worst first: the bloated table heads the dead tuples table.
+  const auto section = out.find("Dead tuples (1 of 2 need attention)");
+  REQUIRE(section != std::string::npos);
+  const auto lead = out.find("Lead", section), fine = out.find("fine", section);
+  CHECK(lead < fine);
+  CHECK(out.find("30.00%  CRITICAL") != std::string::npos);
+  CHECK(out.find("Overall: CRITICAL") != std::string::npos);
+
+  const auto json = run(bin + " check --format json --conninfo '" + pg.conninfo() + "' | jq -r '.status, "
+                              "(.databases[0].sections[] | select(.title == \"Dead tuples\") | .rows[0].cells[0])'",
+                        &status);
+  CHECK(json == "CRITICAL\nLead\n");
+
+  // A database that cannot be reached is critical too, with libpq's reason.
+  out = run(bin + " check --conninfo 'host=/nonexistent dbname=x'", &status);
+  CHECK(status == 2);
+  CHECK(out.find("cannot read this database") != std::string::npos);
+}

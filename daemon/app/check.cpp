@@ -1,0 +1,112 @@
+#include "app/check.h"
+
+#include <iostream>
+#include <regex>
+
+#include "app/target_watch.h"
+#include "pg/connection.h"
+#include "pg/conninfo.h"
+#include "report/health_report.h"
+
+namespace pghealthd::app {
+namespace {
+
+constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
+
+pg::ConnectParams params_for(const config::Target& t, std::optional<std::string> dbname) {
+  pg::ConnectParams p;
+  p.conninfo = t.conninfo;
+  p.dbname = std::move(dbname);
+  p.password_file = t.password_file;
+  p.connect_timeout = t.connection.connect_timeout;
+  p.statement_timeout = t.connection.statement_timeout;
+  p.lock_timeout = t.connection.lock_timeout;
+  return p;
+}
+
+awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, const config::Target& t,
+                                                 std::string datname, std::optional<std::string> dbname,
+                                                 const report::Thresholds& thresholds) {
+  auto ex = co_await asio::this_coro::executor;
+  pg::Connection conn(ex, blocking);
+  report::DatabaseReport failed{t.name, datname, {}, {}};
+  if (auto err = co_await conn.connect(params_for(t, std::move(dbname)))) {
+    failed.error = pg::describe(*err);
+    co_return failed;
+  }
+  std::array<std::shared_ptr<const collectors::Snapshot>, 3> snaps;
+  for (std::size_t i = 0; i < snaps.size(); ++i) {
+    const auto& def = collectors::all()[i];
+    auto q = co_await conn.query(def.sql, {}, t.connection.statement_timeout + std::chrono::seconds(2));
+    if (q.error) {
+      failed.error = std::string(def.name) + ": " + pg::describe(*q.error);
+      conn.close();
+      co_return failed;
+    }
+    pg::ResultRows rows(q.result.get());
+    auto outcome = def.process(rows, t.name, datname);
+    if (!outcome.snapshot) {
+      failed.error = std::string(def.name) + ": " + outcome.error;
+      conn.close();
+      co_return failed;
+    }
+    snaps[i] = std::move(outcome.snapshot);
+  }
+  conn.close();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  co_return report::build(t.name, datname, *snaps[0], *snaps[1], *snaps[2], thresholds, now);
+}
+
+awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg,
+                          std::vector<report::DatabaseReport>& out) {
+  report::Thresholds thresholds;
+  thresholds.dead_ratio_warning = cfg.vacuum.dead_tuple_ratio;
+  thresholds.min_dead_tuples = cfg.vacuum.min_dead_tuples;
+  for (const auto& t : cfg.targets) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> dbs;
+    if (!t.databases.empty()) {
+      for (const auto& d : t.databases) dbs.emplace_back(d, d);
+    } else if (!t.autodiscover) {
+      dbs.emplace_back(pg::default_dbname(t.conninfo), std::nullopt);
+    } else {
+      auto ex = co_await asio::this_coro::executor;
+      pg::Connection conn(ex, blocking);
+      if (auto err = co_await conn.connect(params_for(t, std::nullopt))) {
+        out.push_back({t.name, "(discovery)", pg::describe(*err), {}});
+        continue;
+      }
+      auto q = co_await conn.query(kListDatabases, {}, t.connection.statement_timeout);
+      conn.close();
+      if (q.error) {
+        out.push_back({t.name, "(discovery)", pg::describe(*q.error), {}});
+        continue;
+      }
+      std::vector<std::regex> include, exclude;
+      for (const auto& p : t.include_databases) include.emplace_back(p);
+      for (const auto& p : t.exclude_databases) exclude.emplace_back(p);
+      pg::ResultRows rows(q.result.get());
+      for (int r = 0; r < rows.size(); ++r) {
+        const std::string name(rows.get(r, 0).value_or(""));
+        if (database_selected(name, include, exclude)) dbs.emplace_back(name, name);
+      }
+    }
+    for (auto& [datname, dbname] : dbs)
+      out.push_back(co_await check_database(blocking, t, datname, dbname, thresholds));
+  }
+}
+
+}  // namespace
+
+int run_check(const config::Config& cfg, bool json) {
+  asio::io_context loop(1);
+  asio::thread_pool blocking(2);
+  std::vector<report::DatabaseReport> reports;
+  asio::co_spawn(loop, check_all(blocking, cfg, reports), asio::detached);
+  loop.run();
+  blocking.join();
+  std::cout << (json ? report::render_json(reports) : report::render_text(reports));
+  return static_cast<int>(report::overall(reports));
+}
+
+}  // namespace pghealthd::app

@@ -1,0 +1,12 @@
+// `pghealthd check`: collects once from every database of the configuration and prints the health report
+// (report/health_report.h), for a DBA at a shell or a monitoring plugin. Exit code 0 OK, 1 warning,
+// 2 critical, like Nagios-style plugins.
+#pragma once
+
+#include "config/config.h"
+
+namespace pghealthd::app {
+
+[[nodiscard]] int run_check(const config::Config& cfg, bool json);
+
+}  // namespace pghealthd::app

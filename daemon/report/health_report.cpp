@@ -1,0 +1,307 @@
+#include "report/health_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "metrics/exposition.h"
+#include "model/stats.h"
+
+namespace pghealthd::report {
+namespace {
+
+constexpr std::size_t kOkRowsShown = 5;  // per section in text: every problem, and a few healthy rows
+
+std::string table_name(const std::string& schema, const std::string& rel) {
+  return schema == "public" ? rel : schema + "." + rel;
+}
+
+std::string percent(std::optional<double> ratio) {
+  return ratio ? fmt::format("{:.2f}%", 100 * *ratio) : "-";
+}
+
+std::string age(std::optional<double> when, double now) {
+  if (!when) return "never";
+  const double s = std::max(0.0, now - *when);
+  if (s < 120) return fmt::format("{:.0f}s ago", s);
+  if (s < 7200) return fmt::format("{:.0f}m ago", s / 60);
+  if (s < 172800) return fmt::format("{:.0f}h ago", s / 3600);
+  return fmt::format("{:.0f}d ago", s / 86400);
+}
+
+std::string bytes(std::optional<std::int64_t> b) {
+  if (!b) return "-";
+  const double v = static_cast<double>(*b);
+  if (v >= 1 << 30) return fmt::format("{:.1f} GiB", v / (1 << 30));
+  if (v >= 1 << 20) return fmt::format("{:.1f} MiB", v / (1 << 20));
+  if (v >= 1 << 10) return fmt::format("{:.0f} KiB", v / (1 << 10));
+  return fmt::format("{} B", *b);
+}
+
+std::optional<double> latest(std::optional<double> a, std::optional<double> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::max(*a, *b);
+}
+
+// Rows with their sort keys, worst status first, then the largest key.
+struct Keyed {
+  Row row;
+  double key = 0;
+};
+
+Section finish(std::string title, std::vector<std::string> columns, std::vector<Keyed> rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const Keyed& a, const Keyed& b) {
+    if (a.row.status != b.row.status) return a.row.status > b.row.status;
+    return a.key > b.key;
+  });
+  Section s{std::move(title), std::move(columns), {}};
+  for (auto& r : rows) s.rows.push_back(std::move(r.row));
+  return s;
+}
+
+void escape_json(std::string& out, std::string_view v) {
+  out += '"';
+  for (char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string_view name(Status s) {
+  switch (s) {
+    case Status::kOk: return "OK";
+    case Status::kWarning: return "WARNING";
+    case Status::kCritical: return "CRITICAL";
+  }
+  return "?";
+}
+
+DatabaseReport build(const std::string& target, const std::string& datname, const collectors::Snapshot& tables,
+                     const collectors::Snapshot& io, const collectors::Snapshot& indexes, const Thresholds& t,
+                     double now) {
+  DatabaseReport r{target, datname, {}, {}};
+
+  std::vector<Keyed> dead, recency, autovac;
+  for (const auto& s : tables.tables) {
+    if (s.relkind == 'p') continue;  // parents have no counters of their own
+    const auto name = table_name(s.schemaname, s.relname);
+    const auto ratio = model::dead_tuple_ratio(s.live_tuples, s.dead_tuples);
+    const auto n_dead = s.dead_tuples.value_or(0);
+    Keyed d;
+    d.key = ratio.value_or(0);
+    if (ratio && *ratio > t.dead_ratio_critical && n_dead >= t.min_dead_tuples) {
+      d.row.status = Status::kCritical;
+      d.row.note = fmt::format("dead rows above {:.0f}%: vacuum it", 100 * t.dead_ratio_critical);
+    } else if (ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples) {
+      d.row.status = Status::kWarning;
+      d.row.note = fmt::format("dead rows above {:.0f}%", 100 * t.dead_ratio_warning);
+    } else {
+      d.row.note = n_dead == 0 ? "no dead rows" : "below the threshold";
+    }
+    d.row.cells = {name, std::to_string(s.live_tuples.value_or(0)), std::to_string(n_dead), percent(ratio),
+                   std::string(report::name(d.row.status))};
+    dead.push_back(std::move(d));
+
+    const auto vacuumed = latest(s.last_vacuum, s.last_autovacuum);
+    const auto analyzed = latest(s.last_analyze, s.last_autoanalyze);
+    const double stale = t.stale_days * 86400;
+    Keyed v;
+    v.key = now - analyzed.value_or(0);
+    const bool needs_vacuum = n_dead >= t.min_dead_tuples && (!vacuumed || now - *vacuumed > stale);
+    const bool needs_analyze = s.mod_since_analyze.value_or(0) > 0 && (!analyzed || now - *analyzed > stale);
+    if (needs_vacuum || needs_analyze) {
+      v.row.status = Status::kWarning;
+      if (needs_vacuum)
+        v.row.note = vacuumed ? fmt::format("dead rows and no vacuum for {:.0f} days", t.stale_days)
+                              : "dead rows and never vacuumed";
+      else
+        v.row.note = analyzed ? fmt::format("changed and not analyzed for {:.0f} days", t.stale_days)
+                              : "changed and never analyzed";
+    } else {
+      v.row.note = "recent enough";
+    }
+    v.row.cells = {name, age(vacuumed, now), age(analyzed, now), std::to_string(s.mod_since_analyze.value_or(0)),
+                   std::string(report::name(v.row.status))};
+    recency.push_back(std::move(v));
+
+    Keyed a;
+    const auto threshold = model::autovacuum_threshold(s);
+    const auto due = model::autovacuum_due_ratio(s);
+    a.key = due.value_or(0);
+    std::string settings = "default";
+    if (!s.autovacuum.enabled) settings = "disabled";
+    else if (s.autovacuum.base_threshold != 50 || s.autovacuum.scale_factor != 0.2)
+      settings = fmt::format("threshold={} scale_factor={}", s.autovacuum.base_threshold, s.autovacuum.scale_factor);
+    if (!s.autovacuum.enabled && ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples) {
+      a.row.status = Status::kWarning;
+      a.row.note = "autovacuum is off and dead rows pile up";
+    } else if (due && *due >= 2) {
+      a.row.status = Status::kWarning;
+      a.row.note = "autovacuum is late (twice past its threshold)";
+    } else {
+      a.row.note = due && *due >= 1 ? "autovacuum is due" : "autovacuum not due";
+    }
+    a.row.cells = {name, settings, threshold ? fmt::format("{:.0f}", *threshold) : "-",
+                   due ? fmt::format("{:.2f}", *due) : "-", std::string(report::name(a.row.status))};
+    autovac.push_back(std::move(a));
+  }
+
+  std::vector<Keyed> cache;
+  for (const auto& s : io.io) {
+    const auto hit = s.heap_blks_hit.value_or(0), read = s.heap_blks_read.value_or(0);
+    const auto ratio = model::cache_hit_ratio(s.heap_blks_hit, s.heap_blks_read);
+    Keyed c;
+    c.key = 1.0 - ratio.value_or(1.0);
+    if (hit + read < t.cache_min_blocks) {
+      c.row.note = "too little traffic to judge";
+    } else if (ratio && *ratio < t.cache_hit_critical) {
+      c.row.status = Status::kCritical;
+      c.row.note = fmt::format("below {:.0f}% cache hits", 100 * t.cache_hit_critical);
+    } else if (ratio && *ratio < t.cache_hit_warning) {
+      c.row.status = Status::kWarning;
+      c.row.note = fmt::format("below {:.0f}% cache hits", 100 * t.cache_hit_warning);
+    } else {
+      c.row.note = "served from shared buffers";
+    }
+    c.row.cells = {table_name(s.schemaname, s.relname), std::to_string(read), std::to_string(hit), percent(ratio),
+                   std::string(report::name(c.row.status))};
+    cache.push_back(std::move(c));
+  }
+
+  std::vector<Keyed> idx;
+  for (const auto& i : indexes.indexes) {
+    Keyed k;
+    k.key = static_cast<double>(i.size_bytes.value_or(0));
+    const bool unused = model::index_unused(i) == 1.0;
+    if (unused && i.size_bytes.value_or(0) >= t.unused_index_min_bytes) {
+      k.row.status = Status::kWarning;
+      k.row.note = "never scanned since the statistics reset: consider dropping it";
+    } else if (unused) {
+      k.row.note = "not yet used (small)";
+    } else if (i.enforces_constraint && i.scans.value_or(0) == 0) {
+      k.row.note = "enforces a constraint";
+    } else {
+      k.row.note = "used";
+    }
+    k.row.cells = {table_name(i.schemaname, i.relname), i.indexrelname, std::to_string(i.scans.value_or(0)),
+                   bytes(i.size_bytes), std::string(report::name(k.row.status))};
+    idx.push_back(std::move(k));
+  }
+
+  r.sections.push_back(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
+  r.sections.push_back(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"},
+                              std::move(cache)));
+  r.sections.push_back(finish("Index usage", {"table", "index", "scans", "size", "status"}, std::move(idx)));
+  r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
+                              std::move(recency)));
+  r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "status"}, std::move(autovac)));
+  return r;
+}
+
+Status overall(const std::vector<DatabaseReport>& reports) {
+  Status worst = Status::kOk;
+  for (const auto& r : reports) {
+    if (!r.error.empty()) return Status::kCritical;
+    for (const auto& s : r.sections)
+      for (const auto& row : s.rows) worst = std::max(worst, row.status);
+  }
+  return worst;
+}
+
+std::string render_text(const std::vector<DatabaseReport>& reports) {
+  std::string out;
+  for (const auto& r : reports) {
+    out += fmt::format("== target {} database {}\n", r.target, r.datname);
+    if (!r.error.empty()) {
+      out += "CRITICAL: cannot read this database: " + r.error + "\n\n";
+      continue;
+    }
+    for (const auto& s : r.sections) {
+      std::size_t problems = 0;
+      for (const auto& row : s.rows) problems += row.status != Status::kOk;
+      out += fmt::format("\n{} ({} of {} need attention)\n", s.title, problems, s.rows.size());
+      if (s.rows.empty()) continue;
+      const std::size_t shown = std::min(s.rows.size(), problems + kOkRowsShown);
+      std::vector<std::size_t> width(s.columns.size());
+      for (std::size_t c = 0; c < s.columns.size(); ++c) width[c] = s.columns[c].size();
+      for (std::size_t i = 0; i < shown; ++i)
+        for (std::size_t c = 0; c < s.columns.size(); ++c) width[c] = std::max(width[c], s.rows[i].cells[c].size());
+      auto line = [&](const std::vector<std::string>& cells, const std::string& note) {
+        out += "  ";
+        for (std::size_t c = 0; c < cells.size(); ++c)
+          out += fmt::format(fmt::runtime(c == 0 ? "{:<{}}  " : "{:>{}}  "), cells[c], width[c]);
+        out += note + "\n";
+      };
+      line(s.columns, "");
+      for (std::size_t i = 0; i < shown; ++i) line(s.rows[i].cells, s.rows[i].note);
+      if (shown < s.rows.size()) out += fmt::format("  ... and {} more OK\n", s.rows.size() - shown);
+    }
+    out += "\n";
+  }
+  out += fmt::format("Overall: {}\n", name(overall(reports)));
+  return out;
+}
+
+std::string render_json(const std::vector<DatabaseReport>& reports) {
+  std::string out = "{\"status\":";
+  escape_json(out, name(overall(reports)));
+  out += ",\"databases\":[";
+  for (std::size_t d = 0; d < reports.size(); ++d) {
+    const auto& r = reports[d];
+    if (d) out += ',';
+    out += "{\"target\":";
+    escape_json(out, r.target);
+    out += ",\"datname\":";
+    escape_json(out, r.datname);
+    if (!r.error.empty()) {
+      out += ",\"error\":";
+      escape_json(out, r.error);
+    }
+    out += ",\"sections\":[";
+    for (std::size_t s = 0; s < r.sections.size(); ++s) {
+      const auto& sec = r.sections[s];
+      if (s) out += ',';
+      out += "{\"title\":";
+      escape_json(out, sec.title);
+      out += ",\"columns\":[";
+      for (std::size_t c = 0; c < sec.columns.size(); ++c) {
+        if (c) out += ',';
+        escape_json(out, sec.columns[c]);
+      }
+      out += "],\"rows\":[";
+      for (std::size_t i = 0; i < sec.rows.size(); ++i) {
+        const auto& row = sec.rows[i];
+        if (i) out += ',';
+        out += "{\"status\":";
+        escape_json(out, name(row.status));
+        out += ",\"cells\":[";
+        for (std::size_t c = 0; c < row.cells.size(); ++c) {
+          if (c) out += ',';
+          escape_json(out, row.cells[c]);
+        }
+        out += "],\"note\":";
+        escape_json(out, row.note);
+        out += '}';
+      }
+      out += "]}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace pghealthd::report

@@ -1,0 +1,54 @@
+// The one-shot health report of `pghealthd check`: the tables a DBA knows from a maintenance report
+// (vacuum/analyze recency, dead tuples, index usage, cache hit ratio, autovacuum settings), each row with a
+// status, worst first. Pure: built from collector snapshots and `now`, rendered as text or JSON.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "config/config.h"
+
+namespace pghealthd::report {
+
+enum class Status { kOk = 0, kWarning = 1, kCritical = 2 };
+[[nodiscard]] std::string_view name(Status s);
+
+struct Row {
+  Status status = Status::kOk;
+  std::vector<std::string> cells;  // in the section's column order
+  std::string note;                // why this status
+};
+
+struct Section {
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<Row> rows;  // worst first
+};
+
+struct DatabaseReport {
+  std::string target, datname;
+  std::string error;  // non-empty: the database could not be read
+  std::vector<Section> sections;
+};
+
+struct Thresholds {
+  double dead_ratio_warning = 0.05, dead_ratio_critical = 0.20;
+  std::int64_t min_dead_tuples = 100;
+  double cache_hit_warning = 0.95, cache_hit_critical = 0.80;
+  std::int64_t cache_min_blocks = 1000;       // fewer reads+hits than this: too little traffic to judge
+  std::int64_t unused_index_min_bytes = 1 << 20;  // an unused index smaller than this is only noted
+  double stale_days = 7;                        // not vacuumed or analyzed for this long, with changes
+};
+
+[[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,
+                                   const collectors::Snapshot& tables, const collectors::Snapshot& io,
+                                   const collectors::Snapshot& indexes, const Thresholds& t, double now_unix);
+
+// The worst status in the reports (a database that could not be read is critical).
+[[nodiscard]] Status overall(const std::vector<DatabaseReport>& reports);
+
+[[nodiscard]] std::string render_text(const std::vector<DatabaseReport>& reports);
+[[nodiscard]] std::string render_json(const std::vector<DatabaseReport>& reports);
+
+}  // namespace pghealthd::report
