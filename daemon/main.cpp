@@ -9,6 +9,7 @@
 #include "app/check.h"
 #include "app/cli.h"
 #include "config/load.h"
+#include "http/web_config.h"
 #include "version.h"
 
 int main(int argc, char** argv) {
@@ -55,6 +56,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     cfg.log_level = *opts.log_level;
+  }
+  if (opts.web_config_file) cfg.web_config_file = *opts.web_config_file;
+  if (!cfg.web_config_file.empty()) {
+    auto web = http::load_web_config(cfg.web_config_file);
+    if (auto* problems = std::get_if<std::vector<config::Problem>>(&web)) {
+      for (const auto& p : *problems) std::cerr << config::format_problem(cfg.web_config_file, p) << "\n";
+      std::cerr << "pghealthd: " << problems->size() << " problem(s) in " << cfg.web_config_file << "\n";
+      return 1;
+    }
   }
   if (opts.check) {
     spdlog::set_level(spdlog::level::warn);

@@ -52,7 +52,14 @@ class Daemon {
 
   int run() {
     const auto listen = config::parse_listen(cfg_.listen);  // validated by the config
+    bool authenticated = false;
     try {
+      if (!cfg_.web_config_file.empty()) {
+        const auto web = std::get<http::WebConfig>(http::load_web_config(cfg_.web_config_file));  // validated
+        server_.secure(web, blocking_);
+        authenticated = !web.users.empty();
+        spdlog::info("web configuration loaded tls={} basic_auth_users={}", web.tls.has_value(), web.users.size());
+      }
       server_.listen(listen->host, listen->port);
     } catch (const std::exception& e) {
       spdlog::critical("cannot start the HTTP endpoint listen={} error=\"{}\"", cfg_.listen, e.what());
@@ -61,7 +68,8 @@ class Daemon {
     }
     spdlog::info("pghealthd {} listening address={}:{} targets={}", PGHEALTHD_VERSION,
                  listen->host.empty() ? "*" : listen->host, server_.port(), cfg_.targets.size());
-    if (listen->host.empty() || (listen->host != "127.0.0.1" && listen->host != "::1" && listen->host != "localhost"))
+    if (!authenticated &&
+        (listen->host.empty() || (listen->host != "127.0.0.1" && listen->host != "::1" && listen->host != "localhost")))
       spdlog::warn("the endpoint listens beyond loopback without authentication address={}", cfg_.listen);
     store_.config_loaded(true);
     log_vacuum_mode();
@@ -153,6 +161,10 @@ class Daemon {
       return;
     }
     auto next = std::get<config::Config>(std::move(loaded));
+    if (next.web_config_file != cfg_.web_config_file) {
+      spdlog::warn("web_config_file changed: that needs a restart; keeping {}", cfg_.web_config_file);
+      next.web_config_file = cfg_.web_config_file;
+    }
     if (next.listen != cfg_.listen) {
       spdlog::warn("listen changed from {} to {}: that needs a restart; still listening on {}", cfg_.listen,
                    next.listen, cfg_.listen);

@@ -28,6 +28,8 @@ Options parse_cli(const std::vector<std::string>& args) {
     };
     if (arg == "--config" || arg == "-c") {
       if (auto v = take()) o.config_path = *v;
+    } else if (arg == "--web.config.file") {
+      if (auto v = take()) o.web_config_file = *v;
     } else if (arg == "--log-level") {
       if (auto v = take()) o.log_level = *v;
     } else if (o.check && arg == "--conninfo") {
@@ -52,7 +54,8 @@ Options parse_cli(const std::vector<std::string>& args) {
 }
 
 std::string usage() {
-  return "Usage: pghealthd [--config PATH] [--check-config] [--log-level LEVEL] [--version] [--help]\n"
+  return "Usage: pghealthd [--config PATH] [--check-config] [--log-level LEVEL] [--web.config.file PATH]\n"
+         "                 [--version] [--help]\n"
          "       pghealthd check [--config PATH | --conninfo CONNINFO] [--format text|json]\n"
          "\n"
          "Watches PostgreSQL table health (dead rows, cache hits, index usage) and exports it to "
@@ -64,6 +67,8 @@ std::string usage() {
          "      --check-config   validate the configuration, print every problem as FILE:LINE:COL: message,\n"
          "                       and exit 0 when it is valid\n"
          "      --log-level L    trace, debug, info, warn, error, critical or off (overrides log_level)\n"
+         "      --web.config.file F  TLS and basic auth, in the Prometheus exporters' web config format\n"
+         "                       (overrides web_config_file)\n"
          "      --version        print the version and exit\n"
          "  -h, --help           print this help and exit\n"
          "\n"

@@ -18,6 +18,7 @@ struct Options {
   bool version = false;
   bool help = false;
   std::optional<std::string> log_level;  // overrides the config's log_level
+  std::optional<std::string> web_config_file;  // overrides the config's web_config_file
   std::string error;                     // non-empty: the command line is wrong
 };
 

@@ -101,6 +101,7 @@ struct Vacuum {
 
 struct Config {
   std::string listen = "127.0.0.1:9188";
+  std::string web_config_file;  // exporter-toolkit web config (TLS, basic auth); empty: plain HTTP
   std::string log_level = "info";
   std::vector<Target> targets;
   Collectors collectors;

@@ -502,7 +502,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (!root || root.IsNull())
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
-                    {"listen", "log_level", "targets", "collectors", "connection", "vacuum"}))
+                    {"listen", "log_level", "web_config_file", "targets", "collectors", "connection", "vacuum"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -511,6 +511,14 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
         cfg.listen = *s;
       else
         r.error(n, "listen must be host:port (\":9188\" for every interface, \"[::1]:9188\" for IPv6)");
+    }
+  }
+  if (const auto n = root["web_config_file"]) {
+    if (auto f = r.nonempty_string(n, "web_config_file")) {
+      std::filesystem::path p(*f);
+      if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+      cfg.web_config_file = p.lexically_normal().string();
+      if (!std::ifstream(cfg.web_config_file)) r.error(n, "web_config_file cannot be read: " + cfg.web_config_file);
     }
   }
   if (const auto n = root["log_level"]) {

@@ -3,9 +3,12 @@
 #include <zlib.h>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -56,6 +59,10 @@ bool accepts_gzip(std::string_view header) {
   return false;
 }
 
+awaitable<bool> verify_async(std::string password, std::string hash) {
+  co_return verify_password(password, hash);
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -67,6 +74,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Handler handler;
   Limits limits;
   std::size_t connections = 0;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::map<std::string, std::string> users;      // basic auth: name -> bcrypt hash
+  std::set<std::string> verified;                // Authorization headers already checked (bounded)
+  asio::thread_pool* blocking = nullptr;
   std::set<beast::tcp_stream*> sessions;  // so stop() can end idle keep-alive connections at once
   bool stopped = false;
 
@@ -104,69 +115,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       beast::tcp_stream* s;
       ~Untrack() { set.erase(s); }
     } untrack{sessions, &stream};
-    beast::flat_buffer buffer;
     try {
-      for (;;) {
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(limits.max_body_bytes);
+      if (tls) {
+        beast::ssl_stream<beast::tcp_stream&> secure(stream, *tls);
         stream.expires_after(limits.read_timeout);
         boost::system::error_code ec;
-        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-        if (ec == bhttp::error::end_of_stream) break;
-        if (ec) {
-          // Malformed or oversized: answer 400/431 once (best effort) and drop the connection.
-          if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
-            const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
-            bhttp::response<bhttp::string_body> bad{
-                too_big ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request, 11};
-            bad.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-            bad.set(bhttp::field::connection, "close");
-            bad.body() = too_big ? "request too large\n" : "malformed request\n";
-            bad.prepare_payload();
-            stream.expires_after(std::chrono::seconds(5));
-            boost::system::error_code ignored;
-            co_await bhttp::async_write(stream, bad, asio::redirect_error(use_awaitable, ignored));
-          }
-          break;
+        co_await secure.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+        if (!ec) {
+          co_await serve(secure);
+          stream.expires_after(std::chrono::seconds(2));
+          co_await secure.async_shutdown(asio::redirect_error(use_awaitable, ec));
         }
-        auto& req = parser.get();
-        Request r;
-        r.method = std::string(req.method_string());
-        r.target = std::string(req.target());
-        const auto ae = req[bhttp::field::accept_encoding];
-        r.accepts_gzip = accepts_gzip(std::string_view(ae.data(), ae.size()));
-
-        Response out;
-        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
-          out = {405, "text/plain; charset=utf-8", "only GET and HEAD are served\n"};
-        } else {
-          out = handler(r);
-        }
-        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), req.version()};
-        res.set(bhttp::field::server, "pghealthd");
-        res.set(bhttp::field::content_type, out.content_type);
-        if (out.status == 405) res.set(bhttp::field::allow, "GET, HEAD");
-        if (r.accepts_gzip && out.body.size() > 1024) {
-          res.set(bhttp::field::content_encoding, "gzip");
-          out.body = gzip(out.body);
-        }
-        res.set(bhttp::field::vary, "Accept-Encoding");
-        res.keep_alive(req.keep_alive());
-        if (req.method() == bhttp::verb::head) {
-          res.content_length(out.body.size());
-        } else {
-          res.body() = std::move(out.body);
-          res.prepare_payload();
-        }
-        stream.expires_after(limits.write_timeout);
-        if (req.method() == bhttp::verb::head) {
-          bhttp::response_serializer<bhttp::string_body> sr{res};
-          co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
-        } else {
-          co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
-        }
-        if (ec || !res.keep_alive() || stopped) break;
+      } else {
+        co_await serve(stream);
       }
     } catch (const std::exception& e) {
       spdlog::warn("HTTP session ended with an error error=\"{}\"", e.what());
@@ -175,12 +136,131 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.socket().close(ignored);
   }
+
+  // Basic auth, when users are configured. A header that passed once is remembered, so a scraper pays
+  // bcrypt's cost once, not per scrape; every check runs on the blocking pool, never on the loop.
+  awaitable<bool> authorized(std::string_view header) {
+    if (users.empty()) co_return true;
+    const std::string key(header);
+    if (verified.count(key)) co_return true;
+    auto creds = parse_basic_auth(header);
+    if (!creds) co_return false;
+    auto it = users.find(creds->first);
+    if (it == users.end()) co_return false;
+    // (A coroutine function, not a capturing lambda: GCC 12 destroys a lambda temporary inside a
+    // co_await expression wrongly.)
+    const bool ok = co_await asio::co_spawn(*blocking, verify_async(creds->second, it->second), use_awaitable);
+    if (ok) {
+      if (verified.size() >= 64) verified.clear();
+      verified.insert(key);
+    }
+    co_return ok;
+  }
+
+  template <typename Stream>
+  awaitable<void> serve(Stream& stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+      parser.body_limit(limits.max_body_bytes);
+      beast::get_lowest_layer(stream).expires_after(limits.read_timeout);
+      boost::system::error_code ec;
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::end_of_stream) break;
+      if (ec) {
+        // Malformed or oversized: answer 400/431 once (best effort) and drop the connection.
+        if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
+          const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
+          bhttp::response<bhttp::string_body> bad{
+              too_big ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request, 11};
+          bad.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+          bad.set(bhttp::field::connection, "close");
+          bad.body() = too_big ? "request too large\n" : "malformed request\n";
+          bad.prepare_payload();
+          beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+          boost::system::error_code ignored;
+          co_await bhttp::async_write(stream, bad, asio::redirect_error(use_awaitable, ignored));
+        }
+        break;
+      }
+      auto& req = parser.get();
+      Request r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      const auto ae = req[bhttp::field::accept_encoding];
+      r.accepts_gzip = accepts_gzip(std::string_view(ae.data(), ae.size()));
+      const auto auth = req[bhttp::field::authorization];
+
+      Response out;
+      bool challenge = false;
+      if (!co_await authorized(std::string_view(auth.data(), auth.size()))) {
+        out = {401, "text/plain; charset=utf-8", "unauthorized\n"};
+        challenge = true;
+      } else if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+        out = {405, "text/plain; charset=utf-8", "only GET and HEAD are served\n"};
+      } else {
+        out = handler(r);
+      }
+      if (stopped) break;
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), req.version()};
+      res.set(bhttp::field::server, "pghealthd");
+      res.set(bhttp::field::content_type, out.content_type);
+      if (out.status == 405) res.set(bhttp::field::allow, "GET, HEAD");
+      if (challenge) res.set(bhttp::field::www_authenticate, "Basic realm=\"pghealthd\", charset=\"UTF-8\"");
+      if (r.accepts_gzip && out.body.size() > 1024) {
+        res.set(bhttp::field::content_encoding, "gzip");
+        out.body = gzip(out.body);
+      }
+      res.set(bhttp::field::vary, "Accept-Encoding");
+      res.keep_alive(req.keep_alive());
+      if (req.method() == bhttp::verb::head) {
+        res.content_length(out.body.size());
+      } else {
+        res.body() = std::move(out.body);
+        res.prepare_payload();
+      }
+      beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
+      if (req.method() == bhttp::verb::head) {
+        bhttp::response_serializer<bhttp::string_body> sr{res};
+        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+      } else {
+        co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      }
+      if (ec || !res.keep_alive() || stopped) break;
+    }
+  }
 };
 
 Server::Server(asio::any_io_executor loop, Handler handler, Limits limits)
     : impl_(std::make_shared<Impl>(std::move(loop), std::move(handler), limits)) {}
 
 Server::~Server() { stop(); }
+
+void Server::secure(const WebConfig& web, asio::thread_pool& blocking) {
+  impl_->users = web.users;
+  impl_->blocking = &blocking;
+  if (!web.tls) return;
+  namespace ssl = asio::ssl;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  if (web.tls->tls13_only) SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_3_VERSION);
+  try {
+    ctx->use_certificate_chain_file(web.tls->cert_file);
+    ctx->use_private_key_file(web.tls->key_file, ssl::context::pem);
+    if (!web.tls->client_ca_file.empty()) {
+      ctx->load_verify_file(web.tls->client_ca_file);
+      if (web.tls->client_auth_type == "RequireAndVerifyClientCert")
+        ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      else if (web.tls->client_auth_type == "VerifyClientCertIfGiven")
+        ctx->set_verify_mode(ssl::verify_peer);
+    }
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("TLS: cannot use the certificate or key: " + std::string(e.what()));
+  }
+  impl_->tls = std::move(ctx);
+}
 
 void Server::listen(const std::string& host, unsigned short port) {
   boost::system::error_code ec;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "http/web_config.h"
 #include "pg/asio.h"
 
 namespace pghealthd::http {
@@ -37,7 +38,10 @@ struct Limits {
 
 class Server {
  public:
+  // `web` adds TLS and basic auth; `blocking` runs the (deliberately slow) bcrypt checks off the loop.
   Server(asio::any_io_executor loop, Handler handler, Limits limits = {});
+  // Must be called before listen(). Throws std::runtime_error when the certificate or key cannot be used.
+  void secure(const WebConfig& web, asio::thread_pool& blocking);
   ~Server();
 
   // Binds and starts accepting. Throws std::runtime_error with a readable message on failure.

@@ -46,6 +46,34 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+bool Process::running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
 Daemon::Daemon(const std::string& config, const std::vector<std::string>& env) {
   char tmpl[] = "/tmp/pghealthd-daemon-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
@@ -64,12 +92,17 @@ Daemon::Daemon(const std::string& config, const std::vector<std::string>& env) {
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // Ready when the endpoint answers.
+  // Ready when the endpoint accepts connections (plain HTTP or TLS alike).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
-    int status = 0;
-    run("curl -s -o /dev/null --max-time 2 http://127.0.0.1:" + std::to_string(port_) + "/", &status);
-    if (status == 0) break;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+    const bool listening = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (listening) break;
     int ws = 0;
     if (::waitpid(pid_, &ws, WNOHANG) == pid_) {
       pid_ = -1;

@@ -18,6 +18,19 @@ std::string run(const std::string& command, int* status = nullptr);
 // A free TCP port on 127.0.0.1 (bound to 0, read, released).
 int free_port();
 
+// Any program run in the background for a test (Prometheus, Alertmanager...); killed when it goes.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  [[nodiscard]] bool running();
+
+ private:
+  int pid_ = -1;
+};
+
 class Daemon {
  public:
   // `config` is the YAML body without `listen:`, which the fixture adds on a free loopback port.
