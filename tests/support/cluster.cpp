@@ -20,7 +20,7 @@ void run_or_throw(const std::string& cmd) {
 
 }  // namespace
 
-Cluster::Cluster(bool start_now) {
+Cluster::Cluster(bool start_now, bool autovacuum) : autovacuum_(autovacuum) {
   char tmpl[] = "/tmp/pghealthd-test-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -34,7 +34,7 @@ void Cluster::start() {
   if (running_) return;
   if (!initialized_) {
     // Autovacuum off: tests assert exact statistics, which a background ANALYZE would change under them.
-    run_or_throw("PG_AUTOVACUUM=off " + script() + " start " + dir_);
+    run_or_throw(std::string("PG_AUTOVACUUM=") + (autovacuum_ ? "on " : "off ") + script() + " start " + dir_);
     initialized_ = true;
   } else {
     const std::string as = ::geteuid() == 0 ? "cd / && runuser -u postgres -- " : "";

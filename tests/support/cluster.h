@@ -13,7 +13,8 @@ using Row = std::vector<std::optional<std::string>>;
 class Cluster {
  public:
   // Starts at once unless `start_now` is false (for "the database is down at start-up" tests).
-  explicit Cluster(bool start_now = true);
+  // Autovacuum is off unless asked for: tests assert exact statistics that it would change under them.
+  explicit Cluster(bool start_now = true, bool autovacuum = false);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
@@ -37,6 +38,7 @@ class Cluster {
   std::string socket_dir_;
   bool running_ = false;
   bool initialized_ = false;
+  bool autovacuum_ = false;
 };
 
 // One persistent session, for tests that hold a lock or a transaction open while pghealthd works.
