@@ -3,6 +3,7 @@
 #include <iostream>
 #include <regex>
 
+#include "app/context.h"
 #include "app/target_watch.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
@@ -13,24 +14,13 @@ namespace {
 
 constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
 
-pg::ConnectParams params_for(const config::Target& t, std::optional<std::string> dbname) {
-  pg::ConnectParams p;
-  p.conninfo = t.conninfo;
-  p.dbname = std::move(dbname);
-  p.password_file = t.password_file;
-  p.connect_timeout = t.connection.connect_timeout;
-  p.statement_timeout = t.connection.statement_timeout;
-  p.lock_timeout = t.connection.lock_timeout;
-  return p;
-}
-
 awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, const config::Target& t,
                                                  std::string datname, std::optional<std::string> dbname,
                                                  const report::Thresholds& thresholds) {
   auto ex = co_await asio::this_coro::executor;
   pg::Connection conn(ex, blocking);
   report::DatabaseReport failed{t.name, datname, {}, {}};
-  if (auto err = co_await conn.connect(params_for(t, std::move(dbname)))) {
+  if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) {
     failed.error = pg::describe(*err);
     co_return failed;
   }
@@ -72,7 +62,7 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
     } else {
       auto ex = co_await asio::this_coro::executor;
       pg::Connection conn(ex, blocking);
-      if (auto err = co_await conn.connect(params_for(t, std::nullopt))) {
+      if (auto err = co_await conn.connect(connect_params(t, std::nullopt))) {
         out.push_back({t.name, "(discovery)", pg::describe(*err), {}});
         continue;
       }

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "metrics/store.h"
 #include "pg/asio.h"
+#include "pg/connection.h"
 
 namespace pghealthd::app {
 
@@ -14,5 +15,18 @@ struct Context {
   config::Collectors collectors;
   config::Vacuum vacuum;
 };
+
+// How to reach one database of a target: its conninfo, password file and session timeouts, with the
+// database name replaced when `dbname` is set.
+[[nodiscard]] inline pg::ConnectParams connect_params(const config::Target& t, std::optional<std::string> dbname) {
+  pg::ConnectParams p;
+  p.conninfo = t.conninfo;
+  p.dbname = std::move(dbname);
+  p.password_file = t.password_file;
+  p.connect_timeout = t.connection.connect_timeout;
+  p.statement_timeout = t.connection.statement_timeout;
+  p.lock_timeout = t.connection.lock_timeout;
+  return p;
+}
 
 }  // namespace pghealthd::app

@@ -26,14 +26,9 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
     : ctx_(ctx),
       target_(target),
       key_{target.name, std::move(datname)},
+      params_(connect_params(target, std::move(dbname))),
       conn_(ctx.loop, ctx.blocking),
       wakeup_(ctx.loop) {
-  params_.conninfo = target.conninfo;
-  params_.dbname = std::move(dbname);
-  params_.password_file = target.password_file;
-  params_.connect_timeout = target.connection.connect_timeout;
-  params_.statement_timeout = target.connection.statement_timeout;
-  params_.lock_timeout = target.connection.lock_timeout;
   if (ctx.vacuum.enabled)
     vacuum_ = std::make_shared<vacuum::Engine>(ctx, target, ctx.vacuum, key_, params_.dbname, std::move(budget));
 }

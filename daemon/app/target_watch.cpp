@@ -100,12 +100,7 @@ void TargetWatch::sync(const std::vector<std::string>& names) {
 }
 
 awaitable<void> TargetWatch::discover([[maybe_unused]] std::shared_ptr<TargetWatch> self) {
-  pg::ConnectParams params;
-  params.conninfo = target_.conninfo;
-  params.password_file = target_.password_file;
-  params.connect_timeout = target_.connection.connect_timeout;
-  params.statement_timeout = target_.connection.statement_timeout;
-  params.lock_timeout = target_.connection.lock_timeout;
+  const auto params = connect_params(target_, std::nullopt);
   auto backoff = target_.connection.backoff_initial;
   while (!stopped_) {
     std::optional<pg::Error> err;

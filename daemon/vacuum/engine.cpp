@@ -115,16 +115,10 @@ Engine::Engine(app::Context& ctx, const config::Target& target, const config::Va
       cfg_(cfg),
       rules_(cfg),
       key_(std::move(key)),
+      params_(app::connect_params(target, std::move(dbname))),
       budget_(std::move(budget)),
       conn_(ctx.loop, ctx.blocking),
-      watch_(ctx.loop, ctx.blocking) {
-  params_.conninfo = target.conninfo;
-  params_.dbname = std::move(dbname);
-  params_.password_file = target.password_file;
-  params_.connect_timeout = target.connection.connect_timeout;
-  params_.statement_timeout = target.connection.statement_timeout;
-  params_.lock_timeout = target.connection.lock_timeout;
-}
+      watch_(ctx.loop, ctx.blocking) {}
 
 void Engine::start() {
   std::vector<std::string_view> reasons;
