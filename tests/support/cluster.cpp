@@ -52,6 +52,13 @@ void Cluster::stop() {
   running_ = false;
 }
 
+void Cluster::restart(const std::string& mode) {
+  const std::string as = ::geteuid() == 0 ? "cd / && runuser -u postgres -- " : "";
+  run_or_throw(as + "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -w -D " + dir_ + "/data -l " +
+               dir_ + "/server.log -m " + mode + " restart >/dev/null");
+  running_ = true;
+}
+
 std::string Cluster::conninfo(const std::string& db) const {
   return "host=" + socket_dir_ + " port=5432 user=postgres dbname=" + db;
 }

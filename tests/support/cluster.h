@@ -21,6 +21,7 @@ class Cluster {
 
   void start();
   void stop();  // immediate stop; start() brings the same data back
+  void restart(const std::string& mode);  // pg_ctl restart -m fast|immediate|smart
   [[nodiscard]] const std::string& socket_dir() const { return socket_dir_; }
   [[nodiscard]] std::string conninfo(const std::string& db = "postgres") const;
 
