@@ -66,6 +66,10 @@ void DatabaseWatch::wake() { wakeup_.cancel(); }
 void DatabaseWatch::set_up(bool up, const std::string& why) {
   if (stopped_) return;
   series_->up->Set(up ? 1 : 0);
+  if (up && !up_ && !ever_connected_ && conn_.superuser())
+    spdlog::warn("connected as a superuser: pghealthd needs only pg_monitor (and, for automatic vacuum, "
+                 "ownership or MAINTAIN); use a less privileged role target={} datname={}",
+                 key_.target, key_.datname);
   if (up && !up_) {
     spdlog::info("{} database target={} datname={} backend_pid={}",
                  ever_connected_ ? "reconnected to" : "connected to", key_.target, key_.datname,

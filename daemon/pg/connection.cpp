@@ -257,13 +257,17 @@ awaitable<std::optional<Error>> Connection::connect(ConnectParams params) {
   // (The SQL sits in a variable: GCC 12 rejects a string literal argument inside co_await.)
   static constexpr std::string_view kSetup =
       "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "
-      "set_config('jit', 'off', false)";
+      "set_config('jit', 'off', false), current_setting('is_superuser') = 'on'";
   std::vector<std::string> values{std::to_string(params.statement_timeout.count()),
                                   std::to_string(params.lock_timeout.count())};
   auto setup = co_await query(kSetup, std::move(values), params.connect_timeout);
   if (setup.error) {
     close();
     co_return setup.error;
+  }
+  {
+    const auto su = ResultRows(setup.result.get()).get(0, 3);
+    superuser_ = su && *su == "t";
   }
   co_return std::nullopt;
 }

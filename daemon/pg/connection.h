@@ -88,6 +88,8 @@ class Connection {
 
   [[nodiscard]] bool connected() const;
   [[nodiscard]] int backend_pid() const;
+  // Whether the session's role is a superuser (pghealthd never needs one).
+  [[nodiscard]] bool superuser() const { return superuser_; }
 
   // Drops the connection (PQfinish off the loop); a query or connect in progress ends with kClosed.
   void close();
@@ -114,7 +116,8 @@ class Connection {
   PGconn* conn_ = nullptr;
   std::shared_ptr<Wait> wait_;  // the socket wait in progress, so close() can abort it
   std::vector<Notice>* notices_ = nullptr;
-  std::uint64_t generation_ = 0;  // bumped by close(): a coroutine that sees it change stops
+  std::uint64_t generation_ = 0;
+  bool superuser_ = false;  // bumped by close(): a coroutine that sees it change stops
 };
 
 [[nodiscard]] std::string describe(const Error& e);

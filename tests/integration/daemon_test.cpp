@@ -84,6 +84,7 @@ TEST_CASE("promtool accepts the /metrics output") {
   INFO(out);
   CHECK(status == 0);
   std::remove(path.c_str());
+  CHECK(d.log().find("warning connected as a superuser") != std::string::npos);  // the fixture connects as postgres
 }
 
 TEST_CASE("the endpoint serves gzip when asked, a landing page, and refuses what it does not serve") {
@@ -144,6 +145,9 @@ TEST_CASE("a password from password_file is used and never shown") {
   CHECK(d.get("/metrics").find("S3cret") == std::string::npos);
   CHECK(d.get("/").find("S3cret") == std::string::npos);
   CHECK(d.log().find("S3cret") == std::string::npos);
+  CHECK(run("cat /proc/" + std::to_string(d.pid()) + "/cmdline").find("S3cret") == std::string::npos);
+  // pg_monitor is all it needs for metrics: no superuser warning for this role.
+  CHECK(d.log().find("connected as a superuser") == std::string::npos);
   std::remove(pwfile.c_str());
 }
 
