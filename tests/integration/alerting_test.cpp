@@ -36,14 +36,6 @@ int count(const std::vector<std::string>& bodies, const std::string& alert, cons
   return n;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(250ms);
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -34,14 +34,6 @@ std::string our_backends(const Cluster& pg) {
   return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd'");
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
 
 }  // namespace
 

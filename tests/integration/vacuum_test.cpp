@@ -51,14 +51,6 @@ std::string stat(const Cluster& pg, const std::string& column, const std::string
   return pg.scalar("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = '" + rel + "'");
 }
 
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -142,7 +134,7 @@ TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_tim
   // Large enough, and throttled hard, so the VACUUM would run for minutes.
   pg.exec(bloat("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "  lock_timeout: 500ms\n  cost_delay: 100ms\n  cost_limit: 1\n"));
-  REQUIRE(wait_until([&] { return d.log().find("vacuum started") != std::string::npos; }));
+  REQUIRE(eventually([&] { return d.log().find("vacuum started") != std::string::npos; }));
   std::this_thread::sleep_for(300ms);  // let it take its lock
   Session ddl(pg.conninfo());
   const auto t0 = std::chrono::steady_clock::now();
@@ -198,7 +190,7 @@ TEST_CASE("two daemons on one database never vacuum at the same time") {
   const std::string slow = "  cost_delay: 20ms\n  cost_limit: 20\n  max_per_hour: 100\n";
   Daemon one(config_for(pg.conninfo(), slow));
   Daemon two(config_for(pg.conninfo(), slow));
-  REQUIRE(wait_until([&] {
+  REQUIRE(eventually([&] {
     return stat(pg, "vacuum_count", "a1") == "1" && stat(pg, "vacuum_count", "a2") == "1" &&
            stat(pg, "vacuum_count", "a3") == "1";
   }, 60s));
@@ -209,7 +201,7 @@ TEST_CASE("two daemons on one database never vacuum at the same time") {
     return total;
   };
   // Each table once, by one of them (the daemon records a run just after the server counts it).
-  CHECK(wait_until([&] { return total_runs("success") == 3.0; }, 5s));
+  CHECK(eventually([&] { return total_runs("success") == 3.0; }, 5s));
   CHECK(skipped(one.scrape(), "not_leader") + skipped(two.scrape(), "not_leader") >= 1.0);
   std::this_thread::sleep_for(1s);
   CHECK(total_runs("success") == 3.0);
@@ -220,11 +212,11 @@ TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind
   Cluster pg;
   pg.exec(bloat("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "  cost_delay: 100ms\n  cost_limit: 1\n"));
-  REQUIRE(wait_until([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
+  REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
   const auto t0 = std::chrono::steady_clock::now();
   CHECK(d.stop(10s) == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < 5s);
-  CHECK(wait_until(
+  CHECK(eventually(
       [&] {
         return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd'") == "0" &&
                pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "0";

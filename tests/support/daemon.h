@@ -15,6 +15,9 @@ namespace pghealthd::test {
 // Runs a shell command; returns its stdout and sets `status` to its exit code.
 std::string run(const std::string& command, int* status = nullptr);
 
+// Polls `pred` every 100 ms until it holds (true) or `timeout` passes (false).
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // A free TCP port on 127.0.0.1 (bound to 0, read, released).
 int free_port();
 
