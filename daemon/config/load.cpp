@@ -22,6 +22,33 @@ namespace pghealthd::config {
 namespace {
 
 // Collects every problem of a file instead of stopping at the first one.
+// libstdc++'s std::regex compiles and matches recursively: a deeply nested or hugely repeated pattern
+// overflows the stack (found by fuzzing). Names are short, so patterns that need more are refused.
+std::optional<std::string> regex_too_complex(const std::string& pattern) {
+  constexpr std::size_t kMaxLength = 512;
+  constexpr int kMaxDepth = 16;
+  constexpr long kMaxRepeat = 1000;
+  if (pattern.size() > kMaxLength) return "longer than " + std::to_string(kMaxLength) + " characters";
+  int depth = 0, max_depth = 0;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '(') max_depth = std::max(max_depth, ++depth);
+    if (c == ')') --depth;
+    if (c == '{') {
+      long n = 0;
+      for (std::size_t j = i + 1; j < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[j])); ++j)
+        n = std::min<long>(n * 10 + (pattern[j] - '0'), kMaxRepeat + 1);
+      if (n > kMaxRepeat) return "a repeat count above " + std::to_string(kMaxRepeat);
+    }
+  }
+  if (max_depth > kMaxDepth) return "nested deeper than " + std::to_string(kMaxDepth) + " groups";
+  return std::nullopt;
+}
+
 std::string fmt_number(double v) {
   std::ostringstream os;
   os << v;
@@ -147,6 +174,10 @@ class Reader {
     std::size_t i = 0;
     for (const auto& item : node) {
       if (!item.IsScalar()) continue;
+      if (auto why = regex_too_complex(item.Scalar())) {
+        error(item, "regular expression in " + what + " is too complex: " + *why);
+        continue;
+      }
       try {
         std::regex re(item.Scalar(), std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
@@ -330,6 +361,10 @@ void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
         const auto e = t[key];
         if (!e) continue;
         if (auto re = r.string(e, tw + "." + key)) {
+          if (auto why = regex_too_complex(*re)) {
+            r.error(e, "regular expression in " + tw + "." + key + " is too complex: " + *why);
+            continue;
+          }
           try {
             std::regex compiled(*re, std::regex::ECMAScript);
             (std::string_view(key) == "schema" ? o.schema : o.table) = *re;

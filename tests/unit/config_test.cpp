@@ -693,3 +693,22 @@ TEST_CASE("format_problem writes FILE:LINE:COL: message", "[config]") {
   CHECK(format_problem("/etc/pghealthd/pghealthd.yaml", Problem{3, 7, "listen must be a string"}) ==
         "/etc/pghealthd/pghealthd.yaml:3:7: listen must be a string");
 }
+
+TEST_CASE("a regular expression deep or repeated enough to overflow the stack is refused, not run",
+          "[config][errors]") {
+  // Both found by fuzzing (fuzz/regressions/fuzz_config): libstdc++'s std::regex recurses.
+  const std::string nested(600, '(');
+  const auto deep = problems_of(std::string("targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n"
+                                            "    include_databases: [\"") + nested + "\"]\n");
+  REQUIRE(deep.size() == 1);
+  CHECK_THAT(deep[0].message, Contains("too complex: longer than 512 characters"));
+  const auto repeat = problems_of(
+      "targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n    exclude_databases: [\"a{99999999}\"]\n");
+  REQUIRE(repeat.size() == 1);
+  CHECK_THAT(repeat[0].message, Contains("too complex: a repeat count above 1000"));
+  const auto groups = problems_of("targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n"
+                                  "    include_databases: [\"" + std::string(20, '(') + "a" + std::string(20, ')') +
+                                  "\"]\n");
+  REQUIRE(groups.size() == 1);
+  CHECK_THAT(groups[0].message, Contains("nested deeper than 16 groups"));
+}
