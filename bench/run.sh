@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# pghealthd against its peer, prometheus-postgres-exporter, at N tables: scrape time, bytes and series per
+# scrape, exporter CPU, PostgreSQL CPU, peak RSS, and the psql floor (a raw SELECT * of the three views).
+#
+#   bench/run.sh [--append] [N ...]   default N = 100 1000 10000; writes bench/results.csv,
+#                                     bench/RESULTS.md and bench/scrape_time_rss.png
+#   bench/run.sh --report             only rewrite RESULTS.md and the plot from results.csv
+#
+#   --append   keep the rows of results.csv for the N not run now (e.g. `bench/run.sh --append 100000`
+#              after the default run); rows of an N run again are replaced.
+#
+# Environment:
+#   SCRAPES=5          scrapes per exporter at each N, alternating pghealthd, peer, pghealthd, peer ...
+#   PEER_MAX_N=10000   above this N only pghealthd is measured (creating the tables is the slow part)
+#   PGHEALTHD=PATH     the binary to measure; default: a Release build in build-bench/ (built if missing)
+#   BENCH_TMP=/tmp     where the throwaway clusters go (must be reachable by the postgres user)
+#
+# For each N: a throwaway PostgreSQL (Unix socket only, autovacuum off) with N tables (id primary key +
+# one secondary index each; every 10th in schema "Sales" with a quoted mixed-case name; every 4th with 100
+# rows, every 8th with a third of them deleted). pghealthd runs with every collector at a 10m interval, so
+# its first collection cycle is measured once (start until every collector has logged its run) and each
+# scrape measures serving only. The peer runs the queries of bench/queries.yaml on every scrape.
+# CPU comes from /proc/PID/stat (utime+stime); PostgreSQL's CPU is the postmaster plus all its children,
+# including the ones that exited meanwhile (the postmaster's cutime+cstime). Everything runs under
+# `nice -n 10`, only on 127.0.0.1 and Unix sockets, and is stopped on exit.
+set -euo pipefail
+
+bench=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$bench/.." && pwd)
+csv="$bench/results.csv"
+
+if [ -z "${PGHEALTHD_BENCH_NICED:-}" ]; then
+  export PGHEALTHD_BENCH_NICED=1
+  export PGHEALTHD_BENCH_COMMAND="bench/run.sh${*:+ $*}"
+  exec nice -n 10 "$0" "$@"
+fi
+
+append=0
+report_only=0
+ns=()
+for a in "$@"; do
+  case "$a" in
+    --append) append=1 ;;
+    --report) report_only=1 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *[!0-9]*|"") echo "run.sh: not a table count: $a" >&2; exit 2 ;;
+    *) ns+=("$a") ;;
+  esac
+done
+[ ${#ns[@]} -gt 0 ] || ns=(100 1000 10000)
+if [ "$report_only" = 1 ]; then exec "$bench/report.sh"; fi
+
+SCRAPES=${SCRAPES:-5}
+PEER_MAX_N=${PEER_MAX_N:-10000}
+BENCH_TMP=${BENCH_TMP:-/tmp}
+peer_bin=prometheus-postgres-exporter
+hz=$(getconf CLK_TCK)
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- dependencies -------------------------------------------------------------------------------------
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_missing postgresql-15 postgresql-client-15 curl prometheus-postgres-exporter gnuplot-nox
+
+if [ -z "${PGHEALTHD:-}" ]; then
+  PGHEALTHD="$root/build-bench/daemon/pghealthd"
+  if [ ! -x "$PGHEALTHD" ]; then # built once; delete build-bench/ (or set PGHEALTHD) to measure newer code
+    log "building pghealthd (Release) into build-bench/"
+    "$root/scripts/install-deps"
+    cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPGHEALTHD_BUILD_TESTS=OFF >/dev/null
+    ninja -C "$root/build-bench" -j1 pghealthd >/dev/null
+    echo "Release, from the work tree at git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- daemon 2>/dev/null || echo ' with uncommitted changes in daemon/')" \
+      >"$root/build-bench/pghealthd.built-from"
+  fi
+fi
+[ -x "$PGHEALTHD" ] || die "no pghealthd binary at $PGHEALTHD"
+built_from() { # what the binary was built from, as far as we know
+  local stamp
+  stamp="$(dirname "$(dirname "$PGHEALTHD")")/pghealthd.built-from"
+  if [ -f "$stamp" ] && [ ! "$PGHEALTHD" -nt "$stamp" ]; then cat "$stamp"
+  else echo "build not made by bench/run.sh; the work tree is now at git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"; fi
+}
+
+# --- measuring ------------------------------------------------------------------------------------------
+# CPU ticks of one process: "utime stime"; fields counted after the ")" that ends the command name.
+proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
+# "total user sys" seconds between two proc_ticks readings
+cpu_delta() { awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN { split(a, x, " "); split(b, y, " "); u = (y[1] - x[1]) / hz; s = (y[2] - x[2]) / hz; printf "%.2f %.2f %.2f", u + s, u, s }'; }
+# CPU ticks of PostgreSQL: the postmaster (own + reaped children) and every live child (own + reaped).
+pg_ticks() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$postmaster" '
+    { pid = $1; sub(/^.*\) /, "") }
+    pid == pm || $2 == pm { t += $12 + $13 + $14 + $15 }
+    END { print t + 0 }'
+}
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# Resets VmHWM to the current RSS, so the next reading is the peak of one phase (Linux >= 4.0).
+hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
+secs() { awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }'; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
+
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  die "no free port on 127.0.0.1"
+}
+
+# One CSV row: n,exporter,kind,i,wall_s,bytes,series,exporter_cpu_s,exporter_user_s,exporter_sys_s,
+# postgres_cpu_s,rss_kib,note (commas in the note become semicolons)
+row() {
+  local note=${13:-}
+  note=${note//,/;}
+  echo "$1,$2,$3,$4,${5:-},${6:-},${7:-},${8:-},${9:-},${10:-},${11:-},${12:-},$note" >>"$newcsv"
+}
+
+# --- processes and cleanup -------------------------------------------------------------------------------
+work="" pgdir="" ph_pid="" peer_pid="" postmaster=""
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+teardown() {
+  stop_pid "$peer_pid"; peer_pid=""
+  stop_pid "$ph_pid"; ph_pid=""
+  if [ -n "$pgdir" ]; then "$root/scripts/pg-throwaway" stop "$pgdir" || true; pgdir=""; fi
+  if [ -n "$work" ]; then rm -rf "$work"; work=""; fi
+}
+rundir=$(mktemp -d)
+newcsv="$rundir/new.csv"
+trap 'teardown; rm -rf "$rundir"' EXIT
+trap 'exit 130' INT TERM
+
+# --- the schema -----------------------------------------------------------------------------------------
+# N tables in transactions of 500 (each table takes ~5 locks: heap, two indexes, TOAST heap and index).
+gen_sql() {
+  awk -v n="$1" -v batch=500 'BEGIN {
+    print "SET client_min_messages = warning;"
+    print "CREATE SCHEMA \"Sales\";"
+    for (i = 1; i <= n; i++) {
+      if ((i - 1) % batch == 0) print "BEGIN;"
+      if (i % 10 == 0) { t = sprintf("\"Sales\".\"OrderLine_%06d\"", i); x = sprintf("\"OrderLine_%06d_V_idx\"", i) }
+      else             { t = sprintf("public.t_%06d", i);              x = sprintf("t_%06d_v_idx", i) }
+      printf "CREATE TABLE %s (id int PRIMARY KEY, v int NOT NULL, note text);\n", t
+      printf "CREATE INDEX %s ON %s (v);\n", x, t
+      if (i % 4 == 0) {
+        printf "INSERT INTO %s SELECT g, g %% 10, md5(g::text) FROM generate_series(1, 100) g;\n", t
+        if (i % 8 == 0) printf "DELETE FROM %s WHERE id %% 3 = 0;\n", t
+        if (i % 16 == 0) printf "SELECT note FROM %s WHERE id = 7;\n", t
+      }
+      if (i % batch == 0 || i == n) print "COMMIT;"
+    }
+  }'
+}
+
+# --- one N ----------------------------------------------------------------------------------------------
+wait_http() { # url seconds pid
+  local deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null --max-time 2 "$1"; do
+    kill -0 "$3" 2>/dev/null || return 1
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+scrape() { # n exporter pid url i [gzip]
+  local n=$1 name=$2 pid=$3 url=$4 i=$5 kind=scrape c0 p0 c1 p1 out file
+  file="$work/scrape.$name"
+  local opts=()
+  if [ "${6:-}" = gzip ]; then kind=scrape_gzip; opts=(-H 'Accept-Encoding: gzip'); fi
+  c0=$(proc_ticks "$pid"); p0=$(pg_ticks)
+  out=$(curl -sS --max-time 300 "${opts[@]}" -o "$file" -w '%{time_total} %{size_download} %{http_code}' "$url")
+  sleep 0.5 # let deferred work (Go's GC, freeing) land in this scrape's CPU
+  c1=$(proc_ticks "$pid"); p1=$(pg_ticks)
+  local cpu
+  cpu=$(cpu_delta "$c0" "$c1")
+  set -- "$n" "$name" "$i" $out $cpu
+  [ "$6" = 200 ] || die "$name answered HTTP $6 on scrape $i"
+  local series=""
+  if [ "$kind" = scrape ]; then series=$(grep -v '^#' "$file" | grep -c . || true); fi
+  row "$n" "$name" "$kind" "$i" "$4" "$5" "$series" "$7" "$8" "$9" "$(secs "$p0" "$p1")"
+  log "N=$n $name $kind $i: ${4}s ${5} bytes ${series:+$series series }cpu ${7}s (user $8 sys $9) postgres $(secs "$p0" "$p1")s"
+}
+
+run_one() {
+  local n=$1 peer=1 t0 t1 p0 p1
+  [ "$n" -le "$PEER_MAX_N" ] || peer=0
+  work=$(mktemp -d "$BENCH_TMP/pghealthd-bench.XXXXXX")
+  chmod 755 "$work"
+  pgdir="$work/pg"
+  log "N=$n: starting PostgreSQL in $pgdir"
+  PG_AUTOVACUUM=off "$root/scripts/pg-throwaway" start "$pgdir" "$((50000 + RANDOM % 10000))"
+  # shellcheck disable=SC1091
+  . "$pgdir/env"
+  export PGHOST PGPORT PGUSER
+  postmaster=$(head -n1 "$pgdir/data/postmaster.pid")
+  PGDATABASE=postgres psql -X -q -c 'CREATE DATABASE bench'
+  export PGDATABASE=bench
+  local pgversion
+  pgversion=$(psql -X -A -t -c 'SHOW server_version')
+
+  log "N=$n: creating $n tables"
+  gen_sql "$n" >"$work/setup.sql"
+  t0=$(now)
+  psql -X -q -v ON_ERROR_STOP=1 -f "$work/setup.sql" >/dev/null
+  t1=$(now)
+  psql -X -q -c CHECKPOINT
+  local counts
+  counts=$(psql -X -A -t -F' ' -c "SELECT (SELECT count(*) FROM pg_stat_user_tables), (SELECT count(*) FROM pg_stat_user_indexes), (SELECT count(*) FROM pg_class)")
+  row "$n" postgres setup 1 "$(elapsed "$t0" "$t1")" "" "" "" "" "" "" "" "tables indexes pg_class rows: $counts"
+  log "N=$n: created in $(elapsed "$t0" "$t1")s (tables indexes pg_class: $counts)"
+  sleep 2
+
+  # The psql floor: the three views read raw, client and connection included.
+  local i
+  for i in 1 2 3; do
+    p0=$(pg_ticks); t0=$(now)
+    psql -X -A -t -q -o /dev/null -c 'SELECT * FROM pg_stat_user_tables' \
+      -c 'SELECT * FROM pg_statio_user_tables' -c 'SELECT * FROM pg_stat_user_indexes'
+    t1=$(now); sleep 0.3; p1=$(pg_ticks)
+    row "$n" psql psql_floor "$i" "$(elapsed "$t0" "$t1")" "" "" "" "" "" "$(secs "$p0" "$p1")"
+    log "N=$n psql floor $i: $(elapsed "$t0" "$t1")s postgres $(secs "$p0" "$p1")s"
+  done
+
+  # pghealthd: one collection cycle, measured from its start.
+  local php
+  php=$(free_port)
+  cat >"$work/pghealthd.yaml" <<YAML
+listen: "127.0.0.1:$php"
+log_level: debug
+connection:
+  statement_timeout: 60s
+collectors:
+  stat_user_tables: {interval: 10m}
+  statio_user_tables: {interval: 10m}
+  stat_user_indexes: {interval: 10m}
+  xmin_horizon: {interval: 10m}
+targets:
+  - name: bench
+    conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=bench application_name=pghealthd"
+YAML
+  "$PGHEALTHD" --check-config --config "$work/pghealthd.yaml" >/dev/null
+  p0=$(pg_ticks); t0=$(now)
+  "$PGHEALTHD" --config "$work/pghealthd.yaml" 2>"$work/pghealthd.log" &
+  ph_pid=$!
+  local deadline=$((SECONDS + 600))
+  until [ "$(grep -c ' collected .*collector=' "$work/pghealthd.log" || true)" -ge 4 ]; do
+    kill -0 "$ph_pid" 2>/dev/null || { cat "$work/pghealthd.log" >&2; die "pghealthd exited"; }
+    if grep -q 'collector failed' "$work/pghealthd.log"; then cat "$work/pghealthd.log" >&2; die "a collector failed"; fi
+    [ $SECONDS -lt $deadline ] || die "pghealthd's first cycle took more than 600 s"
+    sleep 0.01
+  done
+  t1=$(now)
+  sleep 0.5
+  p1=$(pg_ticks)
+  local ph_cycle_cpu ph_hwm_cycle
+  ph_cycle_cpu=$(cpu_delta "0 0" "$(proc_ticks "$ph_pid")")
+  ph_hwm_cycle=$(hwm_kib "$ph_pid")
+  local runs
+  runs=$(grep -o 'collector=[a-z_]* rows=[0-9]* seconds=[0-9.]*' "$work/pghealthd.log" | tr '\n' ' ')
+  set -- $ph_cycle_cpu
+  row "$n" pghealthd cycle 1 "$(elapsed "$t0" "$t1")" "" "" "$1" "$2" "$3" "$(secs "$p0" "$p1")" "$ph_hwm_cycle" "from start; $runs"
+  row "$n" pghealthd rss_phase cycle "" "" "" "" "" "" "" "$ph_hwm_cycle"
+  log "N=$n pghealthd cycle: $(elapsed "$t0" "$t1")s cpu ${1}s (user $2 sys $3) postgres $(secs "$p0" "$p1")s hwm ${ph_hwm_cycle}KiB ($runs)"
+  wait_http "http://127.0.0.1:$php/healthz" 30 "$ph_pid" || die "pghealthd does not answer"
+
+  local pp=""
+  if [ "$peer" = 1 ]; then
+    pp=$(free_port)
+    DATA_SOURCE_NAME="host=$PGHOST port=$PGPORT user=postgres dbname=bench sslmode=disable application_name=postgres_exporter" \
+      "$peer_bin" --web.listen-address="127.0.0.1:$pp" --extend.query-path="$bench/queries.yaml" \
+      --log.level=warn 2>"$work/peer.log" &
+    peer_pid=$!
+    wait_http "http://127.0.0.1:$pp/" 30 "$peer_pid" || { cat "$work/peer.log" >&2; die "the peer does not answer"; }
+    sleep 1
+    row "$n" peer rss_phase start "" "" "" "" "" "" "" "$(hwm_kib "$peer_pid")"
+    hwm_reset "$peer_pid"
+  fi
+  hwm_reset "$ph_pid"
+
+  for i in $(seq "$SCRAPES"); do
+    scrape "$n" pghealthd "$ph_pid" "http://127.0.0.1:$php/metrics" "$i"
+    if [ "$peer" = 1 ]; then scrape "$n" peer "$peer_pid" "http://127.0.0.1:$pp/metrics" "$i"; fi
+  done
+  # The collectors' own account of the cycle, from the last plain scrape.
+  local durations
+  durations=$(awk '/^pghealthd_collector_duration_seconds/ { match($0, /collector="[a-z_]*"/); printf "%s=%s ", substr($0, RSTART + 11, RLENGTH - 12), $NF }' "$work/scrape.pghealthd")
+  row "$n" pghealthd collector_durations 1 "" "" "" "" "" "" "" "" "$durations"
+  # Where the bytes go: the five biggest families of each exposition.
+  local e
+  for e in pghealthd peer; do
+    [ -f "$work/scrape.$e" ] || continue
+    row "$n" "$e" families 1 "" "" "" "" "" "" "" "" "$(awk '!/^#/ { f = $0; sub(/[{ ].*/, "", f); b[f] += length($0) + 1; c[f]++ }
+      END { for (f in b) printf "%d %s %d\n", b[f], f, c[f] }' "$work/scrape.$e" | sort -rn | head -n5 | awk '{printf "%s`%s` %d series / %.0f kB", (NR > 1 ? "; " : ""), $2, $3, $1 / 1e3}')"
+  done
+  # Peak RSS of each phase (VmHWM, reset between phases); the process's peak is the largest.
+  local ph_hwm_scrapes peer_hwm_scrapes="" ph_hwm_gzip peer_hwm_gzip=""
+  ph_hwm_scrapes=$(hwm_kib "$ph_pid"); hwm_reset "$ph_pid"
+  row "$n" pghealthd rss_phase scrapes "" "" "" "" "" "" "" "$ph_hwm_scrapes"
+  if [ "$peer" = 1 ]; then
+    peer_hwm_scrapes=$(hwm_kib "$peer_pid"); hwm_reset "$peer_pid"
+    row "$n" peer rss_phase scrapes "" "" "" "" "" "" "" "$peer_hwm_scrapes"
+  fi
+  # Prometheus asks for gzip: one compressed scrape each.
+  scrape "$n" pghealthd "$ph_pid" "http://127.0.0.1:$php/metrics" 1 gzip
+  if [ "$peer" = 1 ]; then scrape "$n" peer "$peer_pid" "http://127.0.0.1:$pp/metrics" 1 gzip; fi
+  ph_hwm_gzip=$(hwm_kib "$ph_pid")
+  row "$n" pghealthd rss_phase gzip "" "" "" "" "" "" "" "$ph_hwm_gzip"
+  local ph_peak peer_peak=""
+  ph_peak=$(printf '%s\n' "$ph_hwm_cycle" "$ph_hwm_scrapes" "$ph_hwm_gzip" | sort -n | tail -n1)
+  row "$n" pghealthd peak_rss 1 "" "" "" "" "" "" "" "$ph_peak"
+  if [ "$peer" = 1 ]; then
+    peer_hwm_gzip=$(hwm_kib "$peer_pid")
+    row "$n" peer rss_phase gzip "" "" "" "" "" "" "" "$peer_hwm_gzip"
+    peer_peak=$(printf '%s\n' "$peer_hwm_scrapes" "$peer_hwm_gzip" | sort -n | tail -n1)
+    row "$n" peer peak_rss 1 "" "" "" "" "" "" "" "$peer_peak"
+  fi
+  log "N=$n peak RSS: pghealthd $ph_peak KiB (cycle $ph_hwm_cycle, plain scrapes $ph_hwm_scrapes, gzip $ph_hwm_gzip)${peer_peak:+, peer $peer_peak KiB (plain scrapes $peer_hwm_scrapes, gzip $peer_hwm_gzip)}"
+
+  local peerversion=""
+  if [ "$peer" = 1 ]; then peerversion=$("$peer_bin" --version 2>&1 | head -n1); fi
+  row "$n" - meta date "" "" "" "" "" "" "" "" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+  row "$n" - meta command "" "" "" "" "" "" "" "" "$PGHEALTHD_BENCH_COMMAND"
+  row "$n" - meta machine "" "" "" "" "" "" "" "" "$(nproc) CPUs; $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; Linux $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
+  row "$n" - meta postgresql "" "" "" "" "" "" "" "" "$pgversion"
+  row "$n" - meta pghealthd "" "" "" "" "" "" "" "" "$("$PGHEALTHD" --version 2>&1 | head -n1); binary ${PGHEALTHD#"$root/"} built $(date -u -r "$PGHEALTHD" '+%Y-%m-%d %H:%M UTC') ($(built_from))"
+  if [ -n "$peerversion" ]; then row "$n" - meta peer "" "" "" "" "" "" "" "" "$peerversion"; fi
+  teardown
+}
+
+for n in "${ns[@]}"; do run_one "$n"; done
+
+# Merge: the rows of this run replace those of the same N.
+header="n,exporter,kind,i,wall_s,bytes,series,exporter_cpu_s,exporter_user_s,exporter_sys_s,postgres_cpu_s,rss_kib,note"
+{
+  echo "$header"
+  {
+    if [ "$append" = 1 ] && [ -f "$csv" ]; then
+      awk -F, -v ns=" ${ns[*]} " 'NR > 1 && index(ns, " " $1 " ") == 0' "$csv"
+    fi
+    cat "$newcsv"
+  } | sort -t, -k1,1n -s
+} >"$rundir/merged.csv"
+mv "$rundir/merged.csv" "$csv"
+log "wrote $csv"
+"$bench/report.sh"
