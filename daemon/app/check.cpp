@@ -14,35 +14,41 @@ namespace {
 
 constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
 
+report::DatabaseReport unreadable(const std::string& target, const std::string& datname, std::string error) {
+  report::DatabaseReport r;
+  r.target = target;
+  r.datname = datname;
+  r.error = std::move(error);
+  return r;
+}
+
+// Collects the three views once. (Reports are built by plain functions and errors carried as strings:
+// GCC 12 mis-destroys an aggregate-initialized local returned with co_return, which ASan caught here.)
 awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, const config::Target& t,
                                                  std::string datname, std::optional<std::string> dbname,
                                                  const report::Thresholds& thresholds) {
   auto ex = co_await asio::this_coro::executor;
   pg::Connection conn(ex, blocking);
-  report::DatabaseReport failed{t.name, datname, {}, {}};
-  if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) {
-    failed.error = pg::describe(*err);
-    co_return failed;
-  }
+  std::string error;
   std::array<std::shared_ptr<const collectors::Snapshot>, 3> snaps;
-  for (std::size_t i = 0; i < snaps.size(); ++i) {
+  if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) error = pg::describe(*err);
+  for (std::size_t i = 0; i < snaps.size() && error.empty(); ++i) {
     const auto& def = collectors::all()[i];
     auto q = co_await conn.query(def.sql, {}, t.connection.statement_timeout + std::chrono::seconds(2));
     if (q.error) {
-      failed.error = std::string(def.name) + ": " + pg::describe(*q.error);
-      conn.close();
-      co_return failed;
+      error = std::string(def.name) + ": " + pg::describe(*q.error);
+      break;
     }
     pg::ResultRows rows(q.result.get());
     auto outcome = def.process(rows, t.name, datname);
     if (!outcome.snapshot) {
-      failed.error = std::string(def.name) + ": " + outcome.error;
-      conn.close();
-      co_return failed;
+      error = std::string(def.name) + ": " + outcome.error;
+      break;
     }
     snaps[i] = std::move(outcome.snapshot);
   }
   conn.close();
+  if (!error.empty()) co_return unreadable(t.name, datname, std::move(error));
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   co_return report::build(t.name, datname, *snaps[0], *snaps[1], *snaps[2], thresholds, now);
@@ -63,13 +69,13 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
       auto ex = co_await asio::this_coro::executor;
       pg::Connection conn(ex, blocking);
       if (auto err = co_await conn.connect(connect_params(t, std::nullopt))) {
-        out.push_back({t.name, "(discovery)", pg::describe(*err), {}});
+        out.push_back(unreadable(t.name, "(discovery)", pg::describe(*err)));
         continue;
       }
       auto q = co_await conn.query(kListDatabases, {}, t.connection.statement_timeout);
       conn.close();
       if (q.error) {
-        out.push_back({t.name, "(discovery)", pg::describe(*q.error), {}});
+        out.push_back(unreadable(t.name, "(discovery)", pg::describe(*q.error)));
         continue;
       }
       std::vector<std::regex> include, exclude;
