@@ -30,20 +30,28 @@ std::optional<std::string> regex_too_complex(const std::string& pattern) {
   constexpr long kMaxRepeat = 1000;
   if (pattern.size() > kMaxLength) return "longer than " + std::to_string(kMaxLength) + " characters";
   int depth = 0, max_depth = 0;
+  bool in_braces = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
+    // Every number in a {m,n} repeat or after a backslash (a back-reference) is bounded: libstdc++
+    // overflows on huge ones.
+    auto number_at = [&](std::size_t j) {
+      long n = 0;
+      for (; j < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[j])); ++j)
+        n = std::min<long>(n * 10 + (pattern[j] - '0'), kMaxRepeat + 1);
+      return n;
+    };
     if (c == '\\') {
+      if (number_at(i + 1) > 99) return "a back-reference above 99";
       ++i;
       continue;
     }
     if (c == '(') max_depth = std::max(max_depth, ++depth);
     if (c == ')') --depth;
-    if (c == '{') {
-      long n = 0;
-      for (std::size_t j = i + 1; j < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[j])); ++j)
-        n = std::min<long>(n * 10 + (pattern[j] - '0'), kMaxRepeat + 1);
-      if (n > kMaxRepeat) return "a repeat count above " + std::to_string(kMaxRepeat);
-    }
+    if (c == '{') in_braces = true;
+    if (c == '}') in_braces = false;
+    if ((c == '{' || (c == ',' && in_braces)) && number_at(i + 1) > kMaxRepeat)
+      return "a repeat count above " + std::to_string(kMaxRepeat);
   }
   if (max_depth > kMaxDepth) return "nested deeper than " + std::to_string(kMaxDepth) + " groups";
   return std::nullopt;

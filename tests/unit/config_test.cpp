@@ -712,3 +712,20 @@ TEST_CASE("a regular expression deep or repeated enough to overflow the stack is
   REQUIRE(groups.size() == 1);
   CHECK_THAT(groups[0].message, Contains("nested deeper than 16 groups"));
 }
+
+TEST_CASE("huge repeat maxima and back-references are refused; a literal comma with digits is fine",
+          "[config][errors]") {
+  auto one = [](const std::string& re) {
+    return problems_of("targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n"
+                       "    include_databases: [\"" + re + "\"]\n");
+  };
+  const auto max = one("a{1,99999999999999999999}");
+  REQUIRE(max.size() == 1);
+  CHECK_THAT(max[0].message, Contains("a repeat count above 1000"));
+  const auto backref = one("(a)\\\\99999999999999999999");
+  REQUIRE(backref.size() == 1);
+  CHECK_THAT(backref[0].message, Contains("a back-reference above 99"));
+  const auto literal = pghealthd::config::parse_config(
+      "targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n    include_databases: [\"db,5000\"]\n");
+  CHECK(std::holds_alternative<Config>(literal));
+}
