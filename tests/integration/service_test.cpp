@@ -136,7 +136,7 @@ TEST_CASE("SIGHUP applies a changed config without a gap in /metrics and survive
   CHECK(d.get("/healthz") == "ok\n");
 }
 
-TEST_CASE("healthz answers while the loop runs; readyz waits for a reachable database") {
+TEST_CASE("healthz answers while the loop runs, and readyz waits for a reachable database") {
   Cluster pg(/*start_now=*/false);
   Daemon d("targets:\n" + target("t", pg) + "    connection: { backoff_initial: 100ms, backoff_max: 300ms }\n" +
            collectors("200ms"));
