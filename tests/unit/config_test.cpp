@@ -713,7 +713,7 @@ TEST_CASE("a regular expression deep or repeated enough to overflow the stack is
   CHECK_THAT(groups[0].message, Contains("nested deeper than 16 groups"));
 }
 
-TEST_CASE("huge repeat maxima and back-references are refused; a literal comma with digits is fine",
+TEST_CASE("huge repeat maxima and back-references are refused, while a literal comma with digits is fine",
           "[config][errors]") {
   auto one = [](const std::string& re) {
     return problems_of("targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n"
