@@ -21,7 +21,6 @@
 namespace pghealthd::config {
 namespace {
 
-// Collects every problem of a file instead of stopping at the first one.
 // libstdc++'s std::regex compiles and matches recursively: a deeply nested or hugely repeated pattern
 // overflows the stack (found by fuzzing). Names are short, so patterns that need more are refused.
 std::optional<std::string> regex_too_complex(const std::string& pattern) {
@@ -63,6 +62,7 @@ std::string fmt_number(double v) {
   return os.str();
 }
 
+// Collects every problem of a file instead of stopping at the first one.
 class Reader {
  public:
   std::vector<Problem> problems;
