@@ -66,7 +66,6 @@ class Store {
   // The whole /metrics body in Prometheus text format.
   [[nodiscard]] std::string render() const;
 
-  [[nodiscard]] prometheus::Registry& registry() { return *registry_; }
 
  private:
   struct Entry {
