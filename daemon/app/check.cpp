@@ -1,7 +1,6 @@
 #include "app/check.h"
 
 #include <iostream>
-#include <regex>
 
 #include "app/context.h"
 #include "app/target_watch.h"
@@ -78,13 +77,12 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
         out.push_back(unreadable(t.name, "(discovery)", pg::describe(*q.error)));
         continue;
       }
-      std::vector<std::regex> include, exclude;
-      for (const auto& p : t.include_databases) include.emplace_back(p);
-      for (const auto& p : t.exclude_databases) exclude.emplace_back(p);
+      const auto include = config::compile_patterns(t.include_databases);
+      const auto exclude = config::compile_patterns(t.exclude_databases);
       pg::ResultRows rows(q.result.get());
       for (int r = 0; r < rows.size(); ++r) {
         const std::string name(rows.get(r, 0).value_or(""));
-        if (database_selected(name, include, exclude)) dbs.emplace_back(name, name);
+        if (config::selected(name, include, exclude)) dbs.emplace_back(name, name);
       }
     }
     for (auto& [datname, dbname] : dbs)

@@ -9,7 +9,7 @@ SELECT n.nspname AS schemaname,
        pg_stat_get_numscans(i.oid) AS idx_scan,
        pg_stat_get_tuples_returned(i.oid) AS idx_tup_read,
        pg_stat_get_tuples_fetched(i.oid) AS idx_tup_fetch,
-       i.relpages::bigint * current_setting('block_size')::bigint AS size_bytes,
+       i.relpages::bigint * (SELECT current_setting('block_size')::bigint) AS size_bytes,
        (x.indisprimary OR x.indisunique OR x.indisexclusion) AS enforces_constraint
   FROM pg_class c
   JOIN pg_index x ON c.oid = x.indrelid

@@ -6,7 +6,13 @@ const std::string_view kStatUserTablesSql = R"SQL(
 WITH settings AS MATERIALIZED (
   SELECT current_setting('autovacuum')::bool AS av_on,
          current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
-         current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor)
+         current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor,
+         current_setting('block_size')::bigint AS block_size),
+     index_scans AS MATERIALIZED (
+  SELECT indrelid, sum(pg_stat_get_numscans(indexrelid))::bigint AS idx_scan
+    FROM pg_index GROUP BY indrelid),
+     toast AS MATERIALIZED (
+  SELECT oid, relpages FROM pg_class WHERE relkind = 't')
 SELECT c.oid AS relid,
        c.relkind,
        inh.inhparent::bigint AS parent_relid,
@@ -19,24 +25,23 @@ SELECT c.oid AS relid,
        pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
        pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze,
        pg_stat_get_numscans(c.oid) AS seq_scan,
-       (SELECT sum(pg_stat_get_numscans(i.indexrelid))::bigint
-          FROM pg_index i WHERE i.indrelid = c.oid) AS idx_scan,
-       extract(epoch FROM pg_stat_get_last_vacuum_time(c.oid))::float8 AS last_vacuum,
-       extract(epoch FROM pg_stat_get_last_autovacuum_time(c.oid))::float8 AS last_autovacuum,
-       extract(epoch FROM pg_stat_get_last_analyze_time(c.oid))::float8 AS last_analyze,
-       extract(epoch FROM pg_stat_get_last_autoanalyze_time(c.oid))::float8 AS last_autoanalyze,
+       x.idx_scan,
+       date_part('epoch', pg_stat_get_last_vacuum_time(c.oid)) AS last_vacuum,
+       date_part('epoch', pg_stat_get_last_autovacuum_time(c.oid)) AS last_autovacuum,
+       date_part('epoch', pg_stat_get_last_analyze_time(c.oid)) AS last_analyze,
+       date_part('epoch', pg_stat_get_last_autoanalyze_time(c.oid)) AS last_autoanalyze,
        pg_stat_get_vacuum_count(c.oid) AS vacuum_count,
        pg_stat_get_autovacuum_count(c.oid) AS autovacuum_count,
        pg_stat_get_analyze_count(c.oid) AS analyze_count,
        pg_stat_get_autoanalyze_count(c.oid) AS autoanalyze_count,
-       (c.relpages::bigint + coalesce(t.relpages, 0)::bigint)
-         * current_setting('block_size')::bigint AS size_bytes
+       (c.relpages::bigint + coalesce(t.relpages, 0)::bigint) * s.block_size AS size_bytes
   FROM settings s
  CROSS JOIN pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+  LEFT JOIN toast t ON t.oid = c.reltoastrelid
+  LEFT JOIN index_scans x ON x.indrelid = c.oid
   LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND c.relispartition
- WHERE c.relkind IN ('r', 't', 'm', 'p')
+ WHERE c.relkind IN ('r', 'm', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
 )SQL";

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "http/body.h"
 #include "http/web_config.h"
 #include "pg/asio.h"
 
@@ -21,9 +22,22 @@ struct Request {
 };
 
 struct Response {
+  Response() = default;
+  Response(int status_, std::string content_type_, std::string body_)
+      : status(status_), content_type(std::move(content_type_)), body(std::move(body_)) {}
+  // A body sent as it lies in memory (see Pieces); `encoding` names its Content-Encoding if it is
+  // already encoded (the server then never compresses it again).
+  Response(int status_, std::string content_type_, Pieces pieces_, std::string encoding = {})
+      : status(status_),
+        content_type(std::move(content_type_)),
+        pieces(std::move(pieces_)),
+        content_encoding(std::move(encoding)) {}
+
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
+  std::string body;   // used when `pieces` is empty
+  Pieces pieces;
+  std::string content_encoding;
 };
 
 using Handler = std::function<Response(const Request&)>;

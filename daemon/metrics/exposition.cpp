@@ -179,16 +179,43 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
   return f;
 }
 
-void write_families(std::string& out, const std::vector<const Fragments*>& parts) {
+const http::Deflated& Fragments::deflated(std::size_t family) const {
+  auto& d = deflated_[family];
+  if (!d) d = http::deflate_piece(lines[family]);
+  return *d;
+}
+
+namespace {
+
+std::array<std::string, kFamilyCount> render_headers() {
+  std::array<std::string, kFamilyCount> out;
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
-    bool any = false;
-    for (const auto* p : parts) any = any || !p->lines[i].empty();
-    if (!any) continue;
     const auto& fam = kFamilies[i];
-    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", fam.name, fam.help, fam.name,
-                   fam.type);
-    for (const auto* p : parts) out += p->lines[i];
+    out[i] = fmt::format("# HELP {} {}\n# TYPE {} {}\n", fam.name, fam.help, fam.name, fam.type);
   }
+  return out;
+}
+
+}  // namespace
+
+const std::string& family_header(std::size_t family) {
+  static const auto headers = render_headers();
+  return headers[family];
+}
+
+const http::Deflated& family_header_deflated(std::size_t family) {
+  static const auto deflated = [] {
+    std::array<http::Deflated, kFamilyCount> out;
+    for (std::size_t i = 0; i < kFamilyCount; ++i) out[i] = http::deflate_piece(family_header(i));
+    return out;
+  }();
+  return deflated[family];
+}
+
+void write_families(std::string& out, const std::vector<const Fragments*>& parts) {
+  for_each_family(
+      parts, [&](std::size_t family) { out += family_header(family); },
+      [&](const Fragments& part, std::size_t family) { out += part.lines[family]; });
 }
 
 }  // namespace pghealthd::metrics

@@ -7,10 +7,12 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "http/gzip.h"
 #include "metrics/catalog.h"
 #include "model/stats.h"
 
@@ -20,6 +22,12 @@ namespace pghealthd::metrics {
 struct Fragments {
   std::array<std::string, kFamilyCount> lines;
   [[nodiscard]] std::size_t bytes() const;
+  // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape
+  // until the snapshot is replaced. Not thread-safe: called from the loop thread only, like the Store.
+  [[nodiscard]] const http::Deflated& deflated(std::size_t family) const;
+
+ private:
+  mutable std::array<std::optional<http::Deflated>, kFamilyCount> deflated_;
 };
 
 // Appends `v` escaped for a label value: backslash, double quote and newline.
@@ -38,7 +46,26 @@ void append_value(std::string& out, double v);
 [[nodiscard]] Fragments render_horizon(std::string_view target, std::string_view datname,
                                        const std::vector<model::HorizonHolder>& holders);
 
-// Writes every family that has samples in `parts`: its HELP and TYPE once, then the samples of each part.
+// Every family that has samples in `parts`, in catalog order: its HELP and TYPE once, then the samples of
+// each part. `header(family)` and `lines(part, family)` receive the pieces in output order; nothing is
+// copied, so a scrape can send the snapshots' own text (Store::body).
+template <typename Header, typename Lines>
+void for_each_family(const std::vector<const Fragments*>& parts, Header&& header, Lines&& lines) {
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    bool any = false;
+    for (const auto* p : parts) any = any || !p->lines[i].empty();
+    if (!any) continue;
+    header(i);
+    for (const auto* p : parts)
+      if (!p->lines[i].empty()) lines(*p, i);
+  }
+}
+
+// The HELP and TYPE lines of a family, rendered once.
+[[nodiscard]] const std::string& family_header(std::size_t family);
+[[nodiscard]] const http::Deflated& family_header_deflated(std::size_t family);
+
+// Appends every family that has samples in `parts` (see for_each_family) to `out`.
 void write_families(std::string& out, const std::vector<const Fragments*>& parts);
 
 }  // namespace pghealthd::metrics

@@ -254,10 +254,16 @@ awaitable<std::optional<Error>> Connection::connect(ConnectParams params) {
 
   // Session settings are the server-side backstop for our own deadlines. JIT off: our catalog queries
   // cross its cost threshold at thousands of tables and pay ~40 ms of compilation for nothing.
+  // stats_fetch_consistency = snapshot (PostgreSQL 15+; CASE keeps older servers from seeing the name):
+  // each query reads every statistics entry from one copy taken at its first access, so the counters
+  // of one collection are mutually consistent, and a collection over thousands of relations costs the
+  // server ~25% less CPU than fetching entry by entry (bench/RESULTS.md).
   // (The SQL sits in a variable: GCC 12 rejects a string literal argument inside co_await.)
   static constexpr std::string_view kSetup =
       "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "
-      "set_config('jit', 'off', false), current_setting('is_superuser') = 'on'";
+      "set_config('jit', 'off', false), current_setting('is_superuser') = 'on', "
+      "CASE WHEN current_setting('server_version_num')::int >= 150000 "
+      "THEN set_config('stats_fetch_consistency', 'snapshot', false) END";
   std::vector<std::string> values{std::to_string(params.statement_timeout.count()),
                                   std::to_string(params.lock_timeout.count())};
   auto setup = co_await query(kSetup, std::move(values), params.connect_timeout);

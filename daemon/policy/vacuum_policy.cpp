@@ -47,12 +47,12 @@ RuleSet::RuleSet(const config::Vacuum& cfg) {
   defaults_.dead_tuple_ratio = cfg.dead_tuple_ratio;
   defaults_.min_dead_tuples = cfg.min_dead_tuples;
   defaults_.cooldown = cfg.cooldown;
-  for (const auto& o : cfg.tables) rules_.push_back({std::regex(o.schema), std::regex(o.table), o});
+  for (const auto& o : cfg.tables) rules_.push_back({config::Pattern(o.schema), config::Pattern(o.table), o});
 }
 
 TableRules RuleSet::for_table(const std::string& schema, const std::string& table) const {
   for (const auto& c : rules_) {
-    if (!std::regex_match(schema, c.schema) || !std::regex_match(table, c.table)) continue;
+    if (!c.schema.matches(schema) || !c.table.matches(table)) continue;
     TableRules r = defaults_;
     r.excluded = c.rule.exclude;
     if (c.rule.dead_tuple_ratio) r.dead_tuple_ratio = *c.rule.dead_tuple_ratio;

@@ -24,13 +24,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
+#include "config/pattern.h"
 #include "model/stats.h"
 
 namespace pghealthd::policy {
@@ -71,7 +71,7 @@ class RuleSet {
 
  private:
   struct Compiled {
-    std::regex schema, table;
+    config::Pattern schema, table;
     config::VacuumOverride rule;
   };
   TableRules defaults_;

@@ -1,7 +1,6 @@
 // The command line (parse_cli) and autodiscovery's database filter (database_selected).
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -14,15 +13,10 @@ using Catch::Matchers::Contains;
 using pghealthd::app::Options;
 using pghealthd::app::parse_cli;
 
-std::vector<std::regex> regexes(const std::vector<std::string>& patterns) {
-  std::vector<std::regex> out;
-  for (const auto& p : patterns) out.emplace_back(p, std::regex::ECMAScript);
-  return out;
-}
-
 bool selected(const std::string& name, const std::vector<std::string>& include,
               const std::vector<std::string>& exclude) {
-  return pghealthd::app::database_selected(name, regexes(include), regexes(exclude));
+  return pghealthd::config::selected(name, pghealthd::config::compile_patterns(include),
+                                   pghealthd::config::compile_patterns(exclude));
 }
 
 }  // namespace

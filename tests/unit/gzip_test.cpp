@@ -1,0 +1,139 @@
+// gzip from independently compressed pieces (http/gzip.h) and the /metrics body built from them
+// (Store::body): what a client inflates must be exactly the plain text, however the pieces fall.
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <string>
+#include <vector>
+
+#include "http/gzip.h"
+#include "metrics/exposition.h"
+#include "metrics/store.h"
+
+namespace {
+
+using pghealthd::http::deflate_piece;
+using pghealthd::http::Deflated;
+using pghealthd::http::GzipTrailer;
+
+// Inflates a whole gzip stream the way clients do (zlib, gzip framing, CRC and length checked);
+// fails the test if it is not exactly one valid member.
+std::string gunzip(const std::string& in) {
+  z_stream zs{};
+  REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    char buf[16384];
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+  }
+  const auto left = zs.avail_in;
+  inflateEnd(&zs);
+  REQUIRE(rc == Z_STREAM_END);  // trailer present, CRC-32 and size match
+  REQUIRE(left == 0);           // nothing after the member
+  return out;
+}
+
+std::string gzip_of(const std::vector<std::string>& texts) {
+  std::vector<Deflated> pieces;
+  for (const auto& t : texts) pieces.push_back(deflate_piece(t));
+  GzipTrailer trailer;
+  std::string out(GzipTrailer::header());
+  for (const auto& p : pieces) {
+    trailer.add(p);
+    out += p.data;
+  }
+  return out + trailer.end();
+}
+
+std::string text_of(std::size_t bytes, unsigned seed) {
+  std::string s;
+  unsigned x = seed;
+  while (s.size() < bytes) {
+    x = x * 1103515245u + 12345u;
+    s += "pghealthd_table_live_tuples{relname=\"t_" + std::to_string(x % 100000) + "\"} " +
+         std::to_string(x % 977) + "\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("gzip pieces concatenate into one member that inflates to the joined text", "[gzip]") {
+  const std::vector<std::string> texts{"# HELP a b\n", text_of(300000, 1), "x", text_of(70000, 2)};
+  std::string joined;
+  for (const auto& t : texts) joined += t;
+  CHECK(gunzip(gzip_of(texts)) == joined);
+}
+
+TEST_CASE("gzip of no pieces and of empty pieces is a valid empty body", "[gzip]") {
+  CHECK(gunzip(gzip_of({})).empty());
+  CHECK(gunzip(gzip_of({"", ""})).empty());
+  CHECK(gunzip(gzip_of({"", "a", ""})) == "a");
+}
+
+TEST_CASE("a gzip piece compresses repetitive exposition text well", "[gzip]") {
+  const auto text = text_of(1000000, 3);
+  const auto piece = deflate_piece(text);
+  CHECK(piece.size == text.size());
+  CHECK(piece.data.size() < text.size() / 4);
+}
+
+TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip]") {
+  using namespace pghealthd;
+  metrics::Store store("test");
+  auto put_tables = [&](const std::string& datname, std::int64_t live) {
+    const metrics::DbKey key{"t", datname};
+    store.add_database(key);
+    auto snap = std::make_shared<collectors::Snapshot>();
+    std::vector<model::TableStats> rows(200);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      rows[i].schemaname = "public";
+      rows[i].relname = "t" + std::to_string(i);
+      rows[i].live_tuples = live + static_cast<std::int64_t>(i);
+      rows[i].dead_tuples = 3;
+    }
+    snap->series = metrics::render_tables("t", datname, rows);
+    store.put(key, collectors::Kind::kStatUserTables, snap);
+  };
+  put_tables("a", 100);
+  put_tables("b", 5000);
+
+  const auto plain = store.body(false).joined();
+  REQUIRE(plain.find("pghealthd_table_live_tuples{target=\"t\",datname=\"b\",schemaname=\"public\",relname=\"t1\"} 5001") !=
+          std::string::npos);
+  CHECK(gunzip(store.body(true).joined()) == plain);
+  // A second gzip scrape reuses the compressed snapshots and still says the same.
+  CHECK(gunzip(store.body(true).joined()) == plain);
+
+  // A new collection replaces a snapshot: the next gzip scrape carries its values, not the cached ones.
+  put_tables("a", 7);
+  const auto plain2 = store.body(false).joined();
+  REQUIRE(plain2 != plain);
+  CHECK(gunzip(store.body(true).joined()) == plain2);
+}
+
+TEST_CASE("a body's pieces stay valid after the store replaces its snapshots", "[gzip]") {
+  using namespace pghealthd;
+  metrics::Store store("test");
+  const metrics::DbKey key{"t", "d"};
+  store.add_database(key);
+  auto snap = std::make_shared<collectors::Snapshot>();
+  std::vector<model::TableStats> rows(1);
+  rows[0].schemaname = "public";
+  rows[0].relname = "kept";
+  rows[0].live_tuples = 42;
+  snap->series = metrics::render_tables("t", "d", rows);
+  store.put(key, collectors::Kind::kStatUserTables, snap);
+  snap.reset();
+  const auto body = store.body(false);  // as a scrape in progress holds it
+  const auto before = body.joined();
+  store.withdraw(key, collectors::Kind::kStatUserTables);  // the only other owner lets go
+  CHECK(body.joined() == before);
+  CHECK(before.find("relname=\"kept\"} 42") != std::string::npos);
+}
