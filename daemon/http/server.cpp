@@ -73,12 +73,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor;
   Handler handler;
   Limits limits;
-  std::size_t connections = 0;
   std::unique_ptr<asio::ssl::context> tls;
   std::map<std::string, std::string> users;      // basic auth: name -> bcrypt hash
   std::set<std::string> verified;                // Authorization headers already checked (bounded)
   asio::thread_pool* blocking = nullptr;
-  std::set<beast::tcp_stream*> sessions;  // so stop() can end idle keep-alive connections at once
+  // Every open connection, so stop() can end idle keep-alive connections at once, and when the cap is
+  // reached the one that has waited longest can make room (see accept_loop).
+  struct Tracked {
+    std::chrono::steady_clock::time_point since;  // when it began waiting for its request or its reader
+    bool evicted = false;
+  };
+  std::map<beast::tcp_stream*, Tracked> sessions;
   bool stopped = false;
 
   awaitable<void> accept_loop() {
@@ -91,8 +96,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         spdlog::warn("accepting a connection failed error=\"{}\"", ec.message());
         continue;
       }
-      if (connections >= limits.max_connections) {
-        // Refuse rather than queue: an unbounded number of idle clients must not exhaust descriptors.
+      // The cap bounds descriptors and memory. At the cap, the connection that has waited longest for a
+      // request that is not coming (a slow or idle client) or for a client that does not read its answer
+      // is closed to make room: such clients, however many, cannot lock a scraper out, which merely
+      // refusing newcomers would let them do for a whole read_timeout/write_timeout.
+      if (open_connections() >= limits.max_connections && !evict_longest_waiting()) {
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
@@ -101,19 +109,38 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
+  [[nodiscard]] std::size_t open_connections() const {
+    std::size_t n = 0;
+    for (const auto& [s, t] : sessions) n += !t.evicted;
+    return n;
+  }
+
+  bool evict_longest_waiting() {
+    auto victim = sessions.end();
+    for (auto it = sessions.begin(); it != sessions.end(); ++it)
+      if (!it->second.evicted && (victim == sessions.end() || it->second.since < victim->second.since))
+        victim = it;
+    if (victim == sessions.end()) return false;
+    victim->second.evicted = true;
+    boost::system::error_code ignored;
+    victim->first->socket().close(ignored);  // its pending read or write ends with an error; it unwinds
+    spdlog::debug("HTTP connection closed to make room: the connection cap is reached max_connections={}",
+                  limits.max_connections);
+    return true;
+  }
+
+  void waiting(beast::tcp_stream& s) {
+    if (auto it = sessions.find(&s); it != sessions.end()) it->second.since = std::chrono::steady_clock::now();
+  }
+
   awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
-    ++connections;
-    struct Count {
-      std::size_t& n;
-      ~Count() { --n; }
-    } count{connections};
     beast::tcp_stream stream(std::move(socket));
-    sessions.insert(&stream);
+    sessions[&stream] = Tracked{std::chrono::steady_clock::now()};
     struct Untrack {
-      std::set<beast::tcp_stream*>& set;
+      std::map<beast::tcp_stream*, Tracked>& map;
       beast::tcp_stream* s;
-      ~Untrack() { set.erase(s); }
+      ~Untrack() { map.erase(s); }
     } untrack{sessions, &stream};
     try {
       if (tls) {
@@ -165,6 +192,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
       parser.body_limit(limits.max_body_bytes);
       beast::get_lowest_layer(stream).expires_after(limits.read_timeout);
+      waiting(beast::get_lowest_layer(stream));
       boost::system::error_code ec;
       co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::end_of_stream) break;
@@ -184,6 +212,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         break;
       }
+      waiting(beast::get_lowest_layer(stream));  // from now on, for the client to take its answer
       auto& req = parser.get();
       Request r;
       r.method = std::string(req.method_string());
@@ -303,7 +332,7 @@ void Server::stop() {
   impl_->stopped = true;
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
-  for (auto* s : impl_->sessions) s->socket().cancel(ignored);
+  for (auto& [s, t] : impl_->sessions) s->socket().cancel(ignored);
 }
 
 }  // namespace pghealthd::http
