@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace pghealthd;
   const auto rows = to_rows(std::string_view(reinterpret_cast<const char*>(data), size));
   for (const auto& def : collectors::all()) {
-    const auto outcome = def.process(rows, "fuzz\"target\\\n", "db");
+    const auto outcome = def.process(rows, "fuzz\"target\\\n", "db", pghealthd::metrics::SeriesFilter{});
     if (!outcome.snapshot) {
       if (outcome.error.empty()) broken(def.name, "no snapshot and no error");
       continue;

@@ -39,7 +39,7 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
       break;
     }
     pg::ResultRows rows(q.result.get());
-    auto outcome = def.process(rows, t.name, datname);
+    auto outcome = def.process(rows, t.name, datname, metrics::SeriesFilter{});
     if (!outcome.snapshot) {
       error = std::string(def.name) + ": " + outcome.error;
       break;

@@ -36,7 +36,11 @@ struct Definition {
   Kind kind;
   std::string_view name;  // the `collector` label and the config key
   std::string_view sql;
-  Outcome (*process)(const Rows& rows, std::string_view target, std::string_view datname);
+  Outcome (*process)(const Rows& rows, std::string_view target, std::string_view datname,
+                     const metrics::SeriesFilter& filter);
+  // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and
+  // per-index ones do; the xmin horizon's few per database never are.
+  bool budgeted = true;
 };
 
 [[nodiscard]] const std::array<Definition, kKindCount>& all();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pghealthd::metrics {
 namespace {
 
@@ -43,13 +45,63 @@ class Row {
     out += "} ";
     append_value(out, *value);
     out += '\n';
+    ++f.series;
   }
 
  private:
   std::string labels_;
 };
 
+// Renders the rows the filter keeps; if they come to more series than the filter allows, renders again
+// the most significant first (by `priority`, descending) until the next row would not fit.
+template <typename T, typename Keep, typename Priority, typename RenderRow>
+Fragments render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Keep keep, Priority priority,
+                      RenderRow render_row) {
+  std::vector<const T*> kept;
+  kept.reserve(rows.size());
+  for (const auto& r : rows)
+    if (keep(r)) kept.push_back(&r);
+  Fragments f;
+  for (const auto* r : kept) render_row(f, *r);
+  if (f.series <= filter.max_series) return f;
+
+  const std::size_t wanted = f.series;
+  std::stable_sort(kept.begin(), kept.end(), [&](const T* a, const T* b) { return priority(*a) > priority(*b); });
+  Fragments cut;
+  for (const auto* r : kept) {
+    std::array<std::size_t, kFamilyCount> sizes{};
+    for (std::size_t i = 0; i < kFamilyCount; ++i) sizes[i] = cut.lines[i].size();
+    const std::size_t before = cut.series;
+    render_row(cut, *r);
+    if (cut.series > filter.max_series) {
+      for (std::size_t i = 0; i < kFamilyCount; ++i) cut.lines[i].resize(sizes[i]);
+      cut.series = before;
+      break;
+    }
+  }
+  cut.dropped = wanted - cut.series;
+  return cut;
+}
+
 }  // namespace
+
+std::string SeriesFilter::key(std::string_view schema, std::string_view table) {
+  std::string k;
+  k.reserve(schema.size() + table.size() + 1);
+  k += schema;
+  k += '\0';
+  k += table;
+  return k;
+}
+
+bool SeriesFilter::keeps(std::string_view schema, std::string_view table,
+                         std::optional<std::int64_t> size_bytes) const {
+  if (!config::selected(schema, include_schemas, exclude_schemas)) return false;
+  if (!config::selected(table, include_tables, exclude_tables)) return false;
+  if (min_table_size_bytes <= 0) return true;
+  if (size_bytes) return *size_bytes >= min_table_size_bytes;
+  return small_tables.empty() || !small_tables.count(key(schema, table));
+}
 
 std::size_t Fragments::bytes() const {
   std::size_t n = 0;
@@ -85,65 +137,68 @@ void append_value(std::string& out, double v) {
 }
 
 Fragments render_tables(std::string_view target, std::string_view datname,
-                        const std::vector<model::TableStats>& rows) {
-  Fragments f;
-  for (const auto& t : rows) {
-    const Row row(target, datname, t.schemaname, t.relname);
-    row.add(f, Family::kTableLiveTuples, t.live_tuples);
-    row.add(f, Family::kTableDeadTuples, t.dead_tuples);
-    row.add(f, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
-    row.add(f, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
-    row.add(f, Family::kTableSeqScans, t.seq_scans);
-    row.add(f, Family::kTableIndexScans, t.index_scans);
-    row.add(f, Family::kTableSizeBytes, t.size_bytes);
-    row.add(f, Family::kTableLastVacuum, t.last_vacuum, "kind", "manual");
-    row.add(f, Family::kTableLastVacuum, t.last_autovacuum, "kind", "auto");
-    row.add(f, Family::kTableLastAnalyze, t.last_analyze, "kind", "manual");
-    row.add(f, Family::kTableLastAnalyze, t.last_autoanalyze, "kind", "auto");
-    row.add(f, Family::kTableVacuums, t.vacuum_count, "kind", "manual");
-    row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
-    row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
-    row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
-    row.add(f, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
-    row.add(f, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
-  }
-  return f;
+                        const std::vector<model::TableStats>& rows, const SeriesFilter& filter) {
+  return render_rows(
+      rows, filter, [&](const model::TableStats& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
+      [](const model::TableStats& t) { return t.size_bytes.value_or(0); },
+      [&](Fragments& f, const model::TableStats& t) {
+        const Row row(target, datname, t.schemaname, t.relname);
+        row.add(f, Family::kTableLiveTuples, t.live_tuples);
+        row.add(f, Family::kTableDeadTuples, t.dead_tuples);
+        row.add(f, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
+        row.add(f, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
+        row.add(f, Family::kTableSeqScans, t.seq_scans);
+        row.add(f, Family::kTableIndexScans, t.index_scans);
+        row.add(f, Family::kTableSizeBytes, t.size_bytes);
+        row.add(f, Family::kTableLastVacuum, t.last_vacuum, "kind", "manual");
+        row.add(f, Family::kTableLastVacuum, t.last_autovacuum, "kind", "auto");
+        row.add(f, Family::kTableLastAnalyze, t.last_analyze, "kind", "manual");
+        row.add(f, Family::kTableLastAnalyze, t.last_autoanalyze, "kind", "auto");
+        row.add(f, Family::kTableVacuums, t.vacuum_count, "kind", "manual");
+        row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
+        row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
+        row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
+        row.add(f, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
+        row.add(f, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
+      });
 }
 
 Fragments render_table_io(std::string_view target, std::string_view datname,
-                          const std::vector<model::TableIo>& rows) {
-  Fragments f;
-  for (const auto& t : rows) {
-    const Row row(target, datname, t.schemaname, t.relname);
-    row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");
-    row.add(f, Family::kTableBlocksHit, t.idx_blks_hit, "area", "index");
-    row.add(f, Family::kTableBlocksHit, t.toast_blks_hit, "area", "toast");
-    row.add(f, Family::kTableBlocksHit, t.tidx_blks_hit, "area", "toast_index");
-    row.add(f, Family::kTableBlocksRead, t.heap_blks_read, "area", "heap");
-    row.add(f, Family::kTableBlocksRead, t.idx_blks_read, "area", "index");
-    row.add(f, Family::kTableBlocksRead, t.toast_blks_read, "area", "toast");
-    row.add(f, Family::kTableBlocksRead, t.tidx_blks_read, "area", "toast_index");
-    row.add(f, Family::kTableCacheHitRatio, model::cache_hit_ratio(t.heap_blks_hit, t.heap_blks_read));
-  }
-  return f;
+                          const std::vector<model::TableIo>& rows, const SeriesFilter& filter) {
+  return render_rows(
+      rows, filter, [&](const model::TableIo& t) { return filter.keeps(t.schemaname, t.relname); },
+      [](const model::TableIo& t) { return t.heap_blks_hit.value_or(0) + t.heap_blks_read.value_or(0); },
+      [&](Fragments& f, const model::TableIo& t) {
+        const Row row(target, datname, t.schemaname, t.relname);
+        row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");
+        row.add(f, Family::kTableBlocksHit, t.idx_blks_hit, "area", "index");
+        row.add(f, Family::kTableBlocksHit, t.toast_blks_hit, "area", "toast");
+        row.add(f, Family::kTableBlocksHit, t.tidx_blks_hit, "area", "toast_index");
+        row.add(f, Family::kTableBlocksRead, t.heap_blks_read, "area", "heap");
+        row.add(f, Family::kTableBlocksRead, t.idx_blks_read, "area", "index");
+        row.add(f, Family::kTableBlocksRead, t.toast_blks_read, "area", "toast");
+        row.add(f, Family::kTableBlocksRead, t.tidx_blks_read, "area", "toast_index");
+        row.add(f, Family::kTableCacheHitRatio, model::cache_hit_ratio(t.heap_blks_hit, t.heap_blks_read));
+      });
 }
 
 Fragments render_indexes(std::string_view target, std::string_view datname,
-                         const std::vector<model::IndexStats>& rows) {
-  Fragments f;
-  for (const auto& i : rows) {
-    const Row row(target, datname, i.schemaname, i.relname, i.indexrelname);
-    row.add(f, Family::kIndexScans, i.scans);
-    row.add(f, Family::kIndexTuplesRead, i.tuples_read);
-    row.add(f, Family::kIndexTuplesFetched, i.tuples_fetched);
-    row.add(f, Family::kIndexSizeBytes, i.size_bytes);
-    row.add(f, Family::kIndexUnused, model::index_unused(i));
-  }
-  return f;
+                         const std::vector<model::IndexStats>& rows, const SeriesFilter& filter) {
+  return render_rows(
+      rows, filter, [&](const model::IndexStats& i) { return filter.keeps(i.schemaname, i.relname); },
+      [](const model::IndexStats& i) { return i.size_bytes.value_or(0); },
+      [&](Fragments& f, const model::IndexStats& i) {
+        const Row row(target, datname, i.schemaname, i.relname, i.indexrelname);
+        row.add(f, Family::kIndexScans, i.scans);
+        row.add(f, Family::kIndexTuplesRead, i.tuples_read);
+        row.add(f, Family::kIndexTuplesFetched, i.tuples_fetched);
+        row.add(f, Family::kIndexSizeBytes, i.size_bytes);
+        row.add(f, Family::kIndexUnused, model::index_unused(i));
+      });
 }
 
 Fragments render_horizon(std::string_view target, std::string_view datname,
-                         const std::vector<model::HorizonHolder>& holders) {
+                         const std::vector<model::HorizonHolder>& holders, const SeriesFilter& /*filter*/) {
   Fragments f;
   for (const char* source : model::kHorizonSources) {
     std::optional<std::int64_t> xids = 0;
@@ -172,6 +227,7 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
       out += labels;
       append_value(out, *value);
       out += '\n';
+      ++f.series;
     };
     add(Family::kXminHorizonAgeSeconds, seconds);
     add(Family::kXminHorizonAgeTransactions, xids);

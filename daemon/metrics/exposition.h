@@ -7,10 +7,14 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
+
+#include "config/pattern.h"
 
 #include "http/gzip.h"
 #include "metrics/catalog.h"
@@ -21,6 +25,8 @@ namespace pghealthd::metrics {
 // Sample lines (without HELP/TYPE) for each family that one collection produced.
 struct Fragments {
   std::array<std::string, kFamilyCount> lines;
+  std::size_t series = 0;   // sample lines in `lines`
+  std::size_t dropped = 0;  // series left out to stay within the series budget (SeriesFilter::max_series)
   [[nodiscard]] std::size_t bytes() const;
   // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape
   // until the snapshot is replaced. Not thread-safe: called from the loop thread only, like the Store.
@@ -36,15 +42,35 @@ void append_escaped(std::string& out, std::string_view v);
 void append_value(std::string& out, std::int64_t v);
 void append_value(std::string& out, double v);
 
-[[nodiscard]] Fragments render_tables(std::string_view target, std::string_view datname,
-                                      const std::vector<model::TableStats>& rows);
-[[nodiscard]] Fragments render_table_io(std::string_view target, std::string_view datname,
-                                        const std::vector<model::TableIo>& rows);
-[[nodiscard]] Fragments render_indexes(std::string_view target, std::string_view datname,
-                                       const std::vector<model::IndexStats>& rows);
+// Cardinality controls (config `cardinality:`): which tables get per-table and per-index series, and how
+// many series one collection may render. The default keeps everything.
+struct SeriesFilter {
+  std::vector<config::Pattern> include_schemas, exclude_schemas, include_tables, exclude_tables;
+  // Tables known to be smaller than `min_table_size_bytes` (for the views without a size column, from
+  // the database's last stat_user_tables collection), as "schema\0table".
+  std::int64_t min_table_size_bytes = 0;
+  std::unordered_set<std::string> small_tables;
+  // The collection's share of the target's series budget. When the rows would render more, the most
+  // significant rows (largest tables and indexes, busiest tables for I/O) are kept and the rest dropped,
+  // counted in Fragments::dropped.
+  std::size_t max_series = std::numeric_limits<std::size_t>::max();
 
+  [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
+                           std::optional<std::int64_t> size_bytes = std::nullopt) const;
+  [[nodiscard]] static std::string key(std::string_view schema, std::string_view table);
+};
+
+[[nodiscard]] Fragments render_tables(std::string_view target, std::string_view datname,
+                                      const std::vector<model::TableStats>& rows, const SeriesFilter& filter = {});
+[[nodiscard]] Fragments render_table_io(std::string_view target, std::string_view datname,
+                                        const std::vector<model::TableIo>& rows, const SeriesFilter& filter = {});
+[[nodiscard]] Fragments render_indexes(std::string_view target, std::string_view datname,
+                                       const std::vector<model::IndexStats>& rows, const SeriesFilter& filter = {});
+
+// A handful of series per database: never filtered or cut.
 [[nodiscard]] Fragments render_horizon(std::string_view target, std::string_view datname,
-                                       const std::vector<model::HorizonHolder>& holders);
+                                       const std::vector<model::HorizonHolder>& holders,
+                                       const SeriesFilter& filter = {});
 
 // Every family that has samples in `parts`, in catalog order: its HELP and TYPE once, then the samples of
 // each part. `header(family)` and `lines(part, family)` receive the pieces in output order; nothing is

@@ -27,6 +27,7 @@ class Scrape {
   // Every series with this name whose labels include `labels`.
   [[nodiscard]] std::vector<Sample> all(const std::string& name, const Labels& labels = {}) const;
   [[nodiscard]] const std::string& text() const { return text_; }
+  [[nodiscard]] const std::vector<Sample>& samples() const { return samples_; }
 
  private:
   std::vector<Sample> samples_;

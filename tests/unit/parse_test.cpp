@@ -434,7 +434,7 @@ TEST_CASE("there are four collectors, named like their config keys", "[collector
 
 TEST_CASE("stat_user_tables process renders the table's series", "[collectors]") {
   const auto out =
-      definition_named("stat_user_tables").process(stat_user_tables_answer().text_rows(), "t", "d");
+      definition_named("stat_user_tables").process(stat_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 1);
@@ -455,7 +455,7 @@ TEST_CASE("stat_user_tables process renders the table's series", "[collectors]")
 
 TEST_CASE("statio_user_tables process renders the table's series", "[collectors]") {
   const auto out =
-      definition_named("statio_user_tables").process(statio_user_tables_answer().text_rows(), "t", "d");
+      definition_named("statio_user_tables").process(statio_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 1);
@@ -472,7 +472,7 @@ TEST_CASE("statio_user_tables process renders the table's series", "[collectors]
 TEST_CASE("stat_user_indexes process renders the index's series", "[collectors]") {
   auto answer = stat_user_indexes_answer();
   answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
-  const auto out = definition_named("stat_user_indexes").process(answer.text_rows(), "t", "d");
+  const auto out = definition_named("stat_user_indexes").process(answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 2);
@@ -492,7 +492,7 @@ TEST_CASE("a process function reports a parse error without a snapshot", "[colle
   for (const auto& d : pghealthd::collectors::all()) {
     INFO(d.name);
     const TextRows wrong({"schemaname", "relname"}, {{"public", "Message"}});
-    const auto out = d.process(wrong, "t", "d");
+    const auto out = d.process(wrong, "t", "d", pghealthd::metrics::SeriesFilter{});
     CHECK_FALSE(out.snapshot);
     CHECK_THAT(out.error, Contains("no column"));
     CHECK(out.rows == 0);
@@ -501,7 +501,7 @@ TEST_CASE("a process function reports a parse error without a snapshot", "[colle
 
 TEST_CASE("a process function escapes odd names in labels", "[collectors]") {
   const auto answer = stat_user_tables_answer().with(0, "relname", "a \"b\"\nc\\d");
-  const auto out = definition_named("stat_user_tables").process(answer.text_rows(), "t", "d");
+  const auto out = definition_named("stat_user_tables").process(answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.snapshot);
   CHECK(out.snapshot->tables.at(0).relname == "a \"b\"\nc\\d");  // the typed row keeps the raw name
   CHECK_THAT(render(out.snapshot->series),
