@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+
+#include "app/schedule.h"
 
 namespace pghealthd::app {
 namespace {
@@ -22,12 +25,14 @@ double unix_now() {
 }  // namespace
 
 DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
-                             std::optional<std::string> dbname, std::shared_ptr<vacuum::TargetBudget> budget)
+                             std::optional<std::string> dbname, std::shared_ptr<vacuum::TargetBudget> budget,
+                             std::shared_ptr<SlotPool> slots)
     : ctx_(ctx),
       target_(target),
       key_{target.name, std::move(datname)},
       params_(connect_params(target, std::move(dbname))),
       conn_(ctx.loop, ctx.blocking),
+      pool_(std::move(slots)),
       wakeup_(ctx.loop) {
   if (ctx.vacuum.enabled)
     vacuum_ = std::make_shared<vacuum::Engine>(ctx, target, ctx.vacuum, key_, params_.dbname, std::move(budget));
@@ -37,15 +42,21 @@ void DatabaseWatch::start() {
   series_ = &ctx_.store.add_database(key_);
   series_->up->Set(0);
   if (vacuum_) vacuum_->start();
+  slot_ = pool_->join([this] { wake(); });
   auto self = shared_from_this();
   asio::co_spawn(ctx_.loop, worker(self), asio::detached);
   // In collectors::Kind order.
   const std::array<const config::Collector*, collectors::kKindCount> cfg{
       &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
       &ctx_.collectors.xmin_horizon};
+  // One phase for all of this database's collectors, a fraction of the shortest interval.
+  auto shortest = config::Duration::max();
+  for (const auto* c : cfg)
+    if (c->enabled) shortest = std::min(shortest, c->interval);
+  const auto phase = schedule_phase(key_.target, key_.datname, shortest);
   for (const auto& def : collectors::all()) {
     const auto* c = cfg[idx(def.kind)];
-    if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval), asio::detached);
+    if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval, phase), asio::detached);
   }
 }
 
@@ -55,6 +66,7 @@ void DatabaseWatch::stop(bool withdraw) {
   for (auto& t : timers_) t->cancel();
   wakeup_.cancel();
   conn_.close();
+  if (slot_) slot_->leave();
   if (vacuum_) vacuum_->stop();
   if (withdraw) ctx_.store.remove_database(key_);
   series_ = nullptr;
@@ -62,6 +74,13 @@ void DatabaseWatch::stop(bool withdraw) {
 }
 
 void DatabaseWatch::wake() { wakeup_.cancel(); }
+
+void DatabaseWatch::give_back_slot() {
+  if (!slot_->holding()) return;
+  conn_.close();
+  slot_->release();
+  spdlog::trace("connection slot handed over target={} datname={}", key_.target, key_.datname);
+}
 
 void DatabaseWatch::set_up(bool up, const std::string& why) {
   if (stopped_) return;
@@ -112,10 +131,10 @@ void DatabaseWatch::fail_all(const std::string& why) {
 }
 
 awaitable<void> DatabaseWatch::schedule([[maybe_unused]] std::shared_ptr<DatabaseWatch> self,
-                                        collectors::Kind kind, config::Duration interval) {
+                                        collectors::Kind kind, config::Duration interval, config::Duration phase) {
   auto timer = std::make_shared<asio::steady_timer>(ctx_.loop);
   timers_.push_back(timer);
-  auto next = steady_clock::now();
+  const auto start = steady_clock::now();
   while (!stopped_) {
     if (pending_[idx(kind)]) {
       series_->collector[idx(kind)].skipped->Increment();
@@ -124,11 +143,9 @@ awaitable<void> DatabaseWatch::schedule([[maybe_unused]] std::shared_ptr<Databas
     } else {
       enqueue(kind);
     }
-    // Fixed-rate schedule: a late run does not shift the ones after it; missed slots are not made up.
-    const auto now = steady_clock::now();
-    next += interval;
-    if (next <= now) next += ((now - next) / interval + 1) * interval;
-    timer->expires_at(next);
+    // The first run at once, then fixed-rate, shifted by the database's phase (app/schedule.h).
+    const auto elapsed = std::chrono::duration_cast<config::Duration>(steady_clock::now() - start);
+    timer->expires_at(start + next_run(phase, interval, elapsed));
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
   }
@@ -137,7 +154,26 @@ awaitable<void> DatabaseWatch::schedule([[maybe_unused]] std::shared_ptr<Databas
 awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseWatch> self) {
   auto backoff = target_.connection.backoff_initial;
   boost::system::error_code ec;
+  std::size_t turn = 0;  // queries run since this slot was taken
   while (!stopped_) {
+    // Down (not yet connected, failed or lost): connect at once, work or not, so pghealthd_up follows.
+    if (queue_.empty() && up_) {
+      // Nothing to do: keep the slot and the connection unless another database waits for one.
+      if (slot_->holding() && slot_->others_waiting()) {
+        give_back_slot();
+        continue;
+      }
+      slot_->idle(true);
+      wakeup_.expires_at(steady_clock::time_point::max());
+      co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (stopped_) break;
+      slot_->idle(false);
+      continue;
+    }
+    if (!slot_->holding()) {
+      if (!co_await slot_->acquire() || stopped_) break;
+      turn = 0;
+    }
     if (!conn_.connected()) {
       auto err = co_await conn_.connect(params_);
       if (stopped_) break;
@@ -145,6 +181,7 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
         const std::string why = pg::describe(*err);
         set_up(false, why);
         fail_all(why);
+        give_back_slot();  // nobody's slot is spent on waiting out the backoff
         waiting_to_retry_ = true;
         wakeup_.expires_after(backoff);
         co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -155,15 +192,14 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
       backoff = target_.connection.backoff_initial;
       set_up(true, {});
     }
-    if (queue_.empty()) {
-      wakeup_.expires_at(steady_clock::time_point::max());
-      co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
-      continue;
-    }
+    if (queue_.empty()) continue;
     const auto kind = queue_.front();
     queue_.pop_front();
     co_await collect(kind);
     pending_[idx(kind)] = false;
+    // Fairness: after a full round of collectors, a database with more work due still lets a waiting one in.
+    if (++turn >= collectors::kKindCount && !queue_.empty() && slot_->others_waiting() && !stopped_)
+      give_back_slot();
   }
 }
 

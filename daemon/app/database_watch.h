@@ -1,5 +1,11 @@
-// Watches one database of one target: keeps a connection (reconnecting with capped exponential backoff)
-// and runs each enabled collector on its own interval over it, one query at a time.
+// Watches one database of one target: runs each enabled collector on its own interval (app/schedule.h) over
+// one connection, one query at a time, reconnecting with capped exponential backoff.
+//
+// The connection needs one of the target's slots (max_connections, app/slot_pool.h): the worker takes a
+// slot before it connects and keeps it while it has work. When its queue is empty and another database
+// of the target waits for a slot, it closes its connection and hands the slot over; when nobody waits, it
+// keeps both. Waiting for a slot is not being down: pghealthd_up keeps its value, and a collector's
+// deadline and duration start when its query is sent. A database in backoff gives its slot back.
 //
 // A collector that is still queued or running when its next run is due skips that run (counted in
 // pghealthd_collector_skipped_total); it never overlaps itself. A database that is down, slow or stuck
@@ -13,6 +19,7 @@
 #include <string>
 
 #include "app/context.h"
+#include "app/slot_pool.h"
 #include "collectors/collector.h"
 #include "pg/connection.h"
 #include "vacuum/engine.h"
@@ -23,8 +30,9 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
  public:
   // `dbname` replaces conninfo's database when set; `datname` is the label either way.
   // `budget` is shared by the target's databases; the vacuum engine runs only when vacuum is enabled.
+  // `slots` are the target's connection slots.
   DatabaseWatch(Context& ctx, const config::Target& target, std::string datname, std::optional<std::string> dbname,
-                std::shared_ptr<vacuum::TargetBudget> budget);
+                std::shared_ptr<vacuum::TargetBudget> budget, std::shared_ptr<SlotPool> slots);
 
   void start();
   // Stops every timer and closes the connection. `withdraw` drops the database's series; a reload that
@@ -37,13 +45,14 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
  private:
   // Coroutines take `self` so the watch outlives them even after its owner lets go.
   awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind,
-                           config::Duration interval);
+                           config::Duration interval, config::Duration phase);
   awaitable<void> worker(std::shared_ptr<DatabaseWatch> self);
   awaitable<void> collect(collectors::Kind kind);
   void enqueue(collectors::Kind kind);
   void fail_all(const std::string& why);
   void set_up(bool up, const std::string& why);
   void wake();
+  void give_back_slot();
 
   Context& ctx_;
   config::Target target_;
@@ -52,6 +61,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   pg::Connection conn_;
   metrics::DbSeries* series_ = nullptr;
   std::shared_ptr<vacuum::Engine> vacuum_;
+  std::shared_ptr<SlotPool> pool_;
+  std::shared_ptr<SlotPool::Member> slot_;
   std::deque<collectors::Kind> queue_;
   std::array<bool, collectors::kKindCount> pending_{};  // queued or running
   std::array<std::string, collectors::kKindCount> last_error_{};

@@ -33,7 +33,12 @@ TargetWatch::TargetWatch(Context& ctx, config::Target target)
       include_(compile(target_.include_databases)),
       exclude_(compile(target_.exclude_databases)),
       conn_(ctx.loop, ctx.blocking),
-      timer_(ctx.loop) {}
+      timer_(ctx.loop) {
+  auto& series = ctx_.store.add_target(target_.name);
+  series.connections_max->Set(target_.connection.max_connections);
+  slots_ = std::make_shared<SlotPool>(ctx_.loop, target_.connection.max_connections, series.connections,
+                                      series.waiters);
+}
 
 std::size_t TargetWatch::databases_up() const {
   std::size_t n = 0;
@@ -43,7 +48,8 @@ std::size_t TargetWatch::databases_up() const {
 
 void TargetWatch::add(const std::string& datname, bool override_dbname) {
   auto db = std::make_shared<DatabaseWatch>(
-      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt, budget_);
+      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt, budget_,
+      slots_);
   dbs_.emplace(datname, db);
   db->start();
   spdlog::info("watching database target={} datname={}", target_.name, datname);
@@ -66,8 +72,10 @@ void TargetWatch::stop(bool withdraw) {
   stopped_ = true;
   timer_.cancel();
   conn_.close();
+  slots_->detach_metrics();  // a successor of the same name owns the target's series from now on
   for (auto& [name, db] : dbs_) db->stop(withdraw);
   dbs_.clear();
+  if (withdraw) ctx_.store.remove_target(target_.name);
 }
 
 std::set<metrics::DbKey> TargetWatch::keys() const {

@@ -1,6 +1,7 @@
 // Watches one target: the databases listed in its config, the one its conninfo names, or, with
 // autodiscover, every database that allows connections and passes the include/exclude regexes,
-// re-listed every discovery_interval (new ones are picked up, dropped ones removed).
+// re-listed every discovery_interval (new ones are picked up, dropped ones removed). Its databases share
+// max_connections connection slots (app/slot_pool.h); autodiscovery's own connection is not one of them.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "app/context.h"
 #include "app/database_watch.h"
+#include "app/slot_pool.h"
 
 namespace pghealthd::app {
 
@@ -44,6 +46,7 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   std::map<std::string, std::shared_ptr<DatabaseWatch>> dbs_;
   pg::Connection conn_;  // autodiscovery's own connection
   std::shared_ptr<vacuum::TargetBudget> budget_ = std::make_shared<vacuum::TargetBudget>();
+  std::shared_ptr<SlotPool> slots_;
   asio::steady_timer timer_;
   bool stopped_ = false;
   std::string last_error_;

@@ -21,6 +21,7 @@ struct ConnectionSettings {
   Duration lock_timeout{std::chrono::seconds(1)};
   Duration backoff_initial{std::chrono::seconds(1)};  // first retry after a lost connection
   Duration backoff_max{std::chrono::seconds(60)};     // cap of the exponential backoff
+  int max_connections = 5;  // collector connections open at once per target (autodiscovery and vacuum aside)
   bool operator==(const ConnectionSettings&) const = default;  // reload compares configurations
 };
 

@@ -199,7 +199,8 @@ class Reader {
   void connection(const YAML::Node& node, const std::string& what, ConnectionSettings& out) {
     if (!expect_map(
             node, what,
-            {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial", "backoff_max"}))
+            {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial", "backoff_max",
+             "max_connections"}))
       return;
     auto set = [&](const char* key, Duration& field) {
       if (const auto n = node[key]) {
@@ -211,6 +212,8 @@ class Reader {
     set("lock_timeout", out.lock_timeout);
     set("backoff_initial", out.backoff_initial);
     set("backoff_max", out.backoff_max);
+    if (const auto n = node["max_connections"])
+      if (auto i = integer(n, what + ".max_connections", 1, 10000)) out.max_connections = static_cast<int>(*i);
     if (out.backoff_initial > out.backoff_max)
       error(node, what + ".backoff_initial must not be larger than backoff_max");
   }

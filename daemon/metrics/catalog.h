@@ -105,6 +105,15 @@ inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_succ
 inline constexpr FamilyInfo kCollectorSkipped{
     "pghealthd_collector_skipped_total", "counter",
     "Runs skipped because the previous run of the same collector was still going."};
+inline constexpr FamilyInfo kConnections{
+    "pghealthd_connections", "gauge",
+    "Connections the target's collectors hold now (bounded by max_connections; autodiscovery and vacuum "
+    "connections are not counted)."};
+inline constexpr FamilyInfo kConnectionsMax{"pghealthd_connections_max", "gauge",
+                                            "The target's max_connections: the bound of pghealthd_connections."};
+inline constexpr FamilyInfo kConnectionWaiters{
+    "pghealthd_connection_waiters", "gauge",
+    "Databases of the target whose collectors wait for a free connection (max_connections reached)."};
 inline constexpr FamilyInfo kVacuumRuns{
     "pghealthd_vacuum_runs_total", "counter",
     "Automatic vacuums and analyzes by result: success, failed, timeout, lock_not_available, "

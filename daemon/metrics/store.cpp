@@ -37,7 +37,10 @@ Store::Store(std::string version)
       vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
       vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)),
       reload_ok_(family<prometheus::Gauge>(*registry_, self::kReloadOk).Add({})),
-      reload_time_(family<prometheus::Gauge>(*registry_, self::kReloadTime).Add({})) {
+      reload_time_(family<prometheus::Gauge>(*registry_, self::kReloadTime).Add({})),
+      connections_(family<prometheus::Gauge>(*registry_, self::kConnections)),
+      connections_max_(family<prometheus::Gauge>(*registry_, self::kConnectionsMax)),
+      connection_waiters_(family<prometheus::Gauge>(*registry_, self::kConnectionWaiters)) {
   family<prometheus::Gauge>(*registry_, self::kBuildInfo).Add({{"version", std::move(version)}}).Set(1);
 }
 
@@ -78,6 +81,24 @@ void Store::remove_database(const DbKey& key) {
   }
   if (it->second.vacuum_duration) vacuum_duration_.Remove(it->second.vacuum_duration);
   dbs_.erase(it);
+}
+
+TargetSeries& Store::add_target(const std::string& target) {
+  auto [it, inserted] = targets_.try_emplace(target);
+  if (inserted) {
+    const prometheus::Labels labels{{"target", target}};
+    it->second = {&connections_.Add(labels), &connections_max_.Add(labels), &connection_waiters_.Add(labels)};
+  }
+  return it->second;
+}
+
+void Store::remove_target(const std::string& target) {
+  auto it = targets_.find(target);
+  if (it == targets_.end()) return;
+  connections_.Remove(it->second.connections);
+  connections_max_.Remove(it->second.connections_max);
+  connection_waiters_.Remove(it->second.waiters);
+  targets_.erase(it);
 }
 
 void Store::config_loaded(bool ok) {

@@ -39,6 +39,13 @@ struct DbSeries {
   std::array<PerCollector, collectors::kKindCount> collector;
 };
 
+// The daemon's own series for one target: its connection slots (see app/slot_pool.h).
+struct TargetSeries {
+  prometheus::Gauge* connections = nullptr;
+  prometheus::Gauge* connections_max = nullptr;
+  prometheus::Gauge* waiters = nullptr;
+};
+
 class Store {
  public:
   explicit Store(std::string version);
@@ -47,6 +54,9 @@ class Store {
   DbSeries& add_database(const DbKey& key);
   // Drops every series of a database: snapshots and self-metrics.
   void remove_database(const DbKey& key);
+  // The self-metric series of a target (idempotent), and their removal.
+  TargetSeries& add_target(const std::string& target);
+  void remove_target(const std::string& target);
 
   void put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap);
   void withdraw(const DbKey& key, collectors::Kind kind);
@@ -88,6 +98,10 @@ class Store {
   prometheus::Gauge& reload_ok_;
   prometheus::Gauge& reload_time_;
   std::map<DbKey, Entry> dbs_;
+  prometheus::Family<prometheus::Gauge>& connections_;
+  prometheus::Family<prometheus::Gauge>& connections_max_;
+  prometheus::Family<prometheus::Gauge>& connection_waiters_;
+  std::map<std::string, TargetSeries> targets_;
 };
 
 }  // namespace pghealthd::metrics

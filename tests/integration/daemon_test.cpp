@@ -1,6 +1,8 @@
 // The daemon as a user meets it: its command line, its HTTP endpoint and its output format.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <fstream>
 #include <thread>
 
@@ -14,6 +16,7 @@ namespace {
 std::string write_file(const std::string& name, const std::string& text) {
   const std::string path = "/tmp/pghealthd-cli-" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path) << text;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
 

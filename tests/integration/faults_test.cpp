@@ -3,6 +3,8 @@
 // killed in the middle of a VACUUM. After each: it recovers by itself, and leaves no backend behind.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <signal.h>
 
 #include <fstream>
@@ -153,6 +155,7 @@ TEST_CASE("a wrong password: one clear log line, backoff, never the password, an
   pg.exec("SELECT pg_reload_conf();");
   const std::string pwfile = "/tmp/pghealthd-pw-" + std::to_string(::getpid());
   std::ofstream(pwfile) << "Wrong-Guess-77\n";
+  std::filesystem::permissions(pwfile, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::string conninfo = pg.conninfo();
   conninfo.replace(conninfo.find("user=postgres"), 13, "user=watcher");
   Daemon d(config_for(conninfo, kFastRetry + "    password_file: " + pwfile + "\n"));

@@ -85,6 +85,7 @@ class TempDir {
     const auto p = path_ / name;
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p) << content;
+    std::filesystem::permissions(p, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return p;
   }
 
@@ -230,6 +231,23 @@ TEST_CASE("an absolute password_file is kept as written", "[config]") {
       "/somewhere/else");
   REQUIRE(cfg.targets.size() == 1);
   CHECK(cfg.targets[0].password_file == pw.string());
+}
+
+TEST_CASE("a password_file that every user can read or write is refused, a group-readable one is fine",
+          "[config][errors]") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const auto pw = dir.write("pw", "secret\n");
+  const std::string yaml = "targets:\n  - name: a\n    conninfo: host=x\n    password_file: " + pw.string() + "\n";
+  fs::permissions(pw, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  const auto problems = problems_of(yaml);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0].message, Contains("is open to every user of this host (mode 0604): chmod 600 it"));
+  CHECK(problems[0].message.find("secret") == std::string::npos);  // the path, never the content
+  fs::permissions(pw, fs::perms::owner_read | fs::perms::others_write);
+  CHECK(problems_of(yaml).size() == 1);
+  fs::permissions(pw, fs::perms::owner_read | fs::perms::group_read);
+  CHECK(config_of(yaml).targets[0].password_file == pw.string());
 }
 
 TEST_CASE("load_config resolves password_file next to the configuration file", "[config]") {

@@ -1,0 +1,154 @@
+// Many databases on one target: max_connections bounds the backends pghealthd opens, every database still
+// gets its metrics, a database waiting for a connection is not reported down, and the databases' runs are
+// spread over the interval. Checked in pg_stat_activity and /metrics, as a DBA would.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/cluster.h"
+#include "support/daemon.h"
+
+using namespace pghealthd::test;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> make_databases(Cluster& pg, int n) {
+  std::vector<std::string> names;
+  std::string create;
+  for (int i = 1; i <= n; ++i) {
+    names.push_back("d" + std::to_string(i));
+    create += "CREATE DATABASE " + names.back() + ";\n";
+  }
+  pg.exec(create);
+  for (const auto& db : names) pg.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);", db);
+  return names;
+}
+
+std::string config_for(const Cluster& pg, const std::vector<std::string>& dbs, int max_connections,
+                       const std::string& interval) {
+  std::string list;
+  for (const auto& db : dbs) list += (list.empty() ? "" : ", ") + db;
+  return "targets:\n"
+         "  - name: t\n"
+         "    conninfo: \"" + pg.conninfo() + "\"\n"
+         "    databases: [" + list + "]\n"
+         "    connection: { max_connections: " + std::to_string(max_connections) +
+         ", backoff_initial: 100ms, backoff_max: 500ms, statement_timeout: 5s }\n"
+         "collectors:\n"
+         "  stat_user_tables: { interval: " + interval + " }\n"
+         "  statio_user_tables: { interval: " + interval + " }\n"
+         "  stat_user_indexes: { interval: " + interval + " }\n"
+         "  xmin_horizon: { interval: " + interval + " }\n";
+}
+
+constexpr const char* kOurBackends =
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd' AND backend_type = 'client backend'";
+
+}  // namespace
+
+TEST_CASE("with more databases than max_connections they take turns within the bound and none is reported down") {
+  Cluster pg;
+  const auto dbs = make_databases(pg, 8);
+  Session watcher(pg.conninfo());
+  Daemon d(config_for(pg, dbs, 2, "1s"));
+
+  // Until every database has been collected three times (its first run and two turns later), watch the
+  // backends in pg_stat_activity and every scrape.
+  int most_backends = 0;
+  double most_connections_metric = 0;
+  std::map<std::string, std::set<double>> successes;  // stat_user_tables runs seen per database
+  std::set<std::string> seen_up, went_down;
+  const auto deadline = Clock::now() + std::chrono::seconds(40);
+  auto done = [&] {
+    return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) { return successes[db].size() >= 3; });
+  };
+  while (!done() && Clock::now() < deadline) {
+    most_backends = std::max(most_backends, std::stoi(watcher.exec(kOurBackends)));
+    const auto s = d.scrape();
+    most_connections_metric = std::max(most_connections_metric, s.value("pghealthd_connections", {{"target", "t"}}).value_or(-1));
+    for (const auto& db : dbs) {
+      const auto up = s.value("pghealthd_up", {{"datname", db}});
+      if (up == 1.0) seen_up.insert(db);
+      if (up == 0.0 && seen_up.count(db)) went_down.insert(db);
+      if (auto t = s.value("pghealthd_collector_last_success_timestamp_seconds",
+                           {{"datname", db}, {"collector", "stat_user_tables"}}))
+        successes[db].insert(*t);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const auto& db : dbs) {
+    INFO("database " << db);
+    CHECK(successes[db].size() >= 3);
+  }
+  // Two of ours at most; one more while a handed-over backend finishes exiting (PQfinish is asynchronous).
+  CHECK(most_backends >= 1);
+  CHECK(most_backends <= 3);
+  CHECK(most_connections_metric <= 2);
+  CHECK(most_connections_metric >= 1);
+  CHECK(went_down.empty());
+  const auto last = d.scrape();
+  CHECK(last.value("pghealthd_connections_max", {{"target", "t"}}) == 2.0);
+  for (const auto& db : dbs) {
+    INFO("database " << db);
+    CHECK(last.value("pghealthd_up", {{"datname", db}}) == 1.0);
+    for (const char* c : {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon"})
+      CHECK(last.value("pghealthd_collector_success", {{"datname", db}, {"collector", c}}) == 1.0);
+    CHECK(last.value("pghealthd_table_live_tuples", {{"datname", db}, {"relname", "t"}}).has_value());
+  }
+  CHECK(d.log().find("unreachable") == std::string::npos);
+}
+
+TEST_CASE("with no more databases than max_connections each keeps its connection and runs are spread") {
+  Cluster pg;
+  const auto dbs = make_databases(pg, 4);  // their phases in a 2 s interval: 0.22, 1.67, 1.61 and 0.97 s
+  Session watcher(pg.conninfo());
+  Daemon d(config_for(pg, dbs, 5, "2s"));
+  REQUIRE(d.wait_for([&](const Scrape& s) {
+    return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) {
+      return s.value("pghealthd_collector_success", {{"datname", db}, {"collector", "stat_user_tables"}}) == 1.0;
+    });
+  }));
+  const std::string pids_sql =
+      "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE application_name = 'pghealthd'";
+  const auto pids_before = watcher.exec(pids_sql);
+  CHECK(std::count(pids_before.begin(), pids_before.end(), ',') == 3);  // four backends
+
+  // Each database's runs after the first one: with the phase shift they land at different moments of the
+  // interval instead of together.
+  std::map<std::string, std::vector<double>> runs;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  auto enough = [&] {
+    return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) { return runs[db].size() >= 3; });
+  };
+  while (!enough() && Clock::now() < deadline) {
+    const auto s = d.scrape();
+    for (const auto& db : dbs)
+      if (auto t = s.value("pghealthd_collector_last_success_timestamp_seconds",
+                           {{"datname", db}, {"collector", "stat_user_tables"}}))
+        if (runs[db].empty() || runs[db].back() != *t) runs[db].push_back(*t);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(enough());
+  // The same backends all along: no reconnection when nobody waits for a slot.
+  CHECK(watcher.exec(pids_sql) == pids_before);
+  // The second run of each database, as a position in the interval: spread over more than a second of it.
+  double lo = 1e300, hi = 0;
+  for (const auto& db : dbs) {
+    lo = std::min(lo, runs[db][1]);
+    hi = std::max(hi, runs[db][1]);
+  }
+  CHECK(hi - lo > 1.0);
+  // Fixed rate: successive runs of one database are one interval apart.
+  for (const auto& db : dbs) {
+    INFO("database " << db);
+    CHECK(runs[db][2] - runs[db][1] == Approx(2.0).margin(0.3));
+  }
+}
