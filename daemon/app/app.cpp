@@ -44,7 +44,7 @@ class Daemon {
       : cfg_(cfg),
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
-        ctx_{loop_.get_executor(), blocking_, store_, cfg.collectors, cfg.vacuum},
+        ctx_{loop_.get_executor(), blocking_, store_, cfg.collectors, cfg.vacuum, cfg.cardinality},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
         status_timer_(loop_),
@@ -95,7 +95,9 @@ class Daemon {
  private:
   http::Response handle(const http::Request& req) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-    if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", store_.render()};
+    if (path == "/metrics")
+      return {200, "text/plain; version=0.0.4; charset=utf-8", store_.body(req.accepts_gzip),
+              req.accepts_gzip ? "gzip" : ""};
     // Answered from the loop thread: an answer proves the loop runs.
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/readyz") {
@@ -171,11 +173,14 @@ class Daemon {
       next.listen = cfg_.listen;
     }
     spdlog::set_level(spdlog::level::from_str(next.log_level));
-    // Schedules and vacuum rules are read when a database watch starts: when they change, every watch
-    // is replaced. A replaced watch hands its series to its successor, so /metrics has no gap.
-    const bool everything = next.collectors != cfg_.collectors || next.vacuum != cfg_.vacuum;
+    // Schedules, vacuum rules and cardinality controls are read when a database watch starts: when they
+    // change, every watch is replaced. A replaced watch hands its series to its successor, so /metrics
+    // has no gap.
+    const bool everything = next.collectors != cfg_.collectors || next.vacuum != cfg_.vacuum ||
+                            next.cardinality != cfg_.cardinality;
     ctx_.collectors = next.collectors;
     ctx_.vacuum = next.vacuum;
+    ctx_.cardinality = next.cardinality;
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;
     std::size_t replaced = 0, added = 0, removed = 0;

@@ -14,6 +14,7 @@ struct Context {
   metrics::Store& store;
   config::Collectors collectors;
   config::Vacuum vacuum;
+  config::Cardinality cardinality;
 };
 
 // How to reach one database of a target: its conninfo, password file and session timeouts, with the

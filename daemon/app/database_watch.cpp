@@ -36,6 +36,57 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
       wakeup_(ctx.loop) {
   if (ctx.vacuum.enabled)
     vacuum_ = std::make_shared<vacuum::Engine>(ctx, target, ctx.vacuum, key_, params_.dbname, std::move(budget));
+  const auto& c = ctx.cardinality;
+  filter_.include_schemas = config::compile_patterns(c.include_schemas);
+  filter_.exclude_schemas = config::compile_patterns(c.exclude_schemas);
+  filter_.include_tables = config::compile_patterns(c.include_tables);
+  filter_.exclude_tables = config::compile_patterns(c.exclude_tables);
+  filter_.min_table_size_bytes = c.min_table_size_bytes;
+}
+
+const metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
+  // Sizes for the views without one, from this database's last stat_user_tables run.
+  const bool budgeted = collectors::definition(kind).budgeted;
+  const auto budget = ctx_.cardinality.max_series_per_target;
+  filter_.table_sizes.clear();
+  if ((filter_.min_table_size_bytes > 0 || budget > 0) && kind != collectors::Kind::kStatUserTables) {
+    if (const auto tables = ctx_.store.get(key_, collectors::Kind::kStatUserTables))
+      for (const auto& t : tables->tables)
+        filter_.table_sizes.emplace(metrics::SeriesFilter::key(t.schemaname, t.relname), t.size_bytes.value_or(0));
+  }
+  // What the target's other snapshots export (and would without the budget): this run's snapshot replaces
+  // its own predecessor, so that one does not count.
+  filter_.budget = metrics::SeriesFilter::kNoBudget;
+  filter_.others_exported = filter_.others_wanted = 0;
+  if (budget > 0 && budgeted) {
+    auto count = ctx_.store.target_series(key_.target);
+    if (const auto mine = ctx_.store.get(key_, kind)) {
+      count.exported -= std::min(count.exported, mine->series.series);
+      count.wanted -= std::min(count.wanted, mine->series.series + mine->series.dropped);
+    }
+    filter_.budget = static_cast<std::size_t>(budget);
+    filter_.others_exported = count.exported;
+    filter_.others_wanted = count.wanted;
+  }
+  return filter_;
+}
+
+void DatabaseWatch::report_series(collectors::Kind kind, const metrics::Fragments& series) {
+  auto& s = series_->collector[idx(kind)];
+  s.series->Set(static_cast<double>(series.series));
+  s.dropped->Set(static_cast<double>(series.dropped));
+  auto& last = dropped_[idx(kind)];
+  const auto name = collectors::definition(kind).name;
+  // Never silent: a cut is logged when it starts and whenever its size changes, and its end too.
+  if (series.dropped > 0 && series.dropped != last)
+    spdlog::warn("series budget reached: series left out target={} datname={} collector={} exported={} "
+                 "dropped={} max_series_per_target={}",
+                 key_.target, key_.datname, name, series.series, series.dropped,
+                 ctx_.cardinality.max_series_per_target);
+  else if (series.dropped == 0 && last > 0)
+    spdlog::info("series budget no longer cuts target={} datname={} collector={} exported={}", key_.target,
+                 key_.datname, name, series.series);
+  last = series.dropped;
 }
 
 void DatabaseWatch::start() {
@@ -219,7 +270,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     if (!conn_.connected()) set_up(false, error);
   } else {
     pg::ResultRows result(q.result.get());
-    auto outcome = def.process(result, key_.target, key_.datname);
+    auto outcome = def.process(result, key_.target, key_.datname, filter_for(kind));
     if (outcome.snapshot) {
       snapshot = std::move(outcome.snapshot);
       rows = outcome.rows;
@@ -238,6 +289,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     last = error;
     co_return;
   }
+  report_series(kind, snapshot->series);
   ctx_.store.put(key_, kind, snapshot);
   if (vacuum_ && kind == collectors::Kind::kStatUserTables) vacuum_->on_tables(snapshot);
   s.success->Set(1);

@@ -43,6 +43,10 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   [[nodiscard]] bool up() const { return up_; }
 
  private:
+  // The cardinality filter for a run of `kind`, with its current share of the series budget.
+  const metrics::SeriesFilter& filter_for(collectors::Kind kind);
+  // Sets the run's series gauges and logs a budget cut (see filter_for).
+  void report_series(collectors::Kind kind, const metrics::Fragments& series);
   // Coroutines take `self` so the watch outlives them even after its owner lets go.
   awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind,
                            config::Duration interval, config::Duration phase);
@@ -66,6 +70,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   std::deque<collectors::Kind> queue_;
   std::array<bool, collectors::kKindCount> pending_{};  // queued or running
   std::array<std::string, collectors::kKindCount> last_error_{};
+  metrics::SeriesFilter filter_;
+  std::array<std::size_t, collectors::kKindCount> dropped_{};  // at each collector's last run
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
   asio::steady_timer wakeup_;
   bool stopped_ = false;

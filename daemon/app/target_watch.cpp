@@ -12,26 +12,13 @@ namespace {
 constexpr std::string_view kListDatabases =
     "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
 
-std::vector<std::regex> compile(const std::vector<std::string>& patterns) {
-  std::vector<std::regex> out;
-  for (const auto& p : patterns) out.emplace_back(p, std::regex::ECMAScript);  // validated by the config
-  return out;
-}
-
 }  // namespace
-
-bool database_selected(const std::string& name, const std::vector<std::regex>& include,
-                       const std::vector<std::regex>& exclude) {
-  auto matches = [&](const std::regex& re) { return std::regex_match(name, re); };
-  if (!include.empty() && std::none_of(include.begin(), include.end(), matches)) return false;
-  return std::none_of(exclude.begin(), exclude.end(), matches);
-}
 
 TargetWatch::TargetWatch(Context& ctx, config::Target target)
     : ctx_(ctx),
       target_(std::move(target)),
-      include_(compile(target_.include_databases)),
-      exclude_(compile(target_.exclude_databases)),
+      include_(config::compile_patterns(target_.include_databases)),
+      exclude_(config::compile_patterns(target_.exclude_databases)),
       conn_(ctx.loop, ctx.blocking),
       timer_(ctx.loop) {
   auto& series = ctx_.store.add_target(target_.name);
@@ -93,7 +80,7 @@ void TargetWatch::withdraw_inherited() {
 void TargetWatch::sync(const std::vector<std::string>& names) {
   std::set<std::string> wanted;
   for (const auto& n : names)
-    if (database_selected(n, include_, exclude_)) wanted.insert(n);
+    if (config::selected(n, include_, exclude_)) wanted.insert(n);
   for (auto it = dbs_.begin(); it != dbs_.end();) {
     if (wanted.count(it->first)) {
       ++it;

@@ -6,20 +6,16 @@
 
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "app/context.h"
 #include "app/database_watch.h"
+#include "config/pattern.h"
 #include "app/slot_pool.h"
 
 namespace pghealthd::app {
-
-// Whether autodiscovery keeps a database: it fully matches an include (or there are none) and no exclude.
-[[nodiscard]] bool database_selected(const std::string& name, const std::vector<std::regex>& include,
-                                     const std::vector<std::regex>& exclude);
 
 class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
  public:
@@ -42,7 +38,7 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
 
   Context& ctx_;
   config::Target target_;
-  std::vector<std::regex> include_, exclude_;
+  std::vector<config::Pattern> include_, exclude_;  // autodiscovery: config::selected()
   std::map<std::string, std::shared_ptr<DatabaseWatch>> dbs_;
   pg::Connection conn_;  // autodiscovery's own connection
   std::shared_ptr<vacuum::TargetBudget> budget_ = std::make_shared<vacuum::TargetBudget>();

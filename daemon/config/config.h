@@ -100,12 +100,25 @@ struct Vacuum {
   bool operator==(const Vacuum&) const = default;  // reload compares configurations
 };
 
+// Cardinality controls: which tables get per-table and per-index series, and a series budget per target.
+// The vacuum policy sees every table whatever these say: they shape only what /metrics exports.
+struct Cardinality {
+  std::vector<std::string> include_schemas;  // regexes, full match; empty means all
+  std::vector<std::string> exclude_schemas;
+  std::vector<std::string> include_tables;   // on the table's name (relname)
+  std::vector<std::string> exclude_tables;
+  std::int64_t min_table_size_bytes = 0;     // smaller tables (heap + TOAST) export no per-table series
+  std::int64_t max_series_per_target = 0;    // 0: no budget
+  bool operator==(const Cardinality&) const = default;  // reload compares configurations
+};
+
 struct Config {
   std::string listen = "127.0.0.1:9188";
   std::string web_config_file;  // exporter-toolkit web config (TLS, basic auth); empty: plain HTTP
   std::string log_level = "info";
   std::vector<Target> targets;
   Collectors collectors;
+  Cardinality cardinality;
   Vacuum vacuum;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };

@@ -10,51 +10,18 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
 
+#include "config/pattern.h"
+
 namespace pghealthd::config {
 namespace {
-
-// libstdc++'s std::regex compiles and matches recursively: a deeply nested or hugely repeated pattern
-// overflows the stack (found by fuzzing). Names are short, so patterns that need more are refused.
-std::optional<std::string> regex_too_complex(const std::string& pattern) {
-  constexpr std::size_t kMaxLength = 512;
-  constexpr int kMaxDepth = 16;
-  constexpr long kMaxRepeat = 1000;
-  if (pattern.size() > kMaxLength) return "longer than " + std::to_string(kMaxLength) + " characters";
-  int depth = 0, max_depth = 0;
-  bool in_braces = false;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    // Every number in a {m,n} repeat or after a backslash (a back-reference) is bounded: libstdc++
-    // overflows on huge ones.
-    auto number_at = [&](std::size_t j) {
-      long n = 0;
-      for (; j < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[j])); ++j)
-        n = std::min<long>(n * 10 + (pattern[j] - '0'), kMaxRepeat + 1);
-      return n;
-    };
-    if (c == '\\') {
-      if (number_at(i + 1) > 99) return "a back-reference above 99";
-      ++i;
-      continue;
-    }
-    if (c == '(') max_depth = std::max(max_depth, ++depth);
-    if (c == ')') --depth;
-    if (c == '{') in_braces = true;
-    if (c == '}') in_braces = false;
-    if ((c == '{' || (c == ',' && in_braces)) && number_at(i + 1) > kMaxRepeat)
-      return "a repeat count above " + std::to_string(kMaxRepeat);
-  }
-  if (max_depth > kMaxDepth) return "nested deeper than " + std::to_string(kMaxDepth) + " groups";
-  return std::nullopt;
-}
 
 std::string fmt_number(double v) {
   std::ostringstream os;
@@ -179,19 +146,10 @@ class Reader {
   std::optional<std::vector<std::string>> regex_list(const YAML::Node& node, const std::string& what) {
     auto list = string_list(node, what);
     if (!list) return list;
-    std::size_t i = 0;
     for (const auto& item : node) {
       if (!item.IsScalar()) continue;
-      if (auto why = regex_too_complex(item.Scalar())) {
-        error(item, "regular expression in " + what + " is too complex: " + *why);
-        continue;
-      }
-      try {
-        std::regex re(item.Scalar(), std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        error(item, "invalid regular expression in " + what + ": " + e.what());
-      }
-      ++i;
+      if (auto why = pattern_error(item.Scalar()))
+        error(item, "invalid regular expression in " + what + ": " + *why);
     }
     return list;
   }
@@ -221,6 +179,25 @@ class Reader {
  private:
   std::vector<std::pair<YAML::Node, YAML::Mark>> empty_values_;  // null mapping values and their keys
 };
+
+void read_cardinality(Reader& r, const YAML::Node& node, Cardinality& out) {
+  const std::string what = "cardinality";
+  if (!r.expect_map(node, what,
+                    {"include_schemas", "exclude_schemas", "include_tables", "exclude_tables",
+                     "min_table_size_bytes", "max_series_per_target"}))
+    return;
+  const std::pair<const char*, std::vector<std::string>*> lists[] = {{"include_schemas", &out.include_schemas},
+                                                                      {"exclude_schemas", &out.exclude_schemas},
+                                                                      {"include_tables", &out.include_tables},
+                                                                      {"exclude_tables", &out.exclude_tables}};
+  for (const auto& [key, field] : lists)
+    if (const auto n = node[key])
+      if (auto list = r.regex_list(n, what + "." + key)) *field = std::move(*list);
+  if (const auto n = node["min_table_size_bytes"])
+    if (auto i = r.integer(n, what + ".min_table_size_bytes", 0, INT64_MAX)) out.min_table_size_bytes = *i;
+  if (const auto n = node["max_series_per_target"])
+    if (auto i = r.integer(n, what + ".max_series_per_target", 0, INT64_MAX)) out.max_series_per_target = *i;
+}
 
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   if (!r.expect_map(node, "collectors",
@@ -372,16 +349,10 @@ void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
         const auto e = t[key];
         if (!e) continue;
         if (auto re = r.string(e, tw + "." + key)) {
-          if (auto why = regex_too_complex(*re)) {
-            r.error(e, "regular expression in " + tw + "." + key + " is too complex: " + *why);
-            continue;
-          }
-          try {
-            std::regex compiled(*re, std::regex::ECMAScript);
+          if (auto why = pattern_error(*re))
+            r.error(e, "invalid regular expression in " + tw + "." + key + ": " + *why);
+          else
             (std::string_view(key) == "schema" ? o.schema : o.table) = *re;
-          } catch (const std::regex_error& ex) {
-            r.error(e, "invalid regular expression in " + tw + "." + key + ": " + ex.what());
-          }
         }
       }
       if (const auto e = t["exclude"])
@@ -442,8 +413,17 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
       t.password_file = p.lexically_normal().string();
       std::ifstream probe(*t.password_file);
       std::error_code ec;
-      if (!probe || !std::filesystem::is_regular_file(*t.password_file, ec))
+      namespace fs = std::filesystem;
+      if (!probe || !fs::is_regular_file(*t.password_file, ec)) {
         r.error(n, what + ".password_file is not a readable file: " + *t.password_file);
+      } else if (const auto perms = fs::status(*t.password_file, ec).permissions();
+                 !ec && (perms & fs::perms::others_all) != fs::perms::none) {
+        // Like ssh with a private key: a secret every local user can read is refused, not used.
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(perms & fs::perms::mask));
+        r.error(n, what + ".password_file " + *t.password_file + " is open to every user of this host (mode " +
+                       mode + "): chmod 600 it (or 640, owned by the daemon's group)");
+      }
     }
   }
   if (const auto n = node["databases"]) {
@@ -548,7 +528,8 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (!root || root.IsNull())
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
-                    {"listen", "log_level", "web_config_file", "targets", "collectors", "connection", "vacuum"}))
+                    {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
+                     "vacuum"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -578,6 +559,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   ConnectionSettings defaults;
   if (const auto n = root["connection"]) r.connection(n, "connection", defaults);
   if (const auto n = root["collectors"]) read_collectors(r, n, cfg.collectors);
+  if (const auto n = root["cardinality"]) read_cardinality(r, n, cfg.cardinality);
   if (const auto n = root["vacuum"]) read_vacuum(r, n, cfg.vacuum);
 
   const auto targets = root["targets"];

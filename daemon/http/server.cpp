@@ -237,23 +237,33 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       res.set(bhttp::field::content_type, out.content_type);
       if (out.status == 405) res.set(bhttp::field::allow, "GET, HEAD");
       if (challenge) res.set(bhttp::field::www_authenticate, "Basic realm=\"pghealthd\", charset=\"UTF-8\"");
-      if (r.accepts_gzip && out.body.size() > 1024) {
+      if (!out.content_encoding.empty()) {
+        res.set(bhttp::field::content_encoding, out.content_encoding);
+      } else if (r.accepts_gzip && out.pieces.parts.empty() && out.body.size() > 1024) {
         res.set(bhttp::field::content_encoding, "gzip");
         out.body = gzip(out.body);
       }
       res.set(bhttp::field::vary, "Accept-Encoding");
       res.keep_alive(req.keep_alive());
-      if (req.method() == bhttp::verb::head) {
-        res.content_length(out.body.size());
+      const bool head = req.method() == bhttp::verb::head;
+      if (head || !out.pieces.parts.empty()) {
+        // The header alone, then (unless HEAD) the pieces as they lie in memory: gathered writes
+        // (writev) of the snapshots' text, with no copy of the body in between.
+        res.content_length(out.pieces.parts.empty() ? out.body.size() : out.pieces.size());
+        beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
+        bhttp::response_serializer<bhttp::string_body> sr{res};
+        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+        if (!ec && !head) {
+          std::vector<asio::const_buffer> buffers;
+          buffers.reserve(out.pieces.parts.size());
+          for (auto p : out.pieces.parts)
+            if (!p.empty()) buffers.emplace_back(p.data(), p.size());
+          co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+        }
       } else {
         res.body() = std::move(out.body);
         res.prepare_payload();
-      }
-      beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
-      if (req.method() == bhttp::verb::head) {
-        bhttp::response_serializer<bhttp::string_body> sr{res};
-        co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
-      } else {
+        beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
         co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       }
       if (ec || !res.keep_alive() || stopped) break;

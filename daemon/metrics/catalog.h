@@ -105,6 +105,12 @@ inline constexpr FamilyInfo kCollectorLastSuccess{"pghealthd_collector_last_succ
 inline constexpr FamilyInfo kCollectorSkipped{
     "pghealthd_collector_skipped_total", "counter",
     "Runs skipped because the previous run of the same collector was still going."};
+inline constexpr FamilyInfo kCollectorSeries{"pghealthd_collector_series", "gauge",
+                                             "Series the collector's last successful run exports."};
+inline constexpr FamilyInfo kCollectorSeriesDropped{
+    "pghealthd_collector_series_dropped", "gauge",
+    "Series the collector's last successful run left out to keep the target within "
+    "cardinality.max_series_per_target (0 when nothing was cut)."};
 inline constexpr FamilyInfo kConnections{
     "pghealthd_connections", "gauge",
     "Connections the target's collectors hold now (bounded by max_connections; autodiscovery and vacuum "

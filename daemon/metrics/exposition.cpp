@@ -63,9 +63,10 @@ Fragments render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Ke
     if (keep(r)) kept.push_back(&r);
   Fragments f;
   for (const auto* r : kept) render_row(f, *r);
-  if (f.series <= filter.max_series) return f;
-
   const std::size_t wanted = f.series;
+  const std::size_t allowed = filter.allowance(wanted);
+  if (wanted <= allowed) return f;
+
   std::stable_sort(kept.begin(), kept.end(), [&](const T* a, const T* b) { return priority(*a) > priority(*b); });
   Fragments cut;
   for (const auto* r : kept) {
@@ -73,7 +74,7 @@ Fragments render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Ke
     for (std::size_t i = 0; i < kFamilyCount; ++i) sizes[i] = cut.lines[i].size();
     const std::size_t before = cut.series;
     render_row(cut, *r);
-    if (cut.series > filter.max_series) {
+    if (cut.series > allowed) {
       for (std::size_t i = 0; i < kFamilyCount; ++i) cut.lines[i].resize(sizes[i]);
       cut.series = before;
       break;
@@ -94,13 +95,30 @@ std::string SeriesFilter::key(std::string_view schema, std::string_view table) {
   return k;
 }
 
+std::int64_t SeriesFilter::size_of(std::string_view schema, std::string_view table) const {
+  if (table_sizes.empty()) return 0;
+  const auto it = table_sizes.find(key(schema, table));
+  return it == table_sizes.end() ? 0 : it->second;
+}
+
 bool SeriesFilter::keeps(std::string_view schema, std::string_view table,
                          std::optional<std::int64_t> size_bytes) const {
   if (!config::selected(schema, include_schemas, exclude_schemas)) return false;
   if (!config::selected(table, include_tables, exclude_tables)) return false;
   if (min_table_size_bytes <= 0) return true;
   if (size_bytes) return *size_bytes >= min_table_size_bytes;
-  return small_tables.empty() || !small_tables.count(key(schema, table));
+  // Size unknown (no stat_user_tables run yet, or a table newer than it): kept until known.
+  if (table_sizes.empty()) return true;
+  const auto it = table_sizes.find(key(schema, table));
+  return it == table_sizes.end() || it->second >= min_table_size_bytes;
+}
+
+std::size_t SeriesFilter::allowance(std::size_t wanted) const {
+  if (budget == kNoBudget || others_wanted + wanted <= budget) return kNoBudget;
+  const auto fair = static_cast<std::size_t>(static_cast<long double>(budget) * static_cast<long double>(wanted) /
+                                             static_cast<long double>(others_wanted + wanted));
+  const std::size_t room = budget > others_exported ? budget - others_exported : 0;
+  return std::min(fair, room);
 }
 
 std::size_t Fragments::bytes() const {
@@ -167,7 +185,7 @@ Fragments render_table_io(std::string_view target, std::string_view datname,
                           const std::vector<model::TableIo>& rows, const SeriesFilter& filter) {
   return render_rows(
       rows, filter, [&](const model::TableIo& t) { return filter.keeps(t.schemaname, t.relname); },
-      [](const model::TableIo& t) { return t.heap_blks_hit.value_or(0) + t.heap_blks_read.value_or(0); },
+      [&](const model::TableIo& t) { return filter.size_of(t.schemaname, t.relname); },
       [&](Fragments& f, const model::TableIo& t) {
         const Row row(target, datname, t.schemaname, t.relname);
         row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "config/pattern.h"
@@ -26,7 +26,7 @@ namespace pghealthd::metrics {
 struct Fragments {
   std::array<std::string, kFamilyCount> lines;
   std::size_t series = 0;   // sample lines in `lines`
-  std::size_t dropped = 0;  // series left out to stay within the series budget (SeriesFilter::max_series)
+  std::size_t dropped = 0;  // series left out to stay within the series budget (SeriesFilter::allowance)
   [[nodiscard]] std::size_t bytes() const;
   // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape
   // until the snapshot is replaced. Not thread-safe: called from the loop thread only, like the Store.
@@ -46,17 +46,26 @@ void append_value(std::string& out, double v);
 // many series one collection may render. The default keeps everything.
 struct SeriesFilter {
   std::vector<config::Pattern> include_schemas, exclude_schemas, include_tables, exclude_tables;
-  // Tables known to be smaller than `min_table_size_bytes` (for the views without a size column, from
-  // the database's last stat_user_tables collection), as "schema\0table".
   std::int64_t min_table_size_bytes = 0;
-  std::unordered_set<std::string> small_tables;
-  // The collection's share of the target's series budget. When the rows would render more, the most
-  // significant rows (largest tables and indexes, busiest tables for I/O) are kept and the rest dropped,
-  // counted in Fragments::dropped.
-  std::size_t max_series = std::numeric_limits<std::size_t>::max();
+  // Table sizes for the views without a size column (from the database's last stat_user_tables run),
+  // keyed by key(): for min_table_size_bytes, and to rank tables the same way in every view.
+  std::unordered_map<std::string, std::int64_t> table_sizes;
+
+  // The target's series budget, and what the target's other current snapshots export and would export
+  // without it. A run over budget gets its fair share, budget * wanted / (others_wanted + wanted), but
+  // never more than others leave: the target never goes over, and after one cycle every view keeps the
+  // same fraction of its series, the largest tables first. What is left out is counted in
+  // Fragments::dropped.
+  static constexpr std::size_t kNoBudget = std::numeric_limits<std::size_t>::max();
+  std::size_t budget = kNoBudget;
+  std::size_t others_exported = 0;
+  std::size_t others_wanted = 0;
 
   [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
                            std::optional<std::int64_t> size_bytes = std::nullopt) const;
+  // How many of `wanted` series this run may render.
+  [[nodiscard]] std::size_t allowance(std::size_t wanted) const;
+  [[nodiscard]] std::int64_t size_of(std::string_view schema, std::string_view table) const;
   [[nodiscard]] static std::string key(std::string_view schema, std::string_view table);
 };
 

@@ -32,6 +32,8 @@ Store::Store(std::string version)
       success_(family<prometheus::Gauge>(*registry_, self::kCollectorSuccess)),
       last_success_(family<prometheus::Gauge>(*registry_, self::kCollectorLastSuccess)),
       skipped_(family<prometheus::Counter>(*registry_, self::kCollectorSkipped)),
+      series_(family<prometheus::Gauge>(*registry_, self::kCollectorSeries)),
+      dropped_(family<prometheus::Gauge>(*registry_, self::kCollectorSeriesDropped)),
       vacuum_runs_(family<prometheus::Counter>(*registry_, self::kVacuumRuns)),
       vacuum_duration_(family<prometheus::Histogram>(*registry_, self::kVacuumDuration)),
       vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
@@ -57,6 +59,8 @@ DbSeries& Store::add_database(const DbKey& key) {
     c.duration = &duration_.Add(labels);
     c.success = &success_.Add(labels);
     c.skipped = &skipped_.Add(labels);
+    c.series = &series_.Add(labels);
+    c.dropped = &dropped_.Add(labels);
     // last_success is added on the first success: absent means "never succeeded".
   }
   return s;
@@ -71,6 +75,8 @@ void Store::remove_database(const DbKey& key) {
     duration_.Remove(c.duration);
     success_.Remove(c.success);
     skipped_.Remove(c.skipped);
+    series_.Remove(c.series);
+    dropped_.Remove(c.dropped);
     if (c.last_success) last_success_.Remove(c.last_success);
   }
   // Counter families are shared: Remove on the family that owns each pointer is a no-op elsewhere.
@@ -171,27 +177,66 @@ void Store::withdraw(const DbKey& key, collectors::Kind kind) {
   if (it != dbs_.end()) it->second.snapshots[static_cast<std::size_t>(kind)].reset();
 }
 
+Store::SeriesCount Store::target_series(const std::string& target) const {
+  SeriesCount n;
+  for (auto it = dbs_.lower_bound(DbKey{target, {}}); it != dbs_.end() && it->first.target == target; ++it)
+    for (const auto& def : collectors::all())
+      if (const auto& s = it->second.snapshots[static_cast<std::size_t>(def.kind)]; s && def.budgeted) {
+        n.exported += s->series.series;
+        n.wanted += s->series.series + s->series.dropped;
+      }
+  return n;
+}
+
 std::shared_ptr<const collectors::Snapshot> Store::get(const DbKey& key, collectors::Kind kind) const {
   auto it = dbs_.find(key);
   return it == dbs_.end() ? nullptr : it->second.snapshots[static_cast<std::size_t>(kind)];
 }
 
-std::string Store::render() const {
+http::Pieces Store::body(bool gzip) const {
+  // Owns what the pieces point into: the snapshots (shared, immutable but for their gzip cache), and
+  // this scrape's own text. Its strings are final before any view of them is taken.
+  struct Held {
+    std::vector<std::shared_ptr<const collectors::Snapshot>> snapshots;
+    std::string self;
+    http::Deflated self_deflated;
+    std::string gzip_end;
+  };
+  auto held = std::make_shared<Held>();
   std::vector<const Fragments*> parts;
-  std::size_t bytes = 0;
   for (const auto& [key, entry] : dbs_) {
     for (const auto& s : entry.snapshots) {
       if (!s) continue;
+      held->snapshots.push_back(s);
       parts.push_back(&s->series);
-      bytes += s->series.bytes();
     }
   }
   std::ostringstream self;
   prometheus::TextSerializer().Serialize(self, registry_->Collect());
-  std::string out;
-  out.reserve(bytes + self.str().size() + 8192);
-  out += self.str();
-  write_families(out, parts);
+  held->self = std::move(self).str();
+
+  http::Pieces out;
+  if (!gzip) {
+    out.parts.push_back(held->self);
+    for_each_family(
+        parts, [&](std::size_t family) { out.parts.push_back(family_header(family)); },
+        [&](const Fragments& part, std::size_t family) { out.parts.push_back(part.lines[family]); });
+  } else {
+    http::GzipTrailer trailer;
+    auto add = [&](const http::Deflated& d) {
+      trailer.add(d);
+      out.parts.push_back(d.data);
+    };
+    out.parts.push_back(http::GzipTrailer::header());
+    held->self_deflated = http::deflate_piece(held->self);
+    add(held->self_deflated);
+    for_each_family(
+        parts, [&](std::size_t family) { add(family_header_deflated(family)); },
+        [&](const Fragments& part, std::size_t family) { add(part.deflated(family)); });
+    held->gzip_end = trailer.end();
+    out.parts.push_back(held->gzip_end);
+  }
+  out.owner = std::move(held);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "collectors/collector.h"
+#include "http/body.h"
 
 namespace pghealthd::metrics {
 
@@ -35,6 +36,8 @@ struct DbSeries {
     prometheus::Gauge* success = nullptr;
     prometheus::Gauge* last_success = nullptr;
     prometheus::Counter* skipped = nullptr;
+    prometheus::Gauge* series = nullptr;
+    prometheus::Gauge* dropped = nullptr;
   };
   std::array<PerCollector, collectors::kKindCount> collector;
 };
@@ -62,6 +65,13 @@ class Store {
   void withdraw(const DbKey& key, collectors::Kind kind);
   [[nodiscard]] std::shared_ptr<const collectors::Snapshot> get(const DbKey& key,
                                                                 collectors::Kind kind) const;
+  // Per-table and per-index series of every current snapshot of the target's databases: what its series
+  // budget counts (collectors::Definition::budgeted).
+  struct SeriesCount {
+    std::size_t exported = 0;
+    std::size_t wanted = 0;  // exported + dropped by the budget
+  };
+  [[nodiscard]] SeriesCount target_series(const std::string& target) const;
 
   // The vacuum engine's series of a database. Created at 0 when the engine starts, so rates exist at once.
   void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
@@ -73,8 +83,13 @@ class Store {
   // Outcome of a configuration (re)load.
   void config_loaded(bool ok);
 
-  // The whole /metrics body in Prometheus text format.
-  [[nodiscard]] std::string render() const;
+  // The whole /metrics body in Prometheus text format, as pieces: the daemon's own series (rendered now),
+  // then each family's HELP/TYPE and the snapshots' own text, which `owner` keeps alive while it is sent.
+  // With `gzip`, the same text gzip-encoded: each snapshot family is compressed on the first gzip scrape
+  // after its collection and reused until replaced, so most scrapes compress only the daemon's own series.
+  [[nodiscard]] http::Pieces body(bool gzip) const;
+  // The same text in one string (tests, `check`).
+  [[nodiscard]] std::string render() const { return body(false).joined(); }
 
 
  private:
@@ -91,6 +106,8 @@ class Store {
   prometheus::Family<prometheus::Gauge>& success_;
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Gauge>& series_;
+  prometheus::Family<prometheus::Gauge>& dropped_;
   prometheus::Family<prometheus::Counter>& vacuum_runs_;
   prometheus::Family<prometheus::Histogram>& vacuum_duration_;
   prometheus::Family<prometheus::Counter>& vacuum_skipped_;

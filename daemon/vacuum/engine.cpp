@@ -20,6 +20,7 @@ constexpr const char* kEmptyArray = "{}";
 constexpr const char* kZero = "0";
 constexpr std::string_view kFoundBeforeActing = "found right before acting";
 constexpr std::string_view kConcurrencyUsed = "max_concurrent vacuums already running on this target";
+constexpr std::string_view kChecksUsed = "max_concurrent databases of this target already being vacuumed or checked";
 
 std::string qualified(const model::TableStats& t) {
   return pg::quote_identifier(t.schemaname) + "." + pg::quote_identifier(t.relname);
@@ -218,6 +219,26 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self, std
     for (const auto& d : decisions) record_skip(d);
     co_return;
   }
+  // Connections only from here, for max_concurrent databases of the target at a time, closed at the end.
+  if (budget_->checking >= cfg_.max_concurrent) {
+    for (auto d : decisions) {
+      if (d.action && !d.skipped) {
+        d.skipped = policy::Reason::kRateLimited;
+        d.why = kChecksUsed;
+      }
+      if (d.skipped) record_skip(d);
+    }
+    co_return;
+  }
+  struct Connected {
+    Engine& engine;
+    ~Connected() {
+      engine.budget_->checking--;
+      engine.conn_.close();
+      engine.watch_.close();
+    }
+  } connected{*this};
+  budget_->checking++;
   if (!co_await ensure_connected(watch_, false) || stopped_) co_return;
   if (!cfg_.dry_run && (!co_await ensure_connected(conn_, true) || stopped_)) co_return;
 

@@ -9,7 +9,10 @@
 //  - while it runs, a second connection watches for sessions waiting on a lock we hold; when one has
 //    waited lock_timeout, our VACUUM is cancelled (as autovacuum yields), so DDL is never queued behind us;
 //  - afterwards, statistics are re-read: dead rows removed are counted, and dead rows that stay because the
-//    xmin horizon is held are blamed on its holder, and the table is left alone until the horizon moves.
+//    xmin horizon is held are blamed on its holder, and the table is left alone until the horizon moves;
+//  - both connections exist only during a check that wants to act, and at most max_concurrent databases of
+//    a target run such a check at once (the others skip as rate_limited), so vacuum adds at most
+//    2 * max_concurrent connections per target.
 //
 // Thread-safety: loop thread only.
 #pragma once
@@ -29,6 +32,7 @@ namespace pghealthd::vacuum {
 // Shared by every database of one target: max_concurrent and max_per_hour are per target.
 struct TargetBudget {
   int running = 0;
+  int checking = 0;  // checks holding vacuum connections (at most max_concurrent, see Engine::check)
   std::deque<policy::TimePoint> actions;  // our actions in the last hour
   [[nodiscard]] int actions_since(policy::TimePoint since);
 };

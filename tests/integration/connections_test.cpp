@@ -152,3 +152,38 @@ TEST_CASE("with no more databases than max_connections each keeps its connection
     CHECK(runs[db][2] - runs[db][1] == Approx(2.0).margin(0.3));
   }
 }
+
+TEST_CASE("automatic vacuum of many databases stays within max_connections plus two per max_concurrent") {
+  Cluster pg;
+  const auto dbs = make_databases(pg, 6);
+  for (const auto& db : dbs)
+    pg.exec("CREATE TABLE bloated (id int PRIMARY KEY, pad text);\n"
+            "INSERT INTO bloated SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g;\n"
+            "ANALYZE bloated;\nDELETE FROM bloated WHERE id <= 500;\n",
+            db);
+  Session watcher(pg.conninfo());
+  Daemon d(config_for(pg, dbs, 2, "300ms") +
+           "vacuum:\n  enabled: true\n  max_concurrent: 1\n  max_per_hour: 100\n  dead_tuple_ratio: 0.05\n");
+  // Bound: 2 collector connections + 2 for the one database being vacuumed; 1 more while a closed
+  // backend finishes exiting.
+  int most_backends = 0;
+  auto all_vacuumed = [&](const Scrape& s) {
+    return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) {
+      return s.value("pghealthd_vacuum_runs_total", {{"datname", db}, {"relname", "bloated"}, {"result", "success"}})
+                 .value_or(0) >= 1;
+    });
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  bool done = false;
+  while (!done && Clock::now() < deadline) {
+    most_backends = std::max(most_backends, std::stoi(watcher.exec(kOurBackends)));
+    done = all_vacuumed(d.scrape());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(done);
+  CHECK(most_backends <= 5);
+  CHECK(most_backends >= 3);  // a vacuum did run beside collections
+  // Once nothing is left to vacuum, no vacuum connection stays open: only the collectors' two remain.
+  CHECK(eventually([&] { return std::stoi(watcher.exec(kOurBackends)) <= 2; }, std::chrono::seconds(10)));
+  for (const auto& db : dbs) CHECK(pg.scalar("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'bloated'", db) == "0");
+}

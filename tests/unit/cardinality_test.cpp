@@ -103,7 +103,8 @@ TEST_CASE("tables below the minimum size export nothing, in every view", "[cardi
   CHECK(count(lines(tables, Family::kTableLiveTuples), "relname=\"tiny\"") == 0);
 
   // Views without a size column learn it from the last stat_user_tables run.
-  f.small_tables.insert(SeriesFilter::key("public", "tiny"));
+  f.table_sizes[SeriesFilter::key("public", "tiny")] = 8192;
+  f.table_sizes[SeriesFilter::key("public", "big")] = 65536;
   TableIo tiny_io, big_io;
   tiny_io.schemaname = big_io.schemaname = "public";
   tiny_io.relname = "tiny";
@@ -129,7 +130,7 @@ TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[c
   REQUIRE(per_table * rows.size() == all.series);
 
   SeriesFilter f;
-  f.max_series = per_table * 3 + per_table / 2;  // room for three and a half tables: three fit
+  f.budget = per_table * 3 + per_table / 2;  // room for three and a half tables: three fit
   const auto cut = pghealthd::metrics::render_tables("t", "d", rows, f);
   CHECK(cut.series == per_table * 3);
   CHECK(cut.dropped == all.series - cut.series);
@@ -143,7 +144,7 @@ TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[c
   for (const auto& l : cut.lines) newline += count(l, "\n");
   CHECK(newline == cut.series);
 
-  f.max_series = 0;
+  f.budget = 0;
   const auto nothing = pghealthd::metrics::render_tables("t", "d", rows, f);
   CHECK(nothing.series == 0);
   CHECK(nothing.dropped == all.series);
@@ -153,8 +154,44 @@ TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[c
 TEST_CASE("within the budget nothing is cut", "[cardinality]") {
   std::vector<TableStats> rows{table("public", "a", 1), table("public", "b", 2)};
   SeriesFilter f;
-  f.max_series = pghealthd::metrics::render_tables("t", "d", rows).series;
+  f.budget = pghealthd::metrics::render_tables("t", "d", rows).series;
   const auto out = pghealthd::metrics::render_tables("t", "d", rows, f);
   CHECK(out.dropped == 0);
-  CHECK(out.series == f.max_series);
+  CHECK(out.series == f.budget);
+}
+
+TEST_CASE("a run over budget gets its fair share but never more than the others leave", "[cardinality]") {
+  SeriesFilter f;
+  CHECK(f.allowance(1000000) == SeriesFilter::kNoBudget);  // no budget
+  f.budget = 1000;
+  f.others_wanted = 600;
+  f.others_exported = 600;
+  CHECK(f.allowance(400) == SeriesFilter::kNoBudget);  // everything fits
+  // Wanted 1,500 in all: this run wants 900 of them, so 600 of the 1,000, but only 400 are left.
+  CHECK(f.allowance(900) == 400);
+  // Once the others have been cut to their share (400 of their 600), this run gets its own: 600.
+  f.others_exported = 400;
+  CHECK(f.allowance(900) == 600);
+  // The first run of a cycle, nothing else known yet: all of the budget.
+  f.others_wanted = f.others_exported = 0;
+  CHECK(f.allowance(5000) == 1000);
+}
+
+TEST_CASE("every view ranks tables by size, so a budget keeps the same tables everywhere", "[cardinality]") {
+  SeriesFilter f;
+  std::vector<TableIo> io(4);
+  for (int i = 0; i < 4; ++i) {
+    io[i].schemaname = "public";
+    io[i].relname = "t" + std::to_string(i);
+    io[i].heap_blks_hit = 100 - i;  // the busiest is the smallest: size decides, not activity
+    f.table_sizes[SeriesFilter::key("public", io[i].relname)] = 1000 * (i + 1);
+  }
+  const std::size_t per_table = pghealthd::metrics::render_table_io("t", "d", {io[0]}).series;
+  f.budget = per_table * 2;
+  const auto out = pghealthd::metrics::render_table_io("t", "d", io, f);
+  const auto& hits = lines(out, Family::kTableBlocksHit);
+  CHECK(count(hits, "relname=\"t3\"") == 1);
+  CHECK(count(hits, "relname=\"t2\"") == 1);
+  CHECK(count(hits, "relname=\"t0\"") == 0);
+  CHECK(out.dropped == per_table * 2);
 }
