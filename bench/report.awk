@@ -119,6 +119,38 @@ END {
     printf "| exporter CPU, pghealthd (one cycle + one scrape) / peer (one scrape) | %s | %s | %s | ≤ 1/10 | %s |\n", fcpu(ph_cpu), fcpu(pe_cpu), fratio(ph_cpu, pe_cpu, 1), verdict(r2, 1 / 10)
     printf "| peak RSS, pghealthd / peer | %s | %s | %s | ≤ 1/4 | %s |\n", fmib(ph_rss), fmib(pe_rss), fratio(ph_rss, pe_rss), verdict(r3, 1 / 4)
     printf "| PostgreSQL CPU per pghealthd cycle / psql floor time | %s | %s | %s | ≤ 1/2 | %s |\n", fcpu(pg_cycle), ftime(floor_t), fratio(pg_cycle, floor_t, 1), verdict(r4, 1 / 2)
+    floor_cpu = agg(tn, "psql", "psql_floor", "postgres_cpu_s")
+    printf "| (for reference) PostgreSQL CPU per pghealthd cycle / the floor's own PostgreSQL CPU | %s | %s | %s | | |\n", fcpu(pg_cycle), fcpu(floor_cpu), fratio(pg_cycle, floor_cpu, 1)
+    print ""
+  }
+
+  # --- growth: cost per 1,000 tables, and the exponent between successive N (1 = linear) ----------------
+  ng = 0
+  for (i = 1; i <= nn; i++) if (ns[i] >= 1000) gn[++ng] = ns[i]
+  if (ng >= 2) {
+    print "## How pghealthd's costs grow with N"
+    print ""
+    print "Each cost divided by N/1,000, and in brackets the growth exponent from the previous N:"
+    print "log(cost ratio) / log(N ratio), where 1.00 is linear and less is better than linear."
+    print ""
+    hdr = "| per 1,000 tables |"; sep = "| --- |"
+    for (i = 1; i <= ng; i++) { hdr = hdr " N = " fint(gn[i]) " |"; sep = sep " ---: |" }
+    print hdr; print sep
+    split("cycle wall_s collection cycle, wall|cycle exporter_cpu_s collection cycle, pghealthd CPU|cycle postgres_cpu_s collection cycle, PostgreSQL CPU|scrape wall_s scrape time (median)|scrape_gzip wall_s gzip scrape time|peak_rss rss_kib peak RSS", rows, "|")
+    for (r = 1; r in rows; r++) {
+      split(rows[r], f, " "); label = rows[r]; sub(/^[^ ]+ [^ ]+ /, "", label)
+      line = "| " label " |"
+      for (i = 1; i <= ng; i++) {
+        v = agg(gn[i], "pghealthd", f[1], f[2]); per = v / (gn[i] / 1000)
+        cell = (f[2] == "rss_kib") ? fmib(per) : (f[2] == "wall_s" ? ftime(per) : sprintf("%.3f s", per))
+        if (i > 1) {
+          pv = agg(gn[i - 1], "pghealthd", f[1], f[2])
+          if (pv > 0 && v > 0) cell = cell sprintf(" (%.2f)", log(v / pv) / log(gn[i] / gn[i - 1]))
+        }
+        line = line " " cell " |"
+      }
+      print line
+    }
     print ""
   }
 

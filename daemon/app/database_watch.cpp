@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 
@@ -17,6 +21,17 @@ using std::chrono::steady_clock;
 constexpr std::chrono::seconds kClientDeadlineMargin{2};
 
 std::size_t idx(collectors::Kind k) { return static_cast<std::size_t>(k); }
+
+// libpq builds a result in thousands of small blocks, which glibc's malloc keeps in its arena after
+// PQclear; at 10,000 tables that is tens of MB that would stay resident between collections, as would the
+// snapshot this one replaces. After a large answer, hand the free pages back to the kernel (a few ms).
+void release_freed_memory(std::size_t rows) {
+#ifdef __GLIBC__
+  if (rows >= 1000) malloc_trim(0);
+#else
+  (void)rows;
+#endif
+}
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -44,7 +59,7 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
   filter_.min_table_size_bytes = c.min_table_size_bytes;
 }
 
-const metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
+metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
   // Sizes for the views without one, from this database's last stat_user_tables run.
   const bool budgeted = collectors::definition(kind).budgeted;
   const auto budget = ctx_.cardinality.max_series_per_target;
@@ -270,13 +285,23 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     if (!conn_.connected()) set_up(false, error);
   } else {
     pg::ResultRows result(q.result.get());
-    auto outcome = def.process(result, key_.target, key_.datname, filter_for(kind));
+    auto& filter = filter_for(kind);
+    // The previous snapshot goes before the new one is built, not after: at 10,000 tables each holds
+    // ~35 MB of text, and processing runs on the loop, so no scrape can fall in between (a scrape still
+    // being written keeps its own reference). Its sizes stay as a hint for the new buffers.
+    filter.expected_bytes = {};
+    if (const auto previous = ctx_.store.get(key_, kind))
+      for (std::size_t i = 0; i < metrics::kFamilyCount; ++i) filter.expected_bytes[i] = previous->series.lines[i].size();
+    ctx_.store.withdraw(key_, kind);
+    auto outcome = def.process(result, key_.target, key_.datname, filter);
     if (outcome.snapshot) {
       snapshot = std::move(outcome.snapshot);
       rows = outcome.rows;
     } else {
       error = "unusable answer from the server: " + outcome.error;
     }
+    q.result.reset();
+    release_freed_memory(rows);
   }
   s.duration->Set(seconds);
   auto& last = last_error_[idx(kind)];

@@ -44,7 +44,7 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
 
  private:
   // The cardinality filter for a run of `kind`, with its current share of the series budget.
-  const metrics::SeriesFilter& filter_for(collectors::Kind kind);
+  metrics::SeriesFilter& filter_for(collectors::Kind kind);
   // Sets the run's series gauges and logs a budget cut (see filter_for).
   void report_series(collectors::Kind kind, const metrics::Fragments& series);
   // Coroutines take `self` so the watch outlives them even after its owner lets go.

@@ -62,6 +62,8 @@ Fragments render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Ke
   for (const auto& r : rows)
     if (keep(r)) kept.push_back(&r);
   Fragments f;
+  for (std::size_t i = 0; i < kFamilyCount; ++i)
+    if (const auto n = filter.expected_bytes[i]; n > 0) f.lines[i].reserve(n + n / 16 + 256);
   for (const auto* r : kept) render_row(f, *r);
   const std::size_t wanted = f.series;
   const std::size_t allowed = filter.allowance(wanted);

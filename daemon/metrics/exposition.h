@@ -61,6 +61,10 @@ struct SeriesFilter {
   std::size_t others_exported = 0;
   std::size_t others_wanted = 0;
 
+  // Bytes per family of the same collector's previous run (0: unknown): each family's buffer is reserved
+  // at about that size, so the new text does not grow by doubling and copying (which briefly holds both).
+  std::array<std::size_t, kFamilyCount> expected_bytes{};
+
   [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
                            std::optional<std::int64_t> size_bytes = std::nullopt) const;
   // How many of `wanted` series this run may render.
