@@ -164,8 +164,9 @@ TEST_CASE("automatic vacuum of many databases stays within max_connections plus 
   Session watcher(pg.conninfo());
   Daemon d(config_for(pg, dbs, 2, "300ms") +
            "vacuum:\n  enabled: true\n  max_concurrent: 1\n  max_per_hour: 100\n  dead_tuple_ratio: 0.05\n");
-  // Bound: 2 collector connections + 2 for the one database being vacuumed; 1 more while a closed
-  // backend finishes exiting.
+  // Bound: 2 collector connections + 2 for the one database being vacuumed; and up to 2 more for a few
+  // milliseconds while closed backends finish exiting (PQfinish runs off the loop, the server's backend
+  // exits after it), since connections are handed over all the time here.
   int most_backends = 0;
   auto all_vacuumed = [&](const Scrape& s) {
     return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) {
@@ -181,7 +182,7 @@ TEST_CASE("automatic vacuum of many databases stays within max_connections plus 
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   REQUIRE(done);
-  CHECK(most_backends <= 5);
+  CHECK(most_backends <= 6);
   CHECK(most_backends >= 3);  // a vacuum did run beside collections
   // Once nothing is left to vacuum, no vacuum connection stays open: only the collectors' two remain.
   CHECK(eventually([&] { return std::stoi(watcher.exec(kOurBackends)) <= 2; }, std::chrono::seconds(10)));
