@@ -132,8 +132,11 @@ void Connection::close() {
   ++generation_;
   if (auto w = std::move(wait_)) {
     w->closed = true;
-    boost::system::error_code ignored;
-    w->desc.cancel(ignored);
+    // release(), not cancel(): it aborts the wait all the same, and takes the fd out of epoll here, on
+    // the loop, before finish_off_loop() hands it to PQfinish on the pool. Left to the waiting coroutine,
+    // the epoll_ctl(DEL) ran after PQfinish could have closed the fd, or after a new connection reused
+    // its number (a data race on the fd, found by TSan).
+    w->desc.release();
   }
   finish_off_loop();
 }
