@@ -92,6 +92,7 @@ struct View {
   std::map<long, std::set<std::string>> statio_of;    // cycle -> relnames in the statio families
   std::map<long, std::set<std::string>> indexes_of;   // cycle -> indexrelnames in pghealthd_index_scans_total
   std::map<std::string, double> last_success;         // table collector -> its last success
+  double slowest_run = 0;                             // the longest collector run it reports
   std::set<std::string> keys;                         // every series, for a diff against the baseline
 };
 
@@ -104,6 +105,7 @@ View look(const Daemon& d) {
     v.keys.insert(std::move(key));
     if (s.name == "pghealthd_collector_last_success_timestamp_seconds")
       v.last_success[s.labels.at("collector")] = s.value;
+    if (s.name == "pghealthd_collector_duration_seconds") v.slowest_run = std::max(v.slowest_run, s.value);
     const long c = cycle_of(s.labels);
     if (c < 0) continue;
     ++v.series_of[c];
@@ -151,16 +153,19 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
   const long warmup = std::max(2L, cycles / 10);
   REQUIRE(cycles > warmup);
 
-  Cluster pg;
-  pg.exec("CREATE TABLE keep (id int PRIMARY KEY, v int); CREATE INDEX keep_v ON keep (v);"
-          "INSERT INTO keep SELECT g, g FROM generate_series(1, 100) g;");
+  // Autovacuum on, as on any database whose tables come and go: without it the catalogue keeps every
+  // dead row of hundreds of thousands of dropped tables, and each read of it slows down. Not on `keep`,
+  // the table that stays: its first automatic analyze would add a series to the baseline.
+  Cluster pg(true, /*autovacuum=*/true);
+  pg.exec("CREATE TABLE keep (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = false);"
+          "CREATE INDEX keep_v ON keep (v); INSERT INTO keep SELECT g, g FROM generate_series(1, 100) g;");
   Daemon d("targets:\n  - name: t\n    conninfo: \"" + pg.conninfo() +
            "\"\ncollectors:\n  stat_user_tables: { interval: 1s }\n  statio_user_tables: { interval: 1s }\n"
            "  stat_user_indexes: { interval: 1s }\n  xmin_horizon: { interval: 1s }\n");
   // The baseline: every collector has run, and `keep` is seen by all three table collectors.
   REQUIRE(d.wait_for([](const Scrape& s) {
     return s.all("pghealthd_collector_last_success_timestamp_seconds").size() == 4 &&
-           s.value("pghealthd_table_live_tuples", {{"relname", "keep"}}) == 100.0 &&
+           s.value("pghealthd_table_live_tuples", {{"relname", "keep"}}).has_value() &&
            s.value("pghealthd_table_cache_hit_ratio", {{"relname", "keep"}}).has_value() &&
            s.value("pghealthd_index_scans_total", {{"indexrelname", "keep_v"}}).has_value();
   }));
@@ -168,6 +173,7 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
 
   long relations_churned = 0, indexes_churned = 0;
   double worst_gone_s = 0;  // drop -> no series left, worst cycle
+  double slowest_run = 0;
   std::size_t rss_start = 0, peak_start = 0;
   const auto started = std::chrono::steady_clock::now();
   RunsSince previous;  // runs since the previous cycle's drop
@@ -193,6 +199,7 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
     while (!(seen && gone)) {
       const View v = look(d);
       previous.observe(v);
+      slowest_run = std::max(slowest_run, v.slowest_run);
       INFO("cycle " << c << " of " << cycles);
       for (const auto& [cyc, n] : v.series_of) {
         INFO("series of cycle " << cyc << ": " << n);
@@ -255,7 +262,7 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
           << per_cycle << " per cycle: " << plain << " plain + " << parents << " partitioned x 4 partitions + "
           << parents << " parents), " << indexes_churned << " indexes, in " << std::fixed << std::setprecision(0)
           << seconds << " s; series " << baseline.series << " -> " << end.series << "; drop -> gone worst "
-          << std::setprecision(2) << worst_gone_s << " s; RSS after " << warmup << " warm-up cycles "
+          << std::setprecision(2) << worst_gone_s << " s, slowest collector run " << slowest_run << " s; RSS after " << warmup << " warm-up cycles "
           << mib(rss_start) << ", at the end " << mib(rss_end) << ", growth " << (growth < 0 ? "-" : "")
           << mib(static_cast<std::size_t>(std::labs(growth))) << "; peak " << mib(peak_start) << " -> "
           << mib(peak_end);
