@@ -2,7 +2,7 @@
 # Isolation, measured: one database stalled behind a lock and one slow database on the same target as
 # HEALTHY healthy ones. Do scrapes and the healthy databases' collections keep their latency and schedule?
 #
-#   bench/isolation.sh [BOUND ...]   default BOUND = 2 12 (max_connections below and above the number of
+#   bench/isolation.sh [BOUND ...]   default BOUND = 1 2 12 (max_connections below and above the number of
 #                                    databases); writes bench/results/isolation.md and isolation.csv
 #
 # Environment:
@@ -14,8 +14,9 @@
 #
 # The databases: h_01 ... h_NN (TABLES tables each), `stalled` (a copy of them) and `slow` (SLOW_TABLES
 # tables: real work, ~10x longer collections). Scenarios, each with every bound:
-#   baseline  the healthy databases and `stalled`, nothing held, `slow` not watched;
-#   lock      `slow` watched too, and a session in `stalled` holds ACCESS EXCLUSIVE on pg_catalog.pg_inherits
+#   baseline  the healthy databases, `stalled` (nothing held) and `slow`: the same databases, so the same
+#             series in every scrape, as the other scenarios;
+#   lock      a session in `stalled` holds ACCESS EXCLUSIVE on pg_catalog.pg_inherits
 #             (as a VACUUM FULL or REINDEX of that catalog would): stat_user_tables reads it, so that
 #             collector's query waits for the lock until the session's lock_timeout (default 1 s) ends it;
 #             the other three collectors do not read it and succeed;
@@ -49,7 +50,7 @@ for a in "$@"; do
     *) bounds+=("$a") ;;
   esac
 done
-[ ${#bounds[@]} -gt 0 ] || bounds=(2 12)
+[ ${#bounds[@]} -gt 0 ] || bounds=(1 2 12)
 HEALTHY=${HEALTHY:-8}
 TABLES=${TABLES:-200}
 SLOW_TABLES=${SLOW_TABLES:-10000}
@@ -126,12 +127,12 @@ scrape_loop() { # port file
 run_scenario() { # bound scenario
   local m=$1 sc=$2 port lock_timeout=1s
   port=$(free_port)
-  local dbs=("${healthy[@]}" stalled)
+  local dbs=("${healthy[@]}" stalled slow)
   case "$sc" in
     baseline) ;;
-    lock) dbs+=(slow); hold_lock pg_inherits ;;
-    lock10s) dbs+=(slow); lock_timeout=10s; hold_lock pg_inherits ;;
-    catalog) dbs+=(slow); hold_lock pg_namespace ;;
+    lock) hold_lock pg_inherits ;;
+    lock10s) lock_timeout=10s; hold_lock pg_inherits ;;
+    catalog) hold_lock pg_namespace ;;
     *) die "unknown scenario $sc" ;;
   esac
   local dblist
@@ -226,7 +227,7 @@ cp "$work/rows.csv" "$out_csv"
   echo "- **pghealthd:** $(pghealthd_line)"
   echo "- **Setup:** one target; every collector every $INTERVAL; statement_timeout 15 s, lock_timeout 1 s (10 s in lock10s), connect_timeout 10 s; $RUN s observed per scenario from the daemon's start (its first, immediate cycle included)"
   echo
-  echo "Scenarios: **baseline** = the $HEALTHY healthy databases + \`stalled\` with nothing held (\`slow\` not watched); **lock** = \`slow\` watched too, and a session holds ACCESS EXCLUSIVE on \`pg_catalog.pg_inherits\` in \`stalled\`, so its stat_user_tables query waits for lock_timeout; **lock10s** = the same with lock_timeout 10 s; **catalog** = the lock is on \`pg_catalog.pg_namespace\`: even pghealthd's session setup waits, so connecting to \`stalled\` hangs until connect_timeout."
+  echo "Scenarios (all with the same $((HEALTHY + 2)) databases: h_01…, \`stalled\` and \`slow\`, so every scrape has the same series): **baseline** = nothing held; **lock** = a session holds ACCESS EXCLUSIVE on \`pg_catalog.pg_inherits\` in \`stalled\`, so its stat_user_tables query waits for lock_timeout; **lock10s** = the same with lock_timeout 10 s; **catalog** = the lock is on \`pg_catalog.pg_namespace\`: even pghealthd's session setup waits, so connecting to \`stalled\` hangs until connect_timeout."
   echo
   echo "| max_connections | scenario | databases | scrapes | scrape p50 / p99 / max (ms) | healthy: fewest stat_user_tables runs of a database | healthy: collection p50 / p99 / max (ms) | healthy: spacing of successive stat_user_tables successes p50 / p99 / max (s; interval $INTERVAL) | healthy: runs skipped | stalled: stat_user_tables last duration (ms), up | slow: stat_user_tables p50 (ms) | connection waiters mean / max | backends of ours, most |"
   echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
