@@ -2,14 +2,15 @@
 // collects every second. A dropped table's series must be gone after its collectors' next run, the
 // number of series must come back to where it started, and the daemon's memory must stay flat.
 //
-// Size (defaults fit CI: ~1 min on 2 cores, idle):
-//   PGHEALTHD_CHURN_CYCLES  cycles of create + drop                       (default 60)
+// Size (defaults fit CI: ~1.5 min on 2 cores, idle):
+//   PGHEALTHD_CHURN_CYCLES  cycles of create + drop                       (default 40)
 //   PGHEALTHD_CHURN_TABLES  tables per cycle: half plain tables with two indexes, half partitions of
 //                           partitioned tables (4 partitions each, an index on each)   (default 250)
 // A full run:  PGHEALTHD_CHURN_CYCLES=200 PGHEALTHD_CHURN_TABLES=2000 build/tests/soak_tests "[churn]"
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <set>
@@ -146,7 +147,7 @@ std::string mib(std::size_t kib) {
 }  // namespace
 
 TEST_CASE("churning tables and partitions leaves no stale series and memory flat", "[churn]") {
-  const long cycles = env_size("PGHEALTHD_CHURN_CYCLES", 60);
+  const long cycles = env_size("PGHEALTHD_CHURN_CYCLES", 40);
   const long per_cycle = env_size("PGHEALTHD_CHURN_TABLES", 250);
   const long plain = std::max(1L, per_cycle / 2);
   const long parents = std::max(1L, (per_cycle - plain) / 4);
@@ -176,62 +177,70 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
   double slowest_run = 0;
   std::size_t rss_start = 0, peak_start = 0;
   const auto started = std::chrono::steady_clock::now();
-  RunsSince previous;  // runs since the previous cycle's drop
-  double previous_drop = 0;
-
-  for (long c = 0; c <= cycles; ++c) {
-    const bool last = c == cycles;  // the last turn only checks the previous drop
-    std::size_t want_tables = 0, want_statio = 0, want_indexes = 0;
-    if (!last) {
-      pg.exec(create_sql(c, plain, parents));
-      const std::string like = "'churn\\_" + std::to_string(c) + "\\_%'";
-      want_tables = std::stoul(pg.scalar("SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE " + like));
-      want_statio = std::stoul(pg.scalar("SELECT count(*) FROM pg_statio_user_tables WHERE relname LIKE " + like +
-                                         " AND heap_blks_read IS NOT NULL"));
-      want_indexes =
-          std::stoul(pg.scalar("SELECT count(*) FROM pg_stat_user_indexes WHERE relname LIKE " + like));
-      REQUIRE(want_tables == static_cast<std::size_t>(plain + parents * 5));
-    }
-    // Until pghealthd shows all of this cycle's relations, and the previous cycle's are gone once every
-    // table collector has run since their drop.
+  // Polls pghealthd until `done(view)` holds; `check(view)` asserts on every look.
+  auto until = [&](const std::string& what, const std::function<bool(const View&)>& done,
+                   const std::function<void(const View&)>& check) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    bool seen = last, gone = c == 0;
-    while (!(seen && gone)) {
+    for (;;) {
       const View v = look(d);
-      previous.observe(v);
       slowest_run = std::max(slowest_run, v.slowest_run);
-      INFO("cycle " << c << " of " << cycles);
-      for (const auto& [cyc, n] : v.series_of) {
-        INFO("series of cycle " << cyc << ": " << n);
-        REQUIRE(cyc >= c - 1);  // older cycles were gone already: nothing comes back
-      }
-      if (c > 0) {
-        const auto stale = v.series_of.count(c - 1) ? v.series_of.at(c - 1) : 0;
-        if (previous.settled()) {
-          INFO("every table collector has run twice since the drop of cycle " << c - 1);
-          REQUIRE(stale == 0);
-        }
-        if (stale == 0 && !gone) {
-          gone = true;
-          worst_gone_s = std::max(worst_gone_s, unix_now() - previous_drop);
-        }
-      }
-      if (!seen) {
-        auto size = [&](const auto& m) { return m.count(c) ? m.at(c).size() : 0; };
-        seen = size(v.tables_of) == want_tables && size(v.statio_of) == want_statio &&
-               size(v.indexes_of) == want_indexes;
-      }
+      check(v);
+      if (done(v)) return;
       if (std::chrono::steady_clock::now() > deadline) {
-        UNSCOPED_INFO("pghealthd log (tail):\n" << d.log().substr(d.log().size() > 4000 ? d.log().size() - 4000 : 0));
-        FAIL("cycle " << c << ": seen=" << seen << " previous gone=" << gone << " after 60 s");
+        const auto log = d.log();
+        UNSCOPED_INFO("pghealthd log (tail):\n" << log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+        FAIL(what << ": not within 60 s");
       }
-      if (!(seen && gone)) std::this_thread::sleep_for(150ms);
+      std::this_thread::sleep_for(100ms);
     }
-    if (last) break;
+  };
+
+  for (long c = 0; c < cycles; ++c) {
+    INFO("cycle " << c << " of " << cycles);
+    pg.exec(create_sql(c, plain, parents));
+    const std::string like = "'churn\\_" + std::to_string(c) + "\\_%'";
+    const auto want_tables =
+        std::stoul(pg.scalar("SELECT count(*) FROM pg_stat_user_tables WHERE relname LIKE " + like));
+    const auto want_statio = std::stoul(pg.scalar("SELECT count(*) FROM pg_statio_user_tables WHERE relname LIKE " +
+                                                  like + " AND heap_blks_read IS NOT NULL"));
+    const auto want_indexes =
+        std::stoul(pg.scalar("SELECT count(*) FROM pg_stat_user_indexes WHERE relname LIKE " + like));
+    REQUIRE(want_tables == static_cast<std::size_t>(plain + parents * 5));
+    auto only_this_cycle = [&](const View& v) {
+      for (const auto& [cyc, n] : v.series_of) {
+        INFO(n << " series of cycle " << cyc << ", dropped before");
+        REQUIRE(cyc == c);  // earlier cycles' series were gone already: none comes back
+      }
+    };
+    // pghealthd shows every relation, statio row and index of this cycle that PostgreSQL lists.
+    until(
+        "every relation of the cycle exported",
+        [&](const View& v) {
+          auto size = [&](const auto& m) { return m.count(c) ? m.at(c).size() : std::size_t{0}; };
+          return size(v.tables_of) == want_tables && size(v.statio_of) == want_statio &&
+                 size(v.indexes_of) == want_indexes;
+        },
+        only_this_cycle);
 
     pg.exec(drop_sql(c, plain, parents));
-    previous_drop = unix_now();
-    previous = RunsSince{previous_drop, {}};
+    const double dropped = unix_now();
+    RunsSince runs{dropped, {}};
+    // Gone, at the latest once every table collector has completed two runs since the drop.
+    until(
+        "the dropped relations' series gone",
+        [&](const View& v) {
+          if (v.series_of.count(c)) return false;
+          worst_gone_s = std::max(worst_gone_s, unix_now() - dropped);
+          return true;
+        },
+        [&](const View& v) {
+          only_this_cycle(v);
+          runs.observe(v);
+          if (runs.settled()) {
+            INFO("every table collector has completed two runs since the drop");
+            REQUIRE(v.series_of.count(c) == 0);
+          }
+        });
     relations_churned += static_cast<long>(want_tables);
     indexes_churned += static_cast<long>(want_indexes);
     if (c + 1 == warmup) {
