@@ -210,7 +210,7 @@ TEST_CASE("wrk on /metrics fails no request, delays no collection and keeps memo
 
   WrkResult result;
   std::string wrk_error;
-  std::thread wrk([&] {
+  std::jthread wrk([&] {  // joins on the way out of a failed assertion too
     try {
       result = run_wrk(d.port(), seconds, connections);
     } catch (const std::exception& e) {
@@ -283,8 +283,14 @@ TEST_CASE("slow and silent clients cannot starve the endpoint and are closed aft
   Cluster pg;
   pg.exec(create_tables(2500));
   Daemon d("targets:\n  - name: t\n    conninfo: \"" + pg.conninfo() + "\"\n" + collectors_every(5));
+  // Every view collected, not only stat_user_tables: the body's size is what this test relies on.
   REQUIRE(d.wait_for(
-      [](const Scrape& s) { return s.all("pghealthd_table_live_tuples").size() == 2500; }, 120s));
+      [](const Scrape& s) {
+        return s.all("pghealthd_table_live_tuples").size() == 2500 &&
+               s.all("pghealthd_table_blocks_hit_total", {{"area", "heap"}}).size() == 2500 &&
+               s.all("pghealthd_index_scans_total").size() == 5000;
+      },
+      120s));
   const std::size_t body_bytes = d.get("/metrics").size();
   REQUIRE(body_bytes > 6'000'000);
   REQUIRE(eventually([&] { return tcp_connections(d.pid(), d.port()) == 0; }, 10s));
