@@ -1,4 +1,5 @@
-# Helpers shared by bench/many_databases.sh and bench/isolation.sh (sourced; they set $root, log and die).
+# Helpers shared by bench/run.sh, bench/many_databases.sh and bench/isolation.sh (sourced; they set $root,
+# log and die).
 
 hz=$(getconf CLK_TCK)
 

@@ -54,25 +54,12 @@ SCRAPES=${SCRAPES:-5}
 PEER_MAX_N=${PEER_MAX_N:-10000}
 BENCH_TMP=${BENCH_TMP:-/tmp}
 peer_bin=prometheus-postgres-exporter
-hz=$(getconf CLK_TCK)
 
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # --- dependencies -------------------------------------------------------------------------------------
-install_missing() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+source "$bench/common.sh"  # install_missing, shared with many_databases.sh and isolation.sh
 install_missing postgresql-15 postgresql-client-15 curl prometheus-postgres-exporter gnuplot-nox
 
 if [ -z "${PGHEALTHD:-}" ]; then
