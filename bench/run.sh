@@ -97,17 +97,8 @@ hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # Resets VmHWM to the current RSS, so the next reading is the peak of one phase (Linux >= 4.0).
 hwm_reset() { echo 5 >"/proc/$1/clear_refs"; }
 secs() { awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }'; }
-now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
-
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-  done
-  die "no free port on 127.0.0.1"
-}
+# now() and free_port() come from bench/common.sh.
 
 # One CSV row: n,exporter,kind,i,wall_s,bytes,series,exporter_cpu_s,exporter_user_s,exporter_sys_s,
 # postgres_cpu_s,rss_kib,note (commas in the note become semicolons)
