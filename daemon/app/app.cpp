@@ -44,7 +44,8 @@ class Daemon {
       : cfg_(cfg),
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
-        ctx_{loop_.get_executor(), blocking_, store_, cfg.collectors, cfg.vacuum, cfg.cardinality},
+        engines_(loop_.get_executor(), blocking_, store_, cfg.vacuum),
+        ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
         status_timer_(loop_),
@@ -173,14 +174,14 @@ class Daemon {
       next.listen = cfg_.listen;
     }
     spdlog::set_level(spdlog::level::from_str(next.log_level));
-    // Schedules, vacuum rules and cardinality controls are read when a database watch starts: when they
-    // change, every watch is replaced. A replaced watch hands its series to its successor, so /metrics
-    // has no gap.
-    const bool everything = next.collectors != cfg_.collectors || next.vacuum != cfg_.vacuum ||
-                            next.cardinality != cfg_.cardinality;
+    // Schedules and cardinality controls are read when a database watch starts: when they change, every
+    // watch is replaced. A replaced watch hands its series to its successor, so /metrics has no gap.
+    // The maintenance engines are not the watches': they take new vacuum settings where they are, and a
+    // replaced watch finds its database's engine (app/engines.h), running action and history included.
+    const bool everything = next.collectors != cfg_.collectors || next.cardinality != cfg_.cardinality;
     ctx_.collectors = next.collectors;
-    ctx_.vacuum = next.vacuum;
     ctx_.cardinality = next.cardinality;
+    engines_.configure(next.vacuum);
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;
     std::size_t replaced = 0, added = 0, removed = 0;
@@ -225,6 +226,7 @@ class Daemon {
     status_timer_.cancel();
     watchdog_timer_.cancel();
     server_.stop();
+    engines_.stop_all("pghealthd is shutting down");
     for (auto& [name, t] : targets_) t->stop(true);
     // The loop ends by itself once the aborted waits have unwound; this bounds it if something hangs.
     shutdown_guard_ = std::thread([this] {
@@ -272,6 +274,7 @@ class Daemon {
   asio::io_context loop_{1};
   asio::thread_pool blocking_{2};
   metrics::Store store_;
+  Engines engines_;
   Context ctx_;
   http::Server server_;
   asio::signal_set signals_;

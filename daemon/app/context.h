@@ -1,6 +1,8 @@
-// What every watch shares: the loop, the blocking pool, the snapshot store and the collector schedule.
+// What every watch shares: the loop, the blocking pool, the snapshot store, the maintenance engines and
+// the collector schedule.
 #pragma once
 
+#include "app/engines.h"
 #include "config/config.h"
 #include "metrics/store.h"
 #include "pg/asio.h"
@@ -12,8 +14,8 @@ struct Context {
   asio::any_io_executor loop;
   asio::thread_pool& blocking;
   metrics::Store& store;
+  Engines& engines;
   config::Collectors collectors;
-  config::Vacuum vacuum;
   config::Cardinality cardinality;
 };
 

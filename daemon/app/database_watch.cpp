@@ -40,8 +40,7 @@ double unix_now() {
 }  // namespace
 
 DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
-                             std::optional<std::string> dbname, std::shared_ptr<vacuum::TargetBudget> budget,
-                             std::shared_ptr<SlotPool> slots)
+                             std::optional<std::string> dbname, std::shared_ptr<SlotPool> slots)
     : ctx_(ctx),
       target_(target),
       key_{target.name, std::move(datname)},
@@ -49,8 +48,6 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
       conn_(ctx.loop, ctx.blocking),
       pool_(std::move(slots)),
       wakeup_(ctx.loop) {
-  if (ctx.vacuum.enabled)
-    vacuum_ = std::make_shared<vacuum::Engine>(ctx, target, ctx.vacuum, key_, params_.dbname, std::move(budget));
   const auto& c = ctx.cardinality;
   filter_.include_schemas = config::compile_patterns(c.include_schemas);
   filter_.exclude_schemas = config::compile_patterns(c.exclude_schemas);
@@ -107,7 +104,7 @@ void DatabaseWatch::report_series(collectors::Kind kind, const metrics::Fragment
 void DatabaseWatch::start() {
   series_ = &ctx_.store.add_database(key_);
   series_->up->Set(0);
-  if (vacuum_) vacuum_->start();
+  ctx_.engines.watch(key_, params_);
   slot_ = pool_->join([this] { wake(); });
   auto self = shared_from_this();
   asio::co_spawn(ctx_.loop, worker(self), asio::detached);
@@ -133,8 +130,10 @@ void DatabaseWatch::stop(bool withdraw) {
   wakeup_.cancel();
   conn_.close();
   if (slot_) slot_->leave();
-  if (vacuum_) vacuum_->stop();
-  if (withdraw) ctx_.store.remove_database(key_);
+  if (withdraw) {
+    ctx_.engines.unwatch(key_, "the database is no longer watched");
+    ctx_.store.remove_database(key_);
+  }
   series_ = nullptr;
   spdlog::info("stopped watching database target={} datname={}", key_.target, key_.datname);
 }
@@ -316,7 +315,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
   }
   report_series(kind, snapshot->series);
   ctx_.store.put(key_, kind, snapshot);
-  if (vacuum_ && kind == collectors::Kind::kStatUserTables) vacuum_->on_tables(snapshot);
+  if (kind == collectors::Kind::kStatUserTables) ctx_.engines.on_tables(key_, snapshot);
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(unix_now());
   if (!last.empty()) {

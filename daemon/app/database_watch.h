@@ -22,21 +22,21 @@
 #include "app/slot_pool.h"
 #include "collectors/collector.h"
 #include "pg/connection.h"
-#include "vacuum/engine.h"
 
 namespace pghealthd::app {
 
 class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
  public:
   // `dbname` replaces conninfo's database when set; `datname` is the label either way.
-  // `budget` is shared by the target's databases; the vacuum engine runs only when vacuum is enabled.
-  // `slots` are the target's connection slots.
+  // `slots` are the target's connection slots. The database's maintenance engine is not the watch's: it
+  // lives in ctx.engines (app/engines.h), which the watch tells that the database is watched.
   DatabaseWatch(Context& ctx, const config::Target& target, std::string datname, std::optional<std::string> dbname,
-                std::shared_ptr<vacuum::TargetBudget> budget, std::shared_ptr<SlotPool> slots);
+                std::shared_ptr<SlotPool> slots);
 
   void start();
-  // Stops every timer and closes the connection. `withdraw` drops the database's series; a reload that
-  // replaces this watch with a new one for the same database keeps them, so /metrics has no gap.
+  // Stops every timer and closes the connection. `withdraw` drops the database's series and its
+  // maintenance engine; a reload that replaces this watch with a new one for the same database keeps
+  // both, so /metrics has no gap and a running VACUUM goes on.
   void stop(bool withdraw = true);
 
   [[nodiscard]] const metrics::DbKey& key() const { return key_; }
@@ -64,7 +64,6 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   pg::ConnectParams params_;
   pg::Connection conn_;
   metrics::DbSeries* series_ = nullptr;
-  std::shared_ptr<vacuum::Engine> vacuum_;
   std::shared_ptr<SlotPool> pool_;
   std::shared_ptr<SlotPool::Member> slot_;
   std::deque<collectors::Kind> queue_;

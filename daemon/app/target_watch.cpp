@@ -35,8 +35,7 @@ std::size_t TargetWatch::databases_up() const {
 
 void TargetWatch::add(const std::string& datname, bool override_dbname) {
   auto db = std::make_shared<DatabaseWatch>(
-      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt, budget_,
-      slots_);
+      ctx_, target_, datname, override_dbname ? std::optional<std::string>(datname) : std::nullopt, slots_);
   dbs_.emplace(datname, db);
   db->start();
   spdlog::info("watching database target={} datname={}", target_.name, datname);
@@ -73,7 +72,10 @@ std::set<metrics::DbKey> TargetWatch::keys() const {
 
 void TargetWatch::withdraw_inherited() {
   for (const auto& key : inherited_)
-    if (!dbs_.count(key.datname) || key.target != target_.name) ctx_.store.remove_database(key);
+    if (!dbs_.count(key.datname) || key.target != target_.name) {
+      ctx_.engines.unwatch(key, "the database is no longer watched");
+      ctx_.store.remove_database(key);
+    }
   inherited_.clear();
 }
 

@@ -41,7 +41,6 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   std::vector<config::Pattern> include_, exclude_;  // autodiscovery: config::selected()
   std::map<std::string, std::shared_ptr<DatabaseWatch>> dbs_;
   pg::Connection conn_;  // autodiscovery's own connection
-  std::shared_ptr<vacuum::TargetBudget> budget_ = std::make_shared<vacuum::TargetBudget>();
   std::shared_ptr<SlotPool> slots_;
   asio::steady_timer timer_;
   bool stopped_ = false;

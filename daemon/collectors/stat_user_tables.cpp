@@ -15,6 +15,7 @@ WITH settings AS MATERIALIZED (
   SELECT oid, relpages FROM pg_class WHERE relkind = 't')
 SELECT c.oid AS relid,
        c.relkind,
+       c.relpersistence,
        inh.inhparent::bigint AS parent_relid,
        c.reltuples::float8 AS reltuples,
        c.reloptions::text AS reloptions,
@@ -55,7 +56,7 @@ Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows) {
             laa = f.require("last_autoanalyze"), vc = f.require("vacuum_count"),
             avc = f.require("autovacuum_count"), ac = f.require("analyze_count"),
             aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
-            relkind = f.require("relkind"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
+            relkind = f.require("relkind"), persistence = f.require("relpersistence"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor");
   Parsed<model::TableStats> out;
   if (!f.error().empty()) return {{}, f.error()};
@@ -65,6 +66,7 @@ Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows) {
     t.relid = f.integer(r, relid).value_or(0);
     const std::string kind = f.text(r, relkind);
     t.relkind = kind.empty() ? 'r' : kind[0];
+    t.temporary = f.text(r, persistence) == "t";
     t.reltuples = f.number(r, reltuples);
     t.parent_relid = f.integer(r, parent);
     model::AutovacuumSettings server;

@@ -79,14 +79,35 @@ void Store::remove_database(const DbKey& key) {
     dropped_.Remove(c.dropped);
     if (c.last_success) last_success_.Remove(c.last_success);
   }
+  remove_vacuum_series(key);
+  dbs_.erase(it);
+}
+
+void Store::remove_vacuum_series(const DbKey& key) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto& e = it->second;
   // Counter families are shared: Remove on the family that owns each pointer is a no-op elsewhere.
-  for (auto* c : it->second.vacuum_counters) {
-    vacuum_runs_.Remove(c);
+  for (auto* c : e.vacuum_counters) {
     vacuum_skipped_.Remove(c);
     vacuum_removed_.Remove(c);
   }
-  if (it->second.vacuum_duration) vacuum_duration_.Remove(it->second.vacuum_duration);
-  dbs_.erase(it);
+  e.vacuum_counters.clear();
+  for (const auto& [table, counters] : e.vacuum_table_runs)
+    for (auto* c : counters) vacuum_runs_.Remove(c);
+  e.vacuum_table_runs.clear();
+  if (e.vacuum_duration) vacuum_duration_.Remove(e.vacuum_duration);
+  e.vacuum_duration = nullptr;
+}
+
+void Store::forget_vacuum_table(const DbKey& key, const std::string& schema, const std::string& rel) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  auto& runs = it->second.vacuum_table_runs;
+  auto t = runs.find({schema, rel});
+  if (t == runs.end()) return;
+  for (auto* c : t->second) vacuum_runs_.Remove(c);
+  runs.erase(t);
 }
 
 TargetSeries& Store::add_target(const std::string& target) {
@@ -120,7 +141,8 @@ void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_vi
   auto it = dbs_.find(key);
   if (it == dbs_.end()) return;
   auto& e = it->second;
-  if (!e.vacuum_duration) e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
+  if (e.vacuum_duration) return;  // already there
+  e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
   e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
   for (auto reason : reasons) {
     auto labels = db_labels(key);
@@ -132,14 +154,14 @@ void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_vi
 void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel,
                        std::string_view result) {
   auto it = dbs_.find(key);
-  if (it == dbs_.end()) return;
+  if (it == dbs_.end() || !it->second.vacuum_duration) return;
   auto labels = db_labels(key);
   labels["schemaname"] = schema;
   labels["relname"] = rel;
   labels["result"] = std::string(result);
   auto& c = vacuum_runs_.Add(labels);
   c.Increment();
-  auto& list = it->second.vacuum_counters;
+  auto& list = it->second.vacuum_table_runs[{schema, rel}];
   if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
 }
 
@@ -149,14 +171,16 @@ void Store::vacuum_duration(const DbKey& key, double seconds) {
 }
 
 void Store::vacuum_skipped(const DbKey& key, std::string_view reason) {
-  if (!dbs_.count(key)) return;
+  auto it = dbs_.find(key);
+  if (it == dbs_.end() || !it->second.vacuum_duration) return;  // no engine: no series
   auto labels = db_labels(key);
   labels["reason"] = std::string(reason);
   vacuum_skipped_.Add(labels).Increment();
 }
 
 void Store::vacuum_removed(const DbKey& key, double rows) {
-  if (!dbs_.count(key) || rows <= 0) return;
+  auto it = dbs_.find(key);
+  if (it == dbs_.end() || !it->second.vacuum_duration || rows <= 0) return;
   vacuum_removed_.Add(db_labels(key)).Increment(rows);
 }
 

@@ -19,14 +19,11 @@
 
 #include "collectors/collector.h"
 #include "http/body.h"
+#include "model/stats.h"
 
 namespace pghealthd::metrics {
 
-struct DbKey {
-  std::string target;
-  std::string datname;
-  auto operator<=>(const DbKey&) const = default;
-};
+using DbKey = model::DbKey;
 
 // The daemon's own series for one database, owned by the registry's families.
 struct DbSeries {
@@ -73,9 +70,13 @@ class Store {
   };
   [[nodiscard]] SeriesCount target_series(const std::string& target) const;
 
-  // The vacuum engine's series of a database. Created at 0 when the engine starts, so rates exist at once.
+  // The maintenance engine's series of a database. Created at 0 when the engine starts, so rates exist at
+  // once; removed with the engine (vacuum turned off) or the database.
   void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
+  void remove_vacuum_series(const DbKey& key);
   void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view result);
+  // Drops the per-table run series of a table that is gone, so partition churn does not grow /metrics.
+  void forget_vacuum_table(const DbKey& key, const std::string& schema, const std::string& rel);
   void vacuum_duration(const DbKey& key, double seconds);
   void vacuum_skipped(const DbKey& key, std::string_view reason);
   void vacuum_removed(const DbKey& key, double rows);
@@ -96,7 +97,8 @@ class Store {
   struct Entry {
     DbSeries series;
     std::array<std::shared_ptr<const collectors::Snapshot>, collectors::kKindCount> snapshots;
-    std::vector<prometheus::Counter*> vacuum_counters;  // removed with the database
+    std::vector<prometheus::Counter*> vacuum_counters;  // skipped and removed: with the engine
+    std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;

@@ -10,6 +10,13 @@
 
 namespace pghealthd::model {
 
+// One database of one target: the `target` and `datname` labels, and the key of everything per database.
+struct DbKey {
+  std::string target;
+  std::string datname;
+  auto operator<=>(const DbKey&) const = default;
+};
+
 using Count = std::optional<std::int64_t>;
 using Seconds = std::optional<double>;  // a Unix timestamp in seconds
 
@@ -24,6 +31,7 @@ struct AutovacuumSettings {
 struct TableStats {
   std::int64_t relid = 0;
   char relkind = 'r';  // r table, p partitioned parent, m materialized view, t TOAST
+  bool temporary = false;  // relpersistence 't': a session's temporary table (schema pg_temp_N)
   std::optional<std::int64_t> parent_relid;  // the partitioned parent of a partition
   std::string schemaname;
   std::string relname;

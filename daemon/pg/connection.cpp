@@ -109,6 +109,8 @@ bool Connection::connected() const { return conn_ && PQstatus(conn_) == CONNECTI
 
 int Connection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
+int Connection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
+
 void Connection::on_notice(void* self, const PGresult* res) {
   auto* c = static_cast<Connection*>(self);
   if (!c->notices_) return;

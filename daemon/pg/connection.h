@@ -19,17 +19,11 @@
 
 #include "collectors/rows.h"
 #include "pg/asio.h"
+#include "pg/error.h"
 
 namespace pghealthd::pg {
 
 using Clock = std::chrono::steady_clock;
-
-struct Error {
-  enum class Kind { kServer, kConnection, kTimeout, kClosed };
-  Kind kind = Kind::kServer;
-  std::string sqlstate;  // five characters for server errors, empty otherwise
-  std::string message;   // never contains a password (libpq does not echo one)
-};
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -48,13 +42,6 @@ class ResultRows final : public collectors::Rows {
   const PGresult* r_;
 };
 
-// A NOTICE or WARNING the server sent while a query ran (VACUUM reports skipped tables this way).
-struct Notice {
-  std::string severity;  // NOTICE, WARNING, ... (not localized)
-  std::string sqlstate;
-  std::string message;
-};
-
 struct QueryOutcome {
   ResultPtr result;  // the last result (rows or command status) when no error
   std::optional<Error> error;
@@ -69,6 +56,7 @@ struct ConnectParams {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds statement_timeout{15'000};
   std::chrono::milliseconds lock_timeout{1'000};
+  bool operator==(const ConnectParams&) const = default;  // a reload that changes none keeps its engine
 };
 
 class Connection {
@@ -88,6 +76,8 @@ class Connection {
 
   [[nodiscard]] bool connected() const;
   [[nodiscard]] int backend_pid() const;
+  // The server's version as PQserverVersion gives it (150004 for 15.4); 0 when not connected.
+  [[nodiscard]] int server_version() const;
   // Whether the session's role is a superuser (pghealthd never needs one).
   [[nodiscard]] bool superuser() const { return superuser_; }
 
@@ -120,6 +110,5 @@ class Connection {
   bool superuser_ = false;  // bumped by close(): a coroutine that sees it change stops
 };
 
-[[nodiscard]] std::string describe(const Error& e);
 
 }  // namespace pghealthd::pg

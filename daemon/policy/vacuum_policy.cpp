@@ -37,7 +37,8 @@ std::string minutes(config::Duration d) {
 std::string_view name(Reason r) {
   static constexpr std::array<std::string_view, kReasonCount> kNames{
       "below_threshold", "cooldown",   "outside_window",    "rate_limited", "autovacuum_running",
-      "in_recovery",     "not_leader", "xmin_horizon_held", "excluded",     "dry_run"};
+      "in_recovery",     "not_leader", "xmin_horizon_held", "excluded",     "dry_run",
+      "temporary"};
   return kNames[static_cast<std::size_t>(r)];
 }
 
@@ -110,6 +111,11 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   };
 
   for (const auto& t : tables) {
+    if (t.temporary) {
+      skipped.push_back({&t, std::nullopt, Reason::kTemporary,
+                         "a temporary table: only its own session can vacuum it"});
+      continue;
+    }
     const auto rule = rules.for_table(t.schemaname, t.relname);
     if (rule.excluded) {
       skipped.push_back({&t, std::nullopt, Reason::kExcluded, "excluded by a vacuum.tables rule"});

@@ -1,8 +1,10 @@
 // The automatic VACUUM decision, as a pure function: (snapshot, rules, history, environment, now) ->
 // what to do with every table and why. No I/O: it is tested in microseconds, and the engine
-// (vacuum/engine.h) only gathers its inputs and carries out its answer.
+// (maintenance/engine.h) only gathers its inputs and carries out its answer.
 //
 // For each table, in this order (the first that applies is the reason):
+//   temporary           a temporary table (of any session): PostgreSQL skips other sessions' temporary
+//                       tables without a word, so acting on one could only be counted as a lie
 //   excluded            a `vacuum.tables` rule excludes it
 //   below_threshold     dead ratio <= dead_tuple_ratio, or fewer than min_dead_tuples dead rows (and, with
 //                       only_when_autovacuum_late, autovacuum is not yet due); for ANALYZE-only, rows
@@ -48,8 +50,9 @@ enum class Reason {
   kXminHorizonHeld,
   kExcluded,
   kDryRun,
+  kTemporary,
 };
-inline constexpr std::size_t kReasonCount = 10;
+inline constexpr std::size_t kReasonCount = 11;
 [[nodiscard]] std::string_view name(Reason r);
 
 enum class Action { kVacuumAnalyze, kAnalyze };

@@ -48,11 +48,11 @@ struct Answer {
 
 // One table in the column order of kStatUserTablesSql, every value distinct so a swapped column shows.
 Answer stat_user_tables_answer() {
-  return {{"relid", "relkind", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
+  return {{"relid", "relkind", "relpersistence", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
            "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze",
            "seq_scan", "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze",
            "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "size_bytes"},
-          {{"16390", "r", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
+          {{"16390", "r", "p", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
             "public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
             "1700000004.125", "1", "2", "3", "4", "8192"}}};
 }
@@ -96,6 +96,7 @@ TEST_CASE("stat_user_tables: every column lands in its field", "[parse]") {
   CHECK(t.size_bytes == 8192);
   CHECK(t.relid == 16390);
   CHECK(t.relkind == 'r');
+  CHECK_FALSE(t.temporary);
   CHECK(t.parent_relid == 16385);
   CHECK(t.reltuples == 950.0);
   // The server's settings (av_*), with the table's reloptions over them.
@@ -139,12 +140,23 @@ TEST_CASE("stat_user_tables: a table that is not a partition has no parent", "[p
   CHECK(parsed.rows[0].reltuples == -1.0);
 }
 
+TEST_CASE("stat_user_tables: relpersistence t marks a session's temporary table", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "relpersistence", "t").with(0, "schemaname", "pg_temp_3").text_rows());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.rows.at(0).temporary);
+  const auto unlogged = pghealthd::collectors::parse_stat_user_tables(
+      stat_user_tables_answer().with(0, "relpersistence", "u").text_rows());
+  REQUIRE(unlogged.ok());
+  CHECK_FALSE(unlogged.rows.at(0).temporary);
+}
+
 TEST_CASE("stat_user_tables: av_on other than t or f is an error", "[parse]") {
   const Cell value = GENERATE(Cell("on"), Cell(std::nullopt));
   const auto parsed =
       pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer().with(0, "av_on", value).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 6: expected t or f"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 7: expected t or f"));
   CHECK(parsed.rows.empty());
 }
 
@@ -201,12 +213,12 @@ TEST_CASE("stat_user_tables: a value that is not an integer names its row and co
   const std::string value = GENERATE(as<std::string>{}, "12abc", "", "1.5", " 12", "9223372036854775808");
   auto answer = stat_user_tables_answer();
   answer.rows.push_back(answer.rows[0]);
-  answer.rows[1][9] = "Other";
-  // n_dead_tup is the 12th column; the second row is broken, the first is fine.
+  answer.rows[1][10] = "Other";
+  // n_dead_tup is the 13th column; the second row is broken, the first is fine.
   const auto parsed =
       pghealthd::collectors::parse_stat_user_tables(answer.with(1, "n_dead_tup", value).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 2, column 12"));
+  CHECK_THAT(parsed.error, Contains("row 2, column 13"));
   CHECK_THAT(parsed.error, Contains("expected an integer, got '" + value + "'"));
   CHECK(parsed.rows.empty());
 }
@@ -216,7 +228,7 @@ TEST_CASE("stat_user_tables: a timestamp that is not a number is an error", "[pa
   const auto parsed = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "last_analyze", value).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 18"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 19"));
   CHECK_THAT(parsed.error, Contains("expected a number"));
   CHECK(parsed.rows.empty());
 }
@@ -225,7 +237,7 @@ TEST_CASE("stat_user_tables: a NULL table name is an error", "[parse]") {
   const auto parsed = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "relname", std::nullopt).text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 10"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 11"));
   CHECK_THAT(parsed.error, Contains("got NULL"));
 }
 

@@ -155,7 +155,8 @@ TEST_CASE("every reason has its metric label name", "[policy]") {
   CHECK(name(Reason::kXminHorizonHeld) == "xmin_horizon_held");
   CHECK(name(Reason::kExcluded) == "excluded");
   CHECK(name(Reason::kDryRun) == "dry_run");
-  CHECK(pghealthd::policy::kReasonCount == 10);
+  CHECK(name(Reason::kTemporary) == "temporary");
+  CHECK(pghealthd::policy::kReasonCount == 11);
 }
 
 TEST_CASE("every action has its name", "[policy]") {
@@ -171,6 +172,26 @@ TEST_CASE("a table over the dead ratio with enough dead rows gets VACUUM ANALYZE
   check_acts(r.decisions[0], Action::kVacuumAnalyze);
   CHECK(r.decisions[0].table == &r.tables[0]);
   CHECK_THAT(r.decisions[0].why, Contains("1000 dead rows"));
+}
+
+TEST_CASE("a temporary table is never a candidate, however bloated, even when a rule would include it",
+          "[policy]") {
+  TableStats temp = bloated(7, "scratch");
+  temp.schemaname = "pg_temp_3";
+  temp.temporary = true;
+  TableStats stale = stale_statistics(8, "scratch_stats");
+  stale.schemaname = "pg_temp_3";
+  stale.temporary = true;
+  Vacuum cfg;
+  auto only_temp = rule("pg_temp_.*", ".*");
+  only_temp.dead_tuple_ratio = 0.0;
+  only_temp.min_dead_tuples = 0;
+  cfg.tables.push_back(only_temp);
+  const auto r = run({temp, stale, bloated(9, "Message")}, cfg);
+  check_skipped(r.of("scratch"), Reason::kTemporary);
+  check_skipped(r.of("scratch_stats"), Reason::kTemporary);
+  CHECK_THAT(r.of("scratch").why, Contains("temporary"));
+  check_acts(r.of("Message"), Action::kVacuumAnalyze);  // and it uses no budget: the real table still goes
 }
 
 TEST_CASE("a dead ratio at or below the threshold is below_threshold", "[policy]") {

@@ -1,0 +1,515 @@
+#include "maintenance/engine.h"
+
+#include <date/tz.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "collectors/xmin_horizon.h"
+#include "maintenance/statement.h"
+#include "pg/conninfo.h"
+
+namespace pghealthd::maintenance {
+namespace {
+
+using std::chrono::steady_clock;
+
+// Our client deadline for an action sits above the server's statement_timeout (max_duration).
+constexpr std::chrono::seconds kActionDeadlineMargin{30};
+constexpr std::chrono::seconds kControlQueryTimeout{10};
+// How long the re-read after a run waits for the server's statistics to show it: before PostgreSQL 15
+// they reach other backends through the stats collector, up to ~0.5 s late.
+constexpr std::chrono::seconds kSettleDeadline{3};
+constexpr std::chrono::milliseconds kSettlePoll{100};
+constexpr const char* kEmptyArray = "{}";
+constexpr std::string_view kFoundBeforeActing = "found right before acting";
+constexpr std::string_view kConcurrencyUsed = "max_concurrent vacuums already running on this target";
+constexpr std::string_view kChecksUsed = "max_concurrent databases of this target already being vacuumed or checked";
+
+std::string qualified(const std::string& schema, const std::string& table) {
+  return pg::quote_identifier(schema) + "." + pg::quote_identifier(table);
+}
+
+std::set<std::int64_t> parse_oid_array(std::string_view text) {
+  std::set<std::int64_t> out;
+  std::int64_t v = 0;
+  bool in_number = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      v = v * 10 + (c - '0');
+      in_number = true;
+    } else {
+      if (in_number) out.insert(v);
+      v = 0;
+      in_number = false;
+    }
+  }
+  if (in_number) out.insert(v);
+  return out;
+}
+
+policy::LocalTime local_time(const std::string& zone, policy::TimePoint now) {
+  const auto local = date::locate_zone(zone)->to_local(std::chrono::time_point_cast<std::chrono::seconds>(now));
+  const auto day = date::floor<date::days>(local);
+  return {static_cast<int>(date::weekday(day).c_encoding()),
+          static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - day).count())};
+}
+
+// "t" in row 0 of a boolean column. (Helpers taking const char*: GCC 12 fails with "array used as
+// initializer" on a string literal converted to std::string_view inside a coroutine.)
+bool first_is_true(const PGresult* r, int col) {
+  const auto v = pg::ResultRows(r).get(0, col);
+  return v && *v == "t";
+}
+
+std::string first_text(const PGresult* r, int col, const char* fallback) {
+  const auto v = pg::ResultRows(r).get(0, col);
+  return v ? std::string(*v) : std::string(fallback);
+}
+
+// Counters from four integer columns starting at `first`: vacuum_count, analyze_count, dead, live.
+std::optional<Counters> counters_at(const PGresult* r, int first) {
+  pg::ResultRows rows(r);
+  if (rows.size() < 1) return std::nullopt;
+  collectors::FieldReader f(rows);
+  Counters c;
+  c.vacuum_count = f.integer(0, first).value_or(0);
+  c.analyze_count = f.integer(0, first + 1).value_or(0);
+  c.dead_tuples = f.integer(0, first + 2).value_or(0);
+  c.live_tuples = f.integer(0, first + 3).value_or(0);
+  if (!f.error().empty()) return std::nullopt;
+  return c;
+}
+
+// One text parameter. (A function, not a braced list at the call: GCC 12 rejects an initializer_list
+// inside a co_await expression with "array used as initializer".)
+std::vector<std::string> arg(std::string value) {
+  std::vector<std::string> v;
+  v.push_back(std::move(value));
+  return v;
+}
+
+void log_failure(std::string_view what, const model::DbKey& key, const pg::Error& e) {
+  spdlog::warn("{} target={} datname={} error=\"{}\"", what, key.target, key.datname, pg::describe(e));
+}
+
+}  // namespace
+
+int TargetBudget::actions_since(policy::TimePoint since) {
+  while (!actions.empty() && actions.front() < since) actions.pop_front();
+  return static_cast<int>(actions.size());
+}
+
+Engine::Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
+               pg::ConnectParams params, const config::Vacuum& cfg, std::shared_ptr<TargetBudget> budget)
+    : loop_(std::move(loop)),
+      sink_(std::move(sink)),
+      key_(std::move(key)),
+      settings_(std::make_shared<const Settings>(std::move(params), cfg)),
+      budget_(std::move(budget)),
+      conn_(connect()),
+      watch_(connect()) {}
+
+bool Engine::same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg) const {
+  return settings_->params == params && settings_->cfg == cfg;
+}
+
+void Engine::reconfigure(pg::ConnectParams params, const config::Vacuum& cfg) {
+  if (same_settings(params, cfg)) return;
+  settings_ = std::make_shared<const Settings>(std::move(params), cfg);
+  ++generation_;
+  spdlog::info("maintenance settings changed: they apply from the next decision target={} datname={}", key_.target,
+               key_.datname);
+  if (running_ && settings_->rules.for_table(running_->schema, running_->table).excluded)
+    cancel_running("the table is now excluded by a vacuum.tables rule");
+}
+
+void Engine::cancel_running(std::string why) {
+  if (!running_) return;
+  spdlog::warn("cancelling the running {} target={} datname={} table={} why=\"{}\"", running_->what, key_.target,
+               key_.datname, qualified(running_->schema, running_->table), why);
+  cancelled_by_us_ = true;
+  cancel_reason_ = std::move(why);
+  conn_->cancel_running();
+}
+
+void Engine::stop(std::string_view why) {
+  if (stopped_) return;
+  if (running_) {
+    cancelled_by_us_ = true;
+    cancel_reason_ = std::string(why);
+    spdlog::warn("cancelling the running {} target={} datname={} table={} why=\"{}\"", running_->what, key_.target,
+                 key_.datname, qualified(running_->schema, running_->table), why);
+  }
+  stopped_ = true;
+  // An action in progress is cancelled on the server before the connection closes: no backend of ours
+  // is left working after we are gone.
+  conn_->cancel_and_close();
+  watch_->close();
+}
+
+void Engine::on_tables(std::shared_ptr<const collectors::Snapshot> snapshot) {
+  if (busy_ || stopped_ || !snapshot) return;  // the next collection brings the next check
+  busy_ = true;
+  asio::co_spawn(loop_, check(shared_from_this(), std::move(snapshot)), asio::detached);
+}
+
+void Engine::forget_missing(const std::vector<model::TableStats>& tables) {
+  std::map<std::int64_t, const model::TableStats*> present;
+  for (const auto& t : tables) present.emplace(t.relid, &t);
+  std::erase_if(history_, [&](const auto& h) { return !present.count(h.first); });
+  std::erase_if(logged_, [&](const auto& l) { return !present.count(l.first); });
+  for (auto it = series_.begin(); it != series_.end();) {
+    const auto p = present.find(it->first);
+    const bool same = p != present.end() && p->second->schemaname == it->second.first &&
+                      p->second->relname == it->second.second;
+    if (same) {
+      ++it;
+      continue;
+    }
+    sink_->forget(it->second.first, it->second.second);
+    it = series_.erase(it);
+  }
+}
+
+awaitable<bool> Engine::ensure_connected(pg::Connection& conn, bool action_session, const Settings& s) {
+  if (conn.connected()) co_return true;
+  auto p = s.params;
+  if (action_session) {
+    p.statement_timeout = s.cfg.max_duration;
+    p.lock_timeout = s.cfg.lock_timeout;
+  }
+  auto err = co_await conn.connect(p);
+  if (!err && action_session) {
+    static constexpr std::string_view kCost =
+        "SELECT set_config('vacuum_cost_delay', $1, false), set_config('vacuum_cost_limit', $2, false)";
+    std::vector<std::string> values{std::to_string(s.cfg.cost_delay.count()), std::to_string(s.cfg.cost_limit)};
+    auto q = co_await conn.query(kCost, std::move(values), kControlQueryTimeout);
+    if (q.error) err = q.error;
+    // 14+: notice a vanished client within a second even in the middle of a long VACUUM.
+    static constexpr std::string_view kCheck = "SELECT set_config('client_connection_check_interval', '1000', false)";
+    if (!err && conn.server_version() >= 140000) (void)co_await conn.query(kCheck, {}, kControlQueryTimeout);
+  }
+  if (err) {
+    const auto why = pg::describe(*err);
+    if (why != last_error_)
+      spdlog::warn("maintenance engine cannot connect target={} datname={} error=\"{}\"", key_.target, key_.datname,
+                   why);
+    last_error_ = why;
+    co_return false;
+  }
+  last_error_.clear();
+  co_return true;
+}
+
+awaitable<std::optional<model::HorizonHolder>> Engine::oldest_horizon() {
+  auto q = co_await watch_->query(collectors::kXminHorizonSql, {}, kControlQueryTimeout);
+  if (q.error) co_return std::nullopt;
+  pg::ResultRows rows(q.result.get());
+  auto parsed = collectors::parse_xmin_horizon(rows);
+  const auto* oldest = collectors::oldest_holder(parsed.rows);
+  if (!oldest) co_return std::nullopt;
+  co_return *oldest;
+}
+
+void Engine::record_skip(const policy::Decision& d) {
+  const auto reason = *d.skipped;
+  const auto& t = *d.table;
+  if (stopped_) return;
+  sink_->skipped(policy::name(reason));
+  if (reason == policy::Reason::kDryRun) {
+    sink_->run(t.schemaname, t.relname, "dry_run");
+    series_[t.relid] = {t.schemaname, t.relname};
+  }
+  auto& last = logged_[t.relid];
+  if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
+  last = std::string(policy::name(reason));
+  const auto level = reason == policy::Reason::kBelowThreshold ? spdlog::level::debug : spdlog::level::info;
+  if (reason == policy::Reason::kDryRun)
+    spdlog::log(level, "dry run: would {} target={} datname={} table={} why=\"{}\"", policy::name(*d.action),
+                key_.target, key_.datname, qualified(t.schemaname, t.relname), d.why);
+  else
+    spdlog::log(level, "not vacuuming table target={} datname={} table={} reason={} why=\"{}\"", key_.target,
+                key_.datname, qualified(t.schemaname, t.relname), policy::name(reason), d.why);
+}
+
+awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
+                              std::shared_ptr<const collectors::Snapshot> snapshot) {
+  struct Done {
+    bool& busy;
+    ~Done() { busy = false; }
+  } done{busy_};
+  forget_missing(snapshot->tables);
+  const SettingsPtr s = settings_;  // one set of rules for the whole check
+  const auto generation = generation_;
+  const auto& cfg = s->cfg;
+  const auto now = std::chrono::system_clock::now();
+  policy::Environment env;
+  env.local = local_time(cfg.timezone, now);
+  env.running = budget_->running;
+  env.actions_last_hour = budget_->actions_since(now - std::chrono::hours(1));
+  const bool any_held = std::any_of(history_.begin(), history_.end(), [](const auto& h) { return h.second.held_xmin.has_value(); });
+
+  // First pass without asking the server: most checks end here, at no cost to the database.
+  auto decisions = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
+  const bool wants_to_act = std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
+    return d.action.has_value() || d.skipped == policy::Reason::kXminHorizonHeld;
+  });
+  if (!wants_to_act || stopped_) {
+    for (const auto& d : decisions) record_skip(d);
+    co_return;
+  }
+  // Connections only from here, for max_concurrent databases of the target at a time, closed at the end.
+  if (budget_->checking >= cfg.max_concurrent) {
+    for (auto d : decisions) {
+      if (d.action && !d.skipped) {
+        d.skipped = policy::Reason::kRateLimited;
+        d.why = kChecksUsed;
+      }
+      if (d.skipped) record_skip(d);
+    }
+    co_return;
+  }
+  struct Connected {
+    Engine& engine;
+    ~Connected() {
+      engine.budget_->checking--;
+      if (engine.stopped_) return;  // stop() closed them already (cancel first)
+      engine.conn_->close();
+      engine.watch_->close();
+    }
+  } connected{*this};
+  budget_->checking++;
+  if (!co_await ensure_connected(*watch_, false, *s) || stopped_) co_return;
+  if (!cfg.dry_run && (!co_await ensure_connected(*conn_, true, *s) || stopped_)) co_return;
+
+  // The environment, fresh: recovery, vacuums running now, the horizon, and leadership.
+  static constexpr std::string_view kEnv =
+      "SELECT pg_is_in_recovery(), (SELECT coalesce(array_agg(relid), '{}') FROM pg_stat_progress_vacuum "
+      "WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()))::text";
+  auto q = co_await watch_->query(kEnv, {}, kControlQueryTimeout);
+  if (stopped_) co_return;
+  if (q.error) {
+    log_failure("maintenance check failed", key_, *q.error);
+    co_return;
+  }
+  env.in_recovery = first_is_true(q.result.get(), 0);
+  env.vacuum_running = parse_oid_array(first_text(q.result.get(), 1, kEmptyArray));
+  if (any_held) {
+    auto h = co_await oldest_horizon();
+    env.horizon_xmin = h ? std::optional<std::string>(h->xmin) : std::nullopt;
+  }
+  bool leader = false;
+  if (!cfg.dry_run && !env.in_recovery) {
+    static constexpr std::string_view kLock = "SELECT pg_try_advisory_lock($1::bigint)";
+    auto l = co_await conn_->query(kLock, arg(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
+    if (stopped_) co_return;
+    leader = !l.error && first_is_true(l.result.get(), 0);
+    env.leader = leader;
+  }
+  decisions = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
+
+  for (const auto& d : decisions) {
+    if (stopped_) break;
+    if (generation != generation_) {
+      // New settings arrived: the rest of this check's decisions were made under the old ones.
+      spdlog::debug("settings changed during a check; the next check decides again target={} datname={}",
+                    key_.target, key_.datname);
+      break;
+    }
+    if (d.skipped) {
+      record_skip(d);
+      continue;
+    }
+    if (!d.action) continue;
+    co_await act(d, s);
+  }
+  if (leader && !stopped_) {
+    static constexpr std::string_view kUnlock = "SELECT pg_advisory_unlock($1::bigint)";
+    (void)co_await conn_->query(kUnlock, arg(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
+  }
+}
+
+awaitable<std::optional<Counters>> Engine::read_counters(std::int64_t relid) {
+  static constexpr std::string_view kCounters =
+      "SELECT pg_stat_get_vacuum_count($1::oid), pg_stat_get_analyze_count($1::oid), "
+      "pg_stat_get_dead_tuples($1::oid), pg_stat_get_live_tuples($1::oid)";
+  auto q = co_await watch_->query(kCounters, arg(std::to_string(relid)), kControlQueryTimeout);
+  if (q.error) co_return std::nullopt;
+  co_return counters_at(q.result.get(), 0);
+}
+
+awaitable<std::optional<Counters>> Engine::prepare(const policy::Decision& d, const Settings& s) {
+  const auto& t = *d.table;
+  static constexpr std::string_view kRecheck =
+      "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid), "
+      "pg_stat_get_vacuum_count($1::oid), pg_stat_get_analyze_count($1::oid), "
+      "pg_stat_get_dead_tuples($1::oid), pg_stat_get_live_tuples($1::oid)";
+  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  if (stopped_) co_return std::nullopt;
+  if (pre.error) {
+    log_failure("maintenance check failed right before acting", key_, *pre.error);
+    co_return std::nullopt;
+  }
+  policy::Decision skip = d;
+  if (first_is_true(pre.result.get(), 0)) skip.skipped = policy::Reason::kInRecovery;
+  else if (first_is_true(pre.result.get(), 1)) skip.skipped = policy::Reason::kAutovacuumRunning;
+  else if (budget_->running >= s.cfg.max_concurrent) skip.skipped = policy::Reason::kRateLimited;
+  if (skip.skipped) {
+    skip.why = skip.skipped == policy::Reason::kRateLimited ? kConcurrencyUsed : kFoundBeforeActing;
+    record_skip(skip);
+    co_return std::nullopt;
+  }
+  co_return counters_at(pre.result.get(), 2);
+}
+
+awaitable<std::optional<Counters>> Engine::settle(std::int64_t relid, bool vacuum, const Counters& before, bool wait) {
+  const auto deadline = steady_clock::now() + kSettleDeadline;
+  asio::steady_timer timer(loop_);
+  for (;;) {
+    auto after = co_await read_counters(relid);
+    if (!after || stopped_ || !wait || counter_moved(vacuum, before, *after) || steady_clock::now() >= deadline)
+      co_return after;
+    timer.expires_after(kSettlePoll);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
+  const auto& t = *d.table;
+  auto self = shared_from_this();
+  const auto before = co_await prepare(d, *s);
+  if (!before || stopped_) co_return;
+
+  const bool vacuum = is_vacuum(*d.action, t.relkind);
+  const std::string sql = statement(*d.action, t.relkind, conn_->escape_identifier(t.schemaname),
+                                    conn_->escape_identifier(t.relname), {s->cfg.truncate});
+  if (sql.empty()) co_return;  // quoting failed: the connection is gone
+
+  const auto now = std::chrono::system_clock::now();
+  budget_->running++;
+  budget_->actions.push_back(now);
+  history_[t.relid].last_action = now;
+  logged_[t.relid] = "acted";
+  series_[t.relid] = {t.schemaname, t.relname};
+  running_ = Running{t.relid, t.schemaname, t.relname, vacuum ? "vacuum" : "analyze"};
+  cancelled_by_us_ = false;
+  cancel_reason_.clear();
+  spdlog::info("{} started target={} datname={} table={} why=\"{}\"", running_->what, key_.target, key_.datname,
+               qualified(t.schemaname, t.relname), d.why);
+
+  // The blocker watch runs beside the statement and must be finished before watch_ is used again.
+  auto statement_done = std::make_shared<bool>(false);
+  auto watcher_finished = std::make_shared<asio::steady_timer>(loop_, steady_clock::time_point::max());
+  auto watcher_over = std::make_shared<bool>(false);
+  asio::co_spawn(loop_, watch_blockers(self, conn_->backend_pid(), s->cfg.lock_timeout, statement_done),
+                 [watcher_finished, watcher_over](std::exception_ptr) {
+                   *watcher_over = true;
+                   watcher_finished->cancel();
+                 });
+
+  const auto started = steady_clock::now();
+  auto q = co_await conn_->query(sql, {}, s->cfg.max_duration + kActionDeadlineMargin);
+  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  *statement_done = true;
+  budget_->running--;
+  running_.reset();
+  if (!*watcher_over) {
+    boost::system::error_code ec;
+    co_await watcher_finished->async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+
+  RunReport run;
+  run.vacuum = vacuum;
+  run.error = q.error;
+  run.notices = q.notices;
+  run.cancelled_by_us = cancelled_by_us_ || stopped_;
+  run.before = before;
+  // Wait for the server's statistics only when the run may have processed the table.
+  const bool may_have_run = !q.error && std::none_of(q.notices.begin(), q.notices.end(), [](const pg::Notice& n) {
+    const auto k = classify_notice(n);
+    return k == NoticeKind::kLockNotAvailable || k == NoticeKind::kPermission || k == NoticeKind::kRelationGone;
+  });
+  if (!stopped_ && may_have_run) run.after = co_await settle(t.relid, vacuum, *before, true);
+  const auto outcome = classify(run);
+
+  std::string detail;
+  if (q.error) detail = pg::describe(*q.error);
+  if (outcome.result == Result::kCancelled && !cancel_reason_.empty()) detail += " (" + cancel_reason_ + ")";
+  report(d, outcome, seconds, detail);
+
+  if (outcome.result != Result::kSuccess || !vacuum || stopped_) co_return;
+  const auto rules = s->rules.for_table(t.schemaname, t.relname);
+  const auto a = account(*before, *run.after, outcome.horizon_warning, rules.dead_tuple_ratio, rules.min_dead_tuples);
+  sink_->removed(a.removed);
+  spdlog::info("vacuum finished target={} datname={} table={} result=success seconds={:.3f} dead_before={} "
+               "dead_after={} removed={}{}",
+               key_.target, key_.datname, qualified(t.schemaname, t.relname), seconds, before->dead_tuples,
+               a.dead_after, a.removed, outcome.horizon_warning ? " horizon_warning=true" : "");
+  auto& h = history_[t.relid];
+  h.held_xmin.reset();
+  if (!a.diagnose_horizon) co_return;
+  // Dead rows the VACUUM could not remove: someone still may see them. Name who, and do not loop.
+  if (auto holder = co_await oldest_horizon()) {
+    history_[t.relid].held_xmin = holder->xmin;  // (re-looked up: the map may have changed meanwhile)
+    spdlog::warn("dead rows remain after vacuum: the xmin horizon is held target={} datname={} table={} "
+                 "dead_after={} source={} holder=\"{}\" age_transactions={} age_seconds={}",
+                 key_.target, key_.datname, qualified(t.schemaname, t.relname), a.dead_after, holder->source,
+                 holder->holder, holder->age_transactions,
+                 holder->age_seconds ? fmt::format("{:.0f}", *holder->age_seconds) : "unknown");
+  } else {
+    spdlog::warn("dead rows remain after vacuum, but nothing holds the xmin horizon now target={} datname={} "
+                 "table={} dead_after={}",
+                 key_.target, key_.datname, qualified(t.schemaname, t.relname), a.dead_after);
+  }
+}
+
+void Engine::report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail) {
+  const auto& t = *d.table;
+  if (!stopped_) {  // a stopped engine's series are gone; they must not come back
+    sink_->run(t.schemaname, t.relname, name(outcome.result));
+    sink_->duration(seconds);
+  }
+  for (const auto& n : outcome.unknown_notices)
+    spdlog::warn("maintenance notice not understood, reported as sent target={} datname={} table={} notice=\"{}\"",
+                 key_.target, key_.datname, qualified(t.schemaname, t.relname), n);
+  const bool vacuum = is_vacuum(*d.action, t.relkind);
+  if (outcome.result == Result::kSuccess && vacuum) return;  // act() logs it with the rows removed
+  const auto level = outcome.result == Result::kSuccess ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "{} finished target={} datname={} table={} result={} seconds={:.3f}{}", vacuum ? "vacuum" : "analyze",
+              key_.target, key_.datname, qualified(t.schemaname, t.relname), name(outcome.result), seconds,
+              detail.empty() ? "" : " detail=\"" + detail + "\"");
+}
+
+awaitable<void> Engine::watch_blockers([[maybe_unused]] std::shared_ptr<Engine> self, int backend_pid,
+                                       config::Duration lock_timeout, std::shared_ptr<bool> done) {
+  asio::steady_timer timer(loop_);
+  const auto interval = std::clamp<config::Duration>(lock_timeout / 4, std::chrono::milliseconds(50),
+                                                     std::chrono::milliseconds(1000));
+  const double limit = std::chrono::duration<double>(lock_timeout).count();
+  const auto sql = blocked_sessions_sql(watch_->server_version());
+  while (!*done && !stopped_) {
+    timer.expires_after(interval);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (*done || stopped_) break;
+    auto q = co_await watch_->query(sql, arg(std::to_string(backend_pid)), kControlQueryTimeout);
+    if (q.error || *done || stopped_) continue;
+    const auto waited = pg::ResultRows(q.result.get()).get(0, 0);
+    const double seconds = waited ? std::strtod(std::string(*waited).c_str(), nullptr) : 0.0;
+    if (seconds >= limit) {
+      // Yield as autovacuum does: the waiting session (often DDL, with every query queued behind it) goes first.
+      spdlog::warn("yielding: a session has waited {:.1f}s for a lock our {} holds; cancelling it target={} "
+                   "datname={} backend_pid={}",
+                   seconds, running_ ? running_->what : "action", key_.target, key_.datname, backend_pid);
+      cancelled_by_us_ = true;
+      cancel_reason_ = "yielded to a session waiting for its lock";
+      conn_->cancel_running();
+      break;
+    }
+  }
+}
+
+}  // namespace pghealthd::maintenance

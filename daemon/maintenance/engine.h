@@ -1,0 +1,140 @@
+// The maintenance engine of one database: the one frame every action that writes to a database runs in.
+// Today its actions are VACUUM (ANALYZE) and ANALYZE; what comes next (freezing, REINDEX, settings) plugs
+// into the same frame and shares its safeguards:
+//  - decisions are pure (policy::decide picks candidates; maintenance/outcome.h classifies what happened;
+//    maintenance/statement.h builds the SQL); this class only gathers their inputs and carries them out;
+//  - its own connection, one statement per call, autocommit; statement_timeout = max_duration,
+//    lock_timeout and vacuum_cost_delay/limit for the session, client_connection_check_interval so the
+//    server ends our statement soon after we disappear;
+//  - only on a primary, only while holding the database's leader lock (a session-level advisory lock,
+//    so two pghealthd never act on one database at once), only in the maintenance windows, within the
+//    target's max_concurrent and max_per_hour (TargetBudget, shared by the target's engines);
+//  - right before each action: still a primary? nobody vacuuming the table already? its counters;
+//  - while it runs, a second connection watches for sessions waiting on a lock we hold; when one has
+//    waited lock_timeout, our statement is cancelled (as autovacuum yields), so DDL never queues behind us;
+//  - afterwards, the counters are read again, once the server's statistics show the run (its counter
+//    moved) or a short deadline passed: a run is `success` only when the counter moved; dead rows that
+//    stay because the xmin horizon is held are blamed on its holder, and the table is left alone until the
+//    horizon moves;
+//  - both connections exist only during a check that wants to act, and at most max_concurrent databases
+//    of a target run such a check at once (the others skip as rate_limited).
+//
+// The engine lives as long as its database is watched with vacuum enabled (app/engines.h), not as long
+// as a collector: a reload that changes neither its connection nor its vacuum settings does not touch it,
+// and one that does applies them at the next decision. A running action is cancelled only when its table
+// is no longer allowed (now excluded), when the engine stops (vacuum disabled, database removed,
+// shutdown), or to yield; the log says which.
+//
+// Thread-safety: loop thread only.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "collectors/collector.h"
+#include "maintenance/outcome.h"
+#include "pg/connection.h"
+#include "policy/vacuum_policy.h"
+
+namespace pghealthd::maintenance {
+
+// Where an engine reports. One per database; app/engines.cpp writes it into the metrics store.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void skipped(std::string_view reason) = 0;
+  virtual void run(const std::string& schema, const std::string& table, std::string_view result) = 0;
+  virtual void duration(double seconds) = 0;
+  virtual void removed(std::int64_t rows) = 0;
+  // The table is gone (dropped, or renamed): its per-table series go with it.
+  virtual void forget(const std::string& schema, const std::string& table) = 0;
+};
+
+// Makes the connections an engine acts and watches through.
+using ConnectionFactory = std::function<std::unique_ptr<pg::Connection>()>;
+
+// Shared by every engine of one target: max_concurrent and max_per_hour are per target.
+struct TargetBudget {
+  int running = 0;
+  int checking = 0;  // checks holding connections (at most max_concurrent, see Engine::check)
+  std::deque<policy::TimePoint> actions;  // our actions in the last hour
+  [[nodiscard]] int actions_since(policy::TimePoint since);
+};
+
+class Engine : public std::enable_shared_from_this<Engine> {
+ public:
+  Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
+         pg::ConnectParams params, const config::Vacuum& cfg, std::shared_ptr<TargetBudget> budget);
+
+  // Whether these are the settings it runs with: a reload that changes neither leaves it alone.
+  [[nodiscard]] bool same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg) const;
+  // New settings, used from the next decision on. An action running now goes on, unless its table is no
+  // longer allowed by the new rules: then it is cancelled, and the log says why.
+  void reconfigure(pg::ConnectParams params, const config::Vacuum& cfg);
+
+  // Called with every fresh stat_user_tables snapshot; starts a check unless one is running.
+  void on_tables(std::shared_ptr<const collectors::Snapshot> snapshot);
+
+  // Cancels a running action on the server (logging `why`) and closes both connections. Final.
+  void stop(std::string_view why);
+
+ private:
+  struct Settings {
+    Settings(pg::ConnectParams p, const config::Vacuum& c) : params(std::move(p)), cfg(c), rules(c) {}
+    pg::ConnectParams params;
+    config::Vacuum cfg;
+    policy::RuleSet rules;
+  };
+  using SettingsPtr = std::shared_ptr<const Settings>;
+  // The action in progress, so a reload or a stop can say what it cancels.
+  struct Running {
+    std::int64_t relid = 0;
+    std::string schema, table;
+    std::string_view what;  // "vacuum" or "analyze"
+  };
+
+  awaitable<void> check(std::shared_ptr<Engine> self, std::shared_ptr<const collectors::Snapshot> snapshot);
+  awaitable<bool> ensure_connected(pg::Connection& conn, bool action_session, const Settings& s);
+  awaitable<void> act(const policy::Decision& d, SettingsPtr s);
+  // Right before acting: the skip reason found now, or the table's counters.
+  awaitable<std::optional<Counters>> prepare(const policy::Decision& d, const Settings& s);
+  // The counters after a run, read until the proving counter moved or a short deadline passed.
+  awaitable<std::optional<Counters>> settle(std::int64_t relid, bool vacuum, const Counters& before, bool wait);
+  awaitable<std::optional<Counters>> read_counters(std::int64_t relid);
+  awaitable<void> watch_blockers(std::shared_ptr<Engine> self, int backend_pid, config::Duration lock_timeout,
+                                 std::shared_ptr<bool> done);
+  awaitable<std::optional<model::HorizonHolder>> oldest_horizon();
+  void report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail);
+  void record_skip(const policy::Decision& d);
+  void cancel_running(std::string why);
+  // Drops what it remembers of tables that are gone: history, log state, per-table series.
+  void forget_missing(const std::vector<model::TableStats>& tables);
+
+  asio::any_io_executor loop_;
+  std::unique_ptr<Sink> sink_;
+  model::DbKey key_;
+  SettingsPtr settings_;
+  std::uint64_t generation_ = 0;  // bumped by reconfigure: a check under older settings stops early
+  std::shared_ptr<TargetBudget> budget_;
+  std::unique_ptr<pg::Connection> conn_;   // runs the actions and holds the leader lock
+  std::unique_ptr<pg::Connection> watch_;  // environment checks, re-reads and the blocker watch
+  policy::History history_;
+  std::map<std::int64_t, std::string> logged_;  // relid -> last reason logged, so skips are logged once
+  std::map<std::int64_t, std::pair<std::string, std::string>> series_;  // relid -> names with run series
+  std::optional<Running> running_;
+  bool busy_ = false;
+  bool stopped_ = false;
+  bool cancelled_by_us_ = false;
+  std::string cancel_reason_;
+  std::string last_error_;
+};
+
+// The lock key of pg_try_advisory_lock: advisory locks are per database, so one key serves all.
+inline constexpr std::int64_t kLeaderLockKey = 0x7067686561746864;  // "pghealthd" folded into 64 bits
+
+}  // namespace pghealthd::maintenance

@@ -1,0 +1,93 @@
+#include "maintenance/outcome.h"
+
+#include <algorithm>
+#include <array>
+
+#include "model/stats.h"
+
+namespace pghealthd::maintenance {
+namespace {
+
+bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+}  // namespace
+
+NoticeKind classify_notice(const pg::Notice& n) {
+  const std::string_view m = n.message, code = n.sqlstate;
+  // The codes first where PostgreSQL gives one of its own; the texts (PostgreSQL 13-18, vacuum.c and
+  // analyze.c) where it does not: 01000 is the default of every WARNING. Texts are matched on the parts
+  // that are the same for VACUUM and ANALYZE and across versions.
+  if (code == pg::sqlstate::kLockNotAvailable || contains(m, "--- lock not available")) return NoticeKind::kLockNotAvailable;
+  if (code == pg::sqlstate::kUndefinedTable || contains(m, "--- relation no longer exists")) return NoticeKind::kRelationGone;
+  if (code == pg::sqlstate::kInsufficientPrivilege || m.starts_with("permission denied to ") ||
+      (m.starts_with("skipping \"") && contains(m, "\" --- only ") && (contains(m, " can vacuum it") || contains(m, " can analyze it"))))
+    return NoticeKind::kPermission;
+  if (contains(m, "is far in the past")) return NoticeKind::kHorizon;
+  return NoticeKind::kUnknown;
+}
+
+std::string_view name(Result r) {
+  static constexpr std::array<std::string_view, kResultCount> kNames{
+      "success",           "not_processed", "unverified", "lock_not_available", "permission_denied",
+      "dropped",           "timeout",       "cancelled",  "failed"};
+  return kNames[static_cast<std::size_t>(r)];
+}
+
+bool counter_moved(bool vacuum, const Counters& before, const Counters& after) {
+  return vacuum ? after.vacuum_count > before.vacuum_count : after.analyze_count > before.analyze_count;
+}
+
+Outcome classify(const RunReport& run) {
+  Outcome out;
+  bool lock = false, permission = false, gone = false;
+  for (const auto& n : run.notices) {
+    switch (classify_notice(n)) {
+      case NoticeKind::kLockNotAvailable: lock = true; break;
+      case NoticeKind::kPermission: permission = true; break;
+      case NoticeKind::kRelationGone: gone = true; break;
+      case NoticeKind::kHorizon: out.horizon_warning = true; break;
+      case NoticeKind::kUnknown:
+        out.unknown_notices.push_back(n.severity + (n.sqlstate.empty() ? "" : " " + n.sqlstate) + ": " + n.message);
+        break;
+    }
+  }
+  if (run.error) {
+    const auto& e = *run.error;
+    switch (e.kind) {
+      case pg::Error::Kind::kServer:
+        if (e.sqlstate == pg::sqlstate::kQueryCanceled) out.result = run.cancelled_by_us ? Result::kCancelled : Result::kTimeout;
+        else if (e.sqlstate == pg::sqlstate::kLockNotAvailable) out.result = Result::kLockNotAvailable;
+        else if (e.sqlstate == pg::sqlstate::kInsufficientPrivilege) out.result = Result::kPermissionDenied;
+        else if (e.sqlstate == pg::sqlstate::kUndefinedTable) out.result = Result::kDropped;
+        else out.result = Result::kFailed;
+        break;
+      // Our own deadline cancelled it; a closed connection is ours too (shutdown, reload).
+      case pg::Error::Kind::kTimeout: out.result = run.cancelled_by_us ? Result::kCancelled : Result::kTimeout; break;
+      case pg::Error::Kind::kClosed: out.result = Result::kCancelled; break;
+      case pg::Error::Kind::kConnection: out.result = Result::kFailed; break;
+    }
+    return out;
+  }
+  // The statement succeeded: what the server skipped, it said in a notice; what it did, the counter shows.
+  // (A VACUUM of several relations could both skip and process; ours names exactly one.)
+  if (lock) out.result = Result::kLockNotAvailable;
+  else if (permission) out.result = Result::kPermissionDenied;
+  else if (gone) out.result = Result::kDropped;
+  else if (!run.before || !run.after) out.result = Result::kUnverified;
+  else if (counter_moved(run.vacuum, *run.before, *run.after)) out.result = Result::kSuccess;
+  else out.result = Result::kNotProcessed;
+  return out;
+}
+
+Accounting account(const Counters& before, const Counters& after, bool horizon_warning, double dead_tuple_ratio,
+                   std::int64_t min_dead_tuples) {
+  Accounting a;
+  a.dead_after = std::max<std::int64_t>(after.dead_tuples, 0);
+  a.removed = std::max<std::int64_t>(0, before.dead_tuples - a.dead_after);
+  a.dead_ratio_after = model::dead_tuple_ratio(after.live_tuples, a.dead_after);
+  const bool too_many = a.dead_ratio_after && *a.dead_ratio_after > dead_tuple_ratio && a.dead_after >= min_dead_tuples;
+  a.diagnose_horizon = too_many || (horizon_warning && a.dead_after > 0);
+  return a;
+}
+
+}  // namespace pghealthd::maintenance

@@ -1,0 +1,27 @@
+#include "maintenance/statement.h"
+
+namespace pghealthd::maintenance {
+
+bool is_vacuum(policy::Action action, char relkind) {
+  return action == policy::Action::kVacuumAnalyze && relkind != 'p';
+}
+
+std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
+                      std::string_view quoted_table, const StatementOptions& options) {
+  if (quoted_schema.empty() || quoted_table.empty()) return {};
+  std::string name = std::string(quoted_schema) + "." + std::string(quoted_table);
+  if (!is_vacuum(action, relkind)) return "ANALYZE (SKIP_LOCKED) " + name;
+  return std::string("VACUUM (ANALYZE, SKIP_LOCKED") + (options.truncate ? "" : ", TRUNCATE false") + ") " + name;
+}
+
+std::string_view blocked_sessions_sql(int server_version) {
+  static constexpr std::string_view kSince14 =
+      "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - l.waitstart)), 0)::float8 "
+      "FROM pg_locks l WHERE NOT l.granted AND $1::int = ANY (pg_blocking_pids(l.pid))";
+  static constexpr std::string_view kBefore14 =
+      "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - a.state_change)), 0)::float8 "
+      "FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' AND $1::int = ANY (pg_blocking_pids(a.pid))";
+  return server_version >= 140000 ? kSince14 : kBefore14;
+}
+
+}  // namespace pghealthd::maintenance

@@ -1,0 +1,26 @@
+# Writes a copy of daemon/maintenance/outcome.cpp with one deliberate break, for the check that the outcome
+# tests catch it (tests/CMakeLists.txt). Each break brings back one untruth the engine used to tell. A
+# pattern that no longer matches is an error here, so the check cannot silently turn vacuous.
+#   cmake -DIN=outcome.cpp -DOUT=copy.cpp -DBREAK=name -P break_outcome.cmake
+file(READ "${IN}" text)
+if(BREAK STREQUAL "horizon_as_permission")
+  # Every plain WARNING (01000) counted as a permission problem, as before engine v2.
+  set(from "  if (code == pg::sqlstate::kInsufficientPrivilege ||")
+  set(to "  if (code == pg::sqlstate::kInsufficientPrivilege || code == pg::sqlstate::kWarning ||")
+elseif(BREAK STREQUAL "success_without_proof")
+  # A statement without an error counted as success, whether or not its counter moved.
+  set(from "  else if (counter_moved(run.vacuum, *run.before, *run.after)) out.result = Result::kSuccess;")
+  set(to "  else if (true) out.result = Result::kSuccess;")
+elseif(BREAK STREQUAL "cancel_is_timeout")
+  # Our own cancel (a yield, a reload, shutdown) reported as statement_timeout.
+  set(from "out.result = run.cancelled_by_us ? Result::kCancelled : Result::kTimeout;")
+  set(to "out.result = Result::kTimeout;")
+else()
+  message(FATAL_ERROR "unknown break ${BREAK}")
+endif()
+string(FIND "${text}" "${from}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "break ${BREAK}: its pattern is no longer in ${IN}; update tests/break_outcome.cmake")
+endif()
+string(REPLACE "${from}" "${to}" text "${text}")
+file(WRITE "${OUT}" "${text}")
