@@ -245,3 +245,129 @@ TEST_CASE("a partitioned table: partitions are vacuumed one by one and the paren
         "t");
   CHECK(d.log().find("analyze started target=t datname=postgres table=\"public\".\"events\"") != std::string::npos);
 }
+
+// --- engine v2: the three untruths it no longer tells, reloads, pruning --------------------------------------
+
+TEST_CASE("another session's temporary table full of dead rows is never acted on: reason temporary") {
+  Cluster pg;
+  pg.exec(bloat("real_table", 1000, 400));
+  Session idle(pg.conninfo());
+  idle.exec("CREATE TEMP TABLE scratch (id int, pad text); "
+            "INSERT INTO scratch SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g; ANALYZE scratch; "
+            "DELETE FROM scratch WHERE id <= 1500;");
+  idle.exec(kFlushStats);
+  // The server shows it as a bloated table (of pg_temp_N): without the rule it would be a candidate.
+  REQUIRE(eventually([&] { return stat(pg, "n_dead_tup", "scratch") == "1500"; }, 10s));
+  Daemon d(config_for(pg.conninfo(), "  cooldown: 0ms\n"));
+  auto got = d.wait_for([](const Scrape& s) {
+    return runs(s, "real_table", "success") == 1 && skipped(s, "temporary") >= 3;
+  });
+  REQUIRE(got);
+  CHECK(got->all("pghealthd_vacuum_runs_total", {{"relname", "scratch"}}).empty());
+  CHECK(stat(pg, "vacuum_count", "scratch") == "0");
+  CHECK(stat(pg, "n_dead_tup", "scratch") == "1500");
+  const auto log = d.log();
+  CHECK(log.find("reason=temporary") != std::string::npos);
+  CHECK(log.find("xmin horizon is held") == std::string::npos);  // nothing blamed on an unrelated holder
+}
+
+TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name the horizon's holder") {
+  Cluster pg;
+  // The smallest autovacuum_freeze_max_age: VACUUM warns once the oldest xmin is 100,000 transactions old.
+  pg.exec("ALTER SYSTEM SET autovacuum_freeze_max_age = 100000");
+  pg.restart("fast");
+  pg.exec("CREATE TABLE held (id int PRIMARY KEY, pad text); "
+          "INSERT INTO held SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE held;");
+  Session old(pg.conninfo());
+  old.exec("SET application_name = 'nightly-export'; BEGIN ISOLATION LEVEL REPEATABLE READ; "
+           "SELECT count(*) FROM held;");
+  pg.exec("DELETE FROM held WHERE id <= 500");
+  // Burn 150,000 transaction ids with the snapshot held.
+  int status = -1;
+  run("printf 'SELECT txid_current();\\n' >/tmp/pghealthd-burn-xids.sql && "
+      "\"$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pgbench\" -n -c 4 -j 2 -t 37500 "
+      "-f /tmp/pghealthd-burn-xids.sql -h " + pg.socket_dir() + " -p 5432 -U postgres postgres >/dev/null",
+      &status);
+  REQUIRE(status == 0);
+  REQUIRE(std::stoll(pg.scalar("SELECT age(backend_xmin) FROM pg_stat_activity WHERE pid = " +
+                               std::to_string(old.pid()))) > 100000);
+  Daemon d(config_for(pg.conninfo(), "  cooldown: 0ms\n"));
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "held", "success") >= 1; }, 60s);
+  REQUIRE(got);
+  CHECK(runs(*got, "held", "permission_denied") == 0);
+  const auto log = d.log();
+  CHECK(log.find("horizon_warning=true") != std::string::npos);
+  CHECK(log.find("dead rows remain after vacuum: the xmin horizon is held") != std::string::npos);
+  CHECK(log.find("holder=\"pid " + std::to_string(old.pid())) != std::string::npos);
+  CHECK(log.find("application nightly-export") != std::string::npos);
+  old.exec("COMMIT");
+}
+
+TEST_CASE("a reload that changes a collector interval leaves a running VACUUM alone; excluding its table "
+          "cancels it") {
+  Cluster pg;
+  pg.exec(bloat("big", 200000, 100000));
+  const std::string slow = "  cost_delay: 100ms\n  cost_limit: 1\n";
+  Daemon d(config_for(pg.conninfo(), slow));
+  REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
+  const std::string pid = pg.scalar("SELECT pid FROM pg_stat_progress_vacuum");
+
+  // Only a collector interval changes: every watch is replaced, the engine is not.
+  std::string changed = config_for(pg.conninfo(), slow);
+  changed.replace(changed.find("statio_user_tables: { interval: 5s }"), 36, "statio_user_tables: { interval: 7s }");
+  d.rewrite_config(changed);
+  d.signal(SIGHUP);
+  REQUIRE(eventually([&] { return d.log().find("configuration reloaded") != std::string::npos; }, 10s));
+  CHECK(d.log().find("replaced=1") != std::string::npos);
+  // Give a wrongly torn-down engine time to show it: collections run every 300 ms.
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_collector_success", {{"collector", "stat_user_tables"}}) == 1.0 &&
+           s.value("pghealthd_vacuum_skipped_total", {{"reason", "below_threshold"}}).has_value();
+  }));
+  std::this_thread::sleep_for(2s);
+  CHECK(pg.scalar("SELECT pid FROM pg_stat_progress_vacuum") == pid);  // the same backend, still vacuuming
+  CHECK(runs(d.scrape(), "big", "cancelled") == 0);
+  CHECK(d.log().find("cancelling the running vacuum") == std::string::npos);
+
+  // Now the table is excluded: the running VACUUM must stop, and say why.
+  d.rewrite_config(changed + "  tables:\n    - { schema: public, table: big, exclude: true }\n");
+  d.signal(SIGHUP);
+  auto got = d.wait_for([](const Scrape& s) { return runs(s, "big", "cancelled") == 1; }, 15s);
+  REQUIRE(got);
+  CHECK(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "0"; }, 5s));
+  CHECK(d.log().find("cancelling the running vacuum target=t datname=postgres table=\"public\".\"big\" "
+                     "why=\"the table is now excluded by a vacuum.tables rule\"") != std::string::npos);
+}
+
+TEST_CASE("the per-table vacuum series of dropped tables and partitions go away") {
+  Cluster pg;
+  pg.exec("CREATE TABLE events (id int, at date, pad text) PARTITION BY RANGE (at);\n"
+          "CREATE TABLE keep (id int PRIMARY KEY, pad text);\n"
+          "INSERT INTO keep SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g; ANALYZE keep;\n"
+          "DELETE FROM keep WHERE id <= 400;\n");
+  std::string parts;
+  for (int i = 1; i <= 6; ++i) {
+    const std::string p = "events_" + std::to_string(i);
+    parts += "CREATE TABLE " + p + " PARTITION OF events FOR VALUES FROM (" + std::to_string(i * 100) + ") TO (" +
+             std::to_string(i * 100 + 100) + ");\n";
+  }
+  pg.exec("DROP TABLE events; CREATE TABLE events (id int, at int, pad text) PARTITION BY RANGE (at);\n" + parts +
+          "INSERT INTO events SELECT g, 100 + g % 600, repeat('x', 50) FROM generate_series(1, 6000) g;\n"
+          "ANALYZE events_1, events_2, events_3, events_4, events_5, events_6;\n"
+          "DELETE FROM events WHERE id % 2 = 0;\n");
+  Daemon d(config_for(pg.conninfo(), "  max_per_hour: 100\n"));
+  auto count = [](const Scrape& s) { return s.all("pghealthd_vacuum_runs_total").size(); };
+  auto baseline = d.wait_for([](const Scrape& s) { return runs(s, "keep", "success") == 1; });
+  REQUIRE(baseline);
+  auto all_done = d.wait_for([](const Scrape& s) {
+    for (int i = 1; i <= 6; ++i)
+      if (runs(s, "events_" + std::to_string(i), "success") != 1) return false;
+    return runs(s, "events", "success") == 1;
+  });
+  REQUIRE(all_done);
+  CHECK(count(*all_done) == 8);  // keep, six partitions, the parent's ANALYZE
+  pg.exec("DROP TABLE events");
+  auto after = d.wait_for([&](const Scrape& s) { return count(s) == 1; }, 10s);
+  REQUIRE(after);
+  CHECK(runs(*after, "keep", "success") == 1);  // the table that stays keeps its history
+}
