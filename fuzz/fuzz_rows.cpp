@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "collectors/xmin_horizon.h"
 #include "metrics/exposition.h"
+#include "metrics/snapshot.h"
 
 namespace {
 
@@ -33,7 +34,7 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   }
 }
 
-pghealthd::collectors::TextRows to_rows(std::string_view text) {
+pghealthd::pg::TextRows to_rows(std::string_view text) {
   auto lines = split(text, '\n');
   if (lines.size() > 1 && lines.back().empty()) lines.pop_back();
   std::vector<std::string> columns;
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace pghealthd;
   const auto rows = to_rows(std::string_view(reinterpret_cast<const char*>(data), size));
   for (const auto& def : collectors::all()) {
-    const auto outcome = def.process(rows, "fuzz\"target\\\n", "db", pghealthd::metrics::SeriesFilter{});
+    const auto outcome = metrics::process(def.kind, rows, "fuzz\"target\\\n", "db", pghealthd::metrics::SeriesFilter{});
     if (!outcome.snapshot) {
       if (outcome.error.empty()) broken(def.name, "no snapshot and no error");
       continue;

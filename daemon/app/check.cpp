@@ -29,9 +29,9 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   auto ex = co_await asio::this_coro::executor;
   pg::Connection conn(ex, blocking);
   std::string error;
-  std::array<std::shared_ptr<const collectors::Snapshot>, 3> snaps;
+  collectors::Data data;
   if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) error = pg::describe(*err);
-  for (std::size_t i = 0; i < snaps.size() && error.empty(); ++i) {
+  for (std::size_t i = 0; i < 3 && error.empty(); ++i) {  // the three views; no series are rendered
     const auto& def = collectors::all()[i];
     auto q = co_await conn.query(def.sql, {}, t.connection.statement_timeout + std::chrono::seconds(2));
     if (q.error) {
@@ -39,18 +39,16 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
       break;
     }
     pg::ResultRows rows(q.result.get());
-    auto outcome = def.process(rows, t.name, datname, metrics::SeriesFilter{});
-    if (!outcome.snapshot) {
-      error = std::string(def.name) + ": " + outcome.error;
+    if (auto why = def.parse(rows, data); !why.empty()) {
+      error = std::string(def.name) + ": " + why;
       break;
     }
-    snaps[i] = std::move(outcome.snapshot);
   }
   conn.close();
   if (!error.empty()) co_return unreadable(t.name, datname, std::move(error));
   const double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  co_return report::build(t.name, datname, *snaps[0], *snaps[1], *snaps[2], thresholds, now);
+  co_return report::build(t.name, datname, data, thresholds, now);
 }
 
 awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg,

@@ -5,7 +5,7 @@
 #include "app/engines.h"
 #include "config/config.h"
 #include "metrics/store.h"
-#include "pg/asio.h"
+#include "base/asio.h"
 #include "pg/connection.h"
 
 namespace pghealthd::app {

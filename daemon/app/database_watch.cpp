@@ -277,7 +277,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
 
   std::string error;
-  std::shared_ptr<const collectors::Snapshot> snapshot;
+  std::shared_ptr<const metrics::Snapshot> snapshot;
   std::size_t rows = 0;
   if (q.error) {
     error = pg::describe(*q.error);
@@ -292,7 +292,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
     if (const auto previous = ctx_.store.get(key_, kind))
       for (std::size_t i = 0; i < metrics::kFamilyCount; ++i) filter.expected_bytes[i] = previous->series.lines[i].size();
     ctx_.store.withdraw(key_, kind);
-    auto outcome = def.process(result, key_.target, key_.datname, filter);
+    auto outcome = metrics::process(kind, result, key_.target, key_.datname, filter);
     if (outcome.snapshot) {
       snapshot = std::move(outcome.snapshot);
       rows = outcome.rows;

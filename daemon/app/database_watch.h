@@ -20,7 +20,7 @@
 
 #include "app/context.h"
 #include "app/slot_pool.h"
-#include "collectors/collector.h"
+#include "metrics/snapshot.h"
 #include "pg/connection.h"
 
 namespace pghealthd::app {

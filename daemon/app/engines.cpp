@@ -80,7 +80,7 @@ void Engines::configure(const config::Vacuum& cfg) {
   }
 }
 
-void Engines::on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Snapshot> snapshot) {
+void Engines::on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {
   if (auto it = engines_.find(key); it != engines_.end()) it->second->on_tables(std::move(snapshot));
 }
 

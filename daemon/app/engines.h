@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "maintenance/engine.h"
 #include "metrics/store.h"
-#include "pg/asio.h"
+#include "base/asio.h"
 #include "pg/connection.h"
 
 namespace pghealthd::app {
@@ -33,7 +33,7 @@ class Engines {
   void unwatch(const metrics::DbKey& key, std::string_view why);
   // The vacuum settings of a (re)loaded configuration: engines start, change or stop to match.
   void configure(const config::Vacuum& cfg);
-  void on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Snapshot> snapshot);
+  void on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot);
   // Shutdown: every engine stops, cancelling what it runs.
   void stop_all(std::string_view why);
   [[nodiscard]] std::size_t size() const { return engines_.size(); }

@@ -15,7 +15,7 @@
 #include <memory>
 #include <set>
 
-#include "pg/asio.h"
+#include "base/asio.h"
 
 namespace prometheus {
 class Gauge;

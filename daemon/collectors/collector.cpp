@@ -8,36 +8,39 @@
 namespace pghealthd::collectors {
 namespace {
 
-// Parse, then render; the two steps differ per view only in their functions and the field they fill.
-template <typename Row, Parsed<Row> (*Parse)(const Rows&),
-          metrics::Fragments (*Render)(std::string_view, std::string_view, const std::vector<Row>&,
-                                       const metrics::SeriesFilter&),
-          std::vector<Row> Snapshot::*Field>
-Outcome process(const Rows& rows, std::string_view target, std::string_view datname,
-                const metrics::SeriesFilter& filter) {
+// Every view parses the same way; they differ only in their parser and the field they fill.
+template <typename Row, pg::Parsed<Row> (*Parse)(const pg::Rows&), std::vector<Row> Data::*Field>
+std::string parse_into(const pg::Rows& rows, Data& out) {
   auto parsed = Parse(rows);
-  if (!parsed.ok()) return {nullptr, std::move(parsed.error), 0};
-  auto snap = std::make_shared<Snapshot>();
-  snap->series = Render(target, datname, parsed.rows, filter);
-  const std::size_t n = parsed.rows.size();
-  (*snap).*Field = std::move(parsed.rows);
-  return {std::move(snap), {}, n};
+  if (!parsed.ok()) return std::move(parsed.error);
+  out.*Field = std::move(parsed.rows);
+  return {};
 }
 
 const std::array<Definition, kKindCount> kAll{{
     {Kind::kStatUserTables, "stat_user_tables", kStatUserTablesSql,
-     &process<model::TableStats, parse_stat_user_tables, metrics::render_tables, &Snapshot::tables>, true},
+     &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true},
     {Kind::kStatioUserTables, "statio_user_tables", kStatioUserTablesSql,
-     &process<model::TableIo, parse_statio_user_tables, metrics::render_table_io, &Snapshot::io>, true},
+     &parse_into<model::TableIo, parse_statio_user_tables, &Data::io>, true},
     {Kind::kStatUserIndexes, "stat_user_indexes", kStatUserIndexesSql,
-     &process<model::IndexStats, parse_stat_user_indexes, metrics::render_indexes, &Snapshot::indexes>, true},
+     &parse_into<model::IndexStats, parse_stat_user_indexes, &Data::indexes>, true},
     {Kind::kXminHorizon, "xmin_horizon", kXminHorizonSql,
-     &process<model::HorizonHolder, parse_xmin_horizon, metrics::render_horizon, &Snapshot::horizon>, false},
+     &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
 }};
 
 }  // namespace
 
 const std::array<Definition, kKindCount>& all() { return kAll; }
 const Definition& definition(Kind kind) { return kAll[static_cast<std::size_t>(kind)]; }
+
+std::size_t rows_of(Kind kind, const Data& data) {
+  switch (kind) {
+    case Kind::kStatUserTables: return data.tables.size();
+    case Kind::kStatioUserTables: return data.io.size();
+    case Kind::kStatUserIndexes: return data.indexes.size();
+    case Kind::kXminHorizon: return data.horizon.size();
+  }
+  return 0;
+}
 
 }  // namespace pghealthd::collectors

@@ -1,43 +1,35 @@
 // What every collector is: a name, one SQL statement, and one function that turns the server's rows into
-// a Snapshot (typed rows plus rendered series). The scheduler (app/database_watch.h) runs them.
+// typed rows (Data). Rendering them as series is metrics/'s job (metrics/snapshot.h); scheduling is the
+// app's (app/database_watch.h). Collectors depend only on pg/ (result rows) and model/ (value types).
 #pragma once
 
 #include <array>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "collectors/rows.h"
-#include "metrics/exposition.h"
 #include "model/stats.h"
+#include "pg/rows.h"
 
 namespace pghealthd::collectors {
 
 enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon };
 inline constexpr std::size_t kKindCount = 4;
 
-// The result of one successful run. Immutable once built, shared with scrapes and the vacuum policy.
-struct Snapshot {
-  metrics::Fragments series;
-  std::vector<model::TableStats> tables;   // stat_user_tables
-  std::vector<model::TableIo> io;          // statio_user_tables
-  std::vector<model::IndexStats> indexes;  // stat_user_indexes
+// The typed rows of one successful run; a run of a kind fills its own field.
+struct Data {
+  std::vector<model::TableStats> tables;      // stat_user_tables
+  std::vector<model::TableIo> io;             // statio_user_tables
+  std::vector<model::IndexStats> indexes;     // stat_user_indexes
   std::vector<model::HorizonHolder> horizon;  // xmin_horizon
-};
-
-struct Outcome {
-  std::shared_ptr<const Snapshot> snapshot;  // null on error
-  std::string error;
-  std::size_t rows = 0;
 };
 
 struct Definition {
   Kind kind;
   std::string_view name;  // the `collector` label and the config key
   std::string_view sql;
-  Outcome (*process)(const Rows& rows, std::string_view target, std::string_view datname,
-                     const metrics::SeriesFilter& filter);
+  // Fills the kind's field of `out` from the server's answer; the error when it cannot be used.
+  std::string (*parse)(const pg::Rows& rows, Data& out);
   // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and
   // per-index ones do; the xmin horizon's few per database never are.
   bool budgeted = true;
@@ -45,5 +37,7 @@ struct Definition {
 
 [[nodiscard]] const std::array<Definition, kKindCount>& all();
 [[nodiscard]] const Definition& definition(Kind kind);
+// The number of rows a run of `kind` put into `data`.
+[[nodiscard]] std::size_t rows_of(Kind kind, const Data& data);
 
 }  // namespace pghealthd::collectors

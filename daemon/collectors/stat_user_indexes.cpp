@@ -20,13 +20,13 @@ SELECT n.nspname AS schemaname,
    AND n.nspname !~ '^pg_toast'
 )SQL";
 
-Parsed<model::IndexStats> parse_stat_user_indexes(const Rows& rows) {
-  FieldReader f(rows);
+pg::Parsed<model::IndexStats> parse_stat_user_indexes(const pg::Rows& rows) {
+  pg::FieldReader f(rows);
   const int schema = f.require("schemaname"), rel = f.require("relname"), idx = f.require("indexrelname"),
             scans = f.require("idx_scan"), read = f.require("idx_tup_read"),
             fetch = f.require("idx_tup_fetch"), size = f.require("size_bytes"),
             enforces = f.require("enforces_constraint");
-  Parsed<model::IndexStats> out;
+  pg::Parsed<model::IndexStats> out;
   if (!f.error().empty()) return {{}, f.error()};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {

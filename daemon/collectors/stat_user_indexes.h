@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "model/stats.h"
 
 namespace pghealthd::collectors {
@@ -13,6 +13,6 @@ namespace pghealthd::collectors {
 // behaviour even when they are never scanned.
 extern const std::string_view kStatUserIndexesSql;
 
-[[nodiscard]] Parsed<model::IndexStats> parse_stat_user_indexes(const Rows& rows);
+[[nodiscard]] pg::Parsed<model::IndexStats> parse_stat_user_indexes(const pg::Rows& rows);
 
 }  // namespace pghealthd::collectors

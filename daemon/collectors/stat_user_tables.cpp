@@ -47,8 +47,8 @@ SELECT c.oid AS relid,
    AND n.nspname !~ '^pg_toast'
 )SQL";
 
-Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows) {
-  FieldReader f(rows);
+pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
+  pg::FieldReader f(rows);
   const int schema = f.require("schemaname"), rel = f.require("relname"), live = f.require("n_live_tup"),
             dead = f.require("n_dead_tup"), mod = f.require("n_mod_since_analyze"),
             seq = f.require("seq_scan"), idx = f.require("idx_scan"), lv = f.require("last_vacuum"),
@@ -58,7 +58,7 @@ Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows) {
             aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
             relkind = f.require("relkind"), persistence = f.require("relpersistence"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor");
-  Parsed<model::TableStats> out;
+  pg::Parsed<model::TableStats> out;
   if (!f.error().empty()) return {{}, f.error()};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {

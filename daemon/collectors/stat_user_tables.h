@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "model/stats.h"
 
 namespace pghealthd::collectors {
@@ -13,6 +13,6 @@ namespace pghealthd::collectors {
 // pg_class.relpages (lock-free; pg_table_size() would queue behind a pending ACCESS EXCLUSIVE lock).
 extern const std::string_view kStatUserTablesSql;
 
-[[nodiscard]] Parsed<model::TableStats> parse_stat_user_tables(const Rows& rows);
+[[nodiscard]] pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows);
 
 }  // namespace pghealthd::collectors

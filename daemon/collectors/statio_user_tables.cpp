@@ -31,13 +31,13 @@ SELECT n.nspname AS schemaname,
    AND n.nspname !~ '^pg_toast'
 )SQL";
 
-Parsed<model::TableIo> parse_statio_user_tables(const Rows& rows) {
-  FieldReader f(rows);
+pg::Parsed<model::TableIo> parse_statio_user_tables(const pg::Rows& rows) {
+  pg::FieldReader f(rows);
   const int schema = f.require("schemaname"), rel = f.require("relname"), hr = f.require("heap_blks_read"),
             hh = f.require("heap_blks_hit"), ir = f.require("idx_blks_read"), ih = f.require("idx_blks_hit"),
             tr = f.require("toast_blks_read"), th = f.require("toast_blks_hit"),
             xr = f.require("tidx_blks_read"), xh = f.require("tidx_blks_hit");
-  Parsed<model::TableIo> out;
+  pg::Parsed<model::TableIo> out;
   if (!f.error().empty()) return {{}, f.error()};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {

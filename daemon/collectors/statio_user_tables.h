@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "model/stats.h"
 
 namespace pghealthd::collectors {
@@ -12,6 +12,6 @@ namespace pghealthd::collectors {
 // indexes and TOAST columns NULL for a table without TOAST, exactly as the view reports.
 extern const std::string_view kStatioUserTablesSql;
 
-[[nodiscard]] Parsed<model::TableIo> parse_statio_user_tables(const Rows& rows);
+[[nodiscard]] pg::Parsed<model::TableIo> parse_statio_user_tables(const pg::Rows& rows);
 
 }  // namespace pghealthd::collectors

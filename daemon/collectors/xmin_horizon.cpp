@@ -36,11 +36,11 @@ SELECT 'standby', 'standby ' || coalesce(nullif(application_name, ''), host(clie
   FROM pg_stat_replication WHERE backend_xmin IS NOT NULL
 )SQL";
 
-Parsed<model::HorizonHolder> parse_xmin_horizon(const Rows& rows) {
-  FieldReader f(rows);
+pg::Parsed<model::HorizonHolder> parse_xmin_horizon(const pg::Rows& rows) {
+  pg::FieldReader f(rows);
   const int source = f.require("source"), holder = f.require("holder"), xid_age = f.require("age_transactions"),
             seconds = f.require("age_seconds"), xmin = f.require("xmin");
-  Parsed<model::HorizonHolder> out;
+  pg::Parsed<model::HorizonHolder> out;
   if (!f.error().empty()) return {{}, f.error()};
   for (int r = 0; r < rows.size(); ++r) {
     model::HorizonHolder h;

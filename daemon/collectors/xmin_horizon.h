@@ -5,14 +5,14 @@
 
 #include <string_view>
 
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "model/stats.h"
 
 namespace pghealthd::collectors {
 
 extern const std::string_view kXminHorizonSql;
 
-[[nodiscard]] Parsed<model::HorizonHolder> parse_xmin_horizon(const Rows& rows);
+[[nodiscard]] pg::Parsed<model::HorizonHolder> parse_xmin_horizon(const pg::Rows& rows);
 
 // The oldest holder (largest age in transactions), or nullptr when nothing holds the horizon.
 [[nodiscard]] const model::HorizonHolder* oldest_holder(const std::vector<model::HorizonHolder>& holders);

@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "http/body.h"
+#include "base/body.h"
 #include "http/web_config.h"
-#include "pg/asio.h"
+#include "base/asio.h"
 
 namespace pghealthd::http {
 
@@ -25,9 +25,9 @@ struct Response {
   Response() = default;
   Response(int status_, std::string content_type_, std::string body_)
       : status(status_), content_type(std::move(content_type_)), body(std::move(body_)) {}
-  // A body sent as it lies in memory (see Pieces); `encoding` names its Content-Encoding if it is
+  // A body sent as it lies in memory (see base::Pieces); `encoding` names its Content-Encoding if it is
   // already encoded (the server then never compresses it again).
-  Response(int status_, std::string content_type_, Pieces pieces_, std::string encoding = {})
+  Response(int status_, std::string content_type_, base::Pieces pieces_, std::string encoding = {})
       : status(status_),
         content_type(std::move(content_type_)),
         pieces(std::move(pieces_)),
@@ -36,7 +36,7 @@ struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;   // used when `pieces` is empty
-  Pieces pieces;
+  base::Pieces pieces;
   std::string content_encoding;
 };
 

@@ -72,7 +72,7 @@ std::string first_text(const PGresult* r, int col, const char* fallback) {
 std::optional<Counters> counters_at(const PGresult* r, int first) {
   pg::ResultRows rows(r);
   if (rows.size() < 1) return std::nullopt;
-  collectors::FieldReader f(rows);
+  pg::FieldReader f(rows);
   Counters c;
   c.vacuum_count = f.integer(0, first).value_or(0);
   c.analyze_count = f.integer(0, first + 1).value_or(0);
@@ -149,7 +149,7 @@ void Engine::stop(std::string_view why) {
   watch_->close();
 }
 
-void Engine::on_tables(std::shared_ptr<const collectors::Snapshot> snapshot) {
+void Engine::on_tables(std::shared_ptr<const collectors::Data> snapshot) {
   if (busy_ || stopped_ || !snapshot) return;  // the next collection brings the next check
   busy_ = true;
   asio::co_spawn(loop_, check(shared_from_this(), std::move(snapshot)), asio::detached);
@@ -235,7 +235,7 @@ void Engine::record_skip(const policy::Decision& d) {
 }
 
 awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
-                              std::shared_ptr<const collectors::Snapshot> snapshot) {
+                              std::shared_ptr<const collectors::Data> snapshot) {
   struct Done {
     bool& busy;
     ~Done() { busy = false; }

@@ -78,7 +78,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void reconfigure(pg::ConnectParams params, const config::Vacuum& cfg);
 
   // Called with every fresh stat_user_tables snapshot; starts a check unless one is running.
-  void on_tables(std::shared_ptr<const collectors::Snapshot> snapshot);
+  void on_tables(std::shared_ptr<const collectors::Data> snapshot);
 
   // Cancels a running action on the server (logging `why`) and closes both connections. Final.
   void stop(std::string_view why);
@@ -98,7 +98,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
     std::string_view what;  // "vacuum" or "analyze"
   };
 
-  awaitable<void> check(std::shared_ptr<Engine> self, std::shared_ptr<const collectors::Snapshot> snapshot);
+  awaitable<void> check(std::shared_ptr<Engine> self, std::shared_ptr<const collectors::Data> snapshot);
   awaitable<bool> ensure_connected(pg::Connection& conn, bool action_session, const Settings& s);
   awaitable<void> act(const policy::Decision& d, SettingsPtr s);
   // Right before acting: the skip reason found now, or the table's counters.

@@ -255,9 +255,9 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
   return f;
 }
 
-const http::Deflated& Fragments::deflated(std::size_t family) const {
+const base::Deflated& Fragments::deflated(std::size_t family) const {
   auto& d = deflated_[family];
-  if (!d) d = http::deflate_piece(lines[family]);
+  if (!d) d = base::deflate_piece(lines[family]);
   return *d;
 }
 
@@ -279,10 +279,10 @@ const std::string& family_header(std::size_t family) {
   return headers[family];
 }
 
-const http::Deflated& family_header_deflated(std::size_t family) {
+const base::Deflated& family_header_deflated(std::size_t family) {
   static const auto deflated = [] {
-    std::array<http::Deflated, kFamilyCount> out;
-    for (std::size_t i = 0; i < kFamilyCount; ++i) out[i] = http::deflate_piece(family_header(i));
+    std::array<base::Deflated, kFamilyCount> out;
+    for (std::size_t i = 0; i < kFamilyCount; ++i) out[i] = base::deflate_piece(family_header(i));
     return out;
   }();
   return deflated[family];

@@ -16,7 +16,7 @@
 
 #include "config/pattern.h"
 
-#include "http/gzip.h"
+#include "base/gzip.h"
 #include "metrics/catalog.h"
 #include "model/stats.h"
 
@@ -30,10 +30,10 @@ struct Fragments {
   [[nodiscard]] std::size_t bytes() const;
   // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape
   // until the snapshot is replaced. Not thread-safe: called from the loop thread only, like the Store.
-  [[nodiscard]] const http::Deflated& deflated(std::size_t family) const;
+  [[nodiscard]] const base::Deflated& deflated(std::size_t family) const;
 
  private:
-  mutable std::array<std::optional<http::Deflated>, kFamilyCount> deflated_;
+  mutable std::array<std::optional<base::Deflated>, kFamilyCount> deflated_;
 };
 
 // Appends `v` escaped for a label value: backslash, double quote and newline.
@@ -102,7 +102,7 @@ void for_each_family(const std::vector<const Fragments*>& parts, Header&& header
 
 // The HELP and TYPE lines of a family, rendered once.
 [[nodiscard]] const std::string& family_header(std::size_t family);
-[[nodiscard]] const http::Deflated& family_header_deflated(std::size_t family);
+[[nodiscard]] const base::Deflated& family_header_deflated(std::size_t family);
 
 // Appends every family that has samples in `parts` (see for_each_family) to `out`.
 void write_families(std::string& out, const std::vector<const Fragments*>& parts);

@@ -184,7 +184,7 @@ void Store::vacuum_removed(const DbKey& key, double rows) {
   vacuum_removed_.Add(db_labels(key)).Increment(rows);
 }
 
-void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap) {
+void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const Snapshot> snap) {
   auto it = dbs_.find(key);
   if (it == dbs_.end()) return;
   auto& c = it->second.series.collector[static_cast<std::size_t>(kind)];
@@ -212,18 +212,18 @@ Store::SeriesCount Store::target_series(const std::string& target) const {
   return n;
 }
 
-std::shared_ptr<const collectors::Snapshot> Store::get(const DbKey& key, collectors::Kind kind) const {
+std::shared_ptr<const Snapshot> Store::get(const DbKey& key, collectors::Kind kind) const {
   auto it = dbs_.find(key);
   return it == dbs_.end() ? nullptr : it->second.snapshots[static_cast<std::size_t>(kind)];
 }
 
-http::Pieces Store::body(bool gzip) const {
+base::Pieces Store::body(bool gzip) const {
   // Owns what the pieces point into: the snapshots (shared, immutable but for their gzip cache), and
   // this scrape's own text. Its strings are final before any view of them is taken.
   struct Held {
-    std::vector<std::shared_ptr<const collectors::Snapshot>> snapshots;
+    std::vector<std::shared_ptr<const Snapshot>> snapshots;
     std::string self;
-    http::Deflated self_deflated;
+    base::Deflated self_deflated;
     std::string gzip_end;
   };
   auto held = std::make_shared<Held>();
@@ -239,20 +239,20 @@ http::Pieces Store::body(bool gzip) const {
   prometheus::TextSerializer().Serialize(self, registry_->Collect());
   held->self = std::move(self).str();
 
-  http::Pieces out;
+  base::Pieces out;
   if (!gzip) {
     out.parts.push_back(held->self);
     for_each_family(
         parts, [&](std::size_t family) { out.parts.push_back(family_header(family)); },
         [&](const Fragments& part, std::size_t family) { out.parts.push_back(part.lines[family]); });
   } else {
-    http::GzipTrailer trailer;
-    auto add = [&](const http::Deflated& d) {
+    base::GzipTrailer trailer;
+    auto add = [&](const base::Deflated& d) {
       trailer.add(d);
       out.parts.push_back(d.data);
     };
-    out.parts.push_back(http::GzipTrailer::header());
-    held->self_deflated = http::deflate_piece(held->self);
+    out.parts.push_back(base::GzipTrailer::header());
+    held->self_deflated = base::deflate_piece(held->self);
     add(held->self_deflated);
     for_each_family(
         parts, [&](std::size_t family) { add(family_header_deflated(family)); },

@@ -17,8 +17,8 @@
 #include <string>
 #include <utility>
 
-#include "collectors/collector.h"
-#include "http/body.h"
+#include "metrics/snapshot.h"
+#include "base/body.h"
 #include "model/stats.h"
 
 namespace pghealthd::metrics {
@@ -58,9 +58,9 @@ class Store {
   TargetSeries& add_target(const std::string& target);
   void remove_target(const std::string& target);
 
-  void put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const collectors::Snapshot> snap);
+  void put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const Snapshot> snap);
   void withdraw(const DbKey& key, collectors::Kind kind);
-  [[nodiscard]] std::shared_ptr<const collectors::Snapshot> get(const DbKey& key,
+  [[nodiscard]] std::shared_ptr<const Snapshot> get(const DbKey& key,
                                                                 collectors::Kind kind) const;
   // Per-table and per-index series of every current snapshot of the target's databases: what its series
   // budget counts (collectors::Definition::budgeted).
@@ -88,7 +88,7 @@ class Store {
   // then each family's HELP/TYPE and the snapshots' own text, which `owner` keeps alive while it is sent.
   // With `gzip`, the same text gzip-encoded: each snapshot family is compressed on the first gzip scrape
   // after its collection and reused until replaced, so most scrapes compress only the daemon's own series.
-  [[nodiscard]] http::Pieces body(bool gzip) const;
+  [[nodiscard]] base::Pieces body(bool gzip) const;
   // The same text in one string (tests, `check`).
   [[nodiscard]] std::string render() const { return body(false).joined(); }
 
@@ -96,7 +96,7 @@ class Store {
  private:
   struct Entry {
     DbSeries series;
-    std::array<std::shared_ptr<const collectors::Snapshot>, collectors::kKindCount> snapshots;
+    std::array<std::shared_ptr<const Snapshot>, collectors::kKindCount> snapshots;
     std::vector<prometheus::Counter*> vacuum_counters;  // skipped and removed: with the engine
     std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/rows.h"
-#include "pg/asio.h"
+#include "pg/rows.h"
+#include "base/asio.h"
 #include "pg/error.h"
 
 namespace pghealthd::pg {
@@ -31,7 +31,7 @@ struct ResultDeleter {
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 // A PGresult seen as collector rows. Column lookup is exact (PQfnumber would fold case).
-class ResultRows final : public collectors::Rows {
+class ResultRows final : public Rows {
  public:
   explicit ResultRows(const PGresult* r) : r_(r) {}
   [[nodiscard]] int size() const override { return PQntuples(r_); }

@@ -89,13 +89,12 @@ std::string_view name(Status s) {
   return "?";
 }
 
-DatabaseReport build(const std::string& target, const std::string& datname, const collectors::Snapshot& tables,
-                     const collectors::Snapshot& io, const collectors::Snapshot& indexes, const Thresholds& t,
-                     double now) {
+DatabaseReport build(const std::string& target, const std::string& datname, const collectors::Data& data,
+                     const Thresholds& t, double now) {
   DatabaseReport r{target, datname, {}, {}};
 
   std::vector<Keyed> dead, recency, autovac;
-  for (const auto& s : tables.tables) {
+  for (const auto& s : data.tables) {
     if (s.relkind == 'p') continue;  // parents have no counters of their own
     const auto name = table_name(s.schemaname, s.relname);
     const auto ratio = model::dead_tuple_ratio(s.live_tuples, s.dead_tuples);
@@ -160,7 +159,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   std::vector<Keyed> cache;
-  for (const auto& s : io.io) {
+  for (const auto& s : data.io) {
     const auto hit = s.heap_blks_hit.value_or(0), read = s.heap_blks_read.value_or(0);
     const auto ratio = model::cache_hit_ratio(s.heap_blks_hit, s.heap_blks_read);
     Keyed c;
@@ -182,7 +181,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   std::vector<Keyed> idx;
-  for (const auto& i : indexes.indexes) {
+  for (const auto& i : data.indexes) {
     Keyed k;
     k.key = static_cast<double>(i.size_bytes.value_or(0));
     const bool unused = model::index_unused(i) == 1.0;

@@ -42,8 +42,7 @@ struct Thresholds {
 };
 
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,
-                                   const collectors::Snapshot& tables, const collectors::Snapshot& io,
-                                   const collectors::Snapshot& indexes, const Thresholds& t, double now_unix);
+                                   const collectors::Data& data, const Thresholds& t, double now_unix);
 
 // The worst status in the reports (a database that could not be read is critical).
 [[nodiscard]] Status overall(const std::vector<DatabaseReport>& reports);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "collectors/xmin_horizon.h"
 #include "metrics/catalog.h"
 #include "metrics/exposition.h"
@@ -18,7 +18,7 @@ namespace {
 using Catch::Matchers::Contains;
 using pghealthd::collectors::oldest_holder;
 using pghealthd::collectors::parse_xmin_horizon;
-using pghealthd::collectors::TextRows;
+using pghealthd::pg::TextRows;
 using pghealthd::metrics::Family;
 using pghealthd::metrics::Fragments;
 using pghealthd::metrics::render_horizon;

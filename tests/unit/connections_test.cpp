@@ -1,6 +1,6 @@
 // Many databases on one target: the max_connections key, the spread of schedules over the interval, and
 // the connection slots the databases of a target share.
-#include "pg/asio.h"
+#include "base/asio.h"
 
 #include <prometheus/gauge.h>
 

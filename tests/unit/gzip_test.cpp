@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "http/gzip.h"
+#include "base/gzip.h"
 #include "metrics/exposition.h"
 #include "metrics/store.h"
 
 namespace {
 
-using pghealthd::http::deflate_piece;
-using pghealthd::http::Deflated;
-using pghealthd::http::GzipTrailer;
+using pghealthd::base::deflate_piece;
+using pghealthd::base::Deflated;
+using pghealthd::base::GzipTrailer;
 
 // Inflates a whole gzip stream the way clients do (zlib, gzip framing, CRC and length checked);
 // fails the test if it is not exactly one valid member.
@@ -90,7 +90,7 @@ TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip
   auto put_tables = [&](const std::string& datname, std::int64_t live) {
     const metrics::DbKey key{"t", datname};
     store.add_database(key);
-    auto snap = std::make_shared<collectors::Snapshot>();
+    auto snap = std::make_shared<metrics::Snapshot>();
     std::vector<model::TableStats> rows(200);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       rows[i].schemaname = "public";
@@ -123,7 +123,7 @@ TEST_CASE("a body's pieces stay valid after the store replaces its snapshots", "
   metrics::Store store("test");
   const metrics::DbKey key{"t", "d"};
   store.add_database(key);
-  auto snap = std::make_shared<collectors::Snapshot>();
+  auto snap = std::make_shared<metrics::Snapshot>();
   std::vector<model::TableStats> rows(1);
   rows[0].schemaname = "public";
   rows[0].relname = "kept";

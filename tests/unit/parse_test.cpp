@@ -8,16 +8,17 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/rows.h"
+#include "pg/rows.h"
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
 #include "metrics/exposition.h"
+#include "metrics/snapshot.h"
 
 namespace {
 
 using Catch::Matchers::Contains;
-using pghealthd::collectors::TextRows;
+using pghealthd::pg::TextRows;
 using Cell = std::optional<std::string>;
 using Row = std::vector<Cell>;
 
@@ -440,13 +441,13 @@ TEST_CASE("there are four collectors, named like their config keys", "[collector
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql), Contains("SELECT"));
-    CHECK(d.process != nullptr);
+    CHECK(d.parse != nullptr);
   }
 }
 
 TEST_CASE("stat_user_tables process renders the table's series", "[collectors]") {
   const auto out =
-      definition_named("stat_user_tables").process(stat_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+      pghealthd::metrics::process(definition_named("stat_user_tables").kind, stat_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 1);
@@ -467,7 +468,7 @@ TEST_CASE("stat_user_tables process renders the table's series", "[collectors]")
 
 TEST_CASE("statio_user_tables process renders the table's series", "[collectors]") {
   const auto out =
-      definition_named("statio_user_tables").process(statio_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+      pghealthd::metrics::process(definition_named("statio_user_tables").kind, statio_user_tables_answer().text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 1);
@@ -484,7 +485,7 @@ TEST_CASE("statio_user_tables process renders the table's series", "[collectors]
 TEST_CASE("stat_user_indexes process renders the index's series", "[collectors]") {
   auto answer = stat_user_indexes_answer();
   answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
-  const auto out = definition_named("stat_user_indexes").process(answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+  const auto out = pghealthd::metrics::process(definition_named("stat_user_indexes").kind, answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 2);
@@ -504,7 +505,7 @@ TEST_CASE("a process function reports a parse error without a snapshot", "[colle
   for (const auto& d : pghealthd::collectors::all()) {
     INFO(d.name);
     const TextRows wrong({"schemaname", "relname"}, {{"public", "Message"}});
-    const auto out = d.process(wrong, "t", "d", pghealthd::metrics::SeriesFilter{});
+    const auto out = pghealthd::metrics::process(d.kind, wrong, "t", "d", pghealthd::metrics::SeriesFilter{});
     CHECK_FALSE(out.snapshot);
     CHECK_THAT(out.error, Contains("no column"));
     CHECK(out.rows == 0);
@@ -513,7 +514,7 @@ TEST_CASE("a process function reports a parse error without a snapshot", "[colle
 
 TEST_CASE("a process function escapes odd names in labels", "[collectors]") {
   const auto answer = stat_user_tables_answer().with(0, "relname", "a \"b\"\nc\\d");
-  const auto out = definition_named("stat_user_tables").process(answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+  const auto out = pghealthd::metrics::process(definition_named("stat_user_tables").kind, answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
   REQUIRE(out.snapshot);
   CHECK(out.snapshot->tables.at(0).relname == "a \"b\"\nc\\d");  // the typed row keeps the raw name
   CHECK_THAT(render(out.snapshot->series),

@@ -1,11 +1,11 @@
-#include "http/gzip.h"
+#include "base/gzip.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace pghealthd::http {
+namespace pghealthd::base {
 
 Deflated deflate_piece(std::string_view text) {
   Deflated out;
@@ -63,4 +63,4 @@ std::string GzipTrailer::end() const {
   return out;
 }
 
-}  // namespace pghealthd::http
+}  // namespace pghealthd::base

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pghealthd::collectors {
+namespace pghealthd::pg {
 
 class Rows {
  public:
@@ -61,4 +61,4 @@ class FieldReader {
   std::string error_;
 };
 
-}  // namespace pghealthd::collectors
+}  // namespace pghealthd::pg

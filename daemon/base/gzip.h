@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace pghealthd::http {
+namespace pghealthd::base {
 
 struct Deflated {
   std::string data;         // raw deflate, sync-flushed
@@ -37,4 +37,4 @@ class GzipTrailer {
   std::uint64_t size_ = 0;
 };
 
-}  // namespace pghealthd::http
+}  // namespace pghealthd::base

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pghealthd::http {
+namespace pghealthd::base {
 
 struct Pieces {
   std::vector<std::string_view> parts;
@@ -26,4 +26,4 @@ struct Pieces {
   }
 };
 
-}  // namespace pghealthd::http
+}  // namespace pghealthd::base

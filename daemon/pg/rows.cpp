@@ -1,8 +1,8 @@
-#include "collectors/rows.h"
+#include "pg/rows.h"
 
 #include <charconv>
 
-namespace pghealthd::collectors {
+namespace pghealthd::pg {
 
 int TextRows::column(std::string_view name) const {
   for (std::size_t i = 0; i < columns_.size(); ++i)
@@ -73,4 +73,4 @@ bool FieldReader::boolean(int row, int col) {
   return false;
 }
 
-}  // namespace pghealthd::collectors
+}  // namespace pghealthd::pg

@@ -1,0 +1,25 @@
+#include "metrics/snapshot.h"
+
+namespace pghealthd::metrics {
+
+Fragments render(collectors::Kind kind, const collectors::Data& data, std::string_view target,
+                 std::string_view datname, const SeriesFilter& filter) {
+  switch (kind) {
+    case collectors::Kind::kStatUserTables: return render_tables(target, datname, data.tables, filter);
+    case collectors::Kind::kStatioUserTables: return render_table_io(target, datname, data.io, filter);
+    case collectors::Kind::kStatUserIndexes: return render_indexes(target, datname, data.indexes, filter);
+    case collectors::Kind::kXminHorizon: return render_horizon(target, datname, data.horizon, filter);
+  }
+  return {};
+}
+
+Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target, std::string_view datname,
+                const SeriesFilter& filter) {
+  auto snap = std::make_shared<Snapshot>();
+  if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty()) return {nullptr, std::move(error), 0};
+  snap->series = render(kind, *snap, target, datname, filter);
+  const auto n = collectors::rows_of(kind, *snap);
+  return {std::move(snap), {}, n};
+}
+
+}  // namespace pghealthd::metrics
