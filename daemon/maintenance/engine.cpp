@@ -432,7 +432,8 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
     const auto k = classify_notice(n);
     return k == NoticeKind::kLockNotAvailable || k == NoticeKind::kPermission || k == NoticeKind::kRelationGone;
   });
-  if (!stopped_ && may_have_run) run.after = co_await settle(t.relid, vacuum, *before, true);
+  if (!stopped_ && may_have_run && counters_prove(t.relkind, watch_->server_version()))
+    run.after = co_await settle(t.relid, vacuum, *before, true);
   const auto outcome = classify(run);
 
   std::string detail;

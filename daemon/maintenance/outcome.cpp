@@ -33,6 +33,8 @@ std::string_view name(Result r) {
   return kNames[static_cast<std::size_t>(r)];
 }
 
+bool counters_prove(char relkind, int server_version) { return relkind != 'p' || server_version >= 150000; }
+
 bool counter_moved(bool vacuum, const Counters& before, const Counters& after) {
   return vacuum ? after.vacuum_count > before.vacuum_count : after.analyze_count > before.analyze_count;
 }

@@ -70,6 +70,11 @@ struct Outcome {
 
 [[nodiscard]] Outcome classify(const RunReport& run);
 
+// Whether the server keeps counters that can prove a run on a relation of `relkind`: a partitioned
+// parent has statistics of its own only from PostgreSQL 15 (shared-memory statistics); before, its
+// ANALYZE leaves no counter behind, so its run can only be `unverified`.
+[[nodiscard]] bool counters_prove(char relkind, int server_version);
+
 // Whether the counters read after the run show it: the re-read waits for this (statistics reach other
 // backends up to ~0.5 s late before PostgreSQL 15).
 [[nodiscard]] bool counter_moved(bool vacuum, const Counters& before, const Counters& after);

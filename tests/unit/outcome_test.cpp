@@ -113,6 +113,16 @@ TEST_CASE("a run is success only when its counter moved", "[outcome]") {
   CHECK(classify(vacuum_run(std::nullopt)).result == Result::kUnverified);
 }
 
+TEST_CASE("a partitioned parent's counters prove its ANALYZE only from PostgreSQL 15", "[outcome]") {
+  using pghealthd::maintenance::counters_prove;
+  CHECK(counters_prove('p', 150000));
+  CHECK(counters_prove('p', 180004));
+  CHECK_FALSE(counters_prove('p', 140019));
+  CHECK_FALSE(counters_prove('p', 130023));
+  CHECK(counters_prove('r', 130023));
+  CHECK(counters_prove('m', 130023));
+}
+
 TEST_CASE("an ANALYZE is proven by analyze_count", "[outcome]") {
   RunReport r = vacuum_run(counters(3, 6));
   r.vacuum = false;
