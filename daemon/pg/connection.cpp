@@ -1,9 +1,9 @@
 #include "pg/connection.h"
 
-#include "pg/canceller.h"
-
 #include <cstring>
 #include <fstream>
+
+#include "pg/canceller.h"
 
 namespace pghealthd::pg {
 namespace {
