@@ -15,6 +15,7 @@
 #include "config/load.h"
 #include "http/server.h"
 #include "metrics/store.h"
+#include "pg/canceller.h"
 #include "version.h"
 
 namespace pghealthd::app {
@@ -23,6 +24,8 @@ namespace {
 // How long a graceful shutdown may take before the process exits regardless.
 constexpr std::chrono::seconds kShutdownBound{10};
 constexpr std::chrono::seconds kStatusInterval{10};
+// How long the exit waits for cancel requests still in flight; well inside kShutdownBound.
+constexpr std::chrono::seconds kCancelDrainBound{3};
 
 std::string html_escape(std::string_view s) {
   std::string out;
@@ -82,7 +85,13 @@ class Daemon {
     notify::ready(status_line());
 
     loop_.run();
-    blocking_.join();  // pending PQfinish/PQcancel calls complete: no backend of ours is left behind
+    blocking_.join();  // pending connects and PQfinish calls complete
+    // Cancels sent at shutdown (a VACUUM in progress) reach a healthy server in milliseconds: wait for them,
+    // so no backend of ours runs on after we are gone. A server that does not answer (frozen) gets a bound,
+    // not our exit status: its cancels stay blocked on the canceller's threads, which are never joined.
+    if (!pg::Canceller::shared().drain(kCancelDrainBound))
+      spdlog::warn("exiting with cancel requests still unanswered running={} queued={}",
+                   pg::Canceller::shared().running(), pg::Canceller::shared().queued());
     {
       std::lock_guard lock(done_mutex_);
       done_ = true;

@@ -29,6 +29,70 @@ std::string fmt_number(double v) {
   return os.str();
 }
 
+// The longest duration pghealthd accepts anywhere: a year is plenty for any interval, backoff or cooldown,
+// and it keeps every deadline computed from one (a nanosecond clock's now() + d, a doubled backoff, a
+// schedule phase in a double) far from overflowing.
+constexpr std::uint64_t kMaxDurationMs = 366ull * 24 * 3'600'000;
+
+enum class DurationText { kOk, kMalformed, kTooLarge };
+
+// parse_duration() that tells a malformed text from a well-formed one past kMaxDurationMs.
+DurationText read_duration(std::string_view text, Duration& out) {
+  std::uint64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ptr == first || (ec != std::errc() && ec != std::errc::result_out_of_range)) return DurationText::kMalformed;
+  const std::string_view unit(ptr, static_cast<std::size_t>(last - ptr));
+  std::uint64_t ms_per_unit = 0;
+  if (unit == "ms")
+    ms_per_unit = 1;
+  else if (unit == "s")
+    ms_per_unit = 1000;
+  else if (unit == "m")
+    ms_per_unit = 60'000;
+  else if (unit == "h")
+    ms_per_unit = 3'600'000;
+  else
+    return DurationText::kMalformed;
+  // Integers only (no fractions, so nothing below a millisecond), compared before multiplying: no overflow.
+  if (ec == std::errc::result_out_of_range || value > kMaxDurationMs / ms_per_unit) return DurationText::kTooLarge;
+  out = Duration(static_cast<Duration::rep>(value * ms_per_unit));
+  return DurationText::kOk;
+}
+
+// 2147483647ms -> "596h 31m 23.647s"; 100ms -> "100ms"; 8784h -> "8784h".
+std::string describe_duration(Duration d) {
+  auto ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out;
+  const auto h = ms / 3'600'000, m = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  if (h) out += std::to_string(h) + "h";
+  if (m) out += (out.empty() ? "" : " ") + std::to_string(m) + "m";
+  if (s || frac) {
+    out += (out.empty() ? "" : " ") + std::to_string(s);
+    if (frac) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(frac));
+      out += buf;
+      while (out.back() == '0') out.pop_back();
+    }
+    out += "s";
+  }
+  return out;
+}
+
+// What PostgreSQL accepts for a setting pghealthd sends it (set_config) from a configured duration.
+struct ServerLimit {
+  Duration max;
+  const char* setting;
+};
+// statement_timeout and lock_timeout are int milliseconds on the server (about 24.8 days at most).
+constexpr ServerLimit kStatementTimeoutLimit{Duration(2147483647), "statement_timeout"};
+constexpr ServerLimit kLockTimeoutLimit{Duration(2147483647), "lock_timeout"};
+// vacuum_cost_delay: 0 to 100 milliseconds.
+constexpr ServerLimit kCostDelayLimit{Duration(100), "vacuum_cost_delay"};
+
 // Collects every problem of a file instead of stopping at the first one.
 class Reader {
  public:
@@ -120,15 +184,35 @@ class Reader {
   }
 
   std::optional<Duration> duration(const YAML::Node& node, const std::string& what, bool allow_zero = false) {
-    if (node.IsScalar()) {
-      if (auto d = parse_duration(node.Scalar())) {
-        if (d->count() > 0 || allow_zero) return d;
-        error(node, what + " must be greater than zero");
-        return std::nullopt;
-      }
+    Duration d{};
+    const auto parsed = node.IsScalar() ? read_duration(node.Scalar(), d) : DurationText::kMalformed;
+    if (parsed == DurationText::kTooLarge) {
+      error(node, what + " must be at most " + describe_duration(Duration(kMaxDurationMs)) +
+                      " (366 days, the longest duration pghealthd accepts)");
+      return std::nullopt;
     }
-    error(node, what + " must be a duration such as 250ms, 30s, 5m or 1h");
+    if (parsed == DurationText::kMalformed) {
+      error(node, what + " must be a duration such as 250ms, 30s, 5m or 1h");
+      return std::nullopt;
+    }
+    if (d.count() > 0 || allow_zero) return d;
+    error(node, what + " must be greater than zero");
     return std::nullopt;
+  }
+
+  // A duration pghealthd sends to the server as `limit.setting`: also at most what PostgreSQL accepts
+  // there, so a value the server would refuse fails --check-config, not every session's setup.
+  std::optional<Duration> server_duration(const YAML::Node& node, const std::string& what, const ServerLimit& limit,
+                                          bool allow_zero = false) {
+    auto d = duration(node, what, allow_zero);
+    if (d && *d > limit.max) {
+      const auto text = describe_duration(limit.max);
+      const auto ms = std::to_string(limit.max.count()) + "ms";
+      error(node, what + " must be at most " + text + " (" + (text == ms ? "" : ms + ", ") + "PostgreSQL's " +
+                      limit.setting + " limit)");
+      return std::nullopt;
+    }
+    return d;
   }
 
   std::optional<std::vector<std::string>> string_list(const YAML::Node& node, const std::string& what) {
@@ -160,14 +244,15 @@ class Reader {
             {"connect_timeout", "statement_timeout", "lock_timeout", "backoff_initial", "backoff_max",
              "max_connections"}))
       return;
-    auto set = [&](const char* key, Duration& field) {
+    auto set = [&](const char* key, Duration& field, const ServerLimit* limit = nullptr) {
       if (const auto n = node[key]) {
-        if (auto d = duration(n, what + "." + key)) field = *d;
+        auto d = limit ? server_duration(n, what + "." + key, *limit) : duration(n, what + "." + key);
+        if (d) field = *d;
       }
     };
-    set("connect_timeout", out.connect_timeout);
-    set("statement_timeout", out.statement_timeout);
-    set("lock_timeout", out.lock_timeout);
+    set("connect_timeout", out.connect_timeout);  // client-side only: our own deadline
+    set("statement_timeout", out.statement_timeout, &kStatementTimeoutLimit);
+    set("lock_timeout", out.lock_timeout, &kLockTimeoutLimit);
     set("backoff_initial", out.backoff_initial);
     set("backoff_max", out.backoff_max);
     if (const auto n = node["max_connections"])
@@ -285,6 +370,10 @@ void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
     if (const auto n = node[key])
       if (auto d = r.duration(n, what + "." + key, allow_zero)) field = *d;
   };
+  auto server_dur = [&](const char* key, Duration& field, const ServerLimit& limit, bool allow_zero = false) {
+    if (const auto n = node[key])
+      if (auto d = r.server_duration(n, what + "." + key, limit, allow_zero)) field = *d;
+  };
   flag("enabled", v.enabled);
   flag("dry_run", v.dry_run);
   flag("truncate", v.truncate);
@@ -300,11 +389,11 @@ void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
   if (const auto n = node["cost_limit"])
     if (auto i = r.integer(n, what + ".cost_limit", 1, 10000)) v.cost_limit = static_cast<int>(*i);
   dur("cooldown", v.cooldown, true);
-  dur("lock_timeout", v.lock_timeout);
-  dur("max_duration", v.max_duration);
-  dur("cost_delay", v.cost_delay, true);
-  if (v.cost_delay > std::chrono::milliseconds(100))
-    r.error(node["cost_delay"], what + ".cost_delay must be at most 100ms (PostgreSQL's limit)");
+  server_dur("lock_timeout", v.lock_timeout, kLockTimeoutLimit);
+  // The vacuum session's statement_timeout is max_duration (maintenance/engine.cpp).
+  server_dur("max_duration", v.max_duration, kStatementTimeoutLimit);
+  // Whole milliseconds: the duration syntax has no fractions, so nothing reaches the server to be rounded.
+  server_dur("cost_delay", v.cost_delay, kCostDelayLimit, true);
   if (const auto n = node["timezone"]) {
     if (auto tz = r.nonempty_string(n, what + ".timezone")) {
       try {
@@ -463,26 +552,9 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
 }  // namespace
 
 std::optional<Duration> parse_duration(std::string_view text) {
-  std::uint64_t value = 0;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || ptr == first) return std::nullopt;
-  const std::string_view unit(ptr, static_cast<std::size_t>(last - ptr));
-  std::uint64_t ms_per_unit = 0;
-  if (unit == "ms")
-    ms_per_unit = 1;
-  else if (unit == "s")
-    ms_per_unit = 1000;
-  else if (unit == "m")
-    ms_per_unit = 60'000;
-  else if (unit == "h")
-    ms_per_unit = 3'600'000;
-  else
-    return std::nullopt;
-  constexpr std::uint64_t kMax = 366ull * 24 * 3'600'000;  // a year is plenty for any interval
-  if (value > kMax / ms_per_unit) return std::nullopt;
-  return Duration(static_cast<Duration::rep>(value * ms_per_unit));
+  Duration d{};
+  if (read_duration(text, d) != DurationText::kOk) return std::nullopt;
+  return d;
 }
 
 std::optional<ListenAddress> parse_listen(std::string_view text) {

@@ -29,7 +29,9 @@ using LoadResult = std::variant<Config, std::vector<Problem>>;
 // "FILE:LINE:COL: message", the format editors and CI annotate.
 [[nodiscard]] std::string format_problem(const std::string& file, const Problem& p);
 
-// "30s", "250ms", "5m", "1h" -> milliseconds. nullopt for anything else (no sign, no spaces, no mixing).
+// "30s", "250ms", "5m", "1h" -> milliseconds. nullopt for anything else (no sign, no spaces, no mixing,
+// no fractions) and for more than 8784h (366 days), the longest duration pghealthd accepts. Keys that
+// become PostgreSQL settings have tighter limits, checked by parse_config().
 [[nodiscard]] std::optional<Duration> parse_duration(std::string_view text);
 
 // "127.0.0.1:9188", ":9188", "[::1]:9188", "localhost:9188" -> host and port.

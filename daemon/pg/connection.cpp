@@ -2,7 +2,8 @@
 
 #include <cstring>
 #include <fstream>
-#include <thread>
+
+#include "pg/canceller.h"
 
 namespace pghealthd::pg {
 namespace {
@@ -146,18 +147,25 @@ void Connection::close() {
 void Connection::cancel_and_close() {
   PGcancel* cancel = conn_ ? PQgetCancel(conn_) : nullptr;
   PGconn* c = conn_;
-  conn_ = nullptr;  // close() below then has nothing to finish: the pool task owns it
+  conn_ = nullptr;  // close() below then has nothing to finish: the job below owns it
   close();
   if (!c) return;
   PQsetNoticeReceiver(c, [](void*, const PGresult*) {}, nullptr);
-  asio::post(blocking_, [cancel, c] {
-    if (cancel) {
-      char buf[256];
-      PQcancel(cancel, buf, sizeof buf);
-      PQfreeCancel(cancel);
-    }
+  // PQcancel blocks until the server answers, with no timeout (forever against a frozen server), so it
+  // runs on the canceller's threads, never on the blocking pool that every connect and PQfinish needs.
+  // PQfinish follows it in the same job: closing first would let a backend that does not read its socket
+  // mid-statement run on.
+  const bool queued = cancel && Canceller::shared().submit([cancel, c] {
+    char buf[256];
+    PQcancel(cancel, buf, sizeof buf);
+    PQfreeCancel(cancel);
     PQfinish(c);
   });
+  if (queued) return;
+  // No cancel object, or the canceller's queue is full (it logged that): close without the cancel. The
+  // server still notices the closed socket (a vacuum session checks it every second).
+  if (cancel) PQfreeCancel(cancel);
+  asio::post(blocking_, [c] { PQfinish(c); });
 }
 
 std::string Connection::escape_identifier(const std::string& name) const {
@@ -174,13 +182,14 @@ void Connection::cancel_running() {
   PGcancel* c = PQgetCancel(conn_);
   if (!c) return;
   // PQcancel opens a new connection to the server and waits for its answer, with no timeout of its own:
-  // against a frozen server it blocks until the server wakes. A thread of its own keeps that from
-  // starving the blocking pool that every other database's connects and finishes need.
-  std::thread([c] {
-    char buf[256];
-    PQcancel(c, buf, sizeof buf);
-    PQfreeCancel(c);
-  }).detach();
+  // against a frozen server it blocks until the server wakes. The canceller's few threads of their own
+  // keep that from starving the blocking pool, and bound how many such calls can pile up.
+  if (!Canceller::shared().submit([c] {
+        char buf[256];
+        PQcancel(c, buf, sizeof buf);
+        PQfreeCancel(c);
+      }))
+    PQfreeCancel(c);  // dropped (queue full): the query's grace deadline closes the connection instead
 }
 
 awaitable<Connection::WaitResult> Connection::wait_socket(bool for_write, Clock::time_point deadline) {

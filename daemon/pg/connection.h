@@ -1,7 +1,8 @@
 // One PostgreSQL connection driven by libpq's asynchronous API on an Asio event loop.
 //
 // The loop only *waits* on libpq's socket; libpq owns it. Calls that can block (PQconnectStartParams on
-// DNS and file reads, PQcancel, PQfinish) run on a separate blocking pool so the loop never stalls.
+// DNS and file reads, PQfinish) run on a separate blocking pool so the loop never stalls; PQcancel, which
+// can block forever, runs on the canceller's threads of its own (pg/canceller.h).
 // Every wait has a deadline; a query past its deadline is cancelled on the server, and a server that
 // does not answer the cancel within a grace period loses the connection.
 //
@@ -84,11 +85,13 @@ class Connection {
   // Drops the connection (PQfinish off the loop); a query or connect in progress ends with kClosed.
   void close();
 
-  // Cancels the running statement on the server (off the loop), keeping the connection.
+  // Cancels the running statement on the server (on the canceller's threads), keeping the connection.
+  // When the canceller's queue is full the cancel is dropped; the query's grace deadline then closes.
   void cancel_running();
 
-  // Cancels the running statement, then closes: both off the loop, in that order, so the server ends the
-  // statement and the backend even when it would not read the socket until the statement finished.
+  // Cancels the running statement, then closes: both on the canceller's threads, in that order, so the
+  // server ends the statement and the backend even when it would not read the socket until the statement
+  // finished. When the canceller's queue is full it closes (on the blocking pool) without the cancel.
   void cancel_and_close();
 
   // PQescapeIdentifier: quotes one identifier with the connection's encoding rules. Empty when not connected.

@@ -60,6 +60,25 @@ TEST_CASE("check-config accepts a valid file and lists every problem of a bad on
   std::remove(bad.c_str());
 }
 
+TEST_CASE("check-config refuses durations PostgreSQL would reject, naming the limit") {
+  const auto bad = write_file("limits.yaml",
+                              "targets:\n"
+                              "  - name: a\n"
+                              "    conninfo: \"host=/tmp dbname=x\"\n"
+                              "vacuum:\n"
+                              "  max_duration: 720h\n"
+                              "connection:\n"
+                              "  backoff_max: 99999999999999h\n");
+  int status = -1;
+  const auto out = run(std::string(PGHEALTHD_BINARY) + " --check-config --config " + bad + " 2>&1", &status);
+  INFO(out);
+  CHECK(status == 1);
+  CHECK(out.find(bad + ":5:17: vacuum.max_duration must be at most 596h 31m 23.647s (2147483647ms, PostgreSQL's "
+                       "statement_timeout limit)") != std::string::npos);
+  CHECK(out.find(bad + ":7:16: connection.backoff_max must be at most 8784h (366 days") != std::string::npos);
+  std::remove(bad.c_str());
+}
+
 TEST_CASE("the command line answers --version and --help and refuses unknown flags") {
   int status = -1;
   CHECK(run(std::string(PGHEALTHD_BINARY) + " --version", &status).rfind("pghealthd ", 0) == 0);

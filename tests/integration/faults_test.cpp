@@ -36,6 +36,31 @@ std::string our_backends(const Cluster& pg) {
   return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd'");
 }
 
+// A table of `rows` rows whose first `dead` rows are deleted: bloated enough to vacuum.
+std::string bloat(const std::string& table, int rows, int dead) {
+  return "CREATE TABLE " + table + " (id int PRIMARY KEY, pad text);\n"
+         "INSERT INTO " + table + " SELECT g, repeat('x', 100) FROM generate_series(1, " + std::to_string(rows) +
+         ") g;\nANALYZE " + table + ";\nDELETE FROM " + table + " WHERE id <= " + std::to_string(dead) + ";\n";
+}
+
+// SIGSTOPs every process of a server; SIGCONTs them when it goes, so a failed assertion still thaws it.
+class Freeze {
+ public:
+  explicit Freeze(const Cluster& pg) : pids_(pg.server_pids()) {
+    for (int pid : pids_) ::kill(pid, SIGSTOP);
+  }
+  ~Freeze() { thaw(); }
+  Freeze(const Freeze&) = delete;
+  Freeze& operator=(const Freeze&) = delete;
+  void thaw() {
+    for (int pid : pids_) ::kill(pid, SIGCONT);
+    pids_.clear();
+  }
+  [[nodiscard]] std::size_t size() const { return pids_.size(); }
+
+ private:
+  std::vector<int> pids_;
+};
 
 }  // namespace
 
@@ -186,4 +211,33 @@ TEST_CASE("pghealthd killed with SIGKILL during a VACUUM: the server ends that V
         return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "0" && our_backends(pg) == "0";
       },
       10s));
+}
+
+TEST_CASE("shutdown with two engines cancelling against a SIGSTOPped server exits within 10 s, and a connect "
+          "to a healthy target during the freeze still succeeds") {
+  Cluster a, b;
+  a.exec("CREATE DATABASE d1; CREATE DATABASE d2;");
+  for (const char* db : {"d1", "d2"}) a.exec(bloat("big", 200000, 100000), db);
+  b.exec("CREATE TABLE t1 (id int);");
+  const std::string rest =
+      "collectors:\n  stat_user_tables: { interval: 200ms }\n  statio_user_tables: { interval: 200ms }\n"
+      "  stat_user_indexes: { interval: 200ms }\n  xmin_horizon: { interval: 200ms }\n"
+      "vacuum: { enabled: true, max_concurrent: 2, cost_delay: 100ms, cost_limit: 1 }\n";
+  Daemon d("targets:\n  - name: a\n    conninfo: \"" + a.conninfo() + "\"\n    databases: [d1, d2]\n" + rest);
+  // Both VACUUMs run for minutes at this cost limit.
+  REQUIRE(eventually([&] { return a.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "2"; }, 60s));
+  Freeze frozen(a);
+  REQUIRE(frozen.size() >= 2);
+  // Removing target a stops both vacuum engines: each sends a cancel that the frozen server never answers.
+  d.rewrite_config("targets:\n  - name: b\n    conninfo: \"" + b.conninfo() + "\"\n" + rest);
+  d.signal(SIGHUP);
+  // b's connect must not wait behind those cancels.
+  CHECK(d.wait_for([](const Scrape& s) { return s.value("pghealthd_up", {{"target", "b"}}) == 1.0; }, 10s));
+  // stop() returns -1 when SIGTERM did not end the process within the bound.
+  const auto t0 = std::chrono::steady_clock::now();
+  const int status = d.stop(10s);
+  INFO("shutdown took " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+  INFO(d.log());
+  CHECK(status == 0);
+  frozen.thaw();  // the clusters' teardown needs a live server
 }

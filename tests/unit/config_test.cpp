@@ -425,6 +425,56 @@ TEST_CASE("a bad duration is reported at the value", "[config][errors]") {
   check_single_problem(yaml, 5, 20, "connection.connect_timeout " + text);
 }
 
+TEST_CASE("a duration past a year is refused with the limit, wherever it is", "[config][errors][limits]") {
+  // Client-side durations: no server setting bounds them, so pghealthd's own cap (which keeps every
+  // deadline arithmetic far from overflowing) is the limit. 20 digits and more overflow a 64-bit integer.
+  const std::string value = GENERATE(as<std::string>{}, "8785h", "99999999999999h", "99999999999999999999999ms");
+  const std::string limit = " must be at most 8784h (366 days, the longest duration pghealthd accepts)";
+  INFO("value " << value);
+  check_single_problem(std::string(kOneTarget) + "connection:\n  connect_timeout: " + value + "\n", 5, 20,
+                       "connection.connect_timeout" + limit);
+  check_single_problem(std::string(kOneTarget) + "connection:\n  backoff_max: " + value + "\n", 5, 16,
+                       "connection.backoff_max" + limit);
+  check_single_problem(std::string(kOneTarget) + "collectors:\n  xmin_horizon: { interval: " + value + " }\n", 5,
+                       29, "collectors.xmin_horizon.interval" + limit);
+  check_single_problem("targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n"
+                       "    discovery_interval: " + value + "\n",
+                       5, 25, "targets[0].discovery_interval" + limit);
+  check_single_problem(std::string(kOneTarget) + "vacuum:\n  cooldown: " + value + "\n", 5, 13,
+                       "vacuum.cooldown" + limit);
+}
+
+TEST_CASE("a year is the longest duration accepted", "[config][limits]") {
+  const auto cfg = config_of(std::string(kOneTarget) +
+                             "connection:\n  connect_timeout: 8784h\n  backoff_max: 31622400000ms\n");
+  CHECK(cfg.targets[0].connection.connect_timeout == 8784h);
+  CHECK(cfg.targets[0].connection.backoff_max == 8784h);
+}
+
+TEST_CASE("statement_timeout and lock_timeout past PostgreSQL's int milliseconds are refused", "[config][errors][limits]") {
+  const std::string key = GENERATE(as<std::string>{}, "statement_timeout", "lock_timeout");
+  const std::string value = GENERATE(as<std::string>{}, "2147483648ms", "597h", "720h");
+  INFO(key << ": " << value);
+  const std::string limit =
+      " must be at most 596h 31m 23.647s (2147483647ms, PostgreSQL's " + key + " limit)";
+  SECTION("top-level") {
+    check_single_problem(std::string(kOneTarget) + "connection:\n  " + key + ": " + value + "\n", 5,
+                         static_cast<int>(key.size()) + 5, "connection." + key + limit);
+  }
+  SECTION("per target") {
+    check_single_problem("targets:\n  - name: a\n    conninfo: host=x\n    connection:\n      " + key + ": " +
+                             value + "\n",
+                         5, static_cast<int>(key.size()) + 9, "targets[0].connection." + key + limit);
+  }
+}
+
+TEST_CASE("statement_timeout and lock_timeout up to PostgreSQL's limit are accepted", "[config][limits]") {
+  const auto cfg = config_of(std::string(kOneTarget) +
+                             "connection:\n  statement_timeout: 2147483647ms\n  lock_timeout: 596h\n");
+  CHECK(cfg.targets[0].connection.statement_timeout == 2147483647ms);
+  CHECK(cfg.targets[0].connection.lock_timeout == 596h);
+}
+
 TEST_CASE("a bad collector interval or discovery_interval is reported at the value", "[config][errors]") {
   check_single_problem(std::string(kOneTarget) +
                            "collectors:\n"
@@ -665,11 +715,14 @@ TEST_CASE("parse_duration reads ms, s, m and h", "[config][duration]") {
   CHECK(parse_duration("5m") == Duration(300'000));
   CHECK(parse_duration("1h") == Duration(3'600'000));
   CHECK(parse_duration("0s") == Duration(0));  // zero is a duration; the config rejects it separately
+  CHECK(parse_duration("8784h") == Duration(8784LL * 3'600'000));  // 366 days, the longest
+  CHECK(parse_duration("31622400000ms") == Duration(31'622'400'000));
 }
 
 TEST_CASE("parse_duration rejects everything else", "[config][duration]") {
   const std::string text = GENERATE(as<std::string>{}, "", "s", "10", "5x", "-1s", "+1s", "1.5s", " 1s",
-                                    "1s ", "1m30s", "1S", "1 s", "99999999999h");
+                                    "1s ", "1m30s", "1S", "1 s", "99999999999h",
+                                    "8785h", "31622400001ms", "99999999999999999999999h", "0.5ms");
   INFO("'" << text << "'");
   CHECK_FALSE(parse_duration(text).has_value());
 }

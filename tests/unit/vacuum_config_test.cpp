@@ -348,7 +348,38 @@ TEST_CASE("a cost_delay over PostgreSQL's 100ms is reported at the value", "[con
   check_single_problem(
       "vacuum:\n"
       "  cost_delay: 200ms\n",
-      5, 15, "vacuum.cost_delay must be at most 100ms");
+      5, 15, "vacuum.cost_delay must be at most 100ms (PostgreSQL's vacuum_cost_delay limit)");
+}
+
+TEST_CASE("a max_duration PostgreSQL's statement_timeout cannot hold is reported at the value",
+          "[config][vacuum][errors][limits]") {
+  // max_duration becomes the vacuum session's statement_timeout: int milliseconds on the server.
+  check_single_problem(
+      "vacuum:\n"
+      "  max_duration: 720h\n",
+      5, 17,
+      "vacuum.max_duration must be at most 596h 31m 23.647s (2147483647ms, PostgreSQL's statement_timeout limit)");
+  check_single_problem(
+      "vacuum:\n"
+      "  max_duration: 2147483648ms\n",
+      5, 17, "vacuum.max_duration must be at most 596h 31m 23.647s");
+  CHECK(config_of(kTarget + "vacuum:\n  max_duration: 2147483647ms\n").vacuum.max_duration == 2147483647ms);
+}
+
+TEST_CASE("a vacuum lock_timeout past PostgreSQL's limit is reported at the value", "[config][vacuum][errors][limits]") {
+  check_single_problem(
+      "vacuum:\n"
+      "  lock_timeout: 1000h\n",
+      5, 17,
+      "vacuum.lock_timeout must be at most 596h 31m 23.647s (2147483647ms, PostgreSQL's lock_timeout limit)");
+}
+
+TEST_CASE("a cost_delay with a fraction of a millisecond is refused, not rounded", "[config][vacuum][errors][limits]") {
+  // PostgreSQL would take 0.5 (milliseconds) as 500us; the duration syntax has whole numbers only.
+  check_single_problem(
+      "vacuum:\n"
+      "  cost_delay: 0.5ms\n",
+      5, 15, "vacuum.cost_delay must be a duration such as 250ms");
 }
 
 TEST_CASE("max_concurrent 0 is reported at the value", "[config][vacuum][errors]") {
