@@ -3,6 +3,7 @@
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
+#include "collectors/vacuum_progress.h"
 #include "collectors/xmin_horizon.h"
 
 namespace pghealthd::collectors {
@@ -33,6 +34,9 @@ const std::array<Definition, kKindCount> kAll{{
      &process<model::IndexStats, parse_stat_user_indexes, metrics::render_indexes, &Snapshot::indexes>, true},
     {Kind::kXminHorizon, "xmin_horizon", kXminHorizonSql,
      &process<model::HorizonHolder, parse_xmin_horizon, metrics::render_horizon, &Snapshot::horizon>, false},
+    {Kind::kVacuumProgress, "vacuum_progress", kVacuumProgressSql,
+     &process<model::VacuumProgress, parse_vacuum_progress, metrics::render_vacuum_progress, &Snapshot::vacuums>,
+     false},
 }};
 
 }  // namespace

@@ -14,8 +14,8 @@
 
 namespace pghealthd::collectors {
 
-enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon };
-inline constexpr std::size_t kKindCount = 4;
+enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon, kVacuumProgress };
+inline constexpr std::size_t kKindCount = 5;
 
 // The result of one successful run. Immutable once built, shared with scrapes and the vacuum policy.
 struct Snapshot {
@@ -24,6 +24,7 @@ struct Snapshot {
   std::vector<model::TableIo> io;          // statio_user_tables
   std::vector<model::IndexStats> indexes;  // stat_user_indexes
   std::vector<model::HorizonHolder> horizon;  // xmin_horizon
+  std::vector<model::VacuumProgress> vacuums;  // vacuum_progress
 };
 
 struct Outcome {
@@ -39,7 +40,7 @@ struct Definition {
   Outcome (*process)(const Rows& rows, std::string_view target, std::string_view datname,
                      const metrics::SeriesFilter& filter);
   // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and
-  // per-index ones do; the xmin horizon's few per database never are.
+  // per-index ones do; the xmin horizon's and the running vacuums' few per database never are.
   bool budgeted = true;
 };
 
