@@ -111,7 +111,7 @@ void DatabaseWatch::start() {
   // In collectors::Kind order.
   const std::array<const config::Collector*, collectors::kKindCount> cfg{
       &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
-      &ctx_.collectors.xmin_horizon};
+      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress};
   // One phase for all of this database's collectors, a fraction of the shortest interval.
   auto shortest = config::Duration::max();
   for (const auto* c : cfg)

@@ -3,6 +3,7 @@
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
+#include "collectors/vacuum_progress.h"
 #include "collectors/xmin_horizon.h"
 
 namespace pghealthd::collectors {
@@ -26,6 +27,8 @@ const std::array<Definition, kKindCount> kAll{{
      &parse_into<model::IndexStats, parse_stat_user_indexes, &Data::indexes>, true},
     {Kind::kXminHorizon, "xmin_horizon", kXminHorizonSql,
      &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
+    {Kind::kVacuumProgress, "vacuum_progress", kVacuumProgressSql,
+     &parse_into<model::VacuumProgress, parse_vacuum_progress, &Data::vacuums>, false},
 }};
 
 }  // namespace
@@ -39,6 +42,7 @@ std::size_t rows_of(Kind kind, const Data& data) {
     case Kind::kStatioUserTables: return data.io.size();
     case Kind::kStatUserIndexes: return data.indexes.size();
     case Kind::kXminHorizon: return data.horizon.size();
+    case Kind::kVacuumProgress: return data.vacuums.size();
   }
   return 0;
 }

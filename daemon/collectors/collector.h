@@ -13,8 +13,8 @@
 
 namespace pghealthd::collectors {
 
-enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon };
-inline constexpr std::size_t kKindCount = 4;
+enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon, kVacuumProgress };
+inline constexpr std::size_t kKindCount = 5;
 
 // The typed rows of one successful run; a run of a kind fills its own field.
 struct Data {
@@ -22,6 +22,7 @@ struct Data {
   std::vector<model::TableIo> io;             // statio_user_tables
   std::vector<model::IndexStats> indexes;     // stat_user_indexes
   std::vector<model::HorizonHolder> horizon;  // xmin_horizon
+  std::vector<model::VacuumProgress> vacuums;  // vacuum_progress
 };
 
 struct Definition {
@@ -31,7 +32,7 @@ struct Definition {
   // Fills the kind's field of `out` from the server's answer; the error when it cannot be used.
   std::string (*parse)(const pg::Rows& rows, Data& out);
   // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and
-  // per-index ones do; the xmin horizon's few per database never are.
+  // per-index ones do; the xmin horizon's and the running vacuums' few per database never are.
   bool budgeted = true;
 };
 

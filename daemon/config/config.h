@@ -49,6 +49,7 @@ struct Collectors {
   Collector statio_user_tables{true, std::chrono::seconds(60)};
   Collector stat_user_indexes{true, std::chrono::seconds(300)};
   Collector xmin_horizon{true, std::chrono::seconds(60)};
+  Collector vacuum_progress{true, std::chrono::seconds(15)};
   bool operator==(const Collectors&) const = default;  // reload compares configurations
 };
 

@@ -286,7 +286,8 @@ void read_cardinality(Reader& r, const YAML::Node& node, Cardinality& out) {
 
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   if (!r.expect_map(node, "collectors",
-                    {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon"}))
+                    {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon",
+                     "vacuum_progress"}))
     return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
@@ -304,6 +305,7 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("statio_user_tables", out.statio_user_tables);
   one("stat_user_indexes", out.stat_user_indexes);
   one("xmin_horizon", out.xmin_horizon);
+  one("vacuum_progress", out.vacuum_progress);
 }
 
 // "HH:MM" -> minutes after midnight.

@@ -40,6 +40,8 @@ enum class Family : std::size_t {
   kIndexUnused,
   kXminHorizonAgeSeconds,
   kXminHorizonAgeTransactions,
+  kVacuumProgressRatio,
+  kVacuumProgressSeconds,
   kCount,
 };
 
@@ -88,6 +90,13 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"pghealthd_xmin_horizon_age_transactions", "gauge",
      "Age in transactions of the oldest xmin held by each source (transaction, replication_slot, "
      "prepared_transaction, standby); 0 when none holds it."},
+    {"pghealthd_vacuum_progress_ratio", "gauge",
+     "Share of the heap a running VACUUM has scanned (pg_stat_progress_vacuum: heap_blks_scanned / "
+     "heap_blks_total), by who started it (autovacuum, pghealthd, other) and phase; absent when nothing runs "
+     "or heap_blks_total is 0."},
+    {"pghealthd_vacuum_progress_seconds", "gauge",
+     "How long a running VACUUM has run (since its transaction started), by who started it and phase; "
+     "absent when nothing runs."},
 }};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }

@@ -255,6 +255,43 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
   return f;
 }
 
+Fragments render_vacuum_progress(std::string_view target, std::string_view datname,
+                                 const std::vector<model::VacuumProgress>& vacuums, const SeriesFilter& /*filter*/) {
+  Fragments f;
+  for (const auto& v : vacuums) {
+    // The phase is the server's text and `by` our own word; both are escaped like every label from data.
+    std::string labels;
+    labels.reserve(128);
+    labels += "{target=\"";
+    append_escaped(labels, target);
+    labels += "\",datname=\"";
+    append_escaped(labels, datname);
+    labels += "\",schemaname=\"";
+    append_escaped(labels, v.schemaname);
+    labels += "\",relname=\"";
+    append_escaped(labels, v.relname);
+    labels += "\",by=\"";
+    append_escaped(labels, v.by);
+    labels += "\",phase=\"";
+    append_escaped(labels, v.phase);
+    labels += "\"} ";
+    auto add = [&](Family family, std::optional<double> value) {
+      if (!value) return;
+      auto& out = f.lines[static_cast<std::size_t>(family)];
+      out += info(family).name;
+      out += labels;
+      append_value(out, *value);
+      out += '\n';
+      ++f.series;
+    };
+    add(Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
+    // Only a clock stepped back between the two readings could make it negative: an age never is.
+    add(Family::kVacuumProgressSeconds,
+        v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
+  }
+  return f;
+}
+
 const base::Deflated& Fragments::deflated(std::size_t family) const {
   auto& d = deflated_[family];
   if (!d) d = base::deflate_piece(lines[family]);

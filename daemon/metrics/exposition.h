@@ -85,6 +85,12 @@ struct SeriesFilter {
                                        const std::vector<model::HorizonHolder>& holders,
                                        const SeriesFilter& filter = {});
 
+// One sample per running vacuum and family: never filtered or cut (a handful at most per database), and
+// nothing at all when no vacuum runs.
+[[nodiscard]] Fragments render_vacuum_progress(std::string_view target, std::string_view datname,
+                                               const std::vector<model::VacuumProgress>& vacuums,
+                                               const SeriesFilter& filter = {});
+
 // Every family that has samples in `parts`, in catalog order: its HELP and TYPE once, then the samples of
 // each part. `header(family)` and `lines(part, family)` receive the pieces in output order; nothing is
 // copied, so a scrape can send the snapshots' own text (Store::body).

@@ -9,6 +9,7 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
     case collectors::Kind::kStatioUserTables: return render_table_io(target, datname, data.io, filter);
     case collectors::Kind::kStatUserIndexes: return render_indexes(target, datname, data.indexes, filter);
     case collectors::Kind::kXminHorizon: return render_horizon(target, datname, data.horizon, filter);
+    case collectors::Kind::kVacuumProgress: return render_vacuum_progress(target, datname, data.vacuums, filter);
   }
   return {};
 }

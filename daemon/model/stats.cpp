@@ -1,5 +1,6 @@
 #include "model/stats.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -20,6 +21,20 @@ std::optional<double> cache_hit_ratio(Count hit, Count read) {
   const double r = *read > 0 ? static_cast<double>(*read) : 0.0;
   if (h + r == 0.0) return std::nullopt;
   return h / (h + r);
+}
+
+std::optional<double> vacuum_progress_ratio(Count total, Count scanned) {
+  if (!total || !scanned || *total <= 0) return std::nullopt;
+  // The scan never passes the total it started with; clamp anyway, as for the other ratios.
+  const double s = *scanned > 0 ? static_cast<double>(*scanned) : 0.0;
+  return std::min(s / static_cast<double>(*total), 1.0);
+}
+
+std::string_view vacuum_started_by(std::optional<std::string_view> backend_type,
+                                   std::optional<std::string_view> application_name) {
+  if (backend_type == "autovacuum worker") return "autovacuum";
+  if (application_name == "pghealthd") return "pghealthd";
+  return "other";
 }
 
 std::optional<double> index_unused(const IndexStats& index) {

@@ -87,6 +87,28 @@ struct HorizonHolder {
 inline constexpr const char* kHorizonSources[] = {"transaction", "replication_slot", "prepared_transaction",
                                                   "standby"};
 
+// One VACUUM running now in this database (a row of pg_stat_progress_vacuum), whoever started it.
+struct VacuumProgress {
+  std::int64_t pid = 0;
+  std::string schemaname;
+  std::string relname;
+  std::string by;     // autovacuum, pghealthd or other (vacuum_started_by)
+  std::string phase;  // the view's phase text, as the server wrote it
+  Count heap_blks_total;
+  Count heap_blks_scanned;
+  std::optional<double> running_seconds;  // since the backend's transaction (else query) started
+};
+
+// Who started a VACUUM, from its backend's pg_stat_activity row: `autovacuum` for an autovacuum worker,
+// `pghealthd` for pghealthd's own sessions (application_name 'pghealthd'), else `other`. A backend that
+// has no row there any more (NULLs) is `other`.
+[[nodiscard]] std::string_view vacuum_started_by(std::optional<std::string_view> backend_type,
+                                                 std::optional<std::string_view> application_name);
+
+// heap_blks_scanned / heap_blks_total; absent when the total is 0 or either is NULL (nothing to scan,
+// or the server has not said yet).
+[[nodiscard]] std::optional<double> vacuum_progress_ratio(Count total, Count scanned);
+
 // n_dead_tup / (n_live_tup + n_dead_tup); 0 when both are 0 (an empty table has no bloat);
 // absent when either is NULL. Unlike the seed report's dead/live, a table whose rows are all dead is 1.
 [[nodiscard]] std::optional<double> dead_tuple_ratio(Count live, Count dead);

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,18 @@ int count(const std::vector<std::string>& bodies, const std::string& alert, cons
   return n;
 }
 
+// Cancels a backend's running statement when the test leaves its scope, passed or failed.
+struct CancelOnExit {
+  const Cluster& pg;
+  int pid;
+  ~CancelOnExit() {
+    try {
+      pg.sql("SELECT pg_cancel_backend(" + std::to_string(pid) + ")");
+    } catch (...) {
+    }
+  }
+};
+
 
 }  // namespace
 
@@ -46,11 +59,15 @@ TEST_CASE("a bloated table pages once through clustered Alertmanagers, resolves 
   pg.exec("CREATE TABLE \"Message\" (id int PRIMARY KEY, body text);\n"
           "INSERT INTO \"Message\" SELECT g, repeat('m', 200) FROM generate_series(1, 10000) g;\n"
           "ANALYZE \"Message\";\nDELETE FROM \"Message\" WHERE id <= 2000;\n"
-          "SELECT count(*) FROM \"Message\" WHERE id = 5000;\n");
+          "SELECT count(*) FROM \"Message\" WHERE id = 5000;\n"
+          // For the "Vacuums running now" panel, vacuumed slowly by hand at the end.
+          "CREATE TABLE archive (id int PRIMARY KEY, body text);\n"
+          "INSERT INTO archive SELECT g, repeat('a', 100) FROM generate_series(1, 50000) g;\n"
+          "ANALYZE archive;\n");
   const std::string base = "targets:\n  - name: main\n    conninfo: \"" + pg.conninfo() +
                            "\"\ncollectors:\n  stat_user_tables: { interval: 1s }\n"
                            "  statio_user_tables: { interval: 1s }\n  stat_user_indexes: { interval: 1s }\n"
-                           "  xmin_horizon: { interval: 1s }\n";
+                           "  xmin_horizon: { interval: 1s }\n  vacuum_progress: { interval: 1s }\n";
   Daemon d(base + "vacuum: { enabled: false }\n");
 
   TempDir dir;
@@ -119,8 +136,23 @@ TEST_CASE("a bloated table pages once through clustered Alertmanagers, resolves 
   REQUIRE(resolved);
   CHECK(pg.scalar("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'Message'") == "1");
 
-  // Every panel query of both dashboards returns data from this Prometheus (with some reads to rate).
+  // Every panel query of both dashboards returns data from this Prometheus (with some reads to rate),
+  // and a DBA's VACUUM, throttled to last the whole check, for the panel of running vacuums.
   pg.exec("SELECT count(*) FROM \"Message\"; SELECT count(*) FROM \"Message\" WHERE id = 7000;");
+  Session manual(pg.conninfo());
+  manual.exec("SET application_name = 'dba-console'");
+  manual.exec("SET vacuum_cost_delay = 100");
+  manual.exec("SET vacuum_cost_limit = 1");
+  auto vacuum = std::async(std::launch::async, [&manual] {
+    try {
+      manual.exec("VACUUM archive");
+    } catch (const std::exception&) {  // cancelled when the test is done
+    }
+  });
+  const CancelOnExit cancel_on_exit{pg, manual.pid()};
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return !s.all("pghealthd_vacuum_progress_seconds", {{"relname", "archive"}, {"by", "other"}}).empty();
+  }));
   std::this_thread::sleep_for(5s);
   const auto queries = run(PGHEALTHD_SOURCE_DIR "/dashboards/panel-queries.sh --titles", &status);
   REQUIRE(status == 0);

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "collectors/collector.h"
 #include "support/cluster.h"
 #include "support/daemon.h"
 #include "support/proc.h"
@@ -61,7 +62,7 @@ std::string create_tables(long n) {
 std::string collectors_every(long seconds) {
   const std::string i = "{ interval: " + std::to_string(seconds) + "s }";
   return "collectors:\n  stat_user_tables: " + i + "\n  statio_user_tables: " + i + "\n  stat_user_indexes: " + i +
-         "\n  xmin_horizon: " + i + "\n";
+         "\n  xmin_horizon: " + i + "\n  vacuum_progress: " + i + "\n";
 }
 
 // pghealthd's own collector series, without parsing a body of tens of MB in the test.
@@ -192,7 +193,7 @@ TEST_CASE("wrk on /metrics fails no request, delays no collection and keeps memo
       [&](const Scrape& s) {
         return s.all("pghealthd_table_live_tuples").size() == static_cast<std::size_t>(tables) &&
                s.all("pghealthd_index_scans_total").size() == static_cast<std::size_t>(2 * tables) &&
-               s.all("pghealthd_collector_last_success_timestamp_seconds").size() == 4;
+               s.all("pghealthd_collector_last_success_timestamp_seconds").size() == pghealthd::collectors::kKindCount;
       },
       120s));
   const std::size_t body_bytes = d.get("/metrics").size();
@@ -206,7 +207,7 @@ TEST_CASE("wrk on /metrics fails no request, delays no collection and keeps memo
   const Scrape before = collector_series(d);
   const auto skipped_before = per_collector(before, "pghealthd_collector_skipped_total");
   const auto success_before = per_collector(before, "pghealthd_collector_last_success_timestamp_seconds");
-  REQUIRE(skipped_before.size() == 4);
+  REQUIRE(skipped_before.size() == pghealthd::collectors::kKindCount);
 
   WrkResult result;
   std::string wrk_error;

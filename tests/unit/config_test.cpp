@@ -186,6 +186,8 @@ TEST_CASE("omitted keys take their documented defaults", "[config]") {
   CHECK(cfg.collectors.statio_user_tables.interval == 60s);
   CHECK(cfg.collectors.stat_user_indexes.enabled);
   CHECK(cfg.collectors.stat_user_indexes.interval == 5min);
+  CHECK(cfg.collectors.vacuum_progress.enabled);
+  CHECK(cfg.collectors.vacuum_progress.interval == 15s);
 
   REQUIRE(cfg.targets.size() == 1);
   const auto& t = cfg.targets[0];
@@ -304,6 +306,36 @@ TEST_CASE("an unknown key inside a collector is reported at the key", "[config][
                            "  stat_user_indexes:\n"
                            "    intervall: 10s\n",
                        6, 5, "unknown key 'intervall' in collectors.stat_user_indexes");
+}
+
+TEST_CASE("the vacuum_progress collector is configured like the others", "[config]") {
+  const Config cfg = config_of(std::string(kOneTarget) +
+                               "collectors:\n"
+                               "  vacuum_progress: {interval: 300ms}\n");
+  CHECK(cfg.collectors.vacuum_progress.enabled);
+  CHECK(cfg.collectors.vacuum_progress.interval == 300ms);
+  const Config off = config_of(std::string(kOneTarget) +
+                               "collectors:\n"
+                               "  vacuum_progress:\n"
+                               "    enabled: false\n");
+  CHECK_FALSE(off.collectors.vacuum_progress.enabled);
+  CHECK(off.collectors.vacuum_progress.interval == 15s);
+}
+
+TEST_CASE("mistakes in the vacuum_progress collector are reported at their place", "[config][errors]") {
+  check_single_problem(std::string(kOneTarget) +
+                           "collectors:\n"
+                           "  vacuum_progress:\n"
+                           "    every: 10s\n",
+                       6, 5, "unknown key 'every' in collectors.vacuum_progress");
+  check_single_problem(std::string(kOneTarget) +
+                           "collectors:\n"
+                           "  vacuum_progress: { interval: 0s }\n",
+                       5, 32, "collectors.vacuum_progress.interval must be greater than zero");
+  check_single_problem(std::string(kOneTarget) +
+                           "collectors:\n"
+                           "  vacuum_progress: { enabled: sometimes }\n",
+                       5, 31, "collectors.vacuum_progress.enabled must be true or false");
 }
 
 TEST_CASE("an unknown key in a connection block is reported at the key", "[config][errors]") {

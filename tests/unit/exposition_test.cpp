@@ -24,10 +24,12 @@ using pghealthd::metrics::render_horizon;
 using pghealthd::metrics::render_indexes;
 using pghealthd::metrics::render_table_io;
 using pghealthd::metrics::render_tables;
+using pghealthd::metrics::render_vacuum_progress;
 using pghealthd::metrics::write_families;
 using pghealthd::model::IndexStats;
 using pghealthd::model::TableIo;
 using pghealthd::model::TableStats;
+using pghealthd::model::VacuumProgress;
 
 // The labels every per-table sample of target "t", database "d", table public."Message" carries.
 const std::string kTable = R"({target="t",datname="d",schemaname="public",relname="Message")";
@@ -110,6 +112,20 @@ IndexStats index_row(std::string name, std::int64_t scans, bool enforces_constra
   i.size_bytes = 16384;
   i.enforces_constraint = enforces_constraint;
   return i;
+}
+
+VacuumProgress running_vacuum(std::string relname, std::string by, std::int64_t total, std::int64_t scanned,
+                              double seconds) {
+  VacuumProgress v;
+  v.pid = 4242;
+  v.schemaname = "public";
+  v.relname = std::move(relname);
+  v.by = std::move(by);
+  v.phase = "scanning heap";
+  v.heap_blks_total = total;
+  v.heap_blks_scanned = scanned;
+  v.running_seconds = seconds;
+  return v;
 }
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
@@ -314,6 +330,58 @@ TEST_CASE("render_indexes leaves out the series of NULL values", "[exposition]")
   CHECK_FALSE(lines(f, Family::kIndexSizeBytes).empty());
 }
 
+// --- render_vacuum_progress -----------------------------------------------------------------------------
+
+TEST_CASE("render_vacuum_progress writes each running vacuum's ratio and age with by and phase", "[exposition]") {
+  const Fragments f = render_vacuum_progress(
+      "t", "d", {running_vacuum("Message", "autovacuum", 400, 100, 90.5), running_vacuum("audit", "other", 3, 2, 1)});
+  const std::string message =
+      R"({target="t",datname="d",schemaname="public",relname="Message",by="autovacuum",phase="scanning heap"} )";
+  const std::string audit =
+      R"({target="t",datname="d",schemaname="public",relname="audit",by="other",phase="scanning heap"} )";
+  CHECK(lines(f, Family::kVacuumProgressRatio) == "pghealthd_vacuum_progress_ratio" + message + "0.25\n" +
+                                                      "pghealthd_vacuum_progress_ratio" + audit +
+                                                      value_text(2.0 / 3.0) + "\n");
+  CHECK(lines(f, Family::kVacuumProgressSeconds) == "pghealthd_vacuum_progress_seconds" + message + "90.5\n" +
+                                                        "pghealthd_vacuum_progress_seconds" + audit + "1\n");
+  CHECK(f.series == 4);
+  CHECK(f.dropped == 0);
+}
+
+TEST_CASE("render_vacuum_progress has no ratio when the heap total is 0 or unknown", "[exposition]") {
+  VacuumProgress unknown = running_vacuum("b", "pghealthd", 0, 0, 2);
+  unknown.heap_blks_total = std::nullopt;
+  unknown.heap_blks_scanned = std::nullopt;
+  const Fragments f = render_vacuum_progress("t", "d", {running_vacuum("a", "pghealthd", 0, 0, 2), unknown});
+  CHECK(lines(f, Family::kVacuumProgressRatio).empty());
+  CHECK(count(lines(f, Family::kVacuumProgressSeconds), "pghealthd_vacuum_progress_seconds{") == 2);
+}
+
+TEST_CASE("render_vacuum_progress of no running vacuum renders nothing", "[exposition]") {
+  const Fragments f = render_vacuum_progress("t", "d", {});
+  CHECK(f.series == 0);
+  CHECK(f.bytes() == 0);
+  std::string out;
+  write_families(out, {&f});
+  CHECK(out.empty());
+}
+
+TEST_CASE("render_vacuum_progress escapes names and phase, and is not cut by the series budget", "[exposition]") {
+  VacuumProgress v = running_vacuum("ünï \"cødé\"\nx\\y", "other", 10, 5, 1);
+  v.schemaname = "S\"c";
+  v.phase = "a \"new\"\nphase";
+  pghealthd::metrics::SeriesFilter tight;
+  tight.budget = 1;
+  tight.others_exported = tight.others_wanted = 1;
+  const Fragments f = render_vacuum_progress("t", "d", {v}, tight);
+  CHECK(lines(f, Family::kVacuumProgressRatio) ==
+        R"(pghealthd_vacuum_progress_ratio{target="t",datname="d",schemaname="S\"c",relname="ünï \"cødé\"\nx\\y",)"
+        R"(by="other",phase="a \"new\"\nphase"} 0.5)"
+        "\n");
+  CHECK(f.series == 2);
+  CHECK(f.dropped == 0);
+}
+
 // --- write_families --------------------------------------------------------------------------------------
 
 TEST_CASE("write_families writes HELP and TYPE once above the samples of every database", "[exposition]") {
@@ -346,8 +414,9 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   const Fragments io_a = render_table_io("t", "a", {full_io()});
   const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
   const Fragments horizon_a = render_horizon("t", "a", {});
+  const Fragments vacuums_b = render_vacuum_progress("t", "b", {running_vacuum("Message", "autovacuum", 10, 5, 3)});
   std::string out;
-  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a});
+  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b});
 
   std::map<std::string, int> help, type, samples;
   std::string current;  // the family of the last TYPE line
@@ -381,6 +450,7 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   CHECK(samples["pghealthd_index_unused"] == 1);
   CHECK(samples["pghealthd_table_autovacuum_threshold_tuples"] == 3);
   CHECK(samples["pghealthd_xmin_horizon_age_transactions"] == 4);  // one per source
+  CHECK(samples["pghealthd_vacuum_progress_ratio"] == 1);
 }
 
 TEST_CASE("write_families leaves out families without samples", "[exposition]") {

@@ -12,6 +12,7 @@
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
+#include "collectors/vacuum_progress.h"
 #include "metrics/exposition.h"
 #include "metrics/snapshot.h"
 
@@ -68,6 +69,13 @@ Answer stat_user_indexes_answer() {
   return {{"schemaname", "relname", "indexrelname", "idx_scan", "idx_tup_read", "idx_tup_fetch", "size_bytes",
            "enforces_constraint"},
           {{"public", "Message", "Message_pkey", "5", "6", "7", "16384", "t"}}};
+}
+
+// One manual VACUUM in the column order of kVacuumProgressSql, scanning its heap.
+Answer vacuum_progress_answer() {
+  return {{"pid", "schemaname", "relname", "phase", "heap_blks_total", "heap_blks_scanned", "backend_type",
+           "application_name", "running_seconds"},
+          {{"4242", "public", "Message", "scanning heap", "2000", "500", "client backend", "psql", "12.5"}}};
 }
 
 }  // namespace
@@ -405,6 +413,109 @@ TEST_CASE("stat_user_indexes: odd index names pass through unchanged", "[parse]"
   CHECK(parsed.rows.at(0).indexrelname == name);
 }
 
+// --- parse_vacuum_progress ----------------------------------------------------------------------------
+
+TEST_CASE("vacuum_progress: every column lands in its field", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(vacuum_progress_answer().text_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 1);
+  const auto& v = parsed.rows[0];
+  CHECK(v.pid == 4242);
+  CHECK(v.schemaname == "public");
+  CHECK(v.relname == "Message");
+  CHECK(v.phase == "scanning heap");
+  CHECK(v.heap_blks_total == 2000);
+  CHECK(v.heap_blks_scanned == 500);
+  CHECK(v.by == "other");
+  CHECK(v.running_seconds == 12.5);
+}
+
+TEST_CASE("vacuum_progress: who started it comes from the backend's type and application name", "[parse]") {
+  struct Case {
+    Cell backend_type, application_name;
+    std::string by;
+  };
+  const auto c = GENERATE(values<Case>({
+      {"autovacuum worker", std::nullopt, "autovacuum"},
+      {"autovacuum worker", "pghealthd", "autovacuum"},  // a worker is autovacuum whatever its name
+      {"client backend", "pghealthd", "pghealthd"},
+      {"client backend", "psql", "other"},
+      {"client backend", "", "other"},
+      {"client backend", "pghealthd-test", "other"},  // the whole name, not a prefix
+      {"client backend", "PGHEALTHD", "other"},
+      {std::nullopt, std::nullopt, "other"},  // the backend left pg_stat_activity meanwhile
+  }));
+  INFO("backend_type " << c.backend_type.value_or("NULL") << ", application_name "
+                       << c.application_name.value_or("NULL"));
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(vacuum_progress_answer()
+                                                                       .with(0, "backend_type", c.backend_type)
+                                                                       .with(0, "application_name", c.application_name)
+                                                                       .text_rows());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.rows.at(0).by == c.by);
+}
+
+TEST_CASE("vacuum_progress: NULL counters and age become absent values", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(vacuum_progress_answer()
+                                                                       .with(0, "heap_blks_total", std::nullopt)
+                                                                       .with(0, "heap_blks_scanned", std::nullopt)
+                                                                       .with(0, "running_seconds", std::nullopt)
+                                                                       .text_rows());
+  REQUIRE(parsed.ok());
+  const auto& v = parsed.rows.at(0);
+  CHECK_FALSE(v.heap_blks_total.has_value());
+  CHECK_FALSE(v.heap_blks_scanned.has_value());
+  CHECK_FALSE(v.running_seconds.has_value());
+}
+
+TEST_CASE("vacuum_progress: nothing running parses to no rows", "[parse]") {
+  auto answer = vacuum_progress_answer();
+  answer.rows.clear();
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(answer.text_rows());
+  CHECK(parsed.ok());
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("vacuum_progress: a missing column is named and no rows are returned", "[parse]") {
+  const auto answer = vacuum_progress_answer();
+  const std::string column = GENERATE_COPY(from_range(answer.columns));
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(answer.without(column).text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("the server's answer has no column '" + column + "'"));
+  CHECK(parsed.rows.empty());
+}
+
+TEST_CASE("vacuum_progress: bad values name their row and column", "[parse]") {
+  {
+    const auto parsed = pghealthd::collectors::parse_vacuum_progress(
+        vacuum_progress_answer().with(0, "heap_blks_scanned", "lots").text_rows());
+    CHECK_FALSE(parsed.ok());
+    CHECK_THAT(parsed.error, Contains("row 1, column 6: expected an integer, got 'lots'"));
+  }
+  {
+    const auto parsed = pghealthd::collectors::parse_vacuum_progress(
+        vacuum_progress_answer().with(0, "running_seconds", "a while").text_rows());
+    CHECK_FALSE(parsed.ok());
+    CHECK_THAT(parsed.error, Contains("row 1, column 9: expected a number"));
+  }
+  {
+    const auto parsed = pghealthd::collectors::parse_vacuum_progress(
+        vacuum_progress_answer().with(0, "phase", std::nullopt).text_rows());
+    CHECK_FALSE(parsed.ok());
+    CHECK_THAT(parsed.error, Contains("row 1, column 4"));
+    CHECK(parsed.rows.empty());
+  }
+}
+
+TEST_CASE("vacuum_progress: hostile names pass through unchanged", "[parse]") {
+  const std::string schema = "Sché\"ma\"\nx", rel = "rel \\ \"q\" ünï\n";
+  const auto parsed = pghealthd::collectors::parse_vacuum_progress(
+      vacuum_progress_answer().with(0, "schemaname", schema).with(0, "relname", rel).text_rows());
+  REQUIRE(parsed.ok());
+  CHECK(parsed.rows.at(0).schemaname == schema);
+  CHECK(parsed.rows.at(0).relname == rel);
+}
+
 // --- collectors::all() and process ----------------------------------------------------------------------
 
 namespace {
@@ -427,17 +538,25 @@ std::string render(const pghealthd::metrics::Fragments& f) {
 
 }  // namespace
 
-TEST_CASE("there are four collectors, named like their config keys", "[collectors]") {
+TEST_CASE("there are five collectors, named like their config keys", "[collectors]") {
   const auto& all = pghealthd::collectors::all();
-  REQUIRE(all.size() == 4);
+  REQUIRE(all.size() == 5);
   CHECK(all[0].name == "stat_user_tables");
   CHECK(all[1].name == "statio_user_tables");
   CHECK(all[2].name == "stat_user_indexes");
   CHECK(all[3].name == "xmin_horizon");
+  CHECK(all[4].name == "vacuum_progress");
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
   CHECK(&pghealthd::collectors::definition(Kind::kXminHorizon) == &all[3]);
+  CHECK(&pghealthd::collectors::definition(Kind::kVacuumProgress) == &all[4]);
+  // Per-table and per-index views count against the series budget; the few per-database series do not.
+  CHECK(all[0].budgeted);
+  CHECK(all[1].budgeted);
+  CHECK(all[2].budgeted);
+  CHECK_FALSE(all[3].budgeted);
+  CHECK_FALSE(all[4].budgeted);
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql), Contains("SELECT"));
@@ -520,4 +639,55 @@ TEST_CASE("a process function escapes odd names in labels", "[collectors]") {
   CHECK_THAT(render(out.snapshot->series),
              Contains(R"(pghealthd_table_live_tuples{target="t",datname="d",schemaname="public",)"
                       R"(relname="a \"b\"\nc\\d"} 900)"));
+}
+
+TEST_CASE("vacuum_progress process renders each running vacuum's progress and age", "[collectors]") {
+  auto answer = vacuum_progress_answer();
+  answer.rows.push_back({"9", "sales", "Orders", "vacuuming indexes", "800", "800", "autovacuum worker", "", "3"});
+  answer.rows.push_back({"10", "public", "audit", "scanning heap", "0", "0", "client backend", "pghealthd", "0.25"});
+  const auto out = pghealthd::metrics::process(definition_named("vacuum_progress").kind, answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+  REQUIRE(out.error.empty());
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 3);
+  CHECK(out.snapshot->vacuums.size() == 3);
+  CHECK(out.snapshot->tables.empty());
+  const std::string text = render(out.snapshot->series);
+  const std::string manual =
+      R"({target="t",datname="d",schemaname="public",relname="Message",by="other",phase="scanning heap"})";
+  const std::string autovacuum =
+      R"({target="t",datname="d",schemaname="sales",relname="Orders",by="autovacuum",phase="vacuuming indexes"})";
+  const std::string ours =
+      R"({target="t",datname="d",schemaname="public",relname="audit",by="pghealthd",phase="scanning heap"})";
+  CHECK_THAT(text, Contains("\npghealthd_vacuum_progress_ratio" + manual + " 0.25\n"));
+  CHECK_THAT(text, Contains("\npghealthd_vacuum_progress_seconds" + manual + " 12.5\n"));
+  CHECK_THAT(text, Contains("\npghealthd_vacuum_progress_ratio" + autovacuum + " 1\n"));
+  CHECK_THAT(text, Contains("\npghealthd_vacuum_progress_seconds" + autovacuum + " 3\n"));
+  // heap_blks_total 0: no ratio to speak of, but the vacuum still runs and has an age.
+  CHECK(text.find("pghealthd_vacuum_progress_ratio" + ours) == std::string::npos);
+  CHECK_THAT(text, Contains("\npghealthd_vacuum_progress_seconds" + ours + " 0.25\n"));
+  CHECK(out.snapshot->series.series == 5);
+}
+
+TEST_CASE("vacuum_progress process of no running vacuum exports nothing", "[collectors]") {
+  auto answer = vacuum_progress_answer();
+  answer.rows.clear();
+  const auto out = pghealthd::metrics::process(definition_named("vacuum_progress").kind, answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 0);
+  CHECK(out.snapshot->series.series == 0);
+  CHECK(render(out.snapshot->series).empty());  // not even HELP and TYPE
+}
+
+TEST_CASE("vacuum_progress process escapes hostile names and phases in labels", "[collectors]") {
+  const auto answer = vacuum_progress_answer()
+                          .with(0, "schemaname", "Sché\"ma")
+                          .with(0, "relname", "a \"b\"\nc\\d ünï")
+                          .with(0, "phase", "odd \"phase\"\n");
+  const auto out = pghealthd::metrics::process(definition_named("vacuum_progress").kind, answer.text_rows(), "t\"1", "d\\b", pghealthd::metrics::SeriesFilter{});
+  REQUIRE(out.snapshot);
+  CHECK(out.snapshot->vacuums.at(0).relname == "a \"b\"\nc\\d ünï");  // the typed row keeps the raw name
+  const std::string labels = R"({target="t\"1",datname="d\\b",schemaname="Sché\"ma",relname="a \"b\"\nc\\d ünï",)"
+                             R"(by="other",phase="odd \"phase\"\n"})";
+  CHECK_THAT(render(out.snapshot->series), Contains("pghealthd_vacuum_progress_ratio" + labels + " 0.25\n"));
+  CHECK_THAT(render(out.snapshot->series), Contains("pghealthd_vacuum_progress_seconds" + labels + " 12.5\n"));
 }

@@ -1,5 +1,5 @@
-// The pure ratio functions behind pghealthd_table_dead_tuple_ratio, pghealthd_table_cache_hit_ratio and
-// pghealthd_index_unused.
+// The pure ratio functions behind pghealthd_table_dead_tuple_ratio, pghealthd_table_cache_hit_ratio,
+// pghealthd_index_unused and pghealthd_vacuum_progress_ratio.
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -13,6 +13,7 @@ using pghealthd::model::Count;
 using pghealthd::model::dead_tuple_ratio;
 using pghealthd::model::index_unused;
 using pghealthd::model::IndexStats;
+using pghealthd::model::vacuum_progress_ratio;
 
 IndexStats index_with(Count scans, bool enforces_constraint) {
   IndexStats i;
@@ -117,4 +118,24 @@ TEST_CASE("an index that was scanned is not unused", "[ratios]") {
 TEST_CASE("index unused is absent when idx_scan is NULL", "[ratios]") {
   CHECK_FALSE(index_unused(index_with(std::nullopt, false)).has_value());
   CHECK_FALSE(index_unused(index_with(std::nullopt, true)).has_value());
+}
+
+// --- vacuum_progress_ratio ------------------------------------------------------------------------------
+
+TEST_CASE("vacuum progress is heap blocks scanned over heap blocks in total", "[ratios]") {
+  CHECK(vacuum_progress_ratio(2000, 500) == 0.25);
+  CHECK(vacuum_progress_ratio(2000, 0) == 0.0);
+  CHECK(vacuum_progress_ratio(2000, 2000) == 1.0);
+}
+
+TEST_CASE("vacuum progress is absent for an empty heap or unknown counts", "[ratios]") {
+  CHECK_FALSE(vacuum_progress_ratio(0, 0).has_value());
+  CHECK_FALSE(vacuum_progress_ratio(std::nullopt, 5).has_value());
+  CHECK_FALSE(vacuum_progress_ratio(10, std::nullopt).has_value());
+  CHECK_FALSE(vacuum_progress_ratio(-1, 0).has_value());
+}
+
+TEST_CASE("vacuum progress stays within 0..1 even for inconsistent counts", "[ratios]") {
+  CHECK(vacuum_progress_ratio(10, 20) == 1.0);
+  CHECK(vacuum_progress_ratio(10, -3) == 0.0);
 }
