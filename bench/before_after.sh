@@ -5,7 +5,7 @@
 #
 #   BEFORE=path/to/old/pghealthd AFTER=path/to/new/pghealthd bench/before_after.sh [N] [SCRAPES]
 #
-# N defaults to 10000 tables (bench/run.sh's shape: id primary key + one index each), SCRAPES to 10 per
+# N defaults to 10000 tables (bench/run.sh's shape: id primary key + one index each), SCRAPES to 20 per
 # binary and encoding, alternating before, after, before, after ... so drift and load hit both alike.
 # Both run with every collector at a 10m interval: their one collection cycle happens at start, and each
 # scrape measures serving only. Writes bench/results/before_after.md (and .csv) with the date, the
@@ -20,7 +20,7 @@ die() { log "error: $*"; exit 1; }
 . "$bench/common.sh"
 
 n=${1:-10000}
-scrapes=${2:-10}
+scrapes=${2:-20}
 [ -x "${BEFORE:-}" ] || die "set BEFORE to the old pghealthd binary"
 [ -x "${AFTER:-}" ] || die "set AFTER to the new pghealthd binary"
 install_missing curl postgresql-15 postgresql-client-15
@@ -101,6 +101,11 @@ median() { # binary encoding column
   awk -F, -v b="$1" -v e="$2" -v c="$3" '$1 == b && $2 == e { print $c }' "$csv" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# CPU is counted in clock ticks (10 ms): a per-scrape median would be 0 or 1 tick, so CPU is the mean over
+# every scrape of that binary and encoding.
+mean() { # binary encoding column
+  awk -F, -v b="$1" -v e="$2" -v c="$3" '$1 == b && $2 == e { t += $c; n++ } END { printf "%.4f\n", n ? t / n : 0 }' "$csv"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }'; }
 
 out="$bench/results/before_after.md"
@@ -112,14 +117,15 @@ out="$bench/results/before_after.md"
   echo "- PostgreSQL $pgversion, $n tables; $scrapes scrapes per binary and encoding, alternating"
   echo "- load average (1, 5, 15 min): $load_before at the start of the scrapes, $load_after at the end"
   echo
-  echo "| measure (median) | before | after | after / before |"
+  echo "| measure | before | after | after / before |"
   echo "| --- | ---: | ---: | ---: |"
   for enc in plain gzip; do
-    for col in 4:seconds:"scrape time (s)" 6:cpu_seconds:"exporter CPU per scrape (s)" 5:bytes:"bytes"; do
-      c=${col%%:*}; label=${col##*:}
-      b=$(median before "$enc" "$c"); a=$(median after "$enc" "$c")
-      echo "| $label, $enc | $b | $a | $(ratio "$b" "$a") |"
-    done
+    b=$(median before "$enc" 4); a=$(median after "$enc" 4)
+    echo "| scrape time, median (s), $enc | $b | $a | $(ratio "$b" "$a") |"
+    b=$(mean before "$enc" 6); a=$(mean after "$enc" 6)
+    echo "| exporter CPU per scrape, mean (s), $enc | $b | $a | $(ratio "$b" "$a") |"
+    b=$(median before "$enc" 5); a=$(median after "$enc" 5)
+    echo "| bytes, $enc | ${b%.*} | ${a%.*} | $(ratio "$b" "$a") |"
   done
   echo "| peak RSS (MiB) | $rss_before | $rss_after | $(ratio "$rss_before" "$rss_after") |"
 } >"$out"
