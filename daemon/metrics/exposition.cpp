@@ -52,6 +52,19 @@ class Row {
   std::string labels_;
 };
 
+// Appends one sample of a per-database series: the family's name, `labels` (a whole "{...} " block, values
+// already escaped), the value. Absent values add nothing.
+template <typename V>
+void append_sample(Fragments& f, Family family, std::string_view labels, const std::optional<V>& value) {
+  if (!value) return;
+  std::string& out = f.lines[static_cast<std::size_t>(family)];
+  out += info(family).name;
+  out += labels;
+  append_value(out, *value);
+  out += '\n';
+  ++f.series;
+}
+
 // Renders the rows the filter keeps; if they come to more series than the filter allows, renders again
 // the most significant first (by `priority`, descending) until the next row would not fit.
 template <typename T, typename Keep, typename Priority, typename RenderRow>
@@ -240,17 +253,8 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
     labels += "\",source=\"";
     labels += source;
     labels += "\"} ";
-    auto add = [&](Family family, auto value) {
-      if (!value) return;
-      auto& out = f.lines[static_cast<std::size_t>(family)];
-      out += info(family).name;
-      out += labels;
-      append_value(out, *value);
-      out += '\n';
-      ++f.series;
-    };
-    add(Family::kXminHorizonAgeSeconds, seconds);
-    add(Family::kXminHorizonAgeTransactions, xids);
+    append_sample(f, Family::kXminHorizonAgeSeconds, labels, seconds);
+    append_sample(f, Family::kXminHorizonAgeTransactions, labels, xids);
   }
   return f;
 }
@@ -275,19 +279,11 @@ Fragments render_vacuum_progress(std::string_view target, std::string_view datna
     labels += "\",phase=\"";
     append_escaped(labels, v.phase);
     labels += "\"} ";
-    auto add = [&](Family family, std::optional<double> value) {
-      if (!value) return;
-      auto& out = f.lines[static_cast<std::size_t>(family)];
-      out += info(family).name;
-      out += labels;
-      append_value(out, *value);
-      out += '\n';
-      ++f.series;
-    };
-    add(Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
+    append_sample(f, Family::kVacuumProgressRatio, labels,
+                  model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
     // Only a clock stepped back between the two readings could make it negative: an age never is.
-    add(Family::kVacuumProgressSeconds,
-        v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
+    append_sample(f, Family::kVacuumProgressSeconds, labels,
+                  v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
   }
   return f;
 }

@@ -8,13 +8,15 @@
 namespace pghealthd::pg {
 namespace {
 
-constexpr std::size_t kSharedThreads = 2;
+constexpr std::size_t kSharedThreads = 4;
 constexpr std::size_t kSharedCapacity = 32;
+constexpr std::size_t kSharedPerServer = 4;
 constexpr std::chrono::seconds kWarningInterval{10};
 
 }  // namespace
 
-Canceller::Canceller(std::size_t threads, std::size_t capacity) : capacity_(capacity) {
+Canceller::Canceller(std::size_t threads, std::size_t capacity, std::size_t per_server)
+    : capacity_(capacity), per_server_(per_server) {
   threads = std::max<std::size_t>(threads, 1);
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
@@ -38,17 +40,21 @@ Canceller& Canceller::shared() {
   // and a destructor would have to join it (the process would never exit) or free the mutex and queue
   // under it. The static pointer keeps the object reachable, so LeakSanitizer does not call it a leak;
   // nothing of it runs during static destruction, so destruction order does not matter.
-  static Canceller* const instance = new Canceller(kSharedThreads, kSharedCapacity);
+  static Canceller* const instance = new Canceller(kSharedThreads, kSharedCapacity, kSharedPerServer);
   return *instance;
 }
 
-bool Canceller::submit(Job job) {
+bool Canceller::submit(std::string server, Job job) {
   if (!job) return false;
   std::uint64_t dropped_now = 0, busy = 0;
   {
     std::lock_guard lock(mutex_);
-    if (!stopping_ && queue_.size() < capacity_) {
-      queue_.push_back(std::move(job));
+    const auto waiting_for_server =
+        server.empty() ? 0
+                       : static_cast<std::size_t>(std::count_if(queue_.begin(), queue_.end(),
+                                                                [&](const Entry& e) { return e.server == server; }));
+    if (!stopping_ && queue_.size() < capacity_ && waiting_for_server < per_server_) {
+      queue_.push_back({std::move(server), std::move(job)});
       wake_.notify_one();  // under the lock: a destructor cannot slip in between
       return true;
     }
@@ -90,11 +96,19 @@ std::size_t Canceller::queued() const {
 
 void Canceller::work() {
   std::unique_lock lock(mutex_);
+  // The first queued job whose server has none running: one frozen server holds one thread at most.
+  auto runnable = [this] {
+    return std::find_if(queue_.begin(), queue_.end(),
+                        [this](const Entry& e) { return e.server.empty() || !busy_.count(e.server); });
+  };
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    wake_.wait(lock, [&] { return (stopping_ && queue_.empty()) || runnable() != queue_.end(); });
     if (queue_.empty()) return;  // stopping, and every accepted job ran
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
+    const auto it = runnable();
+    std::string server = std::move(it->server);
+    Job job = std::move(it->job);
+    queue_.erase(it);
+    if (!server.empty()) busy_.insert(server);
     ++running_;
     lock.unlock();
     try {
@@ -105,7 +119,9 @@ void Canceller::work() {
     job = nullptr;  // whatever the job holds goes before it counts as done
     lock.lock();
     --running_;
+    if (!server.empty()) busy_.erase(busy_.find(server));
     idle_.notify_all();
+    wake_.notify_all();  // a job waiting for this server may run now
   }
 }
 

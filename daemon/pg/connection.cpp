@@ -34,6 +34,14 @@ Error server_error(const PGresult* r) {
   return {Error::Kind::kServer, state ? state : "", one_line(primary ? primary : PQresultErrorMessage(r))};
 }
 
+// The server a connection talks to, as the canceller groups cancel requests: a frozen server then holds
+// at most one canceller thread (pg/canceller.h).
+std::string server_key(PGconn* c) {
+  const char* host = PQhost(c);
+  const char* port = PQport(c);
+  return std::string(host ? host : "") + ":" + (port ? port : "");
+}
+
 Error closed_error() { return {Error::Kind::kClosed, {}, "connection closed by pghealthd"}; }
 
 struct Started {
@@ -155,7 +163,7 @@ void Connection::cancel_and_close() {
   // runs on the canceller's threads, never on the blocking pool that every connect and PQfinish needs.
   // PQfinish follows it in the same job: closing first would let a backend that does not read its socket
   // mid-statement run on.
-  const bool queued = cancel && Canceller::shared().submit([cancel, c] {
+  const bool queued = cancel && Canceller::shared().submit(server_key(c), [cancel, c] {
     char buf[256];
     PQcancel(cancel, buf, sizeof buf);
     PQfreeCancel(cancel);
@@ -184,7 +192,7 @@ void Connection::cancel_running() {
   // PQcancel opens a new connection to the server and waits for its answer, with no timeout of its own:
   // against a frozen server it blocks until the server wakes. The canceller's few threads of their own
   // keep that from starving the blocking pool, and bound how many such calls can pile up.
-  if (!Canceller::shared().submit([c] {
+  if (!Canceller::shared().submit(server_key(conn_), [c] {
         char buf[256];
         PQcancel(c, buf, sizeof buf);
         PQfreeCancel(c);

@@ -37,17 +37,6 @@ int count(const std::vector<std::string>& bodies, const std::string& alert, cons
   return n;
 }
 
-// Cancels a backend's running statement when the test leaves its scope, passed or failed.
-struct CancelOnExit {
-  const Cluster& pg;
-  int pid;
-  ~CancelOnExit() {
-    try {
-      pg.sql("SELECT pg_cancel_backend(" + std::to_string(pid) + ")");
-    } catch (...) {
-    }
-  }
-};
 
 
 }  // namespace

@@ -67,18 +67,6 @@ bool any_progress(const Scrape& s) {
   return s.text().find("pghealthd_vacuum_progress_") != std::string::npos;
 }
 
-// Cancels a backend's running statement when the test leaves its scope, passed or failed: a VACUUM
-// throttled to minutes would otherwise keep the future (and the test) waiting.
-struct CancelOnExit {
-  const Cluster& pg;
-  int pid;
-  ~CancelOnExit() {
-    try {
-      pg.sql("SELECT pg_cancel_backend(" + std::to_string(pid) + ")");
-    } catch (...) {
-    }
-  }
-};
 
 }  // namespace
 

@@ -57,6 +57,19 @@ class Session {
   void* conn_;  // PGconn, kept out of this header
 };
 
+// Cancels a backend's running statement when the test leaves its scope, passed or failed: a statement
+// throttled to minutes (a VACUUM with cost_delay) would otherwise keep the test waiting.
+struct CancelOnExit {
+  const Cluster& pg;
+  int pid;
+  ~CancelOnExit() {
+    try {
+      pg.sql("SELECT pg_cancel_backend(" + std::to_string(pid) + ")");
+    } catch (...) {
+    }
+  }
+};
+
 // Makes the statistics of this session's writes visible now instead of within a second (15+; before 15 a
 // session sends them at most every 0.5 s by itself, and PL/pgSQL resolves the function only if it runs).
 inline constexpr const char* kFlushStats =

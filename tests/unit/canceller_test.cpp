@@ -125,6 +125,30 @@ TEST_CASE("canceller: a job blocked (as in PQcancel to a frozen server) does not
   CHECK(c.drain(kPatience));
 }
 
+TEST_CASE("canceller: a frozen server holds one thread; its other jobs wait, other servers' run", "[canceller]") {
+  std::latch frozen(1), started(1);
+  Finished finished, others;
+  Canceller c(3, 16, 2);
+  REQUIRE(c.submit("frozen:5432", [&] {
+    started.count_down();
+    frozen.wait();
+  }));
+  started.wait();
+  // Two more for the frozen server wait, though two threads are free; a third is over its share.
+  REQUIRE(c.submit("frozen:5432", [&] { finished.one(); }));
+  REQUIRE(c.submit("frozen:5432", [&] { finished.one(); }));
+  CHECK_FALSE(c.submit("frozen:5432", [&] { finished.one(); }));
+  CHECK(c.dropped() == 1);
+  // Jobs for servers that answer run at once, beside the blocked one.
+  for (int i = 0; i < 4; ++i) REQUIRE(c.submit("healthy-" + std::to_string(i % 2) + ":5432", [&] { others.one(); }));
+  CHECK(others.wait_for(4));
+  CHECK(finished.count() == 0);
+  CHECK(soon([&] { return c.queued() == 2 && c.running() == 1; }));
+  frozen.count_down();  // the server thaws: its waiting jobs run, one after the other
+  CHECK(finished.wait_for(2));
+  CHECK(c.drain(kPatience));
+}
+
 TEST_CASE("canceller: a full queue drops a new job without running it, and counts it", "[canceller]") {
   std::latch frozen(1), started(1), again(1);
   Finished finished;
