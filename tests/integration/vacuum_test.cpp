@@ -349,6 +349,27 @@ TEST_CASE("a reload that changes a collector interval leaves a running VACUUM al
                      "why=\"the table is now excluded by a vacuum.tables rule\"") != std::string::npos);
 }
 
+TEST_CASE("the hourly budget survives a reload that replaces every watch") {
+  Cluster pg;
+  pg.exec(bloat("first", 1000, 400) + bloat("second", 1000, 300));
+  const std::string budget = "  max_per_hour: 1\n";
+  Daemon d(config_for(pg.conninfo(), budget));
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return runs(s, "first", "success") == 1 && skipped(s, "rate_limited") >= 2;
+  }));
+  std::string changed = config_for(pg.conninfo(), budget);
+  changed.replace(changed.find("stat_user_indexes: { interval: 5s }"), 35, "stat_user_indexes: { interval: 6s }");
+  d.rewrite_config(changed);
+  d.signal(SIGHUP);
+  REQUIRE(eventually([&] { return d.log().find("replaced=1") != std::string::npos; }, 10s));
+  // A new engine would have a fresh budget and vacuum `second` at its first check; the kept one still
+  // counts `first` in this hour.
+  const double before = skipped(d.scrape(), "rate_limited");
+  REQUIRE(d.wait_for([&](const Scrape& s) { return skipped(s, "rate_limited") >= before + 3; }));
+  CHECK(runs(d.scrape(), "second", "success") == 0);
+  CHECK(stat(pg, "vacuum_count", "second") == "0");
+}
+
 TEST_CASE("partition churn: the per-table vacuum series of dropped partitions go, back to the baseline") {
   Cluster pg;
   pg.exec("CREATE TABLE keep (id int PRIMARY KEY, pad text);\n"
