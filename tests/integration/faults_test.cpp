@@ -36,13 +36,6 @@ std::string our_backends(const Cluster& pg) {
   return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd'");
 }
 
-// A table of `rows` rows whose first `dead` rows are deleted: bloated enough to vacuum.
-std::string bloat(const std::string& table, int rows, int dead) {
-  return "CREATE TABLE " + table + " (id int PRIMARY KEY, pad text);\n"
-         "INSERT INTO " + table + " SELECT g, repeat('x', 100) FROM generate_series(1, " + std::to_string(rows) +
-         ") g;\nANALYZE " + table + ";\nDELETE FROM " + table + " WHERE id <= " + std::to_string(dead) + ";\n";
-}
-
 // SIGSTOPs every process of a server; SIGCONTs them when it goes, so a failed assertion still thaws it.
 class Freeze {
  public:
@@ -82,9 +75,7 @@ TEST_CASE("the server restarted fast and immediate while collecting: pghealthd r
 
 TEST_CASE("the server restarted while vacuuming: the vacuum fails cleanly and pghealthd carries on") {
   Cluster pg;
-  pg.exec("CREATE TABLE big (id int PRIMARY KEY, pad text);\n"
-          "INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g;\nANALYZE big;\n"
-          "DELETE FROM big WHERE id <= 100000;\n");
+  pg.exec(bloated_table("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), kFastRetry,
                       "vacuum: { enabled: true, cooldown: 0ms, cost_delay: 100ms, cost_limit: 1, max_per_hour: 100 }\n"));
   REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
@@ -199,9 +190,7 @@ TEST_CASE("a wrong password: one clear log line, backoff, never the password, an
 
 TEST_CASE("pghealthd killed with SIGKILL during a VACUUM: the server ends that VACUUM within seconds") {
   Cluster pg;
-  pg.exec("CREATE TABLE big (id int PRIMARY KEY, pad text);\n"
-          "INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g;\nANALYZE big;\n"
-          "DELETE FROM big WHERE id <= 100000;\n");
+  pg.exec(bloated_table("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "", "vacuum: { enabled: true, cost_delay: 100ms, cost_limit: 1 }\n"));
   REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
   d.signal(SIGKILL);
@@ -217,7 +206,7 @@ TEST_CASE("shutdown with two engines cancelling against a SIGSTOPped server exit
           "to a healthy target during the freeze still succeeds") {
   Cluster a, b;
   a.exec("CREATE DATABASE d1; CREATE DATABASE d2;");
-  for (const char* db : {"d1", "d2"}) a.exec(bloat("big", 200000, 100000), db);
+  for (const char* db : {"d1", "d2"}) a.exec(bloated_table("big", 200000, 100000), db);
   b.exec("CREATE TABLE t1 (id int);");
   const std::string rest =
       "collectors:\n  stat_user_tables: { interval: 200ms }\n  statio_user_tables: { interval: 200ms }\n"

@@ -32,13 +32,6 @@ std::string config_for(const std::string& conninfo, const std::string& vacuum_ex
          "  min_dead_tuples: 100\n" + vacuum_extra;
 }
 
-// A table with `rows` rows of which `dead` are deleted (dead, not yet vacuumed).
-std::string bloat(const std::string& quoted, int rows, int dead) {
-  return "CREATE TABLE " + quoted + " (id int PRIMARY KEY, pad text);\n"
-         "INSERT INTO " + quoted + " SELECT g, repeat('x', 100) FROM generate_series(1, " + std::to_string(rows) +
-         ") g;\nANALYZE " + quoted + ";\nDELETE FROM " + quoted + " WHERE id <= " + std::to_string(dead) + ";\n";
-}
-
 double runs(const Scrape& s, const std::string& rel, const std::string& result) {
   return s.value("pghealthd_vacuum_runs_total", {{"relname", rel}, {"result", result}}).value_or(0);
 }
@@ -62,8 +55,8 @@ std::string stat(const Cluster& pg, const std::string& column, const std::string
 
 TEST_CASE("a bloated table with a hostile name is vacuumed within one check and its ratio falls") {
   Cluster pg;
-  pg.exec(bloat("\"Bloated \"\"Quoted\"\" Name.x\"", 2000, 500) + bloat("\"ünï cødé\"", 1000, 300) +
-          bloat("healthy", 1000, 10));
+  pg.exec(bloated_table("\"Bloated \"\"Quoted\"\" Name.x\"", 2000, 500) + bloated_table("\"ünï cødé\"", 1000, 300) +
+          bloated_table("healthy", 1000, 10));
   Daemon d(config_for(pg.conninfo()));
   auto got = d.wait_for([](const Scrape& s) {
     return runs(s, "Bloated \"Quoted\" Name.x", "success") == 1 && runs(s, "ünï cødé", "success") == 1;
@@ -88,7 +81,7 @@ TEST_CASE("a bloated table with a hostile name is vacuumed within one check and 
 
 TEST_CASE("dry run decides, logs and counts, but changes nothing") {
   Cluster pg;
-  pg.exec(bloat("bloated", 1000, 400));
+  pg.exec(bloated_table("bloated", 1000, 400));
   Daemon d(config_for(pg.conninfo(), "  dry_run: true\n"));
   auto got = d.wait_for([](const Scrape& s) { return runs(s, "bloated", "dry_run") >= 2; });
   REQUIRE(got);
@@ -101,7 +94,7 @@ TEST_CASE("dry run decides, logs and counts, but changes nothing") {
 
 TEST_CASE("cooldown and the hourly limit hold") {
   Cluster pg;
-  pg.exec(bloat("first", 1000, 400) + bloat("second", 1000, 300));
+  pg.exec(bloated_table("first", 1000, 400) + bloated_table("second", 1000, 300));
   Daemon d(config_for(pg.conninfo(), "  cooldown: 1h\n  max_per_hour: 1\n"));
   // The table with most dead rows goes first; the hourly budget of one stops the other.
   auto got = d.wait_for([](const Scrape& s) {
@@ -119,7 +112,7 @@ TEST_CASE("cooldown and the hourly limit hold") {
 
 TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped and the holder never waits") {
   Cluster pg;
-  pg.exec(bloat("locked", 1000, 400));
+  pg.exec(bloated_table("locked", 1000, 400));
   Session holder(pg.conninfo());
   holder.exec("BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE;");
   Daemon d(config_for(pg.conninfo(), "  cooldown: 0ms\n  lock_timeout: 500ms\n"));
@@ -138,7 +131,7 @@ TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped an
 TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_timeout") {
   Cluster pg;
   // Large enough, and throttled hard, so the VACUUM would run for minutes.
-  pg.exec(bloat("big", 200000, 100000));
+  pg.exec(bloated_table("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "  lock_timeout: 500ms\n  cost_delay: 100ms\n  cost_limit: 1\n"));
   REQUIRE(eventually([&] { return d.log().find("vacuum started") != std::string::npos; }));
   std::this_thread::sleep_for(300ms);  // let it take its lock
@@ -154,7 +147,7 @@ TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_tim
 
 TEST_CASE("a role without the right to vacuum gets permission_denied") {
   Cluster pg;
-  pg.exec(bloat("not_mine", 1000, 400) + "CREATE ROLE watcher LOGIN IN ROLE pg_monitor;");
+  pg.exec(bloated_table("not_mine", 1000, 400) + "CREATE ROLE watcher LOGIN IN ROLE pg_monitor;");
   std::string conninfo = pg.conninfo();
   conninfo.replace(conninfo.find("user=postgres"), 13, "user=watcher");
   Daemon d(config_for(conninfo));
@@ -192,7 +185,7 @@ TEST_CASE("an open transaction holding the horizon is named and the table is not
 
 TEST_CASE("two daemons on one database never vacuum at the same time") {
   Cluster pg;
-  pg.exec(bloat("a1", 20000, 5000) + bloat("a2", 20000, 5000) + bloat("a3", 20000, 5000));
+  pg.exec(bloated_table("a1", 20000, 5000) + bloated_table("a2", 20000, 5000) + bloated_table("a3", 20000, 5000));
   const std::string slow = "  cost_delay: 20ms\n  cost_limit: 20\n  max_per_hour: 100\n";
   Daemon one(config_for(pg.conninfo(), slow));
   Daemon two(config_for(pg.conninfo(), slow));
@@ -216,7 +209,7 @@ TEST_CASE("two daemons on one database never vacuum at the same time") {
 
 TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind") {
   Cluster pg;
-  pg.exec(bloat("big", 200000, 100000));
+  pg.exec(bloated_table("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "  cost_delay: 100ms\n  cost_limit: 1\n"));
   REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
   const auto t0 = std::chrono::steady_clock::now();
@@ -257,7 +250,7 @@ TEST_CASE("a partitioned table: partitions are vacuumed one by one and the paren
 
 TEST_CASE("another session's temporary table full of dead rows is never acted on: reason temporary") {
   Cluster pg;
-  pg.exec(bloat("real_table", 1000, 400));
+  pg.exec(bloated_table("real_table", 1000, 400));
   Session idle(pg.conninfo());
   idle.exec("CREATE TEMP TABLE scratch (id int, pad text); "
             "INSERT INTO scratch SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g; ANALYZE scratch; "
@@ -316,7 +309,7 @@ TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name th
 TEST_CASE("a reload that changes a collector interval leaves a running VACUUM alone; excluding its table "
           "cancels it") {
   Cluster pg;
-  pg.exec(bloat("big", 200000, 100000));
+  pg.exec(bloated_table("big", 200000, 100000));
   const std::string slow = "  cost_delay: 100ms\n  cost_limit: 1\n";
   Daemon d(config_for(pg.conninfo(), slow));
   REQUIRE(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "1"; }));
@@ -351,7 +344,7 @@ TEST_CASE("a reload that changes a collector interval leaves a running VACUUM al
 
 TEST_CASE("the hourly budget survives a reload that replaces every watch") {
   Cluster pg;
-  pg.exec(bloat("first", 1000, 400) + bloat("second", 1000, 300));
+  pg.exec(bloated_table("first", 1000, 400) + bloated_table("second", 1000, 300));
   const std::string budget = "  max_per_hour: 1\n";
   Daemon d(config_for(pg.conninfo(), budget));
   REQUIRE(d.wait_for([](const Scrape& s) {

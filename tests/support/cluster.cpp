@@ -150,4 +150,10 @@ std::vector<int> Cluster::server_pids() const {
   return pids;
 }
 
+std::string bloated_table(const std::string& quoted, int rows, int dead) {
+  return "CREATE TABLE " + quoted + " (id int PRIMARY KEY, pad text);\n"
+         "INSERT INTO " + quoted + " SELECT g, repeat('x', 100) FROM generate_series(1, " + std::to_string(rows) +
+         ") g;\nANALYZE " + quoted + ";\nDELETE FROM " + quoted + " WHERE id <= " + std::to_string(dead) + ";\n";
+}
+
 }  // namespace pghealthd::test

@@ -57,6 +57,11 @@ class Session {
   void* conn_;  // PGconn, kept out of this header
 };
 
+// SQL for a table `quoted` (a name as SQL takes it) of `rows` rows of 100 bytes, analyzed, whose first `dead`
+// rows are then deleted: dead rows not yet vacuumed. At 200,000 / 100,000 a VACUUM throttled to
+// cost_limit 1 and cost_delay 100ms runs for minutes.
+std::string bloated_table(const std::string& quoted, int rows, int dead);
+
 // Cancels a backend's running statement when the test leaves its scope, passed or failed: a statement
 // throttled to minutes (a VACUUM with cost_delay) would otherwise keep the test waiting.
 struct CancelOnExit {
