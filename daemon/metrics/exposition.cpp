@@ -28,6 +28,15 @@ class Row {
     labels_ += '"';
   }
 
+  // Adds a label to every sample of the row; `value` is escaped (it may come from the server).
+  void label(std::string_view key, std::string_view value) {
+    labels_ += ',';
+    labels_ += key;
+    labels_ += "=\"";
+    append_escaped(labels_, value);
+    labels_ += '"';
+  }
+
   template <typename V>
   void add(Fragments& f, Family family, const std::optional<V>& value, std::string_view extra_key = {},
            std::string_view extra_value = {}) const {
@@ -264,26 +273,13 @@ Fragments render_vacuum_progress(std::string_view target, std::string_view datna
   Fragments f;
   for (const auto& v : vacuums) {
     // The phase is the server's text and `by` our own word; both are escaped like every label from data.
-    std::string labels;
-    labels.reserve(128);
-    labels += "{target=\"";
-    append_escaped(labels, target);
-    labels += "\",datname=\"";
-    append_escaped(labels, datname);
-    labels += "\",schemaname=\"";
-    append_escaped(labels, v.schemaname);
-    labels += "\",relname=\"";
-    append_escaped(labels, v.relname);
-    labels += "\",by=\"";
-    append_escaped(labels, v.by);
-    labels += "\",phase=\"";
-    append_escaped(labels, v.phase);
-    labels += "\"} ";
-    append_sample(f, Family::kVacuumProgressRatio, labels,
-                  model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
+    Row row(target, datname, v.schemaname, v.relname);
+    row.label("by", v.by);
+    row.label("phase", v.phase);
+    row.add(f, Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
     // Only a clock stepped back between the two readings could make it negative: an age never is.
-    append_sample(f, Family::kVacuumProgressSeconds, labels,
-                  v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
+    row.add(f, Family::kVacuumProgressSeconds,
+            v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
   }
   return f;
 }
