@@ -33,7 +33,7 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) error = pg::describe(*err);
   for (std::size_t i = 0; i < 3 && error.empty(); ++i) {  // the three views; no series are rendered
     const auto& def = collectors::all()[i];
-    auto q = co_await conn.query(def.sql, {}, t.connection.statement_timeout + std::chrono::seconds(2));
+    auto q = co_await conn.query(def.sql(conn.server_version()), {}, t.connection.statement_timeout + std::chrono::seconds(2));
     if (q.error) {
       error = std::string(def.name) + ": " + pg::describe(*q.error);
       break;

@@ -271,7 +271,7 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
 awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
   const auto& def = collectors::definition(kind);
   const auto started = steady_clock::now();
-  auto q = co_await conn_.query(def.sql, {}, target_.connection.statement_timeout + kClientDeadlineMargin);
+  auto q = co_await conn_.query(def.sql(conn_.server_version()), {}, target_.connection.statement_timeout + kClientDeadlineMargin);
   if (stopped_) co_return;
   auto& s = series_->collector[idx(kind)];
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();

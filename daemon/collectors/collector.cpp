@@ -18,16 +18,22 @@ std::string parse_into(const pg::Rows& rows, Data& out) {
   return {};
 }
 
+// The SQL of a collector whose statement is the same on every supported version.
+template <const std::string_view& Sql>
+std::string_view same_sql(int /*server_version*/) {
+  return Sql;
+}
+
 const std::array<Definition, kKindCount> kAll{{
-    {Kind::kStatUserTables, "stat_user_tables", kStatUserTablesSql,
+    {Kind::kStatUserTables, "stat_user_tables", &stat_user_tables_sql,
      &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true},
-    {Kind::kStatioUserTables, "statio_user_tables", kStatioUserTablesSql,
+    {Kind::kStatioUserTables, "statio_user_tables", &same_sql<kStatioUserTablesSql>,
      &parse_into<model::TableIo, parse_statio_user_tables, &Data::io>, true},
-    {Kind::kStatUserIndexes, "stat_user_indexes", kStatUserIndexesSql,
+    {Kind::kStatUserIndexes, "stat_user_indexes", &same_sql<kStatUserIndexesSql>,
      &parse_into<model::IndexStats, parse_stat_user_indexes, &Data::indexes>, true},
-    {Kind::kXminHorizon, "xmin_horizon", kXminHorizonSql,
+    {Kind::kXminHorizon, "xmin_horizon", &same_sql<kXminHorizonSql>,
      &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
-    {Kind::kVacuumProgress, "vacuum_progress", kVacuumProgressSql,
+    {Kind::kVacuumProgress, "vacuum_progress", &same_sql<kVacuumProgressSql>,
      &parse_into<model::VacuumProgress, parse_vacuum_progress, &Data::vacuums>, false},
 }};
 

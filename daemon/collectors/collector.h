@@ -28,7 +28,8 @@ struct Data {
 struct Definition {
   Kind kind;
   std::string_view name;  // the `collector` label and the config key
-  std::string_view sql;
+  // The statement for a server of this version (server_version_num): views gain columns over releases.
+  std::string_view (*sql)(int server_version);
   // Fills the kind's field of `out` from the server's answer; the error when it cannot be used.
   std::string (*parse)(const pg::Rows& rows, Data& out);
   // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and

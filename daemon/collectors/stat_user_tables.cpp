@@ -2,7 +2,10 @@
 
 namespace pghealthd::collectors {
 
-const std::string_view kStatUserTablesSql = R"SQL(
+namespace {
+
+// The query, with a marker where the columns of newer servers go (see stat_user_tables_sql).
+constexpr std::string_view kTemplate = R"SQL(
 WITH settings AS MATERIALIZED (
   SELECT current_setting('autovacuum')::bool AS av_on,
          current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
@@ -35,6 +38,7 @@ SELECT c.oid AS relid,
        pg_stat_get_autovacuum_count(c.oid) AS autovacuum_count,
        pg_stat_get_analyze_count(c.oid) AS analyze_count,
        pg_stat_get_autoanalyze_count(c.oid) AS autoanalyze_count,
+       @VERSIONED@
        (c.relpages::bigint + coalesce(t.relpages, 0)::bigint) * s.block_size AS size_bytes
   FROM settings s
  CROSS JOIN pg_class c
@@ -47,6 +51,36 @@ SELECT c.oid AS relid,
    AND n.nspname !~ '^pg_toast'
 )SQL";
 
+// A function that does not exist on a server fails the whole query, so older servers get NULL columns of
+// the same names: one parser, and the series are absent where the server has no such column.
+constexpr std::string_view kBefore16 = "NULL::float8 AS last_seq_scan,";
+constexpr std::string_view kSince16 = "date_part('epoch', pg_stat_get_lastscan(c.oid)) AS last_seq_scan,";
+constexpr std::string_view kBefore18 =
+    "NULL::float8 AS total_vacuum_time, NULL::float8 AS total_autovacuum_time, "
+    "NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time,";
+constexpr std::string_view kSince18 =
+    "pg_stat_get_total_vacuum_time(c.oid) AS total_vacuum_time, "
+    "pg_stat_get_total_autovacuum_time(c.oid) AS total_autovacuum_time, "
+    "pg_stat_get_total_analyze_time(c.oid) AS total_analyze_time, "
+    "pg_stat_get_total_autoanalyze_time(c.oid) AS total_autoanalyze_time,";
+
+std::string with_columns(std::string_view last_scan, std::string_view totals) {
+  std::string sql(kTemplate);
+  const auto at = sql.find("@VERSIONED@");
+  sql.replace(at, 11, std::string(last_scan) + "\n       " + std::string(totals));
+  return sql;
+}
+
+}  // namespace
+
+std::string_view stat_user_tables_sql(int server_version) {
+  static const std::string before16 = with_columns(kBefore16, kBefore18), since16 = with_columns(kSince16, kBefore18),
+                           since18 = with_columns(kSince16, kSince18);
+  if (server_version >= 180000) return since18;
+  if (server_version >= 160000) return since16;
+  return before16;
+}
+
 pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
   pg::FieldReader f(rows);
   const int schema = f.require("schemaname"), rel = f.require("relname"), live = f.require("n_live_tup"),
@@ -57,7 +91,10 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
             avc = f.require("autovacuum_count"), ac = f.require("analyze_count"),
             aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
             relkind = f.require("relkind"), persistence = f.require("relpersistence"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
-            av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor");
+            av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor"),
+            last_scan = f.require("last_seq_scan"), vac_ms = f.require("total_vacuum_time"),
+            autovac_ms = f.require("total_autovacuum_time"), an_ms = f.require("total_analyze_time"),
+            autoan_ms = f.require("total_autoanalyze_time");
   pg::Parsed<model::TableStats> out;
   if (!f.error().empty()) return {{}, f.error()};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
@@ -91,6 +128,11 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.analyze_count = f.integer(r, ac);
     t.autoanalyze_count = f.integer(r, aac);
     t.size_bytes = f.integer(r, size);
+    t.last_seq_scan = f.number(r, last_scan);
+    t.vacuum_time_ms = f.number(r, vac_ms);
+    t.autovacuum_time_ms = f.number(r, autovac_ms);
+    t.analyze_time_ms = f.number(r, an_ms);
+    t.autoanalyze_time_ms = f.number(r, autoan_ms);
     if (!f.error().empty()) return {{}, f.error()};
     out.rows.push_back(std::move(t));
   }

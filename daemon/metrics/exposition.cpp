@@ -200,6 +200,11 @@ Fragments render_tables(std::string_view target, std::string_view datname,
         row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
         row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
         row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
+        row.add(f, Family::kTableLastSeqScan, t.last_seq_scan);
+        row.add(f, Family::kTableVacuumSeconds, model::ms_to_seconds(t.vacuum_time_ms), "kind", "manual");
+        row.add(f, Family::kTableVacuumSeconds, model::ms_to_seconds(t.autovacuum_time_ms), "kind", "auto");
+        row.add(f, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.analyze_time_ms), "kind", "manual");
+        row.add(f, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.autoanalyze_time_ms), "kind", "auto");
         row.add(f, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
         row.add(f, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
       });

@@ -48,6 +48,12 @@ struct TableStats {
   Count autovacuum_count;
   Count analyze_count;
   Count autoanalyze_count;
+  // Columns of newer servers; NULL (absent) on older ones, which do not have them.
+  Seconds last_seq_scan;                     // last_seq_scan (16+)
+  std::optional<double> vacuum_time_ms;      // total_vacuum_time (18+), milliseconds
+  std::optional<double> autovacuum_time_ms;  // total_autovacuum_time (18+)
+  std::optional<double> analyze_time_ms;     // total_analyze_time (18+)
+  std::optional<double> autoanalyze_time_ms; // total_autoanalyze_time (18+)
   Count size_bytes;  // (heap + TOAST) relpages * block_size
   std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
   AutovacuumSettings autovacuum;
@@ -108,6 +114,12 @@ struct VacuumProgress {
 // heap_blks_scanned / heap_blks_total; absent when the total is 0 or either is NULL (nothing to scan,
 // or the server has not said yet).
 [[nodiscard]] std::optional<double> vacuum_progress_ratio(Count total, Count scanned);
+
+// Milliseconds (as the statistics views count time) in seconds, the base unit of every exported time.
+[[nodiscard]] inline std::optional<double> ms_to_seconds(std::optional<double> ms) {
+  if (!ms) return std::nullopt;
+  return *ms / 1000.0;
+}
 
 // n_dead_tup / (n_live_tup + n_dead_tup); 0 when both are 0 (an empty table has no bloat);
 // absent when either is NULL. Unlike the seed report's dead/live, a table whose rows are all dead is 1.

@@ -70,7 +70,7 @@ bool any_progress(const Scrape& s) {
 
 }  // namespace
 
-TEST_CASE("vacuum progress: a manual VACUUM shows as pg_stat_progress_vacuum says, and is gone once cancelled") {
+TEST_CASE("vacuum progress: a manual VACUUM shows as pg_stat_progress_vacuum says, and is gone once cancelled", "[versions]") {
   Cluster pg;
   pg.exec(big_table() + "ANALYZE big;\n");
   Daemon d(config_for(pg.conninfo(), "5s"));
@@ -141,7 +141,7 @@ TEST_CASE("vacuum progress: a manual VACUUM shows as pg_stat_progress_vacuum say
   CHECK(gone);
 }
 
-TEST_CASE("vacuum progress: pghealthd's own automatic VACUUM is shown as by=pghealthd") {
+TEST_CASE("vacuum progress: pghealthd's own automatic VACUUM is shown as by=pghealthd", "[versions]") {
   Cluster pg;
   pg.exec(big_table() + "ANALYZE big;\n");
   Daemon d(config_for(pg.conninfo(), "300ms", "vacuum:\n  enabled: true\n  cost_delay: 100ms\n  cost_limit: 1\n"));
@@ -161,7 +161,7 @@ TEST_CASE("vacuum progress: pghealthd's own automatic VACUUM is shown as by=pghe
   CHECK(d.stop(10s) == 0);  // cancels its VACUUM on the way out
 }
 
-TEST_CASE("vacuum progress: an autovacuum worker's VACUUM is shown as by=autovacuum") {
+TEST_CASE("vacuum progress: an autovacuum worker's VACUUM is shown as by=autovacuum", "[versions]") {
   Cluster pg(true, /*autovacuum=*/true);
   pg.exec("ALTER SYSTEM SET autovacuum_naptime = 1;\nSELECT pg_reload_conf();\n");
   // Throttled for this table only, so the worker is still at it when we look.

@@ -43,7 +43,7 @@ double skipped(const Scrape& s, const std::string& reason) {
 // What a partitioned parent's ANALYZE counts as: its counters prove it from PostgreSQL 15 on; before,
 // the server keeps none for parents, and pghealthd claims nothing (maintenance::counters_prove).
 std::string parent_result(const Cluster& pg) {
-  return std::stoi(pg.scalar("SHOW server_version_num")) >= 150000 ? "success" : "unverified";
+  return pg.version() >= 150000 ? "success" : "unverified";
 }
 
 std::string stat(const Cluster& pg, const std::string& column, const std::string& rel) {
@@ -53,7 +53,7 @@ std::string stat(const Cluster& pg, const std::string& column, const std::string
 
 }  // namespace
 
-TEST_CASE("a bloated table with a hostile name is vacuumed within one check and its ratio falls") {
+TEST_CASE("a bloated table with a hostile name is vacuumed within one check and its ratio falls", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("\"Bloated \"\"Quoted\"\" Name.x\"", 2000, 500) + bloated_table("\"ünï cødé\"", 1000, 300) +
           bloated_table("healthy", 1000, 10));
@@ -79,7 +79,7 @@ TEST_CASE("a bloated table with a hostile name is vacuumed within one check and 
   CHECK(log.find("removed=500") != std::string::npos);
 }
 
-TEST_CASE("dry run decides, logs and counts, but changes nothing") {
+TEST_CASE("dry run decides, logs and counts, but changes nothing", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("bloated", 1000, 400));
   Daemon d(config_for(pg.conninfo(), "  dry_run: true\n"));
@@ -92,7 +92,7 @@ TEST_CASE("dry run decides, logs and counts, but changes nothing") {
   CHECK(d.log().find("dry run: would vacuum_analyze") != std::string::npos);
 }
 
-TEST_CASE("cooldown and the hourly limit hold") {
+TEST_CASE("cooldown and the hourly limit hold", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("first", 1000, 400) + bloated_table("second", 1000, 300));
   Daemon d(config_for(pg.conninfo(), "  cooldown: 1h\n  max_per_hour: 1\n"));
@@ -110,7 +110,7 @@ TEST_CASE("cooldown and the hourly limit hold") {
   CHECK(d.log().find("reason=rate_limited") != std::string::npos);
 }
 
-TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped and the holder never waits") {
+TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped and the holder never waits", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("locked", 1000, 400));
   Session holder(pg.conninfo());
@@ -128,7 +128,7 @@ TEST_CASE("a table held by another session's ACCESS EXCLUSIVE lock is skipped an
   REQUIRE(d.wait_for([](const Scrape& s) { return runs(s, "locked", "success") == 1; }));
 }
 
-TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_timeout") {
+TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_timeout", "[versions]") {
   Cluster pg;
   // Large enough, and throttled hard, so the VACUUM would run for minutes.
   pg.exec(bloated_table("big", 200000, 100000));
@@ -145,7 +145,7 @@ TEST_CASE("a session that queues behind our VACUUM waits no longer than lock_tim
   CHECK(d.log().find("yielding: a session has waited") != std::string::npos);
 }
 
-TEST_CASE("a role without the right to vacuum gets permission_denied") {
+TEST_CASE("a role without the right to vacuum gets permission_denied", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("not_mine", 1000, 400) + "CREATE ROLE watcher LOGIN IN ROLE pg_monitor;");
   std::string conninfo = pg.conninfo();
@@ -157,7 +157,7 @@ TEST_CASE("a role without the right to vacuum gets permission_denied") {
   CHECK(stat(pg, "vacuum_count", "not_mine") == "0");
 }
 
-TEST_CASE("an open transaction holding the horizon is named and the table is not vacuumed in a loop") {
+TEST_CASE("an open transaction holding the horizon is named and the table is not vacuumed in a loop", "[versions]") {
   Cluster pg;
   pg.exec("CREATE TABLE held (id int PRIMARY KEY, pad text); "
           "INSERT INTO held SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE held;");
@@ -183,7 +183,7 @@ TEST_CASE("an open transaction holding the horizon is named and the table is not
   CHECK(stat(pg, "n_dead_tup", "held") == "0");
 }
 
-TEST_CASE("two daemons on one database never vacuum at the same time") {
+TEST_CASE("two daemons on one database never vacuum at the same time", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("a1", 20000, 5000) + bloated_table("a2", 20000, 5000) + bloated_table("a3", 20000, 5000));
   const std::string slow = "  cost_delay: 20ms\n  cost_limit: 20\n  max_per_hour: 100\n";
@@ -207,7 +207,7 @@ TEST_CASE("two daemons on one database never vacuum at the same time") {
   for (const char* t : {"a1", "a2", "a3"}) CHECK(stat(pg, "vacuum_count", t) == "1");
 }
 
-TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind") {
+TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("big", 200000, 100000));
   Daemon d(config_for(pg.conninfo(), "  cost_delay: 100ms\n  cost_limit: 1\n"));
@@ -223,7 +223,7 @@ TEST_CASE("shutdown during a long VACUUM cancels it and leaves no backend behind
       5s));
 }
 
-TEST_CASE("a partitioned table: partitions are vacuumed one by one and the parent is analyzed") {
+TEST_CASE("a partitioned table: partitions are vacuumed one by one and the parent is analyzed", "[versions]") {
   Cluster pg;
   pg.exec("CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);\n"
           "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
@@ -248,7 +248,7 @@ TEST_CASE("a partitioned table: partitions are vacuumed one by one and the paren
 
 // --- engine v2: the three untruths it no longer tells, reloads, pruning --------------------------------------
 
-TEST_CASE("another session's temporary table full of dead rows is never acted on: reason temporary") {
+TEST_CASE("another session's temporary table full of dead rows is never acted on: reason temporary", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("real_table", 1000, 400));
   Session idle(pg.conninfo());
@@ -274,7 +274,7 @@ TEST_CASE("another session's temporary table full of dead rows is never acted on
   CHECK(log.find("xmin horizon is held") == std::string::npos);  // nothing blamed on an unrelated holder
 }
 
-TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name the horizon's holder") {
+TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name the horizon's holder", "[versions]") {
   Cluster pg;
   // The smallest autovacuum_freeze_max_age: VACUUM warns once the oldest xmin is 100,000 transactions old.
   pg.exec("ALTER SYSTEM SET autovacuum_freeze_max_age = 100000");
@@ -307,7 +307,7 @@ TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name th
 }
 
 TEST_CASE("a reload that changes a collector interval leaves a running VACUUM alone; excluding its table "
-          "cancels it") {
+          "cancels it", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("big", 200000, 100000));
   const std::string slow = "  cost_delay: 100ms\n  cost_limit: 1\n";
@@ -342,7 +342,7 @@ TEST_CASE("a reload that changes a collector interval leaves a running VACUUM al
                      "why=\"the table is now excluded by a vacuum.tables rule\"") != std::string::npos);
 }
 
-TEST_CASE("the hourly budget survives a reload that replaces every watch") {
+TEST_CASE("the hourly budget survives a reload that replaces every watch", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("first", 1000, 400) + bloated_table("second", 1000, 300));
   const std::string budget = "  max_per_hour: 1\n";
@@ -363,7 +363,7 @@ TEST_CASE("the hourly budget survives a reload that replaces every watch") {
   CHECK(stat(pg, "vacuum_count", "second") == "0");
 }
 
-TEST_CASE("partition churn: the per-table vacuum series of dropped partitions go, back to the baseline") {
+TEST_CASE("partition churn: the per-table vacuum series of dropped partitions go, back to the baseline", "[versions]") {
   Cluster pg;
   pg.exec("CREATE TABLE keep (id int PRIMARY KEY, pad text);\n"
           "INSERT INTO keep SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g; ANALYZE keep;\n"

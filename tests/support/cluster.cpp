@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -18,7 +20,34 @@ void run_or_throw(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
 }
 
+// The first line a shell command prints; throws when it fails.
+std::string output_of(const std::string& cmd) {
+  std::unique_ptr<FILE, decltype(&pclose)> p(popen(cmd.c_str(), "r"), &pclose);
+  if (!p) throw std::runtime_error("cannot run: " + cmd);
+  char buf[4096];
+  std::string out = fgets(buf, sizeof buf, p.get()) ? buf : "";
+  while (fgets(buf, sizeof buf, p.get())) {
+  }
+  if (pclose(p.release()) != 0) throw std::runtime_error("command failed: " + cmd);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
 }  // namespace
+
+const std::string& server_major() {
+  static const std::string major = [] {
+    const char* v = std::getenv("PGHEALTHD_PG_VERSION");
+    return std::string(v && *v ? v : "debian");
+  }();
+  return major;
+}
+
+const std::string& server_bindir() {
+  // Fetched (once, cached) by scripts/pg-version; a version that cannot be had fails the test, never skips it.
+  static const std::string dir = output_of(std::string(PGHEALTHD_SOURCE_DIR) + "/scripts/pg-version " + server_major());
+  return dir;
+}
 
 Cluster::Cluster(bool start_now, bool autovacuum) : autovacuum_(autovacuum) {
   char tmpl[] = "/tmp/pghealthd-test-XXXXXX";
@@ -34,28 +63,48 @@ void Cluster::start() {
   if (running_) return;
   if (!initialized_) {
     // Autovacuum off: tests assert exact statistics, which a background ANALYZE would change under them.
-    run_or_throw(std::string("PG_AUTOVACUUM=") + (autovacuum_ ? "on " : "off ") + script() + " start " + dir_);
+    run_or_throw("PG_BINDIR=" + server_bindir() + " PG_AUTOVACUUM=" + (autovacuum_ ? "on " : "off ") + script() +
+                 " start " + dir_);
     initialized_ = true;
+    // The server is the one asked for, or the test fails: a wrong binary must not pass for another version.
+    version_ = std::stoi(scalar("SHOW server_version_num"));
+    if (server_major() != "debian" && std::to_string(version_ / 10000) != server_major())
+      throw std::runtime_error("PGHEALTHD_PG_VERSION=" + server_major() + " but the server is " +
+                               std::to_string(version_));
   } else {
     const std::string as = ::geteuid() == 0 ? "cd / && runuser -u postgres -- " : "";
-    run_or_throw(as + "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -w -D " + dir_ +
-                 "/data -l " + dir_ + "/server.log start >/dev/null");
+    run_or_throw(as + server_bindir() + "/pg_ctl -w -D " + dir_ + "/data -l " + dir_ + "/server.log start >/dev/null");
   }
   running_ = true;
+}
+
+void Cluster::settle_statistics() const {
+  if (version_ == 0 || version_ >= 150000) return;  // 15+: the writer flushed them (kFlushStats) into shared memory
+  // Before 15 a backend sends its statistics to the collector process at exit at the latest, and readers
+  // see the collector's file, which may be up to 0.5 s old: wait for a file written after the writer left.
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo().c_str()), &PQfinish);
+  std::unique_ptr<PGresult, decltype(&PQclear)> t0(PQexec(conn.get(), "SELECT clock_timestamp()::text"), &PQclear);
+  const std::string start = PQresultStatus(t0.get()) == PGRES_TUPLES_OK ? PQgetvalue(t0.get(), 0, 0) : "";
+  for (int i = 0; i < 100 && !start.empty(); ++i) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(
+        PQexec(conn.get(), ("SELECT pg_stat_get_snapshot_timestamp() > '" + start + "'::timestamptz").c_str()),
+        &PQclear);
+    if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && std::string(PQgetvalue(r.get(), 0, 0)) == "t") return;
+    usleep(50'000);
+  }
 }
 
 void Cluster::stop() {
   if (!running_) return;
   const std::string as = ::geteuid() == 0 ? "cd / && runuser -u postgres -- " : "";
-  run_or_throw(as + "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -D " + dir_ +
-               "/data -m immediate stop >/dev/null");
+  run_or_throw(as + server_bindir() + "/pg_ctl -D " + dir_ + "/data -m immediate stop >/dev/null");
   running_ = false;
 }
 
 void Cluster::restart(const std::string& mode) {
   const std::string as = ::geteuid() == 0 ? "cd / && runuser -u postgres -- " : "";
-  run_or_throw(as + "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)/pg_ctl -w -D " + dir_ + "/data -l " +
-               dir_ + "/server.log -m " + mode + " restart >/dev/null");
+  run_or_throw(as + server_bindir() + "/pg_ctl -w -D " + dir_ + "/data -l " + dir_ + "/server.log -m " + mode +
+               " restart >/dev/null");
   running_ = true;
 }
 
@@ -92,6 +141,8 @@ std::vector<Row> Cluster::sql(const std::string& query, const std::string& db) c
       }
     }
   }
+  conn.reset();  // before 15 the session's statistics leave with it
+  settle_statistics();
   return rows;
 }
 
@@ -105,6 +156,7 @@ void Cluster::exec(const std::string& script, const std::string& db) const {
     std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     throw std::runtime_error("psql failed: " + out);
   }
+  settle_statistics();
 }
 
 Session::Session(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {

@@ -1,4 +1,5 @@
-// A throwaway PostgreSQL cluster for one test (scripts/pg-throwaway), plus a synchronous libpq client
+// A throwaway PostgreSQL cluster for one test (scripts/pg-throwaway), of the version PGHEALTHD_PG_VERSION
+// names (scripts/pg-version; default Debian's 15), plus a synchronous libpq client
 // for setting up data and reading what SQL says. Test code only: the daemon never blocks like this.
 #pragma once
 
@@ -33,6 +34,8 @@ class Cluster {
   std::string scalar(const std::string& query, const std::string& db = "postgres") const;
   // Server process ids (postmaster first), for freezing the server with SIGSTOP.
   [[nodiscard]] std::vector<int> server_pids() const;
+  // server_version_num, e.g. 150004 (known once started).
+  [[nodiscard]] int version() const { return version_; }
 
  private:
   std::string dir_;
@@ -40,7 +43,15 @@ class Cluster {
   bool running_ = false;
   bool initialized_ = false;
   bool autovacuum_ = false;
+  int version_ = 0;
+  // Before PostgreSQL 15, waits until the statistics of writes just made are visible to other sessions.
+  void settle_statistics() const;
 };
+
+// The PostgreSQL major version the tests run on: PGHEALTHD_PG_VERSION (13 ... 18), default "debian"
+// (Debian's postgresql-15), and the directory of its server binaries (scripts/pg-version).
+const std::string& server_major();
+const std::string& server_bindir();
 
 // One persistent session, for tests that hold a lock or a transaction open while pghealthd works.
 class Session {

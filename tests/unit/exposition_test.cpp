@@ -410,7 +410,13 @@ TEST_CASE("write_families writes HELP and TYPE once above the samples of every d
 
 TEST_CASE("write_families groups every family's samples under its own header", "[exposition]") {
   const Fragments tables_a = render_tables("t", "a", {full_table()});
-  const Fragments tables_b = render_tables("t", "b", {full_table(), live_only("Other", 3)});
+  TableStats on_18 = full_table();  // with the columns of PostgreSQL 16 and 18
+  on_18.last_seq_scan = 1700000005.0;
+  on_18.vacuum_time_ms = 1500;
+  on_18.autovacuum_time_ms = 2500;
+  on_18.analyze_time_ms = 300;
+  on_18.autoanalyze_time_ms = 400;
+  const Fragments tables_b = render_tables("t", "b", {on_18, live_only("Other", 3)});
   const Fragments io_a = render_table_io("t", "a", {full_io()});
   const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
   const Fragments horizon_a = render_horizon("t", "a", {});

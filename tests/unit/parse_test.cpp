@@ -53,10 +53,13 @@ Answer stat_user_tables_answer() {
   return {{"relid", "relkind", "relpersistence", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
            "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze",
            "seq_scan", "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze",
-           "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "size_bytes"},
+           "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan",
+           "total_vacuum_time", "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time",
+           "size_bytes"},
           {{"16390", "r", "p", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
             "public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
-            "1700000004.125", "1", "2", "3", "4", "8192"}}};
+            "1700000004.125", "1", "2", "3", "4", "1700000005.5", "1500.25", "2500.5", "300", "400",
+            "8192"}}};
 }
 
 Answer statio_user_tables_answer() {
@@ -147,6 +150,40 @@ TEST_CASE("stat_user_tables: a table that is not a partition has no parent", "[p
   CHECK_FALSE(parsed.rows[0].parent_relid.has_value());
   CHECK(parsed.rows[0].relkind == 'p');
   CHECK(parsed.rows[0].reltuples == -1.0);
+}
+
+TEST_CASE("stat_user_tables: the columns of newer servers are read, and NULL on older ones is absent", "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer().text_rows());
+  REQUIRE(parsed.ok());
+  const auto& t = parsed.rows.at(0);
+  CHECK(t.last_seq_scan == 1700000005.5);
+  CHECK(t.vacuum_time_ms == 1500.25);
+  CHECK(t.autovacuum_time_ms == 2500.5);
+  CHECK(t.analyze_time_ms == 300.0);
+  CHECK(t.autoanalyze_time_ms == 400.0);
+  auto older = stat_user_tables_answer();
+  for (const char* c : {"last_seq_scan", "total_vacuum_time", "total_autovacuum_time", "total_analyze_time",
+                        "total_autoanalyze_time"})
+    older = older.with(0, c, std::nullopt);
+  const auto parsed_older = pghealthd::collectors::parse_stat_user_tables(older.text_rows());
+  REQUIRE(parsed_older.ok());
+  CHECK_FALSE(parsed_older.rows.at(0).last_seq_scan.has_value());
+  CHECK_FALSE(parsed_older.rows.at(0).vacuum_time_ms.has_value());
+}
+
+TEST_CASE("stat_user_tables: the SQL asks each version for the columns it has", "[parse]") {
+  using pghealthd::collectors::stat_user_tables_sql;
+  for (int v : {130023, 140019, 150014, 160010, 170006, 180004}) {
+    INFO(v);
+    const std::string sql(stat_user_tables_sql(v));
+    CHECK((sql.find("pg_stat_get_lastscan") != std::string::npos) == (v >= 160000));
+    CHECK((sql.find("pg_stat_get_total_vacuum_time") != std::string::npos) == (v >= 180000));
+    // Every version answers with the same columns: one parser.
+    for (const char* c : {"AS last_seq_scan", "AS total_vacuum_time", "AS total_autovacuum_time",
+                          "AS total_analyze_time", "AS total_autoanalyze_time"})
+      CHECK(sql.find(c) != std::string::npos);
+    CHECK(sql.find("@VERSIONED@") == std::string::npos);
+  }
 }
 
 TEST_CASE("stat_user_tables: relpersistence t marks a session's temporary table", "[parse]") {
@@ -559,7 +596,7 @@ TEST_CASE("there are five collectors, named like their config keys", "[collector
   CHECK_FALSE(all[4].budgeted);
   for (const auto& d : all) {
     INFO(d.name);
-    CHECK_THAT(std::string(d.sql), Contains("SELECT"));
+    CHECK_THAT(std::string(d.sql(150000)), Contains("SELECT"));
     CHECK(d.parse != nullptr);
   }
 }
@@ -582,6 +619,12 @@ TEST_CASE("stat_user_tables process renders the table's series", "[collectors]")
   CHECK_THAT(text, Contains("\npghealthd_table_index_scans_total" + labels + "} 8\n"));
   CHECK_THAT(text, Contains("\npghealthd_table_last_vacuum_timestamp_seconds" + labels +
                             R"(,kind="auto"} 1700000002.25)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_last_seq_scan_timestamp_seconds" + labels + "} 1700000005.5\n"));
+  // The statistics views count time in milliseconds; exported in seconds.
+  CHECK_THAT(text, Contains("\npghealthd_table_vacuum_seconds_total" + labels + R"(,kind="manual"} 1.50025)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_vacuum_seconds_total" + labels + R"(,kind="auto"} 2.5005)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_analyze_seconds_total" + labels + R"(,kind="manual"} 0.3)" + "\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_analyze_seconds_total" + labels + R"(,kind="auto"} 0.4)" + "\n"));
   CHECK_THAT(text, Contains("\npghealthd_table_size_bytes" + labels + "} 8192\n"));
 }
 
