@@ -274,6 +274,8 @@ if command -v systemd-analyze >/dev/null; then
     out=$(systemd-analyze verify /usr/lib/systemd/system/pghealthd.service 2>&1) ||
         fail "systemd-analyze verify of the installed unit failed: $out"
     ok "systemd-analyze verify /usr/lib/systemd/system/pghealthd.service${out:+: $out}"
+else
+    echo "SKIPPED systemd-analyze verify of the unit: systemd-analyze not found (apt-get install systemd)"
 fi
 
 marker="# edited by packaging/test-deb.sh $$"
