@@ -28,8 +28,9 @@ build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -f "$build/CPackConfig.cmake" ] ||
     fail "$build/CPackConfig.cmake is missing: configure the build with cmake (cmake/Packaging.cmake) first"
-for tool in cpack dpkg-deb; do
-    command -v "$tool" >/dev/null || fail "$tool not found (cpack: package cmake; dpkg-deb: package dpkg)"
+for tool in cpack dpkg-deb file; do
+    command -v "$tool" >/dev/null ||
+        fail "$tool not found (cpack: package cmake; dpkg-deb: package dpkg; file, which cpack's DEB generator runs: package file)"
 done
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || fail "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
