@@ -28,8 +28,9 @@ build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ -f "$build/CPackConfig.cmake" ] ||
     fail "$build/CPackConfig.cmake is missing: configure the build with cmake (cmake/Packaging.cmake) first"
-for tool in cpack dpkg-deb; do
-    command -v "$tool" >/dev/null || fail "$tool not found (cpack: package cmake; dpkg-deb: package dpkg)"
+for tool in cpack dpkg-deb file; do
+    command -v "$tool" >/dev/null ||
+        fail "$tool not found (cpack: package cmake; dpkg-deb: package dpkg; file, which cpack's DEB generator runs: package file)"
 done
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || fail "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
@@ -274,6 +275,8 @@ if command -v systemd-analyze >/dev/null; then
     out=$(systemd-analyze verify /usr/lib/systemd/system/pghealthd.service 2>&1) ||
         fail "systemd-analyze verify of the installed unit failed: $out"
     ok "systemd-analyze verify /usr/lib/systemd/system/pghealthd.service${out:+: $out}"
+else
+    echo "SKIPPED systemd-analyze verify of the unit: systemd-analyze not found (apt-get install systemd)"
 fi
 
 marker="# edited by packaging/test-deb.sh $$"
