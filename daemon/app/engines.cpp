@@ -41,6 +41,12 @@ void Engines::start_engine(const metrics::DbKey& key, const pg::ConnectParams& p
                                                         params, cfg_, budget);
 }
 
+void Engines::start_or_reconfigure(const metrics::DbKey& key, const pg::ConnectParams& params) {
+  auto it = engines_.find(key);
+  if (it == engines_.end()) start_engine(key, params);
+  else it->second->reconfigure(params, cfg_);
+}
+
 void Engines::stop_engine(const metrics::DbKey& key, std::string_view why) {
   auto it = engines_.find(key);
   if (it == engines_.end()) return;
@@ -55,10 +61,7 @@ void Engines::stop_engine(const metrics::DbKey& key, std::string_view why) {
 
 void Engines::watch(const metrics::DbKey& key, const pg::ConnectParams& params) {
   watched_[key] = params;
-  if (!cfg_.enabled) return;
-  auto it = engines_.find(key);
-  if (it == engines_.end()) start_engine(key, params);
-  else it->second->reconfigure(params, cfg_);
+  if (cfg_.enabled) start_or_reconfigure(key, params);
 }
 
 void Engines::unwatch(const metrics::DbKey& key, std::string_view why) {
@@ -73,11 +76,7 @@ void Engines::configure(const config::Vacuum& cfg) {
     while (!engines_.empty()) stop_engine(engines_.begin()->first, "automatic vacuum was turned off");
     return;
   }
-  for (const auto& [key, params] : watched_) {
-    auto it = engines_.find(key);
-    if (it == engines_.end()) start_engine(key, params);
-    else it->second->reconfigure(params, cfg_);
-  }
+  for (const auto& [key, params] : watched_) start_or_reconfigure(key, params);
 }
 
 void Engines::on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {

@@ -40,6 +40,7 @@ class Engines {
 
  private:
   void start_engine(const metrics::DbKey& key, const pg::ConnectParams& params);
+  void start_or_reconfigure(const metrics::DbKey& key, const pg::ConnectParams& params);
   void stop_engine(const metrics::DbKey& key, std::string_view why);
 
   asio::any_io_executor loop_;

@@ -125,23 +125,22 @@ void Engine::reconfigure(pg::ConnectParams params, const config::Vacuum& cfg) {
     cancel_running("the table is now excluded by a vacuum.tables rule");
 }
 
-void Engine::cancel_running(std::string why) {
-  if (!running_) return;
+bool Engine::note_cancel(std::string_view why) {
+  if (!running_) return false;
   spdlog::warn("cancelling the running {} target={} datname={} table={} why=\"{}\"", running_->what, key_.target,
                key_.datname, qualified(running_->schema, running_->table), why);
   cancelled_by_us_ = true;
-  cancel_reason_ = std::move(why);
-  conn_->cancel_running();
+  cancel_reason_ = std::string(why);
+  return true;
+}
+
+void Engine::cancel_running(std::string_view why) {
+  if (note_cancel(why)) conn_->cancel_running();
 }
 
 void Engine::stop(std::string_view why) {
   if (stopped_) return;
-  if (running_) {
-    cancelled_by_us_ = true;
-    cancel_reason_ = std::string(why);
-    spdlog::warn("cancelling the running {} target={} datname={} table={} why=\"{}\"", running_->what, key_.target,
-                 key_.datname, qualified(running_->schema, running_->table), why);
-  }
+  note_cancel(why);
   stopped_ = true;
   // An action in progress is cancelled on the server before the connection closes: no backend of ours
   // is left working after we are gone.
@@ -364,12 +363,12 @@ awaitable<std::optional<Counters>> Engine::prepare(const policy::Decision& d, co
   co_return counters_at(pre.result.get(), 2);
 }
 
-awaitable<std::optional<Counters>> Engine::settle(std::int64_t relid, bool vacuum, const Counters& before, bool wait) {
+awaitable<std::optional<Counters>> Engine::settle(std::int64_t relid, bool vacuum, const Counters& before) {
   const auto deadline = steady_clock::now() + kSettleDeadline;
   asio::steady_timer timer(loop_);
   for (;;) {
     auto after = co_await read_counters(relid);
-    if (!after || stopped_ || !wait || counter_moved(vacuum, before, *after) || steady_clock::now() >= deadline)
+    if (!after || stopped_ || counter_moved(vacuum, before, *after) || steady_clock::now() >= deadline)
       co_return after;
     timer.expires_after(kSettlePoll);
     boost::system::error_code ec;
@@ -433,7 +432,7 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
     return k == NoticeKind::kLockNotAvailable || k == NoticeKind::kPermission || k == NoticeKind::kRelationGone;
   });
   if (!stopped_ && may_have_run && counters_prove(t.relkind, watch_->server_version()))
-    run.after = co_await settle(t.relid, vacuum, *before, true);
+    run.after = co_await settle(t.relid, vacuum, *before);
   const auto outcome = classify(run);
 
   std::string detail;

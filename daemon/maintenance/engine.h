@@ -104,14 +104,16 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Right before acting: the skip reason found now, or the table's counters.
   awaitable<std::optional<Counters>> prepare(const policy::Decision& d, const Settings& s);
   // The counters after a run, read until the proving counter moved or a short deadline passed.
-  awaitable<std::optional<Counters>> settle(std::int64_t relid, bool vacuum, const Counters& before, bool wait);
+  awaitable<std::optional<Counters>> settle(std::int64_t relid, bool vacuum, const Counters& before);
   awaitable<std::optional<Counters>> read_counters(std::int64_t relid);
   awaitable<void> watch_blockers(std::shared_ptr<Engine> self, int backend_pid, config::Duration lock_timeout,
                                  std::shared_ptr<bool> done);
   awaitable<std::optional<model::HorizonHolder>> oldest_horizon();
   void report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail);
   void record_skip(const policy::Decision& d);
-  void cancel_running(std::string why);
+  // Logs why the running action is cancelled and marks the cancel as ours; false when nothing runs.
+  bool note_cancel(std::string_view why);
+  void cancel_running(std::string_view why);
   // Drops what it remembers of tables that are gone: history, log state, per-table series.
   void forget_missing(const std::vector<model::TableStats>& tables);
 

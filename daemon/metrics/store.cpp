@@ -151,36 +151,38 @@ void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_vi
   }
 }
 
+Store::Entry* Store::with_engine(const DbKey& key) {
+  auto it = dbs_.find(key);
+  return it == dbs_.end() || !it->second.vacuum_duration ? nullptr : &it->second;  // no engine: no series
+}
+
 void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel,
                        std::string_view result) {
-  auto it = dbs_.find(key);
-  if (it == dbs_.end() || !it->second.vacuum_duration) return;
+  Entry* e = with_engine(key);
+  if (!e) return;
   auto labels = db_labels(key);
   labels["schemaname"] = schema;
   labels["relname"] = rel;
   labels["result"] = std::string(result);
   auto& c = vacuum_runs_.Add(labels);
   c.Increment();
-  auto& list = it->second.vacuum_table_runs[{schema, rel}];
+  auto& list = e->vacuum_table_runs[{schema, rel}];
   if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
 }
 
 void Store::vacuum_duration(const DbKey& key, double seconds) {
-  auto it = dbs_.find(key);
-  if (it != dbs_.end() && it->second.vacuum_duration) it->second.vacuum_duration->Observe(seconds);
+  if (Entry* e = with_engine(key)) e->vacuum_duration->Observe(seconds);
 }
 
 void Store::vacuum_skipped(const DbKey& key, std::string_view reason) {
-  auto it = dbs_.find(key);
-  if (it == dbs_.end() || !it->second.vacuum_duration) return;  // no engine: no series
+  if (!with_engine(key)) return;
   auto labels = db_labels(key);
   labels["reason"] = std::string(reason);
   vacuum_skipped_.Add(labels).Increment();
 }
 
 void Store::vacuum_removed(const DbKey& key, double rows) {
-  auto it = dbs_.find(key);
-  if (it == dbs_.end() || !it->second.vacuum_duration || rows <= 0) return;
+  if (!with_engine(key) || rows <= 0) return;
   vacuum_removed_.Add(db_labels(key)).Increment(rows);
 }
 

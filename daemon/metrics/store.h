@@ -102,6 +102,8 @@ class Store {
     prometheus::Histogram* vacuum_duration = nullptr;
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
+  // The database's entry when it has maintenance series (an engine), else nullptr.
+  [[nodiscard]] Entry* with_engine(const DbKey& key);
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& up_;
   prometheus::Family<prometheus::Gauge>& duration_;
