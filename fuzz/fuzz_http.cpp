@@ -1,12 +1,13 @@
-// libFuzzer target: the bytes as an HTTP request, read the way the endpoint reads one (Boost.Beast's
-// request_parser<string_body> with the server's limits: 8 KiB of header, 16 KiB of body), then, when it
-// parses, what the server does with it before its handler runs: the Accept-Encoding decision, the Basic
-// credentials of the Authorization header, and a response with the request's version and keep-alive.
+// libFuzzer target: the bytes as what a client sends on a connection, read the way the endpoint reads them
+// (the header only, by Boost.Beast's request_parser<empty_body> with the server's 8 KiB limit; a request
+// that announces a body is refused and ends the connection, as announces_body() decides), then, when a
+// request parses, what the server does with it before its handler runs: the Accept-Encoding decision, the
+// Basic credentials of the Authorization header, and a response with the request's version and keep-alive.
 //
-// accepts_gzip() lives in an anonymous namespace of daemon/http/server.cpp; to fuzz the daemon's own code
-// rather than a copy, this file includes that source file (fuzz/CMakeLists.txt checks the function is still
-// there; PGHEALTHD_FUZZ_ACCEPTS_GZIP is 0 when it is not). Every symbol of server.cpp is then defined here,
-// so the linker never pulls server.cpp's object out of pghealthd_core_fuzz as well.
+// accepts_gzip() and announces_body() live in an anonymous namespace of daemon/http/server.cpp; to fuzz the
+// daemon's own code rather than a copy, this file includes that source file (fuzz/CMakeLists.txt checks
+// that accepts_gzip() is still there; PGHEALTHD_FUZZ_ACCEPTS_GZIP is 0 when it is not). Every symbol of
+// server.cpp is then defined here, so the linker never pulls server.cpp's object out of pghealthd_core_fuzz.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -32,11 +33,10 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
 constexpr std::size_t kHeaderLimit = pghealthd::http::Limits{}.max_header_bytes;
-constexpr std::size_t kBodyLimit = pghealthd::http::Limits{}.max_body_bytes;
-static_assert(kHeaderLimit == 8 * 1024 && kBodyLimit == 16 * 1024);
+static_assert(kHeaderLimit == 8 * 1024);
 
 // What the server does with a request Beast accepted, minus the socket and the handler.
-void serve(const bhttp::request<bhttp::string_body>& req) {
+void serve(const bhttp::request<bhttp::empty_body>& req) {
   pghealthd::http::Request r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -92,13 +92,11 @@ struct Connection {
 
   // One request with a fresh parser, as one turn of Server::Impl::serve(); false ends the connection.
   bool read_one() {
-    bhttp::request_parser<bhttp::string_body> parser;
+    bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(kHeaderLimit));
-    parser.body_limit(kBodyLimit);
-    parser.eager(true);
     beast::error_code ec;
     if (used == offered && !receive()) return false;  // end_of_stream between requests
-    while (!parser.is_done()) {
+    while (!parser.is_header_done()) {
       if (used == offered && !receive()) {
         parser.put_eof(ec);
         break;
@@ -115,7 +113,12 @@ struct Connection {
       }
       if (ec) return false;  // malformed or too large: the server answers 400/431 and closes
     }
-    if (ec || !parser.is_done()) return false;
+    if (ec || !parser.is_header_done()) return false;
+#if PGHEALTHD_FUZZ_ACCEPTS_GZIP
+    if (pghealthd::http::announces_body(parser)) return false;  // the server answers 413 and closes
+#else
+    if (parser.chunked() || parser.content_length().value_or(0) > 0) return false;
+#endif
     const auto& req = parser.get();
     serve(req);
     return req.keep_alive();

@@ -59,6 +59,13 @@ bool accepts_gzip(std::string_view header) {
   return false;
 }
 
+// A request that announces a body (a non-zero Content-Length, or chunked): refused, since nothing we serve
+// takes one and the connection cannot be reused without reading it.
+template <typename Parser>
+bool announces_body(const Parser& parser) {
+  return parser.chunked() || parser.content_length().value_or(0) > 0;
+}
+
 awaitable<bool> verify_async(std::string password, std::string hash) {
   co_return verify_password(password, hash);
 }
@@ -188,23 +195,28 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
     for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
+      // The header only: we serve GET and HEAD, so a body is never read (and Beast's chunked-body parser,
+      // which asserts on some malformed trailers in Boost 1.74, is never reached).
+      bhttp::request_parser<bhttp::empty_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-      parser.body_limit(limits.max_body_bytes);
       beast::get_lowest_layer(stream).expires_after(limits.read_timeout);
       waiting(beast::get_lowest_layer(stream));
       boost::system::error_code ec;
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       if (ec == bhttp::error::end_of_stream) break;
-      if (ec) {
-        // Malformed or oversized: answer 400/431 once (best effort) and drop the connection.
+      const bool body = !ec && announces_body(parser);
+      if (ec || body) {
+        // Malformed, oversized or with a body: answer 400/413/431 once (best effort) and drop the connection.
         if (ec != beast::error::timeout && ec != asio::error::operation_aborted) {
-          const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
-          bhttp::response<bhttp::string_body> bad{
-              too_big ? bhttp::status::request_header_fields_too_large : bhttp::status::bad_request, 11};
+          const auto status = body ? bhttp::status::payload_too_large
+                              : ec == bhttp::error::header_limit ? bhttp::status::request_header_fields_too_large
+                                                                 : bhttp::status::bad_request;
+          bhttp::response<bhttp::string_body> bad{status, 11};
           bad.set(bhttp::field::content_type, "text/plain; charset=utf-8");
           bad.set(bhttp::field::connection, "close");
-          bad.body() = too_big ? "request too large\n" : "malformed request\n";
+          bad.body() = body ? "request bodies are not accepted\n"
+                       : status == bhttp::status::bad_request ? "malformed request\n"
+                                                               : "request too large\n";
           bad.prepare_payload();
           beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
           boost::system::error_code ignored;

@@ -43,8 +43,7 @@ struct Response {
 using Handler = std::function<Response(const Request&)>;
 
 struct Limits {
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 16 * 1024;  // we only serve GET: a body is never needed
+  std::size_t max_header_bytes = 8 * 1024;  // no body is ever read: a request that announces one gets 413
   std::chrono::seconds read_timeout{10};   // a slow or silent client is dropped after this
   std::chrono::seconds write_timeout{60};
   std::size_t max_connections = 64;
