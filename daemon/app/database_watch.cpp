@@ -20,6 +20,11 @@ using std::chrono::steady_clock;
 // 57014) normally ends a slow query; ours only fires when the server itself stops answering.
 constexpr std::chrono::seconds kClientDeadlineMargin{2};
 
+// Lanes (see the header): how long due collectors wait behind running ones before another connection
+// opens, and how long an extra connection stays open with nothing to do.
+constexpr std::chrono::milliseconds kSpillAfter{250};
+constexpr std::chrono::minutes kLinger{2};
+
 std::size_t idx(collectors::Kind k) { return static_cast<std::size_t>(k); }
 
 // libpq builds a result in thousands of small blocks, which glibc's malloc keeps in its arena after
@@ -39,6 +44,15 @@ double unix_now() {
 
 }  // namespace
 
+struct DatabaseWatch::Lane {
+  explicit Lane(Context& ctx) : conn(ctx.loop, ctx.blocking), wakeup(ctx.loop) {}
+  std::shared_ptr<SlotPool::Member> slot;
+  pg::Connection conn;
+  asio::steady_timer wakeup;
+  bool parked = false;  // connected, waiting for work
+  bool retire = false;  // close at the next chance: slot wanted, database down, or stopping
+};
+
 DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::string datname,
                              std::optional<std::string> dbname, std::shared_ptr<SlotPool> slots)
     : ctx_(ctx),
@@ -47,6 +61,7 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
       params_(connect_params(target, std::move(dbname))),
       conn_(ctx.loop, ctx.blocking),
       pool_(std::move(slots)),
+      spill_(ctx.loop),
       wakeup_(ctx.loop) {
   const auto& c = ctx.cardinality;
   filter_.include_schemas = config::compile_patterns(c.include_schemas);
@@ -128,8 +143,10 @@ void DatabaseWatch::stop(bool withdraw) {
   stopped_ = true;
   for (auto& t : timers_) t->cancel();
   wakeup_.cancel();
+  spill_.cancel();
   conn_.close();
   if (slot_) slot_->leave();
+  retire_lanes();
   if (withdraw) {
     ctx_.engines.unwatch(key_, "the database is no longer watched");
     ctx_.store.remove_database(key_);
@@ -139,6 +156,97 @@ void DatabaseWatch::stop(bool withdraw) {
 }
 
 void DatabaseWatch::wake() { wakeup_.cancel(); }
+
+void DatabaseWatch::consider_spill(bool progressed) {
+  if (stopped_ || queue_.empty() || running_ == 0) return;
+  // A parked lane is connected already: it takes the waiting work at once.
+  for (auto& l : lanes_)
+    if (l->parked && !l->retire) {
+      l->parked = false;
+      l->wakeup.cancel();
+      return;
+    }
+  if (spill_armed_ && !progressed) return;
+  spill_armed_ = true;
+  spill_.expires_after(kSpillAfter);  // a pending wait ends with operation_aborted
+  spill_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (const auto self = weak.lock()) {
+      self->spill_armed_ = false;
+      self->open_lane();
+    }
+  });
+}
+
+void DatabaseWatch::open_lane() {
+  if (stopped_ || !up_ || queue_.empty() || running_ == 0) return;
+  if (lanes_.size() + 1 >= collectors::kKindCount) return;  // one connection per collector is the most useful
+  auto lane = std::make_shared<Lane>(ctx_);
+  lane->slot = pool_->join([weak = std::weak_ptr<Lane>(lane)] {
+    if (const auto l = weak.lock()) {
+      l->retire = true;
+      l->wakeup.cancel();
+    }
+  });
+  if (!lane->slot->try_acquire()) return;  // no free slot, or another database waits for one
+  lanes_.push_back(lane);
+  asio::co_spawn(ctx_.loop, this->lane(shared_from_this(), std::move(lane)), asio::detached);
+}
+
+void DatabaseWatch::retire_lanes() {
+  for (auto& l : lanes_) {
+    l->retire = true;
+    l->wakeup.cancel();
+    if (stopped_) l->conn.close();  // a running query ends now; otherwise it finishes first
+  }
+}
+
+awaitable<void> DatabaseWatch::lane([[maybe_unused]] std::shared_ptr<DatabaseWatch> self, std::shared_ptr<Lane> lane) {
+  const auto err = co_await lane->conn.connect(params_);
+  if (err) {
+    if (!stopped_)
+      spdlog::debug("extra connection failed target={} datname={} error=\"{}\"", key_.target, key_.datname,
+                    pg::describe(*err));
+  } else {
+    spdlog::debug("extra connection opened target={} datname={} backend_pid={} connections={}", key_.target,
+                  key_.datname, lane->conn.backend_pid(), lanes_.size() + 1);
+    boost::system::error_code ec;
+    while (!stopped_ && !lane->retire && lane->conn.connected()) {
+      if (!queue_.empty()) {
+        co_await run_next(lane->conn, false);
+        if (pool_->waiting() > 0) break;  // another database of the target waits: its turn
+        continue;
+      }
+      lane->parked = true;
+      lane->slot->idle(true);
+      lane->wakeup.expires_after(kLinger);
+      co_await lane->wakeup.async_wait(asio::redirect_error(use_awaitable, ec));
+      lane->parked = false;
+      lane->slot->idle(false);
+      if (!ec) break;  // nothing to do for kLinger
+    }
+  }
+  lane->conn.close();
+  lane->slot->leave();
+  std::erase(lanes_, lane);
+  if (!stopped_)
+    spdlog::debug("extra connection closed target={} datname={} connections={}", key_.target, key_.datname,
+                  lanes_.size() + 1);
+}
+
+awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
+  // Longest first: the slowest view starts at once, and the cycle ends soonest when lanes open.
+  auto pick = queue_.begin();
+  for (auto it = queue_.begin(); it != queue_.end(); ++it)
+    if (last_seconds_[idx(*it)] > last_seconds_[idx(*pick)]) pick = it;
+  const auto kind = *pick;
+  queue_.erase(pick);
+  ++running_;
+  consider_spill(true);
+  co_await collect(kind, conn, primary);
+  --running_;
+  pending_[idx(kind)] = false;
+}
 
 void DatabaseWatch::give_back_slot() {
   if (!slot_->holding()) return;
@@ -161,6 +269,7 @@ void DatabaseWatch::set_up(bool up, const std::string& why) {
     ever_connected_ = true;
     last_connect_error_.clear();
   } else if (!up && (up_ || why != last_connect_error_)) {
+    retire_lanes();  // their connections are as dead as this one
     // Logged when the state or the reason changes, not on every retry.
     spdlog::warn("database unreachable, retrying with backoff target={} datname={} error=\"{}\"", key_.target,
                  key_.datname, why);
@@ -183,6 +292,7 @@ void DatabaseWatch::enqueue(collectors::Kind kind) {
   pending_[idx(kind)] = true;
   queue_.push_back(kind);
   wake();
+  consider_spill(false);
 }
 
 void DatabaseWatch::fail_all(const std::string& why) {
@@ -258,30 +368,30 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
       set_up(true, {});
     }
     if (queue_.empty()) continue;
-    const auto kind = queue_.front();
-    queue_.pop_front();
-    co_await collect(kind);
-    pending_[idx(kind)] = false;
+    co_await run_next(conn_, true);
     // Fairness: after a full round of collectors, a database with more work due still lets a waiting one in.
     if (++turn >= collectors::kKindCount && !queue_.empty() && slot_->others_waiting() && !stopped_)
       give_back_slot();
   }
 }
 
-awaitable<void> DatabaseWatch::collect(collectors::Kind kind) {
+awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& conn, bool primary) {
   const auto& def = collectors::definition(kind);
   const auto started = steady_clock::now();
-  auto q = co_await conn_.query(def.sql(conn_.server_version()), {}, target_.connection.statement_timeout + kClientDeadlineMargin);
+  auto q = co_await conn.query(def.sql(conn.server_version()), {},
+                               target_.connection.statement_timeout + kClientDeadlineMargin);
   if (stopped_) co_return;
   auto& s = series_->collector[idx(kind)];
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  last_seconds_[idx(kind)] = seconds;
 
   std::string error;
   std::shared_ptr<const metrics::Snapshot> snapshot;
   std::size_t rows = 0;
   if (q.error) {
     error = pg::describe(*q.error);
-    if (!conn_.connected()) set_up(false, error);
+    // A lane's lost connection ends the lane; the watch's own decides whether the database is down.
+    if (primary && !conn.connected()) set_up(false, error);
   } else {
     pg::ResultRows result(q.result.get());
     auto& filter = filter_for(kind);

@@ -49,16 +49,21 @@ SlotPool::Member::Member(std::shared_ptr<SlotPool> pool, std::function<void()> g
 
 SlotPool::Member::~Member() { leave(); }
 
+bool SlotPool::Member::try_acquire() {
+  if (state_ != State::kOut) return state_ == State::kHolding;
+  auto& p = *pool_;
+  if (p.in_use_ >= p.capacity_ || !p.line_.empty()) return false;
+  ++p.in_use_;
+  state_ = State::kHolding;
+  p.publish();
+  return true;
+}
+
 awaitable<bool> SlotPool::Member::acquire() {
   if (state_ == State::kHolding) co_return true;
   if (state_ != State::kOut) co_return false;
+  if (try_acquire()) co_return true;
   auto& p = *pool_;
-  if (p.in_use_ < p.capacity_ && p.line_.empty()) {
-    ++p.in_use_;
-    state_ = State::kHolding;
-    p.publish();
-    co_return true;
-  }
   state_ = State::kWaiting;
   p.line_.push_back(this);
   p.publish();

@@ -5,7 +5,8 @@
 // When its queue runs empty it keeps the slot (and its connection) unless another member waits, in which
 // case it hands the slot over; an idle holder marks itself idle, and a member that starts waiting asks one
 // idle holder to give its slot back. So a target with no more databases than slots keeps one persistent
-// connection per database, and one with more takes turns.
+// connection per database, and one with more takes turns. A database whose collectors queue behind a slow
+// one may take further free slots with try_acquire() (never ahead of a member that waits).
 //
 // Thread-safety: loop thread only.
 #pragma once
@@ -66,6 +67,8 @@ class SlotPool::Member {
   // Waits for a slot (at once when one is free and nobody is ahead). True when the slot is held; false
   // when leave() was called meanwhile. Only one acquire() at a time.
   [[nodiscard]] awaitable<bool> acquire();
+  // Takes a slot only when one is free and nobody waits for it, without waiting. True when held.
+  [[nodiscard]] bool try_acquire();
   // Gives the slot back (to the first member waiting, if any). Nothing when not holding one.
   void release();
   // Leaves for good: gives the slot back or leaves the line; a pending acquire() returns false.

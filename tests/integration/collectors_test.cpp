@@ -379,7 +379,11 @@ TEST_CASE("an outage withdraws the database's series and recovery brings them ba
 TEST_CASE("a stuck database skips runs but never delays the endpoint, and recovers") {
   Cluster pg;
   pg.exec("CREATE TABLE t1 (id int);");
-  Daemon d(config_for(pg));
+  // One connection, so that the frozen backend holds every collector (with more, the others run on a
+  // spare connection: tests/integration/connections_test.cpp).
+  auto config = config_for(pg);
+  config.replace(config.find("connection: { "), 14, "connection: { max_connections: 1, ");
+  Daemon d(config);
   REQUIRE(d.wait_for([](const Scrape& s) {
     return s.value("pghealthd_table_live_tuples", {{"relname", "t1"}}).has_value();
   }));

@@ -3,11 +3,13 @@
 // spread over the interval. Checked in pg_stat_activity and /metrics, as a DBA would.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <thread>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,19 @@ std::string config_for(const Cluster& pg, const std::vector<std::string>& dbs, i
 
 constexpr const char* kOurBackends =
     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pghealthd' AND backend_type = 'client backend'";
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// SIGSTOPs one backend; SIGCONTs it when it goes, so a failed assertion still thaws it.
+struct StoppedBackend {
+  explicit StoppedBackend(int pid) : pid(pid) { ::kill(pid, SIGSTOP); }
+  ~StoppedBackend() { ::kill(pid, SIGCONT); }
+  StoppedBackend(const StoppedBackend&) = delete;
+  StoppedBackend& operator=(const StoppedBackend&) = delete;
+  int pid;
+};
 
 }  // namespace
 
@@ -187,4 +202,58 @@ TEST_CASE("automatic vacuum of many databases stays within max_connections plus 
   // Once nothing is left to vacuum, no vacuum connection stays open: only the collectors' two remain.
   CHECK(eventually([&] { return std::stoi(watcher.exec(kOurBackends)) <= 2; }, std::chrono::seconds(10)));
   for (const auto& db : dbs) CHECK(pg.scalar("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'bloated'", db) == "0");
+}
+
+TEST_CASE("collectors queued behind a stuck one run on a spare slot within max_connections; a small database "
+          "keeps one connection") {
+  Cluster pg;
+  const auto dbs = make_databases(pg, 1);
+  Session watcher(pg.conninfo());
+  const std::vector<std::string> collectors = {"stat_user_tables", "statio_user_tables", "stat_user_indexes",
+                                               "xmin_horizon"};
+  for (const int max_connections : {1, 2}) {
+    INFO("max_connections " << max_connections);
+    Daemon d(config_for(pg, dbs, max_connections, "1s"));
+    REQUIRE(d.wait_for([&](const Scrape& s) {
+      return std::all_of(collectors.begin(), collectors.end(), [&](const std::string& c) {
+        return s.value("pghealthd_collector_success", {{"datname", "d1"}, {"collector", c}}) == 1.0;
+      });
+    }));
+    // Its collectors take milliseconds: never 250 ms of waiting, so one connection, whatever the bound.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const auto pid = watcher.exec(
+        "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'pghealthd' AND "
+        "backend_type = 'client backend'");
+    REQUIRE(pid.find(',') == std::string::npos);
+
+    // The next collector sent to that backend hangs (statement_timeout 5 s cannot fire in a stopped process).
+    double frozen_at = 0;
+    std::string backends;
+    Scrape s("");
+    {
+      StoppedBackend stopped(std::stoi(pid));
+      frozen_at = unix_now();
+      std::this_thread::sleep_for(std::chrono::seconds(4));
+      s = d.scrape();
+      backends = watcher.exec(kOurBackends);
+    }
+    int ran = 0;  // collectors that succeeded well after the freeze
+    std::ostringstream times;
+    for (const auto& c : collectors) {
+      const auto at = s.value("pghealthd_collector_last_success_timestamp_seconds", {{"datname", "d1"}, {"collector", c}});
+      times << c << "=" << (at ? *at - frozen_at : -1) << " ";
+      if (at && *at > frozen_at + 1.5) ++ran;
+    }
+    INFO("last successes, seconds after the freeze: " << times.str());
+    if (max_connections == 1) {
+      CHECK(ran == 0);  // every collector waits behind the stuck one: the bound holds
+      CHECK(backends == "1");
+    } else {
+      CHECK(ran == 3);  // all but the stuck one, on the second connection
+      CHECK(backends == "2");
+      CHECK(s.value("pghealthd_connections", {{"target", "t"}}) == 2.0);
+      CHECK(d.log().find("extra connection opened target=t datname=d1") != std::string::npos);
+    }
+    CHECK(d.stop() == 0);
+  }
 }
