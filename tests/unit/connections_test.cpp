@@ -282,3 +282,35 @@ TEST_CASE("slots: leaving while waiting ends the wait, leaving while holding fre
   drain(loop);
   CHECK(pool->in_use() == 0);
 }
+
+TEST_CASE("slots: try_acquire takes only a free slot nobody waits for, and never waits", "[slots]") {
+  asio::io_context loop;
+  prometheus::Gauge in_use, waiting;
+  auto pool = std::make_shared<SlotPool>(loop.get_executor(), 2, &in_use, &waiting);
+  auto first = pool->join({});
+  auto extra = pool->join({});
+  auto third = pool->join({});
+  CHECK(first->try_acquire());
+  CHECK(extra->try_acquire());
+  CHECK(extra->try_acquire());  // already holding: still true, nothing more taken
+  CHECK(in_use.Value() == 2);
+  CHECK_FALSE(third->try_acquire());  // full
+  extra->release();
+  // A member that waits (the pool was full when it asked) goes before any try_acquire.
+  first->release();
+  CHECK(first->try_acquire());
+  bool got = false;
+  auto log = std::make_shared<Log>();
+  asio::co_spawn(loop, use_slot(third, "third", log, 50ms), asio::detached);
+  auto fourth = pool->join({});
+  pump(loop, 5ms);
+  CHECK(in_use.Value() == 2);  // first and third
+  asio::co_spawn(loop, take(fourth, &got), asio::detached);
+  pump(loop, 5ms);
+  CHECK(waiting.Value() == 1);
+  first->release();  // the slot goes to the waiting member, not to a try_acquire
+  CHECK_FALSE(extra->try_acquire());
+  drain(loop);
+  CHECK(got);
+  CHECK_FALSE(extra->holding());
+}
