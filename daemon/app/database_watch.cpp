@@ -69,6 +69,7 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
   filter_.include_tables = config::compile_patterns(c.include_tables);
   filter_.exclude_tables = config::compile_patterns(c.exclude_tables);
   filter_.min_table_size_bytes = c.min_table_size_bytes;
+  filter_.database_rows = false;  // until TargetWatch::designate says so
 }
 
 metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
@@ -76,6 +77,7 @@ metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
   const bool budgeted = collectors::definition(kind).budgeted;
   const auto budget = ctx_.cardinality.max_series_per_target;
   filter_.table_sizes.clear();
+  filter_.database_rows = reports_databases_;
   if ((filter_.min_table_size_bytes > 0 || budget > 0) && kind != collectors::Kind::kStatUserTables) {
     if (const auto tables = ctx_.store.get(key_, collectors::Kind::kStatUserTables))
       for (const auto& t : tables->tables)
@@ -116,7 +118,15 @@ void DatabaseWatch::report_series(collectors::Kind kind, const metrics::Fragment
   last = series.dropped;
 }
 
+void DatabaseWatch::report_databases(bool on) {
+  if (on == reports_databases_) return;
+  reports_databases_ = on;
+  const auto freeze = collectors::Kind::kFreeze;
+  if (on && started_ && !stopped_ && ctx_.collectors.freeze.enabled && !pending_[idx(freeze)]) enqueue(freeze);
+}
+
 void DatabaseWatch::start() {
+  started_ = true;
   series_ = &ctx_.store.add_database(key_);
   series_->up->Set(0);
   ctx_.engines.watch(key_, params_);
@@ -126,7 +136,7 @@ void DatabaseWatch::start() {
   // In collectors::Kind order.
   const std::array<const config::Collector*, collectors::kKindCount> cfg{
       &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
-      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress};
+      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress, &ctx_.collectors.freeze};
   // One phase for all of this database's collectors, a fraction of the shortest interval.
   auto shortest = config::Duration::max();
   for (const auto* c : cfg)

@@ -47,6 +47,10 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   // both, so /metrics has no gap and a running VACUUM goes on.
   void stop(bool withdraw = true);
 
+  // Whether this watch's freeze collector exports every database's ages (one watch per target does; see
+  // TargetWatch::designate). Turned on after the start, it runs the freeze collector at once.
+  void report_databases(bool on);
+
   [[nodiscard]] const metrics::DbKey& key() const { return key_; }
   [[nodiscard]] bool up() const { return up_; }
 
@@ -96,6 +100,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
   asio::steady_timer wakeup_;
   bool stopped_ = false;
+  bool started_ = false;
+  bool reports_databases_ = false;
   bool up_ = false;
   bool ever_connected_ = false;
   bool waiting_to_retry_ = false;  // in backoff: due collectors fail at once instead of queueing

@@ -51,7 +51,16 @@ void TargetWatch::start() {
   } else {
     add(pg::default_dbname(target_.conninfo), false);
   }
+  designate();
   withdraw_inherited();
+}
+
+void TargetWatch::designate() {
+  bool first = true;  // the first by name
+  for (auto& [name, db] : dbs_) {
+    db->report_databases(first);
+    first = false;
+  }
 }
 
 void TargetWatch::stop(bool withdraw) {
@@ -94,6 +103,7 @@ void TargetWatch::sync(const std::vector<std::string>& names) {
   }
   for (const auto& n : wanted)
     if (!dbs_.count(n)) add(n, true);
+  designate();
 }
 
 awaitable<void> TargetWatch::discover([[maybe_unused]] std::shared_ptr<TargetWatch> self) {

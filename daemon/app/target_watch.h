@@ -35,6 +35,9 @@ class TargetWatch : public std::enable_shared_from_this<TargetWatch> {
   void add(const std::string& datname, bool override_dbname);
   void sync(const std::vector<std::string>& names);
   void withdraw_inherited();
+  // One database watch reports the ages of every database of the server (the freeze collector's
+  // per-database series): the first by name.
+  void designate();
 
   Context& ctx_;
   config::Target target_;

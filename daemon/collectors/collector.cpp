@@ -1,5 +1,6 @@
 #include "collectors/collector.h"
 
+#include "collectors/freeze.h"
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
@@ -35,6 +36,8 @@ const std::array<Definition, kKindCount> kAll{{
      &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
     {Kind::kVacuumProgress, "vacuum_progress", &same_sql<kVacuumProgressSql>,
      &parse_into<model::VacuumProgress, parse_vacuum_progress, &Data::vacuums>, false},
+    // Budgeted: its per-table series are cut like the others; the per-database ones never are.
+    {Kind::kFreeze, "freeze", &same_sql<kFreezeSql>, &parse_freeze, true},
 }};
 
 }  // namespace
@@ -49,6 +52,7 @@ std::size_t rows_of(Kind kind, const Data& data) {
     case Kind::kStatUserIndexes: return data.indexes.size();
     case Kind::kXminHorizon: return data.horizon.size();
     case Kind::kVacuumProgress: return data.vacuums.size();
+    case Kind::kFreeze: return data.freeze.size() + data.databases.size();
   }
   return 0;
 }

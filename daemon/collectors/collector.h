@@ -13,8 +13,8 @@
 
 namespace pghealthd::collectors {
 
-enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon, kVacuumProgress };
-inline constexpr std::size_t kKindCount = 5;
+enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon, kVacuumProgress, kFreeze };
+inline constexpr std::size_t kKindCount = 6;
 
 // The typed rows of one successful run; a run of a kind fills its own field.
 struct Data {
@@ -23,6 +23,8 @@ struct Data {
   std::vector<model::IndexStats> indexes;     // stat_user_indexes
   std::vector<model::HorizonHolder> horizon;  // xmin_horizon
   std::vector<model::VacuumProgress> vacuums;  // vacuum_progress
+  std::vector<model::FreezeAge> freeze;        // freeze: this database's tables
+  std::vector<model::DatabaseAge> databases;   // freeze: every database of the server
 };
 
 struct Definition {

@@ -50,6 +50,7 @@ struct Collectors {
   Collector stat_user_indexes{true, std::chrono::seconds(300)};
   Collector xmin_horizon{true, std::chrono::seconds(60)};
   Collector vacuum_progress{true, std::chrono::seconds(15)};
+  Collector freeze{true, std::chrono::seconds(300)};
   bool operator==(const Collectors&) const = default;  // reload compares configurations
 };
 

@@ -287,7 +287,7 @@ void read_cardinality(Reader& r, const YAML::Node& node, Cardinality& out) {
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   if (!r.expect_map(node, "collectors",
                     {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon",
-                     "vacuum_progress"}))
+                     "vacuum_progress", "freeze"}))
     return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
@@ -306,6 +306,7 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("stat_user_indexes", out.stat_user_indexes);
   one("xmin_horizon", out.xmin_horizon);
   one("vacuum_progress", out.vacuum_progress);
+  one("freeze", out.freeze);
 }
 
 // "HH:MM" -> minutes after midnight.

@@ -45,6 +45,12 @@ enum class Family : std::size_t {
   kXminHorizonAgeTransactions,
   kVacuumProgressRatio,
   kVacuumProgressSeconds,
+  kTableXidAge,
+  kTableMxidAge,
+  kTableFreezeMaxAge,
+  kTableFreezeDueRatio,
+  kDatabaseXidAge,
+  kDatabaseMxidAge,
   kCount,
 };
 
@@ -108,6 +114,23 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"pghealthd_vacuum_progress_seconds", "gauge",
      "How long a running VACUUM has run (since its transaction started), by who started it and phase; "
      "absent when nothing runs."},
+    {"pghealthd_table_xid_age", "gauge",
+     "Transactions since the table's oldest unfrozen transaction ID: age(relfrozenxid), or its TOAST "
+     "table's when older."},
+    {"pghealthd_table_mxid_age", "gauge",
+     "Multixacts since the table's oldest unfrozen multixact ID: mxid_age(relminmxid), or its TOAST "
+     "table's when older."},
+    {"pghealthd_table_freeze_max_age", "gauge",
+     "The table's effective autovacuum_freeze_max_age: its reloption (which can only lower it), else the "
+     "server's."},
+    {"pghealthd_table_freeze_due_ratio", "gauge",
+     "xid_age / freeze_max_age, or the multixact equivalent when larger: 1 or more means an "
+     "anti-wraparound autovacuum of the table is due."},
+    {"pghealthd_database_xid_age", "gauge",
+     "Transactions since the database's oldest unfrozen transaction ID: age(pg_database.datfrozenxid). "
+     "At 2^31 minus about 3 million the server stops accepting writes."},
+    {"pghealthd_database_mxid_age", "gauge",
+     "Multixacts since the database's oldest unfrozen multixact ID: mxid_age(pg_database.datminmxid)."},
 }};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }

@@ -289,6 +289,31 @@ Fragments render_vacuum_progress(std::string_view target, std::string_view datna
   return f;
 }
 
+Fragments render_freeze(std::string_view target, std::string_view datname, const std::vector<model::FreezeAge>& tables,
+                        const std::vector<model::DatabaseAge>& databases, const SeriesFilter& filter) {
+  auto f = render_rows(
+      tables, filter, [&](const model::FreezeAge& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
+      [](const model::FreezeAge& t) { return t.size_bytes.value_or(0); },
+      [&](Fragments& out, const model::FreezeAge& t) {
+        const Row row(target, datname, t.schemaname, t.relname);
+        row.add(out, Family::kTableXidAge, t.xid_age);
+        row.add(out, Family::kTableMxidAge, t.mxid_age);
+        row.add(out, Family::kTableFreezeMaxAge, std::optional<std::int64_t>(t.freeze_max_age));
+        row.add(out, Family::kTableFreezeDueRatio, model::freeze_due_ratio(t));
+      });
+  if (!filter.database_rows) return f;
+  for (const auto& d : databases) {  // the row's own database, whichever database the query ran in
+    std::string labels = "{target=\"";
+    append_escaped(labels, target);
+    labels += "\",datname=\"";
+    append_escaped(labels, d.datname);
+    labels += "\"} ";
+    append_sample(f, Family::kDatabaseXidAge, labels, d.xid_age);
+    append_sample(f, Family::kDatabaseMxidAge, labels, d.mxid_age);
+  }
+  return f;
+}
+
 const base::Deflated& Fragments::deflated(std::size_t family) const {
   auto& d = deflated_[family];
   if (!d) d = base::deflate_piece(lines[family]);

@@ -65,6 +65,10 @@ struct SeriesFilter {
   // at about that size, so the new text does not grow by doubling and copying (which briefly holds both).
   std::array<std::size_t, kFamilyCount> expected_bytes{};
 
+  // Whether the freeze collector renders the per-database ages: they list every database of the server,
+  // so only one database watch of a target does (app/target_watch.h), lest the series repeat.
+  bool database_rows = true;
+
   [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
                            std::optional<std::int64_t> size_bytes = std::nullopt) const;
   // How many of `wanted` series this run may render.
@@ -90,6 +94,13 @@ struct SeriesFilter {
 [[nodiscard]] Fragments render_vacuum_progress(std::string_view target, std::string_view datname,
                                                const std::vector<model::VacuumProgress>& vacuums,
                                                const SeriesFilter& filter = {});
+
+// Per-table freeze ages (filtered and cut like the other per-table series) and, when
+// filter.database_rows, every database's ages (never cut; one watch per target renders them).
+[[nodiscard]] Fragments render_freeze(std::string_view target, std::string_view datname,
+                                      const std::vector<model::FreezeAge>& tables,
+                                      const std::vector<model::DatabaseAge>& databases,
+                                      const SeriesFilter& filter = {});
 
 // Every family that has samples in `parts`, in catalog order: its HELP and TYPE once, then the samples of
 // each part. `header(family)` and `lines(part, family)` receive the pieces in output order; nothing is

@@ -10,6 +10,7 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
     case collectors::Kind::kStatUserIndexes: return render_indexes(target, datname, data.indexes, filter);
     case collectors::Kind::kXminHorizon: return render_horizon(target, datname, data.horizon, filter);
     case collectors::Kind::kVacuumProgress: return render_vacuum_progress(target, datname, data.vacuums, filter);
+    case collectors::Kind::kFreeze: return render_freeze(target, datname, data.freeze, data.databases, filter);
   }
   return {};
 }

@@ -56,10 +56,11 @@ bool is_false(std::string_view v) {
   return v == "0" || prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2);
 }
 
-}  // namespace
-
-AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
-  if (reloptions.size() < 2 || reloptions.front() != '{' || reloptions.back() != '}') return server;
+// Calls `f(key, value)` for each element of a reloptions array as text ({a=1,b=x}); malformed ones are
+// skipped, as PostgreSQL would never store them.
+template <typename F>
+void for_each_reloption(std::string_view reloptions, F&& f) {
+  if (reloptions.size() < 2 || reloptions.front() != '{' || reloptions.back() != '}') return;
   std::string_view body = reloptions.substr(1, reloptions.size() - 2);
   while (!body.empty()) {
     const auto comma = body.find(',');
@@ -70,18 +71,57 @@ AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_v
     if (item.size() >= 2 && item.front() == '"' && item.back() == '"') item = item.substr(1, item.size() - 2);
     const auto eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+    f(item.substr(0, eq), item.substr(eq + 1));
+  }
+}
+
+// A whole-string number, else nothing.
+template <typename T>
+std::optional<T> number_of(std::string_view value) {
+  T number{};
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || ptr != value.data() + value.size()) return std::nullopt;
+  return number;
+}
+
+}  // namespace
+
+AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
+  for_each_reloption(reloptions, [&](std::string_view key, std::string_view value) {
     if (key == "autovacuum_enabled") {
       if (is_false(value)) server.enabled = false;
-      continue;
+      return;
     }
-    double number = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (ec != std::errc() || ptr != value.data() + value.size()) continue;
-    if (key == "autovacuum_vacuum_threshold") server.base_threshold = number;
-    if (key == "autovacuum_vacuum_scale_factor") server.scale_factor = number;
-  }
+    const auto number = number_of<double>(value);
+    if (!number) return;
+    if (key == "autovacuum_vacuum_threshold") server.base_threshold = *number;
+    if (key == "autovacuum_vacuum_scale_factor") server.scale_factor = *number;
+  });
   return server;
+}
+
+FreezeSettings effective_freeze(FreezeSettings server, std::string_view reloptions) {
+  for_each_reloption(reloptions, [&](std::string_view key, std::string_view value) {
+    const auto number = number_of<std::int64_t>(value);
+    // -1 (or any negative value) means "use the server's"; a larger value is ignored by autovacuum.
+    if (!number || *number < 0) return;
+    if (key == "autovacuum_freeze_max_age") server.freeze_max_age = std::min(server.freeze_max_age, *number);
+    if (key == "autovacuum_multixact_freeze_max_age")
+      server.multixact_freeze_max_age = std::min(server.multixact_freeze_max_age, *number);
+  });
+  return server;
+}
+
+std::optional<double> freeze_due_ratio(const FreezeAge& t) {
+  std::optional<double> ratio;
+  auto consider = [&](const Count& age, std::int64_t max_age) {
+    if (!age || max_age <= 0) return;
+    const double r = static_cast<double>(std::max<std::int64_t>(*age, 0)) / static_cast<double>(max_age);
+    if (!ratio || r > *ratio) ratio = r;
+  };
+  consider(t.xid_age, t.freeze_max_age);
+  consider(t.mxid_age, t.multixact_freeze_max_age);
+  return ratio;
 }
 
 std::optional<double> autovacuum_threshold(const TableStats& t) {

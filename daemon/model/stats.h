@@ -90,6 +90,37 @@ struct HorizonHolder {
   std::string xmin;                   // the xid itself, to tell whether the horizon moved
 };
 
+// The freeze age of one table (pg_class): its own or its TOAST table's, whichever is older, and the ages at
+// which autovacuum forces an anti-wraparound vacuum of it.
+struct FreezeAge {
+  std::string schemaname;
+  std::string relname;
+  Count xid_age;   // age(relfrozenxid), or the TOAST table's when older
+  Count mxid_age;  // mxid_age(relminmxid), the same way
+  std::int64_t freeze_max_age = 200000000;             // effective autovacuum_freeze_max_age
+  std::int64_t multixact_freeze_max_age = 400000000;   // effective autovacuum_multixact_freeze_max_age
+  Count size_bytes;  // (heap + TOAST) relpages * block_size, for the cardinality rules
+};
+
+// The freeze age of one database of the target (pg_database.datfrozenxid and datminmxid).
+struct DatabaseAge {
+  std::string datname;
+  Count xid_age;
+  Count mxid_age;
+};
+
+// The server's autovacuum_freeze_max_age and autovacuum_multixact_freeze_max_age, lowered by a table's
+// reloptions of the same names (a reloption can only lower them: autovacuum ignores a larger one).
+struct FreezeSettings {
+  std::int64_t freeze_max_age = 200000000;
+  std::int64_t multixact_freeze_max_age = 400000000;
+};
+[[nodiscard]] FreezeSettings effective_freeze(FreezeSettings server, std::string_view reloptions);
+
+// xid_age / freeze_max_age, or mxid_age / multixact_freeze_max_age when larger: 1 or more means an
+// anti-wraparound autovacuum of the table is due. Absent when neither age is known.
+[[nodiscard]] std::optional<double> freeze_due_ratio(const FreezeAge& t);
+
 inline constexpr const char* kHorizonSources[] = {"transaction", "replication_slot", "prepared_transaction",
                                                   "standby"};
 

@@ -20,6 +20,7 @@ using pghealthd::metrics::append_escaped;
 using pghealthd::metrics::append_value;
 using pghealthd::metrics::Family;
 using pghealthd::metrics::Fragments;
+using pghealthd::metrics::render_freeze;
 using pghealthd::metrics::render_horizon;
 using pghealthd::metrics::render_indexes;
 using pghealthd::metrics::render_table_io;
@@ -421,8 +422,14 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
   const Fragments horizon_a = render_horizon("t", "a", {});
   const Fragments vacuums_b = render_vacuum_progress("t", "b", {running_vacuum("Message", "autovacuum", 10, 5, 3)});
+  pghealthd::model::FreezeAge aged;
+  aged.schemaname = "public";
+  aged.relname = "Message";
+  aged.xid_age = 1000;
+  aged.mxid_age = 10;
+  const Fragments freeze_a = render_freeze("t", "a", {aged}, {{"a", 2000, 20}});
   std::string out;
-  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b});
+  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a});
 
   std::map<std::string, int> help, type, samples;
   std::string current;  // the family of the last TYPE line

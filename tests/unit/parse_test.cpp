@@ -9,6 +9,7 @@
 
 #include "collectors/collector.h"
 #include "pg/rows.h"
+#include "collectors/freeze.h"
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
@@ -575,25 +576,28 @@ std::string render(const pghealthd::metrics::Fragments& f) {
 
 }  // namespace
 
-TEST_CASE("there are five collectors, named like their config keys", "[collectors]") {
+TEST_CASE("there are six collectors, named like their config keys", "[collectors]") {
   const auto& all = pghealthd::collectors::all();
-  REQUIRE(all.size() == 5);
+  REQUIRE(all.size() == 6);
   CHECK(all[0].name == "stat_user_tables");
   CHECK(all[1].name == "statio_user_tables");
   CHECK(all[2].name == "stat_user_indexes");
   CHECK(all[3].name == "xmin_horizon");
   CHECK(all[4].name == "vacuum_progress");
+  CHECK(all[5].name == "freeze");
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
   CHECK(&pghealthd::collectors::definition(Kind::kXminHorizon) == &all[3]);
   CHECK(&pghealthd::collectors::definition(Kind::kVacuumProgress) == &all[4]);
+  CHECK(&pghealthd::collectors::definition(Kind::kFreeze) == &all[5]);
   // Per-table and per-index views count against the series budget; the few per-database series do not.
   CHECK(all[0].budgeted);
   CHECK(all[1].budgeted);
   CHECK(all[2].budgeted);
   CHECK_FALSE(all[3].budgeted);
   CHECK_FALSE(all[4].budgeted);
+  CHECK(all[5].budgeted);  // its per-table series; the per-database ones are never cut
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql(150000)), Contains("SELECT"));
@@ -733,4 +737,91 @@ TEST_CASE("vacuum_progress process escapes hostile names and phases in labels", 
                              R"(by="other",phase="odd \"phase\"\n"})";
   CHECK_THAT(render(out.snapshot->series), Contains("pghealthd_vacuum_progress_ratio" + labels + " 0.25\n"));
   CHECK_THAT(render(out.snapshot->series), Contains("pghealthd_vacuum_progress_seconds" + labels + " 12.5\n"));
+}
+
+// --- freeze ------------------------------------------------------------------------------------------------
+
+namespace {
+
+// Two tables and two databases in the column order of kFreezeSql.
+Answer freeze_answer() {
+  return {{"scope", "schemaname", "relname", "datname", "xid_age", "mxid_age", "reloptions", "freeze_max_age",
+           "multixact_freeze_max_age", "size_bytes"},
+          {{"t", "public", "Message", "", "150000", "12", "{autovacuum_freeze_max_age=100000}", "200000000",
+            "400000000", "8192"},
+           {"t", "sales", "Orders", "", "1000", "300000000", std::nullopt, "200000000", "400000000", "16384"},
+           {"d", "", "", "app", "150123", "300000012", std::nullopt, "200000000", "400000000", std::nullopt},
+           {"d", "", "", "template0", "99", "0", std::nullopt, "200000000", "400000000", std::nullopt}}};
+}
+
+}  // namespace
+
+TEST_CASE("freeze: tables and databases land in their fields, reloptions lower the max age", "[collectors]") {
+  pghealthd::collectors::Data data;
+  REQUIRE(pghealthd::collectors::parse_freeze(freeze_answer().text_rows(), data).empty());
+  REQUIRE(data.freeze.size() == 2);
+  REQUIRE(data.databases.size() == 2);
+  const auto& message = data.freeze[0];
+  CHECK(message.schemaname == "public");
+  CHECK(message.relname == "Message");
+  CHECK(message.xid_age == 150000);
+  CHECK(message.mxid_age == 12);
+  CHECK(message.freeze_max_age == 100000);  // the reloption
+  CHECK(message.multixact_freeze_max_age == 400000000);
+  CHECK(message.size_bytes == 8192);
+  CHECK(data.freeze[1].freeze_max_age == 200000000);  // no reloptions: the server's
+  CHECK(data.databases[0].datname == "app");
+  CHECK(data.databases[0].xid_age == 150123);
+  CHECK(data.databases[0].mxid_age == 300000012);
+}
+
+TEST_CASE("freeze: a missing column or an unknown scope is an error, never a partial answer", "[collectors]") {
+  pghealthd::collectors::Data data;
+  CHECK_FALSE(pghealthd::collectors::parse_freeze(freeze_answer().without("xid_age").text_rows(), data).empty());
+  CHECK_FALSE(pghealthd::collectors::parse_freeze(freeze_answer().with(1, "scope", "x").text_rows(), data).empty());
+  CHECK_FALSE(pghealthd::collectors::parse_freeze(freeze_answer().with(0, "xid_age", "many").text_rows(), data).empty());
+  CHECK(data.freeze.empty());
+  CHECK(data.databases.empty());
+}
+
+TEST_CASE("freeze process renders ages, max age and due ratio per table, and every database's ages once",
+          "[collectors]") {
+  const auto answer = freeze_answer();
+  const auto kind = definition_named("freeze").kind;
+  const auto out = pghealthd::metrics::process(kind, answer.text_rows(), "t", "app", pghealthd::metrics::SeriesFilter{});
+  REQUIRE(out.snapshot);
+  CHECK(out.rows == 4);
+  const std::string text = render(out.snapshot->series);
+  const std::string message = R"({target="t",datname="app",schemaname="public",relname="Message"})";
+  const std::string orders = R"({target="t",datname="app",schemaname="sales",relname="Orders"})";
+  CHECK_THAT(text, Contains("\npghealthd_table_xid_age" + message + " 150000\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_mxid_age" + message + " 12\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_freeze_max_age" + message + " 100000\n"));
+  CHECK_THAT(text, Contains("\npghealthd_table_freeze_due_ratio" + message + " 1.5\n"));
+  // Orders: its multixact age is the nearer limit (300M of 400M).
+  CHECK_THAT(text, Contains("\npghealthd_table_freeze_due_ratio" + orders + " 0.75\n"));
+  CHECK_THAT(text, Contains("\npghealthd_database_xid_age{target=\"t\",datname=\"app\"} 150123\n"));
+  CHECK_THAT(text, Contains("\npghealthd_database_mxid_age{target=\"t\",datname=\"template0\"} 0\n"));
+  CHECK(out.snapshot->series.series == 12);
+
+  // A watch that does not report the databases renders the tables only.
+  pghealthd::metrics::SeriesFilter tables_only;
+  tables_only.database_rows = false;
+  const auto other = pghealthd::metrics::process(kind, answer.text_rows(), "t", "other", tables_only);
+  REQUIRE(other.snapshot);
+  CHECK(render(other.snapshot->series).find("pghealthd_database_") == std::string::npos);
+  CHECK(other.snapshot->series.series == 8);
+}
+
+TEST_CASE("freeze: the series budget cuts tables, never the databases", "[collectors]") {
+  pghealthd::metrics::SeriesFilter filter;
+  filter.budget = 5;  // one table's four series fit, the second's do not
+  const auto out = pghealthd::metrics::process(definition_named("freeze").kind, freeze_answer().text_rows(), "t",
+                                               "app", filter);
+  REQUIRE(out.snapshot);
+  const std::string text = render(out.snapshot->series);
+  CHECK(text.find("relname=\"Orders\"") != std::string::npos);  // the larger table first
+  CHECK(text.find("relname=\"Message\"") == std::string::npos);
+  CHECK(out.snapshot->series.dropped == 4);
+  CHECK_THAT(text, Contains("pghealthd_database_xid_age{target=\"t\",datname=\"template0\"} 99\n"));
 }

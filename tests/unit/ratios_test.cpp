@@ -139,3 +139,36 @@ TEST_CASE("vacuum progress stays within 0..1 even for inconsistent counts", "[ra
   CHECK(vacuum_progress_ratio(10, 20) == 1.0);
   CHECK(vacuum_progress_ratio(10, -3) == 0.0);
 }
+
+TEST_CASE("effective_freeze: a table's reloptions can only lower the server's freeze max ages", "[ratios]") {
+  using pghealthd::model::effective_freeze;
+  using pghealthd::model::FreezeSettings;
+  const FreezeSettings server{200000000, 400000000};
+  CHECK(effective_freeze(server, "{autovacuum_freeze_max_age=100000}").freeze_max_age == 100000);
+  CHECK(effective_freeze(server, "{autovacuum_freeze_max_age=100000}").multixact_freeze_max_age == 400000000);
+  CHECK(effective_freeze(server, "{autovacuum_multixact_freeze_max_age=150000000}").multixact_freeze_max_age ==
+        150000000);
+  // Larger than the server's: autovacuum ignores it.
+  CHECK(effective_freeze(server, "{autovacuum_freeze_max_age=1000000000}").freeze_max_age == 200000000);
+  // -1 means the server's; junk and other options change nothing.
+  CHECK(effective_freeze(server, "{autovacuum_freeze_max_age=-1}").freeze_max_age == 200000000);
+  CHECK(effective_freeze(server, "{fillfactor=70,autovacuum_freeze_max_age=12x}").freeze_max_age == 200000000);
+  CHECK(effective_freeze(server, "not an array").freeze_max_age == 200000000);
+  CHECK(effective_freeze(server, "{fillfactor=70,\"autovacuum_freeze_max_age=500000\"}").freeze_max_age == 500000);
+}
+
+TEST_CASE("freeze_due_ratio: the nearer of the two limits, 1 when an anti-wraparound vacuum is due", "[ratios]") {
+  pghealthd::model::FreezeAge t;
+  t.freeze_max_age = 200000000;
+  t.multixact_freeze_max_age = 400000000;
+  CHECK_FALSE(pghealthd::model::freeze_due_ratio(t).has_value());  // no age known
+  t.xid_age = 100000000;
+  CHECK(*pghealthd::model::freeze_due_ratio(t) == Approx(0.5));
+  t.mxid_age = 300000000;
+  CHECK(*pghealthd::model::freeze_due_ratio(t) == Approx(0.75));  // multixacts nearer their limit
+  t.xid_age = 200000000;
+  CHECK(*pghealthd::model::freeze_due_ratio(t) == Approx(1.0));
+  t.xid_age = -5;  // never in practice; clamped rather than exported negative
+  t.mxid_age = std::nullopt;
+  CHECK(*pghealthd::model::freeze_due_ratio(t) == 0.0);
+}

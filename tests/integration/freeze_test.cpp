@@ -1,0 +1,140 @@
+// The freeze collector against a real server: every exported age equals age()/mxid_age() read in SQL, the
+// due ratio follows a table's own autovacuum_freeze_max_age, a TOAST table older than its heap counts, a
+// multixact-heavy table shows its multixact age, partitioned parents have no age, and every database's
+// ages are exported once per target however many of its databases are watched.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "support/cluster.h"
+#include "support/daemon.h"
+
+using namespace pghealthd::test;
+
+namespace {
+
+std::string config_for(const Cluster& pg, const std::string& databases = "") {
+  return "targets:\n"
+         "  - name: t\n"
+         "    conninfo: \"" + pg.conninfo() + "\"\n" + databases +
+         "collectors:\n"
+         "  freeze: { interval: 1s }\n"
+         "  stat_user_tables: { interval: 1s }\n";
+}
+
+// Consumes `n` transaction IDs quickly: one committed transaction with an XID each, in one CALL.
+constexpr const char* kBurnProcedure =
+    "CREATE PROCEDURE burn_xids(n int) LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  FOR i IN 1..n LOOP PERFORM txid_current(); COMMIT; END LOOP;\n"
+    "END $$;";
+
+double as_number(const std::string& s) { return std::stod(s); }
+
+}  // namespace
+
+TEST_CASE("freeze ages equal age() and mxid_age() in SQL; a low reloption makes the due ratio cross 1",
+          "[versions]") {
+  Cluster pg;
+  pg.exec("CREATE TABLE aged (id int PRIMARY KEY, doc text) WITH (autovacuum_freeze_max_age = 100000);\n"
+          "ALTER TABLE aged ALTER COLUMN doc SET STORAGE EXTERNAL;\n"
+          "INSERT INTO aged SELECT g, repeat(md5(g::text), 100) FROM generate_series(1, 20) g;\n"
+          "CREATE TABLE shared_rows (id int PRIMARY KEY);\n"
+          "INSERT INTO shared_rows VALUES (1);\n"
+          "CREATE TABLE parted (id int) PARTITION BY RANGE (id);\n"
+          "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100);\n" +
+          std::string(kBurnProcedure));
+  // ~150,000 XIDs: more than aged's own freeze max age, far below the server's (autovacuum stays away).
+  pg.exec("CALL burn_xids(150000);");
+  // Multixacts: two sessions share-lock the same row, three times over.
+  for (int i = 0; i < 3; ++i) {
+    Session a(pg.conninfo()), b(pg.conninfo());
+    a.exec("BEGIN");
+    a.exec("SELECT id FROM shared_rows WHERE id = 1 FOR SHARE");
+    b.exec("BEGIN");
+    b.exec("SELECT id FROM shared_rows WHERE id = 1 FOR SHARE");
+    a.exec("COMMIT");
+    b.exec("COMMIT");
+  }
+  // A TOAST table older than its heap: freeze the heap alone (PROCESS_TOAST exists from 14).
+  const bool toast_older = pg.version() >= 140000;
+  if (toast_older) pg.exec("VACUUM (FREEZE, PROCESS_TOAST FALSE) aged;");
+
+  Daemon d(config_for(pg));
+  const Labels aged{{"relname", "aged"}};
+  REQUIRE(d.wait_for([&](const Scrape& s) { return s.value("pghealthd_table_freeze_due_ratio", aged).has_value(); }));
+  const auto s = d.scrape();
+  // Read after the scrape; nothing writes in between, so the ages have not moved (a margin for safety).
+  const auto row = pg.sql(
+      "SELECT age(c.relfrozenxid), age(t.relfrozenxid), mxid_age(c.relminmxid), mxid_age(t.relminmxid) "
+      "FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relname = 'aged'")[0];
+  const double heap_age = as_number(*row[0]), toast_age = as_number(*row[1]);
+  INFO("heap age " << heap_age << ", TOAST age " << toast_age);
+  if (toast_older) CHECK(toast_age > heap_age + 100000);
+  CHECK(*s.value("pghealthd_table_xid_age", aged) == Approx(std::max(heap_age, toast_age)).margin(5));
+  CHECK(*s.value("pghealthd_table_mxid_age", aged) ==
+        Approx(std::max(as_number(*row[2]), as_number(*row[3]))).margin(1));
+  CHECK(*s.value("pghealthd_table_freeze_max_age", aged) == 100000);
+  CHECK(*s.value("pghealthd_table_freeze_due_ratio", aged) ==
+        Approx(std::max(heap_age, toast_age) / 100000).epsilon(0.001));
+  CHECK(*s.value("pghealthd_table_freeze_due_ratio", aged) > 1.0);
+
+  // The other tables follow the server's settings.
+  const Labels shared{{"relname", "shared_rows"}};
+  const double server_max = as_number(pg.scalar("SHOW autovacuum_freeze_max_age"));
+  CHECK(*s.value("pghealthd_table_freeze_max_age", shared) == server_max);
+  const double shared_mxid = as_number(pg.scalar("SELECT mxid_age(relminmxid) FROM pg_class WHERE relname = 'shared_rows'"));
+  CHECK(shared_mxid >= 1);  // the share locks made multixacts
+  CHECK(*s.value("pghealthd_table_mxid_age", shared) == Approx(shared_mxid).margin(1));
+  CHECK(*s.value("pghealthd_table_xid_age", shared) ==
+        Approx(as_number(pg.scalar("SELECT age(relfrozenxid) FROM pg_class WHERE relname = 'shared_rows'"))).margin(5));
+
+  // A partitioned parent has no storage and no age; its partition has both.
+  CHECK_FALSE(s.value("pghealthd_table_xid_age", {{"relname", "parted"}}).has_value());
+  CHECK(s.value("pghealthd_table_xid_age", {{"relname", "parted_1"}}).has_value());
+
+  // Every database of the server, once, with pg_database's ages.
+  for (const auto& db : pg.sql("SELECT datname, age(datfrozenxid), mxid_age(datminmxid) FROM pg_database")) {
+    INFO("database " << *db[0]);
+    const auto xid = s.all("pghealthd_database_xid_age", {{"target", "t"}, {"datname", *db[0]}});
+    REQUIRE(xid.size() == 1);
+    CHECK(xid[0].value == Approx(as_number(*db[1])).margin(5));
+    const auto mxid = s.all("pghealthd_database_mxid_age", {{"target", "t"}, {"datname", *db[0]}});
+    REQUIRE(mxid.size() == 1);
+    CHECK(mxid[0].value == Approx(as_number(*db[2])).margin(1));
+  }
+  CHECK(s.value("pghealthd_collector_success", {{"collector", "freeze"}}) == 1.0);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("with several databases watched, each database's ages are exported once, and a watch that goes "
+          "hands the duty over") {
+  Cluster pg;
+  pg.exec("CREATE DATABASE a;\nCREATE DATABASE b;\nCREATE DATABASE c;");
+  Daemon d(config_for(pg, "    databases: [a, b, c]\n"));
+  auto once_each = [&](const Scrape& s, const std::vector<std::string>& dbs) {
+    for (const auto& db : dbs)
+      if (s.all("pghealthd_database_xid_age", {{"datname", db}}).size() != 1) return false;
+    return true;
+  };
+  const std::vector<std::string> all = {"a", "b", "c", "postgres", "template0", "template1"};
+  REQUIRE(d.wait_for([&](const Scrape& s) {
+    return once_each(s, all) &&
+           s.all("pghealthd_collector_success", {{"collector", "freeze"}}).size() == 3;
+  }));
+  CHECK(d.scrape().all("pghealthd_database_xid_age").size() == all.size());
+
+  // The watch of "a" (the first by name, the one that reports) goes; "b" takes over: every database's
+  // series are still there, never twice.
+  d.rewrite_config(config_for(pg, "    databases: [b, c]\n"));
+  d.signal(SIGHUP);
+  REQUIRE(d.wait_for([&](const Scrape& s) {
+    return s.all("pghealthd_table_xid_age", {{"datname", "a"}}).empty() &&
+           s.all("pghealthd_collector_success", {{"datname", "a"}}).empty() && once_each(s, all);
+  }));
+  CHECK(d.scrape().all("pghealthd_database_xid_age").size() == all.size());
+  CHECK(d.stop() == 0);
+}
