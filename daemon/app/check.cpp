@@ -1,5 +1,7 @@
 #include "app/check.h"
 
+#include <array>
+
 #include <iostream>
 
 #include "app/context.h"
@@ -12,6 +14,11 @@ namespace pghealthd::app {
 namespace {
 
 constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
+
+// What the report reads: the three views and the freeze ages (no series are rendered).
+constexpr std::array<collectors::Kind, 4> kReported{collectors::Kind::kStatUserTables,
+                                                     collectors::Kind::kStatioUserTables,
+                                                     collectors::Kind::kStatUserIndexes, collectors::Kind::kFreeze};
 
 report::DatabaseReport unreadable(const std::string& target, const std::string& datname, std::string error) {
   report::DatabaseReport r;
@@ -31,8 +38,8 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   std::string error;
   collectors::Data data;
   if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) error = pg::describe(*err);
-  for (std::size_t i = 0; i < 3 && error.empty(); ++i) {  // the three views; no series are rendered
-    const auto& def = collectors::all()[i];
+  for (std::size_t i = 0; i < kReported.size() && error.empty(); ++i) {
+    const auto& def = collectors::definition(kReported[i]);
     auto q = co_await conn.query(def.sql(conn.server_version()), {}, t.connection.statement_timeout + std::chrono::seconds(2));
     if (q.error) {
       error = std::string(def.name) + ": " + pg::describe(*q.error);

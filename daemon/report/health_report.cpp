@@ -200,6 +200,36 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     idx.push_back(std::move(k));
   }
 
+  // Freeze age: this database itself, then its tables.
+  constexpr double kWraparound = 2147483648.0;  // 2^31
+  auto freeze_row = [&](std::string name, model::Count xid, model::Count mxid, std::optional<double> due,
+                        std::string max_age) {
+    Keyed k;
+    const double oldest = static_cast<double>(std::max(xid.value_or(0), mxid.value_or(0))) / kWraparound;
+    k.key = std::max(oldest, due.value_or(0) / 1000);  // the wraparound share first, then the due ratio
+    if (oldest >= t.wraparound_critical) {
+      k.row.status = Status::kCritical;
+      k.row.note = fmt::format("{:.0f}% of the way to wraparound: VACUUM (FREEZE) it now", 100 * oldest);
+    } else if (oldest >= t.wraparound_warning) {
+      k.row.status = Status::kWarning;
+      k.row.note = fmt::format("{:.0f}% of the way to wraparound", 100 * oldest);
+    } else if (due && *due >= t.freeze_due_warning) {
+      k.row.status = Status::kWarning;
+      k.row.note = "anti-wraparound autovacuum is overdue: look for a held xmin horizon, a lock, or throttling";
+    } else {
+      k.row.note = due && *due >= 1 ? "anti-wraparound autovacuum is due" : "not due";
+    }
+    k.row.cells = {std::move(name), xid ? std::to_string(*xid) : "-", mxid ? std::to_string(*mxid) : "-",
+                   std::move(max_age), due ? fmt::format("{:.2f}", *due) : "-", std::string(report::name(k.row.status))};
+    return k;
+  };
+  std::vector<Keyed> freeze;
+  for (const auto& d : data.databases)
+    if (d.datname == datname) freeze.push_back(freeze_row("(database " + d.datname + ")", d.xid_age, d.mxid_age, {}, "-"));
+  for (const auto& f : data.freeze)
+    freeze.push_back(freeze_row(table_name(f.schemaname, f.relname), f.xid_age, f.mxid_age, model::freeze_due_ratio(f),
+                                std::to_string(f.freeze_max_age)));
+
   r.sections.push_back(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
   r.sections.push_back(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"},
                               std::move(cache)));
@@ -207,6 +237,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
                               std::move(recency)));
   r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "status"}, std::move(autovac)));
+  if (!freeze.empty())
+    r.sections.push_back(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
+                                std::move(freeze)));
   return r;
 }
 

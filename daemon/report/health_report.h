@@ -39,6 +39,10 @@ struct Thresholds {
   std::int64_t cache_min_blocks = 1000;       // fewer reads+hits than this: too little traffic to judge
   std::int64_t unused_index_min_bytes = 1 << 20;  // an unused index smaller than this is only noted
   double stale_days = 7;                        // not vacuumed or analyzed for this long, with changes
+  // Freeze age: XID or multixact age as a share of 2^31, where the server stops accepting writes (about
+  // 3 million short of it); and the due ratio past which anti-wraparound autovacuum is not keeping up.
+  double wraparound_warning = 0.5, wraparound_critical = 0.75;
+  double freeze_due_warning = 1.5;
 };
 
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,

@@ -200,6 +200,11 @@ TEST_CASE("pghealthd check prints the health tables worst first and exits like a
                               "(.databases[0].sections[] | select(.title == \"Dead tuples\") | .rows[0].cells[0])'",
                         &status);
   CHECK(json == "CRITICAL\nLead\n");
+  // The freeze ages: the database itself and each table, from pg_class and pg_database.
+  const auto freeze = run(bin + " check --format json --conninfo '" + pg.conninfo() + "' | jq -r "
+                                "'.databases[0].sections[] | select(.title == \"Freeze age\") | .rows[].cells[0]' | sort",
+                          &status);
+  CHECK(freeze == "(database postgres)\nLead\nfine\n");
 
   // A database that cannot be reached is critical too, with libpq's reason.
   out = run(bin + " check --conninfo 'host=/nonexistent dbname=x'", &status);
