@@ -77,6 +77,10 @@ post alertname=PghealthdCollectorFailing severity=warning "${m2[@]}" "${billing[
 post alertname=PghealthdVacuumFailing severity=warning "${m2[@]}" "${billing[@]}" schemaname=public relname=invoices result=failed
 post alertname=PghealthdCollectorFailing severity=warning "${m2[@]}" "${app[@]}" collector=stat_user_tables
 post alertname=PghealthdConfigReloadFailed severity=warning "${m2[@]}"
+# Wraparound: billing's critical hides billing's warning, not app's.
+post alertname=PghealthdWraparoundApproaching severity=critical "${m2[@]}" "${billing[@]}"
+post alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${billing[@]}"
+post alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${app[@]}"
 
 # state LABEL=VALUE...: "inhibited", "active" or "missing", as Alertmanager reports the one alert with
 # exactly these labels (the label names not given must be absent).
@@ -120,6 +124,9 @@ expect inhibited alertname=PghealthdCollectorFailing severity=warning "${m2[@]}"
 expect inhibited alertname=PghealthdVacuumFailing severity=warning "${m2[@]}" "${billing[@]}" schemaname=public relname=invoices result=failed
 expect active alertname=PghealthdCollectorFailing severity=warning "${m2[@]}" "${app[@]}" collector=stat_user_tables
 expect active alertname=PghealthdConfigReloadFailed severity=warning "${m2[@]}"
+expect active alertname=PghealthdWraparoundApproaching severity=critical "${m2[@]}" "${billing[@]}"
+expect inhibited alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${billing[@]}"
+expect active alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${app[@]}"
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures inhibition check(s) failed; Alertmanager's log:"
