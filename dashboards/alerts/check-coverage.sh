@@ -2,7 +2,7 @@
 # Checks that every alert of pghealthd-rules.yml is documented and tested:
 #   - it has a severity (critical or warning), a summary and a description;
 #   - its runbook_url is https://github.com/pghealthd/pghealthd#runbook-<alertname in lower case>;
-#   - RUNBOOK.md has exactly one heading "Runbook: <AlertName>" (GitHub's anchor for it is that
+#   - RUNBOOK.md and README.md (where the anchor resolves) each have exactly one heading "Runbook: <AlertName>" (GitHub's anchor for it is that
 #     fragment), and no runbook heading names an alert that does not exist;
 #   - pghealthd-rules.test.yml has an evaluation where it fires (exp_labels) and one where it stays
 #     quiet (exp_alerts: []).
@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rules=$here/pghealthd-rules.yml
 tests=$here/pghealthd-rules.test.yml
 runbook=$here/RUNBOOK.md
+readme=$here/../../README.md
 base=https://github.com/pghealthd/pghealthd#runbook-
 failures=0
 fail() {
@@ -49,6 +50,9 @@ while read -r name severity summary description url; do
   [ "$url" = "$base$lower" ] || fail "$name: runbook_url '$url', expected '$base$lower'"
   headings=$(grep -Ec "^#+ Runbook: $name\$" "$runbook")
   [ "$headings" = 1 ] || fail "$name: $headings headings 'Runbook: $name' in RUNBOOK.md, expected 1"
+  # The runbook_url's anchor is on the project's front page: README.md carries the same runbooks.
+  headings=$(grep -Ec "^#+ Runbook: $name\$" "$readme")
+  [ "$headings" = 1 ] || fail "$name: $headings headings 'Runbook: $name' in README.md, expected 1"
   grep -qx "$name fires" <<<"$tested" || fail "$name: no test case where it fires"
   grep -qx "$name quiet" <<<"$tested" || fail "$name: no test case where it stays quiet"
 done <<<"$alerts"
