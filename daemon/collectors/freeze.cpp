@@ -11,6 +11,8 @@ WITH settings AS MATERIALIZED (
          current_setting('autovacuum_multixact_freeze_max_age')::bigint AS multixact_freeze_max_age,
          current_setting('block_size')::bigint AS block_size)
 SELECT 't' AS scope,
+       c.oid AS relid,
+       c.relpersistence = 't' AS temporary,
        n.nspname AS schemaname,
        c.relname,
        '' AS datname,
@@ -28,7 +30,7 @@ SELECT 't' AS scope,
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
 UNION ALL
-SELECT 'd', '', '', d.datname, age(d.datfrozenxid), mxid_age(d.datminmxid), NULL, s.freeze_max_age,
+SELECT 'd', NULL, false, '', '', d.datname, age(d.datfrozenxid), mxid_age(d.datminmxid), NULL, s.freeze_max_age,
        s.multixact_freeze_max_age, NULL
   FROM settings s
  CROSS JOIN pg_database d
@@ -36,7 +38,8 @@ SELECT 'd', '', '', d.datname, age(d.datfrozenxid), mxid_age(d.datminmxid), NULL
 
 std::string parse_freeze(const pg::Rows& rows, Data& out) {
   pg::FieldReader f(rows);
-  const int scope = f.require("scope"), schema = f.require("schemaname"), rel = f.require("relname"),
+  const int scope = f.require("scope"), relid = f.require("relid"), temporary = f.require("temporary"),
+            schema = f.require("schemaname"), rel = f.require("relname"),
             datname = f.require("datname"), xid = f.require("xid_age"), mxid = f.require("mxid_age"),
             relopts = f.require("reloptions"), fma = f.require("freeze_max_age"),
             mfma = f.require("multixact_freeze_max_age"), size = f.require("size_bytes");
@@ -50,6 +53,8 @@ std::string parse_freeze(const pg::Rows& rows, Data& out) {
       databases.push_back({f.text(r, datname), f.integer(r, xid), f.integer(r, mxid)});
     } else if (kind == "t") {
       model::FreezeAge t;
+      t.relid = f.integer(r, relid).value_or(0);
+      t.temporary = f.boolean(r, temporary);
       t.schemaname = f.text(r, schema);
       t.relname = f.text(r, rel);
       t.xid_age = f.integer(r, xid);

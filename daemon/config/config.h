@@ -102,6 +102,19 @@ struct Vacuum {
   bool operator==(const Vacuum&) const = default;  // reload compares configurations
 };
 
+// Freezing ahead of autovacuum (opt-in): VACUUM (FREEZE) of the tables whose freeze due ratio is at least
+// min_age_ratio, oldest first, in the windows, by the maintenance engine with vacuum's safeguards. Its
+// time zone, lock_timeout, cost settings, max_per_hour and table rules are vacuum's.
+struct Freeze {
+  bool enabled = false;
+  bool dry_run = false;
+  double min_age_ratio = 0.5;         // of the table's effective freeze max age (pghealthd_table_freeze_due_ratio)
+  std::vector<Window> windows;        // empty: any time
+  Duration max_duration{std::chrono::hours(4)};  // statement_timeout of one freeze
+  int max_concurrent = 1;             // freezes running at once on a target
+  bool operator==(const Freeze&) const = default;  // reload compares configurations
+};
+
 // Cardinality controls: which tables get per-table and per-index series, and a series budget per target.
 // The vacuum policy sees every table whatever these say: they shape only what /metrics exports.
 struct Cardinality {
@@ -122,6 +135,7 @@ struct Config {
   Collectors collectors;
   Cardinality cardinality;
   Vacuum vacuum;
+  Freeze freeze;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };
 

@@ -3,7 +3,7 @@
 namespace pghealthd::maintenance {
 
 bool is_vacuum(policy::Action action, char relkind) {
-  return action == policy::Action::kVacuumAnalyze && relkind != 'p';
+  return action != policy::Action::kAnalyze && relkind != 'p';
 }
 
 std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
@@ -11,6 +11,8 @@ std::string statement(policy::Action action, char relkind, std::string_view quot
   if (quoted_schema.empty() || quoted_table.empty()) return {};
   std::string name = std::string(quoted_schema) + "." + std::string(quoted_table);
   if (!is_vacuum(action, relkind)) return "ANALYZE (SKIP_LOCKED) " + name;
+  if (action == policy::Action::kFreeze)
+    return std::string("VACUUM (FREEZE, SKIP_LOCKED") + (options.truncate ? "" : ", TRUNCATE false") + ") " + name;
   return std::string("VACUUM (ANALYZE, SKIP_LOCKED") + (options.truncate ? "" : ", TRUNCATE false") + ") " + name;
 }
 

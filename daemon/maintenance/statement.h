@@ -14,13 +14,15 @@ struct StatementOptions {
   bool truncate = false;  // false adds TRUNCATE false: no ACCESS EXCLUSIVE lock for the final truncation
 };
 
-// What runs for `action` on a relation of `relkind`: VACUUM (ANALYZE, SKIP_LOCKED[, TRUNCATE false]), or
-// ANALYZE (SKIP_LOCKED) for ANALYZE-only and for partitioned parents, which are never vacuumed as a whole.
+// What runs for `action` on a relation of `relkind`: VACUUM (ANALYZE, SKIP_LOCKED[, TRUNCATE false]);
+// VACUUM (FREEZE, SKIP_LOCKED[, TRUNCATE false]) for a freeze; ANALYZE (SKIP_LOCKED) for ANALYZE-only and
+// for partitioned parents, which are never vacuumed as a whole.
 // Empty when a quoted part is empty (quoting failed): nothing must run then.
 [[nodiscard]] std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                                     std::string_view quoted_table, const StatementOptions& options);
 
-// Whether that statement is a VACUUM (its proof is vacuum_count) or an ANALYZE (analyze_count).
+// Whether that statement is a VACUUM (its proof is vacuum_count; a freeze's is relfrozenxid too) or an
+// ANALYZE (analyze_count).
 [[nodiscard]] bool is_vacuum(policy::Action action, char relkind);
 
 // How long the session that has waited longest for a lock held by backend $1 has waited, in seconds (0

@@ -93,6 +93,8 @@ struct HorizonHolder {
 // The freeze age of one table (pg_class): its own or its TOAST table's, whichever is older, and the ages at
 // which autovacuum forces an anti-wraparound vacuum of it.
 struct FreezeAge {
+  std::int64_t relid = 0;
+  bool temporary = false;  // relpersistence 't': a session's temporary table, which autovacuum never freezes
   std::string schemaname;
   std::string relname;
   Count xid_age;   // age(relfrozenxid), or the TOAST table's when older

@@ -42,7 +42,14 @@ std::string_view name(Reason r) {
   return kNames[static_cast<std::size_t>(r)];
 }
 
-std::string_view name(Action a) { return a == Action::kVacuumAnalyze ? "vacuum_analyze" : "analyze"; }
+std::string_view name(Action a) {
+  switch (a) {
+    case Action::kVacuumAnalyze: return "vacuum_analyze";
+    case Action::kAnalyze: return "analyze";
+    case Action::kFreeze: return "freeze";
+  }
+  return "?";
+}
 
 RuleSet::RuleSet(const config::Vacuum& cfg) {
   defaults_.dead_tuple_ratio = cfg.dead_tuple_ratio;

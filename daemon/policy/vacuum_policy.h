@@ -55,7 +55,7 @@ enum class Reason {
 inline constexpr std::size_t kReasonCount = 11;
 [[nodiscard]] std::string_view name(Reason r);
 
-enum class Action { kVacuumAnalyze, kAnalyze };
+enum class Action { kVacuumAnalyze, kAnalyze, kFreeze };
 [[nodiscard]] std::string_view name(Action a);
 
 // The vacuum settings that apply to one table after `vacuum.tables` overrides.
@@ -99,6 +99,7 @@ struct Environment {
   std::set<std::int64_t> vacuum_running;   // relids being vacuumed now (autovacuum or anyone)
   std::optional<std::string> horizon_xmin;  // current oldest held xmin; nullopt when nothing holds it
   int running = 0;            // our own vacuums running now on this target
+  int freezes_running = 0;    // of which freezes (freeze.max_concurrent)
   int actions_last_hour = 0;  // our own actions on this target in the last hour
   LocalTime local;            // now, in the vacuum time zone
 };

@@ -240,6 +240,10 @@ TEST_CASE("statements name the quoted schema and table and nothing else", "[outc
   CHECK_FALSE(is_vacuum(Action::kVacuumAnalyze, 'p'));
   CHECK(is_vacuum(Action::kVacuumAnalyze, 'r'));
   CHECK_FALSE(is_vacuum(Action::kAnalyze, 'r'));
+  // A freeze is a VACUUM (FREEZE), never with ANALYZE, and skips a locked table like the others.
+  CHECK(statement(Action::kFreeze, 'r', "\"s\"", "\"t\"", {}) == "VACUUM (FREEZE, SKIP_LOCKED, TRUNCATE false) \"s\".\"t\"");
+  CHECK(statement(Action::kFreeze, 'm', "\"s\"", "\"mv\"", {true}) == "VACUUM (FREEZE, SKIP_LOCKED) \"s\".\"mv\"");
+  CHECK(is_vacuum(Action::kFreeze, 'r'));
   // Quoting failed (no connection): nothing to run.
   CHECK(statement(Action::kVacuumAnalyze, 'r', "", "\"t\"", {}).empty());
   CHECK(statement(Action::kVacuumAnalyze, 'r', "\"s\"", "", {}).empty());

@@ -745,13 +745,16 @@ namespace {
 
 // Two tables and two databases in the column order of kFreezeSql.
 Answer freeze_answer() {
-  return {{"scope", "schemaname", "relname", "datname", "xid_age", "mxid_age", "reloptions", "freeze_max_age",
-           "multixact_freeze_max_age", "size_bytes"},
-          {{"t", "public", "Message", "", "150000", "12", "{autovacuum_freeze_max_age=100000}", "200000000",
-            "400000000", "8192"},
-           {"t", "sales", "Orders", "", "1000", "300000000", std::nullopt, "200000000", "400000000", "16384"},
-           {"d", "", "", "app", "150123", "300000012", std::nullopt, "200000000", "400000000", std::nullopt},
-           {"d", "", "", "template0", "99", "0", std::nullopt, "200000000", "400000000", std::nullopt}}};
+  return {{"scope", "relid", "temporary", "schemaname", "relname", "datname", "xid_age", "mxid_age", "reloptions",
+           "freeze_max_age", "multixact_freeze_max_age", "size_bytes"},
+          {{"t", "16390", "f", "public", "Message", "", "150000", "12", "{autovacuum_freeze_max_age=100000}",
+            "200000000", "400000000", "8192"},
+           {"t", "16400", "t", "sales", "Orders", "", "1000", "300000000", std::nullopt, "200000000", "400000000",
+            "16384"},
+           {"d", std::nullopt, "f", "", "", "app", "150123", "300000012", std::nullopt, "200000000", "400000000",
+            std::nullopt},
+           {"d", std::nullopt, "f", "", "", "template0", "99", "0", std::nullopt, "200000000", "400000000",
+            std::nullopt}}};
 }
 
 }  // namespace
@@ -762,6 +765,9 @@ TEST_CASE("freeze: tables and databases land in their fields, reloptions lower t
   REQUIRE(data.freeze.size() == 2);
   REQUIRE(data.databases.size() == 2);
   const auto& message = data.freeze[0];
+  CHECK(message.relid == 16390);
+  CHECK_FALSE(message.temporary);
+  CHECK(data.freeze[1].temporary);
   CHECK(message.schemaname == "public");
   CHECK(message.relname == "Message");
   CHECK(message.xid_age == 150000);

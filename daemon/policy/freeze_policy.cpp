@@ -1,0 +1,97 @@
+#include "policy/freeze_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace pghealthd::policy {
+
+std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables,
+                                    const std::vector<model::FreezeAge>& ages, const config::Freeze& cfg,
+                                    int max_per_hour, const RuleSet& rules, const History& history,
+                                    const Environment& env, TimePoint now) {
+  std::map<std::int64_t, const model::TableStats*> by_relid;
+  for (const auto& t : tables) by_relid[t.relid] = &t;
+
+  struct Candidate {
+    Decision decision;
+    double due = 0;
+  };
+  std::vector<Candidate> acting;
+  std::vector<Decision> skipped;
+  for (const auto& age : ages) {
+    const auto it = by_relid.find(age.relid);
+    if (it == by_relid.end() || it->second->relkind == 'p') continue;
+    const model::TableStats& t = *it->second;
+    const double due = model::freeze_due_ratio(age).value_or(0.0);
+    const auto rule = rules.for_table(t.schemaname, t.relname);
+    auto skip = [&](Reason r, std::string why) { skipped.push_back({&t, std::nullopt, r, std::move(why)}); };
+    if (t.temporary || age.temporary) {
+      skip(Reason::kTemporary, "a temporary table: only its own session can vacuum it");
+      continue;
+    }
+    if (rule.excluded) {
+      skip(Reason::kExcluded, "excluded by a vacuum.tables rule");
+      continue;
+    }
+    const std::string ages_text = fmt::format("xid age {} of {}, multixact age {} of {}", age.xid_age.value_or(0),
+                                              age.freeze_max_age, age.mxid_age.value_or(0),
+                                              age.multixact_freeze_max_age);
+    if (due < cfg.min_age_ratio) {
+      skip(Reason::kBelowThreshold,
+           fmt::format("freeze due ratio {:.3f} < min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text));
+      continue;
+    }
+    Decision d{&t, Action::kFreeze, std::nullopt,
+               fmt::format("freeze due ratio {:.3f} >= min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text)};
+    auto not_now = [&](Reason r, std::string why) {
+      d.action.reset();
+      d.skipped = r;
+      d.why = std::move(why);
+    };
+    const auto h = history.find(t.relid);
+    if (h != history.end() && h->second.last_action && now - *h->second.last_action < rule.cooldown)
+      not_now(Reason::kCooldown, fmt::format("frozen (or tried) within the cooldown of {}s",
+                                             std::chrono::duration_cast<std::chrono::seconds>(rule.cooldown).count()));
+    else if (env.vacuum_running.count(t.relid))
+      not_now(Reason::kAutovacuumRunning, "a vacuum of it is running");
+    else if (!in_window(cfg.windows, env.local))
+      not_now(Reason::kOutsideWindow, "outside the freeze windows");
+    else if (env.in_recovery)
+      not_now(Reason::kInRecovery, "the server is in recovery (a standby)");
+    else if (!env.leader)
+      not_now(Reason::kNotLeader, "another pghealthd holds this database's vacuum lock");
+    acting.push_back({std::move(d), due});
+  }
+
+  // Nearest to wraparound first; then the budgets, then dry_run.
+  std::stable_sort(acting.begin(), acting.end(), [](const Candidate& a, const Candidate& b) { return a.due > b.due; });
+  const bool no_slot = env.freezes_running >= cfg.max_concurrent;
+  int budget = max_per_hour - env.actions_last_hour;
+  std::vector<Decision> out;
+  for (auto& c : acting) {
+    auto& d = c.decision;
+    if (d.action) {
+      if (no_slot || budget <= 0) {
+        d.action.reset();
+        d.skipped = Reason::kRateLimited;
+        d.why = no_slot ? fmt::format("freeze.max_concurrent {} freezes already running on this target",
+                                      cfg.max_concurrent)
+                        : fmt::format("vacuum.max_per_hour {} reached", max_per_hour);
+      } else {
+        --budget;
+        if (cfg.dry_run) {
+          d.skipped = Reason::kDryRun;  // the action stays set: what it would have done
+          d.why += " (dry run)";
+        }
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  std::stable_partition(out.begin(), out.end(), [](const Decision& d) { return d.action.has_value(); });
+  out.insert(out.end(), std::make_move_iterator(skipped.begin()), std::make_move_iterator(skipped.end()));
+  return out;
+}
+
+}  // namespace pghealthd::policy
