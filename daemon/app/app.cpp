@@ -47,7 +47,7 @@ class Daemon {
       : cfg_(cfg),
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
-        engines_(loop_.get_executor(), blocking_, store_, cfg.vacuum),
+        engines_(loop_.get_executor(), blocking_, store_, cfg.vacuum, cfg.freeze),
         ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
@@ -190,7 +190,7 @@ class Daemon {
     const bool everything = next.collectors != cfg_.collectors || next.cardinality != cfg_.cardinality;
     ctx_.collectors = next.collectors;
     ctx_.cardinality = next.cardinality;
-    engines_.configure(next.vacuum);
+    engines_.configure(next.vacuum, next.freeze);
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;
     std::size_t replaced = 0, added = 0, removed = 0;

@@ -436,6 +436,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   report_series(kind, snapshot->series);
   ctx_.store.put(key_, kind, snapshot);
   if (kind == collectors::Kind::kStatUserTables) ctx_.engines.on_tables(key_, snapshot);
+  if (kind == collectors::Kind::kFreeze) ctx_.engines.on_freeze(key_, snapshot);
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(unix_now());
   if (!last.empty()) {

@@ -14,8 +14,9 @@ class StoreSink final : public maintenance::Sink {
     store_.add_vacuum_series(key_, reasons);
   }
   void skipped(std::string_view reason) override { store_.vacuum_skipped(key_, reason); }
-  void run(const std::string& schema, const std::string& table, std::string_view result) override {
-    store_.vacuum_run(key_, schema, table, result);
+  void run(const std::string& schema, const std::string& table, std::string_view action,
+           std::string_view result) override {
+    store_.vacuum_run(key_, schema, table, action, result);
   }
   void duration(double seconds) override { store_.vacuum_duration(key_, seconds); }
   void removed(std::int64_t rows) override { store_.vacuum_removed(key_, static_cast<double>(rows)); }
@@ -30,21 +31,25 @@ class StoreSink final : public maintenance::Sink {
 
 }  // namespace
 
-Engines::Engines(asio::any_io_executor loop, asio::thread_pool& blocking, metrics::Store& store, config::Vacuum cfg)
-    : loop_(std::move(loop)), blocking_(blocking), store_(store), cfg_(std::move(cfg)) {}
+Engines::Engines(asio::any_io_executor loop, asio::thread_pool& blocking, metrics::Store& store, config::Vacuum cfg,
+                 config::Freeze freeze)
+    : loop_(std::move(loop)), blocking_(blocking), store_(store), cfg_(std::move(cfg)), freeze_(std::move(freeze)) {}
 
 void Engines::start_engine(const metrics::DbKey& key, const pg::ConnectParams& params) {
   auto& budget = budgets_[key.target];
   if (!budget) budget = std::make_shared<maintenance::TargetBudget>();
   auto connect = [loop = loop_, &blocking = blocking_] { return std::make_unique<pg::Connection>(loop, blocking); };
-  engines_[key] = std::make_shared<maintenance::Engine>(loop_, connect, std::make_unique<StoreSink>(store_, key), key,
-                                                        params, cfg_, budget);
+  auto engine = std::make_shared<maintenance::Engine>(loop_, connect, std::make_unique<StoreSink>(store_, key), key,
+                                                      params, cfg_, freeze_, budget);
+  // The freeze ages collected so far (the collector runs every few minutes).
+  if (auto ages = store_.get(key, collectors::Kind::kFreeze)) engine->on_freeze(std::move(ages));
+  engines_[key] = std::move(engine);
 }
 
 void Engines::start_or_reconfigure(const metrics::DbKey& key, const pg::ConnectParams& params) {
   auto it = engines_.find(key);
   if (it == engines_.end()) start_engine(key, params);
-  else it->second->reconfigure(params, cfg_);
+  else it->second->reconfigure(params, cfg_, freeze_);
 }
 
 void Engines::stop_engine(const metrics::DbKey& key, std::string_view why) {
@@ -61,7 +66,7 @@ void Engines::stop_engine(const metrics::DbKey& key, std::string_view why) {
 
 void Engines::watch(const metrics::DbKey& key, const pg::ConnectParams& params) {
   watched_[key] = params;
-  if (cfg_.enabled) start_or_reconfigure(key, params);
+  if (wanted()) start_or_reconfigure(key, params);
 }
 
 void Engines::unwatch(const metrics::DbKey& key, std::string_view why) {
@@ -69,11 +74,12 @@ void Engines::unwatch(const metrics::DbKey& key, std::string_view why) {
   stop_engine(key, why);
 }
 
-void Engines::configure(const config::Vacuum& cfg) {
-  if (cfg == cfg_) return;
+void Engines::configure(const config::Vacuum& cfg, const config::Freeze& freeze) {
+  if (cfg == cfg_ && freeze == freeze_) return;
   cfg_ = cfg;
-  if (!cfg_.enabled) {
-    while (!engines_.empty()) stop_engine(engines_.begin()->first, "automatic vacuum was turned off");
+  freeze_ = freeze;
+  if (!wanted()) {
+    while (!engines_.empty()) stop_engine(engines_.begin()->first, "automatic vacuum and freezing were turned off");
     return;
   }
   for (const auto& [key, params] : watched_) start_or_reconfigure(key, params);
@@ -81,6 +87,10 @@ void Engines::configure(const config::Vacuum& cfg) {
 
 void Engines::on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {
   if (auto it = engines_.find(key); it != engines_.end()) it->second->on_tables(std::move(snapshot));
+}
+
+void Engines::on_freeze(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {
+  if (auto it = engines_.find(key); it != engines_.end()) it->second->on_freeze(std::move(snapshot));
 }
 
 void Engines::stop_all(std::string_view why) {

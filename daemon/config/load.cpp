@@ -464,14 +464,8 @@ void read_freeze(Reader& r, const YAML::Node& node, Freeze& f) {
   const std::string what = "freeze";
   if (!r.expect_map(node, what, {"enabled", "dry_run", "min_age_ratio", "windows", "max_duration", "max_concurrent"}))
     return;
-  if (const auto n = node["enabled"]) {
+  if (const auto n = node["enabled"])
     if (auto b = r.boolean(n, what + ".enabled")) f.enabled = *b;
-    // The maintenance engine does not carry freezes out yet (the policy, policy/freeze_policy.h, is ready):
-    // refuse rather than accept a setting that would silently do nothing.
-    if (f.enabled)
-      r.error(n, what + ".enabled: freezing ahead of autovacuum is not available in this version yet; the "
-                        "freeze collector (collectors.freeze) measures every table's freeze age meanwhile");
-  }
   if (const auto n = node["dry_run"])
     if (auto b = r.boolean(n, what + ".dry_run")) f.dry_run = *b;
   // Above 0: a freeze of every table at every check would be a full-database rewrite loop.

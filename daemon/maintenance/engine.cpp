@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "collectors/xmin_horizon.h"
+#include "policy/freeze_policy.h"
 #include "maintenance/statement.h"
 #include "pg/conninfo.h"
 
@@ -25,6 +27,8 @@ constexpr std::chrono::milliseconds kSettlePoll{100};
 constexpr const char* kEmptyArray = "{}";
 constexpr std::string_view kFoundBeforeActing = "found right before acting";
 constexpr std::string_view kConcurrencyUsed = "max_concurrent vacuums already running on this target";
+constexpr std::string_view kFreezesUsed = "freeze.max_concurrent freezes already running on this target";
+constexpr std::string_view kWindowClosed = "the freeze window closed";
 constexpr std::string_view kChecksUsed = "max_concurrent databases of this target already being vacuumed or checked";
 
 std::string qualified(const std::string& schema, const std::string& table) {
@@ -52,8 +56,9 @@ std::set<std::int64_t> parse_oid_array(std::string_view text) {
 policy::LocalTime local_time(const std::string& zone, policy::TimePoint now) {
   const auto local = date::locate_zone(zone)->to_local(std::chrono::time_point_cast<std::chrono::seconds>(now));
   const auto day = date::floor<date::days>(local);
-  return {static_cast<int>(date::weekday(day).c_encoding()),
-          static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - day).count())};
+  const auto since_midnight = std::chrono::duration_cast<std::chrono::seconds>(local - day).count();
+  return {static_cast<int>(date::weekday(day).c_encoding()), static_cast<int>(since_midnight / 60),
+          static_cast<int>(since_midnight % 60)};
 }
 
 // "t" in row 0 of a boolean column. (Helpers taking const char*: GCC 12 fails with "array used as
@@ -102,27 +107,34 @@ int TargetBudget::actions_since(policy::TimePoint since) {
 }
 
 Engine::Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
-               pg::ConnectParams params, const config::Vacuum& cfg, std::shared_ptr<TargetBudget> budget)
+               pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze,
+               std::shared_ptr<TargetBudget> budget)
     : loop_(std::move(loop)),
       sink_(std::move(sink)),
       key_(std::move(key)),
-      settings_(std::make_shared<const Settings>(std::move(params), cfg)),
+      settings_(std::make_shared<const Settings>(std::move(params), cfg, freeze)),
       budget_(std::move(budget)),
       conn_(connect()),
       watch_(connect()) {}
 
-bool Engine::same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg) const {
-  return settings_->params == params && settings_->cfg == cfg;
+bool Engine::same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg,
+                          const config::Freeze& freeze) const {
+  return settings_->params == params && settings_->cfg == cfg && settings_->freeze == freeze;
 }
 
-void Engine::reconfigure(pg::ConnectParams params, const config::Vacuum& cfg) {
-  if (same_settings(params, cfg)) return;
-  settings_ = std::make_shared<const Settings>(std::move(params), cfg);
+void Engine::reconfigure(pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze) {
+  if (same_settings(params, cfg, freeze)) return;
+  settings_ = std::make_shared<const Settings>(std::move(params), cfg, freeze);
   ++generation_;
   spdlog::info("maintenance settings changed: they apply from the next decision target={} datname={}", key_.target,
                key_.datname);
-  if (running_ && settings_->rules.for_table(running_->schema, running_->table).excluded)
+  if (!running_) return;
+  if (settings_->rules.for_table(running_->schema, running_->table).excluded)
     cancel_running("the table is now excluded by a vacuum.tables rule");
+  else if (running_->freeze && !settings_->freeze.enabled)
+    cancel_running("freezing was turned off");
+  else if (!running_->freeze && !settings_->cfg.enabled)
+    cancel_running("automatic vacuum was turned off");
 }
 
 bool Engine::note_cancel(std::string_view why) {
@@ -158,7 +170,9 @@ void Engine::forget_missing(const std::vector<model::TableStats>& tables) {
   std::map<std::int64_t, const model::TableStats*> present;
   for (const auto& t : tables) present.emplace(t.relid, &t);
   std::erase_if(history_, [&](const auto& h) { return !present.count(h.first); });
+  std::erase_if(freeze_history_, [&](const auto& h) { return !present.count(h.first); });
   std::erase_if(logged_, [&](const auto& l) { return !present.count(l.first); });
+  std::erase_if(freeze_logged_, [&](const auto& l) { return !present.count(l.first); });
   for (auto it = series_.begin(); it != series_.end();) {
     const auto p = present.find(it->first);
     const bool same = p != present.end() && p->second->schemaname == it->second.first &&
@@ -212,16 +226,16 @@ awaitable<std::optional<model::HorizonHolder>> Engine::oldest_horizon() {
   co_return *oldest;
 }
 
-void Engine::record_skip(const policy::Decision& d) {
+void Engine::record_skip(const policy::Decision& d, bool freeze) {
   const auto reason = *d.skipped;
   const auto& t = *d.table;
   if (stopped_) return;
   sink_->skipped(policy::name(reason));
   if (reason == policy::Reason::kDryRun) {
-    sink_->run(t.schemaname, t.relname, "dry_run");
+    sink_->run(t.schemaname, t.relname, action_label(*d.action, t.relkind), "dry_run");
     series_[t.relid] = {t.schemaname, t.relname};
   }
-  auto& last = logged_[t.relid];
+  auto& last = (freeze ? freeze_logged_ : logged_)[t.relid];
   if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
   last = std::string(policy::name(reason));
   const auto level = reason == policy::Reason::kBelowThreshold ? spdlog::level::debug : spdlog::level::info;
@@ -229,8 +243,9 @@ void Engine::record_skip(const policy::Decision& d) {
     spdlog::log(level, "dry run: would {} target={} datname={} table={} why=\"{}\"", policy::name(*d.action),
                 key_.target, key_.datname, qualified(t.schemaname, t.relname), d.why);
   else
-    spdlog::log(level, "not vacuuming table target={} datname={} table={} reason={} why=\"{}\"", key_.target,
-                key_.datname, qualified(t.schemaname, t.relname), policy::name(reason), d.why);
+    spdlog::log(level, "not {} table target={} datname={} table={} reason={} why=\"{}\"",
+                freeze ? "freezing" : "vacuuming", key_.target, key_.datname, qualified(t.schemaname, t.relname),
+                policy::name(reason), d.why);
 }
 
 awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
@@ -250,24 +265,50 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   env.actions_last_hour = budget_->actions_since(now - std::chrono::hours(1));
   const bool any_held = std::any_of(history_.begin(), history_.end(), [](const auto& h) { return h.second.held_xmin.has_value(); });
 
+  // The freeze collector's last ages (kept: a newer snapshot may arrive during the check).
+  const auto ages = s->freeze.enabled ? freeze_ages_ : nullptr;
+  auto decide_all = [&](std::vector<policy::Decision>& vacuums, std::vector<policy::Decision>& freezes) {
+    vacuums.clear();
+    freezes.clear();
+    if (cfg.enabled) vacuums = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
+    if (ages)
+      freezes = policy::decide_freeze(snapshot->tables, ages->freeze, s->freeze, cfg.max_per_hour, s->rules,
+                                      freeze_history_, env, now);
+  };
+  // Below min_age_ratio is no freeze candidate at all: not counted as a skip (the vacuum side counts it).
+  auto record_freeze_skips = [&](const std::vector<policy::Decision>& freezes) {
+    for (const auto& d : freezes)
+      if (d.skipped && d.skipped != policy::Reason::kBelowThreshold) record_skip(d, true);
+  };
+
   // First pass without asking the server: most checks end here, at no cost to the database.
-  auto decisions = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
-  const bool wants_to_act = std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
-    return d.action.has_value() || d.skipped == policy::Reason::kXminHorizonHeld;
-  });
+  std::vector<policy::Decision> decisions, freezes;
+  // (A named array rather than a braced list in the loops: GCC 12 mishandles those in coroutines.)
+  const std::array<std::vector<policy::Decision>*, 2> lists{&decisions, &freezes};
+  decide_all(decisions, freezes);
+  const bool wants_to_act =
+      std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
+        return d.action.has_value() || d.skipped == policy::Reason::kXminHorizonHeld;
+      }) ||
+      std::any_of(freezes.begin(), freezes.end(), [](const auto& d) { return d.action.has_value(); });
   if (!wants_to_act || stopped_) {
     for (const auto& d : decisions) record_skip(d);
+    record_freeze_skips(freezes);
     co_return;
   }
   // Connections only from here, for max_concurrent databases of the target at a time, closed at the end.
   if (budget_->checking >= cfg.max_concurrent) {
-    for (auto d : decisions) {
-      if (d.action && !d.skipped) {
-        d.skipped = policy::Reason::kRateLimited;
-        d.why = kChecksUsed;
+    for (auto* list : lists) {
+      for (auto& d : *list) {
+        if (d.action && !d.skipped) {
+          d.skipped = policy::Reason::kRateLimited;
+          d.why = kChecksUsed;
+        }
       }
-      if (d.skipped) record_skip(d);
     }
+    for (const auto& d : decisions)
+      if (d.skipped) record_skip(d);
+    record_freeze_skips(freezes);
     co_return;
   }
   struct Connected {
@@ -280,8 +321,9 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
     }
   } connected{*this};
   budget_->checking++;
+  const bool dry_run = (!cfg.enabled || cfg.dry_run) && (!ages || s->freeze.dry_run);
   if (!co_await ensure_connected(*watch_, false, *s) || stopped_) co_return;
-  if (!cfg.dry_run && (!co_await ensure_connected(*conn_, true, *s) || stopped_)) co_return;
+  if (!dry_run && (!co_await ensure_connected(*conn_, true, *s) || stopped_)) co_return;
 
   // The environment, fresh: recovery, vacuums running now, the horizon, and leadership.
   static constexpr std::string_view kEnv =
@@ -295,34 +337,39 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   }
   env.in_recovery = first_is_true(q.result.get(), 0);
   env.vacuum_running = parse_oid_array(first_text(q.result.get(), 1, kEmptyArray));
+  env.freezes_running = budget_->freezes_running;
   if (any_held) {
     auto h = co_await oldest_horizon();
     env.horizon_xmin = h ? std::optional<std::string>(h->xmin) : std::nullopt;
   }
   bool leader = false;
-  if (!cfg.dry_run && !env.in_recovery) {
+  if (!dry_run && !env.in_recovery) {
     static constexpr std::string_view kLock = "SELECT pg_try_advisory_lock($1::bigint)";
     auto l = co_await conn_->query(kLock, arg(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
     if (stopped_) co_return;
     leader = !l.error && first_is_true(l.result.get(), 0);
     env.leader = leader;
   }
-  decisions = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
+  decide_all(decisions, freezes);
 
-  for (const auto& d : decisions) {
-    if (stopped_) break;
-    if (generation != generation_) {
-      // New settings arrived: the rest of this check's decisions were made under the old ones.
-      spdlog::debug("settings changed during a check; the next check decides again target={} datname={}",
-                    key_.target, key_.datname);
-      break;
+  // Vacuums first (dead rows cost every query now), then freezes (oldest first).
+  for (auto* list : lists) {
+    const bool freezing = list == &freezes;
+    for (const auto& d : *list) {
+      if (stopped_) break;
+      if (generation != generation_) {
+        // New settings arrived: the rest of this check's decisions were made under the old ones.
+        spdlog::debug("settings changed during a check; the next check decides again target={} datname={}",
+                      key_.target, key_.datname);
+        break;
+      }
+      if (d.skipped) {
+        if (!freezing || d.skipped != policy::Reason::kBelowThreshold) record_skip(d, freezing);
+        continue;
+      }
+      if (!d.action) continue;
+      co_await act(d, s);
     }
-    if (d.skipped) {
-      record_skip(d);
-      continue;
-    }
-    if (!d.action) continue;
-    co_await act(d, s);
   }
   if (leader && !stopped_) {
     static constexpr std::string_view kUnlock = "SELECT pg_advisory_unlock($1::bigint)";
@@ -337,6 +384,20 @@ awaitable<std::optional<Counters>> Engine::read_counters(std::int64_t relid) {
   auto q = co_await watch_->query(kCounters, arg(std::to_string(relid)), kControlQueryTimeout);
   if (q.error) co_return std::nullopt;
   co_return counters_at(q.result.get(), 0);
+}
+
+awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> Engine::read_ages(std::int64_t relid) {
+  static constexpr std::string_view kAges =
+      "SELECT greatest(age(c.relfrozenxid), age(t.relfrozenxid)), greatest(mxid_age(c.relminmxid), "
+      "mxid_age(t.relminmxid)) FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = $1::oid";
+  auto q = co_await watch_->query(kAges, arg(std::to_string(relid)), kControlQueryTimeout);
+  if (q.error) co_return std::nullopt;
+  pg::ResultRows rows(q.result.get());
+  if (rows.size() < 1) co_return std::nullopt;  // dropped meanwhile
+  pg::FieldReader f(rows);
+  const auto xid = f.integer(0, 0), mxid = f.integer(0, 1);
+  if (!f.error().empty() || !xid || !mxid) co_return std::nullopt;
+  co_return std::make_pair(*xid, *mxid);
 }
 
 awaitable<std::optional<Counters>> Engine::prepare(const policy::Decision& d, const Settings& s) {
@@ -354,10 +415,15 @@ awaitable<std::optional<Counters>> Engine::prepare(const policy::Decision& d, co
   policy::Decision skip = d;
   if (first_is_true(pre.result.get(), 0)) skip.skipped = policy::Reason::kInRecovery;
   else if (first_is_true(pre.result.get(), 1)) skip.skipped = policy::Reason::kAutovacuumRunning;
-  else if (budget_->running >= s.cfg.max_concurrent) skip.skipped = policy::Reason::kRateLimited;
+  const bool freeze = d.action == policy::Action::kFreeze;
+  if (!skip.skipped && (freeze ? budget_->freezes_running >= s.freeze.max_concurrent
+                               : budget_->running >= s.cfg.max_concurrent))
+    skip.skipped = policy::Reason::kRateLimited;
   if (skip.skipped) {
-    skip.why = skip.skipped == policy::Reason::kRateLimited ? kConcurrencyUsed : kFoundBeforeActing;
-    record_skip(skip);
+    skip.why = skip.skipped != policy::Reason::kRateLimited ? std::string(kFoundBeforeActing)
+               : freeze                                     ? std::string(kFreezesUsed)
+                                                            : std::string(kConcurrencyUsed);
+    record_skip(skip, freeze);
     co_return std::nullopt;
   }
   co_return counters_at(pre.result.get(), 2);
@@ -382,22 +448,40 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   const auto before = co_await prepare(d, *s);
   if (!before || stopped_) co_return;
 
+  const bool freeze = *d.action == policy::Action::kFreeze;
   const bool vacuum = is_vacuum(*d.action, t.relkind);
   const std::string sql = statement(*d.action, t.relkind, conn_->escape_identifier(t.schemaname),
                                     conn_->escape_identifier(t.relname), {s->cfg.truncate});
   if (sql.empty()) co_return;  // quoting failed: the connection is gone
+  const auto max_duration = freeze ? s->freeze.max_duration : s->cfg.max_duration;
+  std::optional<std::pair<std::int64_t, std::int64_t>> ages_before;
+  if (freeze) {
+    ages_before = co_await read_ages(t.relid);
+    // The session's statement_timeout is vacuum.max_duration; a freeze has its own.
+    if (!co_await set_statement_timeout(max_duration) || stopped_) co_return;
+  }
 
   const auto now = std::chrono::system_clock::now();
-  budget_->running++;
+  (freeze ? budget_->freezes_running : budget_->running)++;
   budget_->actions.push_back(now);
-  history_[t.relid].last_action = now;
-  logged_[t.relid] = "acted";
+  (freeze ? freeze_history_ : history_)[t.relid].last_action = now;
+  (freeze ? freeze_logged_ : logged_)[t.relid] = "acted";
   series_[t.relid] = {t.schemaname, t.relname};
-  running_ = Running{t.relid, t.schemaname, t.relname, vacuum ? "vacuum" : "analyze"};
+  running_ = Running{t.relid, t.schemaname, t.relname, action_label(*d.action, t.relkind), freeze};
   cancelled_by_us_ = false;
   cancel_reason_.clear();
   spdlog::info("{} started target={} datname={} table={} why=\"{}\"", running_->what, key_.target, key_.datname,
                qualified(t.schemaname, t.relname), d.why);
+  // A freeze ends with its window: what it froze stays frozen, the next window goes on from there.
+  auto window_end = std::make_shared<asio::steady_timer>(loop_);
+  if (freeze) {
+    if (const auto left = policy::window_remaining(s->freeze.windows, local_time(s->cfg.timezone, now))) {
+      window_end->expires_after(*left);
+      window_end->async_wait([this, self](const boost::system::error_code& ec) {
+        if (!ec && running_ && running_->freeze) cancel_running(kWindowClosed);
+      });
+    }
+  }
 
   // The blocker watch runs beside the statement and must be finished before watch_ is used again.
   auto statement_done = std::make_shared<bool>(false);
@@ -410,10 +494,11 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
                  });
 
   const auto started = steady_clock::now();
-  auto q = co_await conn_->query(sql, {}, s->cfg.max_duration + kActionDeadlineMargin);
+  auto q = co_await conn_->query(sql, {}, max_duration + kActionDeadlineMargin);
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
   *statement_done = true;
-  budget_->running--;
+  window_end->cancel();
+  (freeze ? budget_->freezes_running : budget_->running)--;
   running_.reset();
   if (!*watcher_over) {
     boost::system::error_code ec;
@@ -440,7 +525,12 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   if (outcome.result == Result::kCancelled && !cancel_reason_.empty()) detail += " (" + cancel_reason_ + ")";
   report(d, outcome, seconds, detail);
 
+  if (freeze && !stopped_ && conn_->connected()) (void)co_await set_statement_timeout(s->cfg.max_duration);
   if (outcome.result != Result::kSuccess || !vacuum || stopped_) co_return;
+  if (freeze) {
+    co_await account_freeze(d, *s, *before, *run.after, ages_before, seconds);
+    co_return;
+  }
   const auto rules = s->rules.for_table(t.schemaname, t.relname);
   const auto a = account(*before, *run.after, outcome.horizon_warning, rules.dead_tuple_ratio, rules.min_dead_tuples);
   sink_->removed(a.removed);
@@ -466,10 +556,51 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   }
 }
 
+awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {
+  static constexpr std::string_view kSet = "SELECT set_config('statement_timeout', $1, false)";
+  auto q = co_await conn_->query(kSet, arg(std::to_string(timeout.count())), kControlQueryTimeout);
+  if (q.error && !stopped_) log_failure("cannot set the maintenance session's statement_timeout", key_, *q.error);
+  co_return !q.error;
+}
+
+awaitable<void> Engine::account_freeze(const policy::Decision& d, const Settings& s, const Counters& before,
+                                       const Counters& after,
+                                       std::optional<std::pair<std::int64_t, std::int64_t>> ages_before,
+                                       double seconds) {
+  const auto& t = *d.table;
+  const auto removed = std::max<std::int64_t>(0, before.dead_tuples - std::max<std::int64_t>(after.dead_tuples, 0));
+  sink_->removed(removed);
+  const auto ages_after = co_await read_ages(t.relid);
+  if (stopped_) co_return;
+  auto text = [](const std::optional<std::pair<std::int64_t, std::int64_t>>& a, bool xid) {
+    return a ? std::to_string(xid ? a->first : a->second) : std::string("unknown");
+  };
+  spdlog::info("freeze finished target={} datname={} table={} result=success seconds={:.3f} xid_age_before={} "
+               "xid_age_after={} mxid_age_before={} mxid_age_after={} removed={}",
+               key_.target, key_.datname, qualified(t.schemaname, t.relname), seconds, text(ages_before, true),
+               text(ages_after, true), text(ages_before, false), text(ages_after, false), removed);
+  if (!ages_after || !freeze_ages_) co_return;
+  // Still at min_age_ratio or more: something kept the freeze from advancing. Name the horizon's holder.
+  const auto& all = freeze_ages_->freeze;
+  const auto it = std::find_if(all.begin(), all.end(), [&](const model::FreezeAge& a) { return a.relid == t.relid; });
+  if (it == all.end()) co_return;
+  model::FreezeAge now = *it;
+  now.xid_age = ages_after->first;
+  now.mxid_age = ages_after->second;
+  const double due = model::freeze_due_ratio(now).value_or(0.0);
+  if (due < s.freeze.min_age_ratio) co_return;
+  const auto holder = co_await oldest_horizon();
+  spdlog::warn("freeze left the table old: freeze due ratio {:.3f} >= min_age_ratio {} target={} datname={} "
+               "table={} source={} holder=\"{}\"",
+               due, s.freeze.min_age_ratio, key_.target, key_.datname, qualified(t.schemaname, t.relname),
+               holder ? holder->source : "none", holder ? holder->holder : "nothing holds the xmin horizon now");
+}
+
 void Engine::report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail) {
   const auto& t = *d.table;
+  const auto action = action_label(*d.action, t.relkind);
   if (!stopped_) {  // a stopped engine's series are gone; they must not come back
-    sink_->run(t.schemaname, t.relname, name(outcome.result));
+    sink_->run(t.schemaname, t.relname, action, name(outcome.result));
     sink_->duration(seconds);
   }
   for (const auto& n : outcome.unknown_notices)
@@ -478,7 +609,7 @@ void Engine::report(const policy::Decision& d, const Outcome& outcome, double se
   const bool vacuum = is_vacuum(*d.action, t.relkind);
   if (outcome.result == Result::kSuccess && vacuum) return;  // act() logs it with the rows removed
   const auto level = outcome.result == Result::kSuccess ? spdlog::level::info : spdlog::level::warn;
-  spdlog::log(level, "{} finished target={} datname={} table={} result={} seconds={:.3f}{}", vacuum ? "vacuum" : "analyze",
+  spdlog::log(level, "{} finished target={} datname={} table={} result={} seconds={:.3f}{}", action,
               key_.target, key_.datname, qualified(t.schemaname, t.relname), name(outcome.result), seconds,
               detail.empty() ? "" : " detail=\"" + detail + "\"");
 }

@@ -1,6 +1,7 @@
 // The maintenance engine of one database: the one frame every action that writes to a database runs in.
-// Today its actions are VACUUM (ANALYZE) and ANALYZE; what comes next (freezing, REINDEX, settings) plugs
-// into the same frame and shares its safeguards:
+// Its actions are VACUUM (ANALYZE) and ANALYZE (vacuum:), and VACUUM (FREEZE) ahead of autovacuum
+// (freeze:, from the freeze collector's ages); what comes next (REINDEX, settings) plugs into the same
+// frame and shares its safeguards:
 //  - decisions are pure (policy::decide picks candidates; maintenance/outcome.h classifies what happened;
 //    maintenance/statement.h builds the SQL); this class only gathers their inputs and carries them out;
 //  - its own connection, one statement per call, autocommit; statement_timeout = max_duration,
@@ -16,6 +17,9 @@
 //    moved) or a short deadline passed: a run is `success` only when the counter moved; dead rows that
 //    stay because the xmin horizon is held are blamed on its holder, and the table is left alone until the
 //    horizon moves;
+//  - a freeze runs with statement_timeout = freeze.max_duration, and is cancelled when its window closes
+//    (the pages it froze stay frozen: the next window goes on from there); its proof is vacuum_count, and
+//    the table's age after it is read from pg_class;
 //  - both connections exist only during a check that wants to act, and at most max_concurrent databases
 //    of a target run such a check at once (the others skip as rate_limited).
 //
@@ -48,7 +52,9 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual void skipped(std::string_view reason) = 0;
-  virtual void run(const std::string& schema, const std::string& table, std::string_view result) = 0;
+  // `action`: vacuum, analyze or freeze (the `action` label).
+  virtual void run(const std::string& schema, const std::string& table, std::string_view action,
+                   std::string_view result) = 0;
   virtual void duration(double seconds) = 0;
   virtual void removed(std::int64_t rows) = 0;
   // The table is gone (dropped, or renamed): its per-table series go with it.
@@ -60,7 +66,8 @@ using ConnectionFactory = std::function<std::unique_ptr<pg::Connection>()>;
 
 // Shared by every engine of one target: max_concurrent and max_per_hour are per target.
 struct TargetBudget {
-  int running = 0;
+  int running = 0;          // vacuums and analyzes (vacuum.max_concurrent)
+  int freezes_running = 0;  // freezes (freeze.max_concurrent)
   int checking = 0;  // checks holding connections (at most max_concurrent, see Engine::check)
   std::deque<policy::TimePoint> actions;  // our actions in the last hour
   [[nodiscard]] int actions_since(policy::TimePoint since);
@@ -69,25 +76,31 @@ struct TargetBudget {
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
   Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
-         pg::ConnectParams params, const config::Vacuum& cfg, std::shared_ptr<TargetBudget> budget);
+         pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze,
+         std::shared_ptr<TargetBudget> budget);
 
-  // Whether these are the settings it runs with: a reload that changes neither leaves it alone.
-  [[nodiscard]] bool same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg) const;
+  // Whether these are the settings it runs with: a reload that changes none leaves it alone.
+  [[nodiscard]] bool same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg,
+                                   const config::Freeze& freeze) const;
   // New settings, used from the next decision on. An action running now goes on, unless its table is no
-  // longer allowed by the new rules: then it is cancelled, and the log says why.
-  void reconfigure(pg::ConnectParams params, const config::Vacuum& cfg);
+  // longer allowed by the new rules (or its kind is turned off): then it is cancelled, and the log says why.
+  void reconfigure(pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze);
 
   // Called with every fresh stat_user_tables snapshot; starts a check unless one is running.
   void on_tables(std::shared_ptr<const collectors::Data> snapshot);
+  // Called with every fresh freeze collector snapshot: the ages the next check's freeze decisions use.
+  void on_freeze(std::shared_ptr<const collectors::Data> snapshot) { freeze_ages_ = std::move(snapshot); }
 
   // Cancels a running action on the server (logging `why`) and closes both connections. Final.
   void stop(std::string_view why);
 
  private:
   struct Settings {
-    Settings(pg::ConnectParams p, const config::Vacuum& c) : params(std::move(p)), cfg(c), rules(c) {}
+    Settings(pg::ConnectParams p, const config::Vacuum& c, const config::Freeze& f)
+        : params(std::move(p)), cfg(c), freeze(f), rules(c) {}
     pg::ConnectParams params;
     config::Vacuum cfg;
+    config::Freeze freeze;
     policy::RuleSet rules;
   };
   using SettingsPtr = std::shared_ptr<const Settings>;
@@ -95,7 +108,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   struct Running {
     std::int64_t relid = 0;
     std::string schema, table;
-    std::string_view what;  // "vacuum" or "analyze"
+    std::string_view what;  // "vacuum", "analyze" or "freeze"
+    bool freeze = false;
   };
 
   awaitable<void> check(std::shared_ptr<Engine> self, std::shared_ptr<const collectors::Data> snapshot);
@@ -106,11 +120,20 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // The counters after a run, read until the proving counter moved or a short deadline passed.
   awaitable<std::optional<Counters>> settle(std::int64_t relid, bool vacuum, const Counters& before);
   awaitable<std::optional<Counters>> read_counters(std::int64_t relid);
+  // The action session's statement_timeout (a freeze has its own max_duration); false when it failed.
+  awaitable<bool> set_statement_timeout(config::Duration timeout);
+  // age(relfrozenxid) and mxid_age(relminmxid) of the table (or its TOAST table, when older).
+  awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> read_ages(std::int64_t relid);
+  // After a successful freeze: the table's age now, and who holds the horizon when it stayed high.
+  awaitable<void> account_freeze(const policy::Decision& d, const Settings& s, const Counters& before,
+                                 const Counters& after,
+                                 std::optional<std::pair<std::int64_t, std::int64_t>> ages_before, double seconds);
   awaitable<void> watch_blockers(std::shared_ptr<Engine> self, int backend_pid, config::Duration lock_timeout,
                                  std::shared_ptr<bool> done);
   awaitable<std::optional<model::HorizonHolder>> oldest_horizon();
   void report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail);
-  void record_skip(const policy::Decision& d);
+  // `freeze`: a freeze decision (logged apart from the same table's vacuum decisions).
+  void record_skip(const policy::Decision& d, bool freeze = false);
   // Logs why the running action is cancelled and marks the cancel as ours; false when nothing runs.
   bool note_cancel(std::string_view why);
   void cancel_running(std::string_view why);
@@ -126,7 +149,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::unique_ptr<pg::Connection> conn_;   // runs the actions and holds the leader lock
   std::unique_ptr<pg::Connection> watch_;  // environment checks, re-reads and the blocker watch
   policy::History history_;
+  policy::History freeze_history_;  // our freezes: their own cooldown
+  std::shared_ptr<const collectors::Data> freeze_ages_;  // the freeze collector's last snapshot
   std::map<std::int64_t, std::string> logged_;  // relid -> last reason logged, so skips are logged once
+  std::map<std::int64_t, std::string> freeze_logged_;
   std::map<std::int64_t, std::pair<std::string, std::string>> series_;  // relid -> names with run series
   std::optional<Running> running_;
   bool busy_ = false;

@@ -6,6 +6,11 @@ bool is_vacuum(policy::Action action, char relkind) {
   return action != policy::Action::kAnalyze && relkind != 'p';
 }
 
+std::string_view action_label(policy::Action action, char relkind) {
+  if (action == policy::Action::kFreeze) return "freeze";
+  return is_vacuum(action, relkind) ? "vacuum" : "analyze";
+}
+
 std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                       std::string_view quoted_table, const StatementOptions& options) {
   if (quoted_schema.empty() || quoted_table.empty()) return {};

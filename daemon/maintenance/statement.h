@@ -21,6 +21,9 @@ struct StatementOptions {
 [[nodiscard]] std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                                     std::string_view quoted_table, const StatementOptions& options);
 
+// The `action` label of what runs: "vacuum", "analyze" or "freeze".
+[[nodiscard]] std::string_view action_label(policy::Action action, char relkind);
+
 // Whether that statement is a VACUUM (its proof is vacuum_count; a freeze's is relfrozenxid too) or an
 // ANALYZE (analyze_count).
 [[nodiscard]] bool is_vacuum(policy::Action action, char relkind);

@@ -165,8 +165,8 @@ inline constexpr FamilyInfo kConnectionWaiters{
     "Databases of the target whose collectors wait for a free connection (max_connections reached)."};
 inline constexpr FamilyInfo kVacuumRuns{
     "pghealthd_vacuum_runs_total", "counter",
-    "Automatic vacuums and analyzes by result: success, failed, timeout, lock_not_available, "
-    "permission_denied, cancelled, dry_run."};
+    "Automatic maintenance runs by action (vacuum, analyze, freeze) and result: success, not_processed, "
+    "unverified, lock_not_available, permission_denied, dropped, timeout, cancelled, failed, dry_run."};
 inline constexpr FamilyInfo kVacuumDuration{"pghealthd_vacuum_duration_seconds", "histogram",
                                             "Duration of automatic vacuums and analyzes."};
 inline constexpr FamilyInfo kVacuumSkipped{"pghealthd_vacuum_skipped_total", "counter",

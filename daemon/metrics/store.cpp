@@ -156,13 +156,14 @@ Store::Entry* Store::with_engine(const DbKey& key) {
   return it == dbs_.end() || !it->second.vacuum_duration ? nullptr : &it->second;  // no engine: no series
 }
 
-void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel,
+void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view action,
                        std::string_view result) {
   Entry* e = with_engine(key);
   if (!e) return;
   auto labels = db_labels(key);
   labels["schemaname"] = schema;
   labels["relname"] = rel;
+  labels["action"] = std::string(action);
   labels["result"] = std::string(result);
   auto& c = vacuum_runs_.Add(labels);
   c.Increment();

@@ -74,7 +74,9 @@ class Store {
   // once; removed with the engine (vacuum turned off) or the database.
   void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
   void remove_vacuum_series(const DbKey& key);
-  void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view result);
+  // One run of `action` (vacuum, analyze or freeze) on a table, by result.
+  void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view action,
+                  std::string_view result);
   // Drops the per-table run series of a table that is gone, so partition churn does not grow /metrics.
   void forget_vacuum_table(const DbKey& key, const std::string& schema, const std::string& rel);
   void vacuum_duration(const DbKey& key, double seconds);

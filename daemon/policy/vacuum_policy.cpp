@@ -86,6 +86,27 @@ bool in_window(const std::vector<config::Window>& windows, LocalTime now) {
   return false;
 }
 
+std::optional<std::chrono::seconds> window_remaining(const std::vector<config::Window>& windows, LocalTime now) {
+  if (windows.empty()) return std::nullopt;
+  int best = 0;  // minutes from now.minute to the end
+  const int yesterday = (now.weekday + 6) % 7;
+  for (const auto& w : windows) {
+    int left = 0;
+    if (w.start_minute < w.end_minute) {
+      if (w.days[static_cast<std::size_t>(now.weekday)] && now.minute >= w.start_minute && now.minute < w.end_minute)
+        left = w.end_minute - now.minute;
+    } else {  // past midnight
+      if (w.days[static_cast<std::size_t>(now.weekday)] && now.minute >= w.start_minute)
+        left = 24 * 60 - now.minute + w.end_minute;
+      else if (w.days[static_cast<std::size_t>(yesterday)] && now.minute < w.end_minute)
+        left = w.end_minute - now.minute;
+    }
+    best = std::max(best, left);
+  }
+  if (best == 0) return std::chrono::seconds(0);
+  return std::chrono::seconds(best * 60 - now.second);
+}
+
 std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const config::Vacuum& cfg,
                              const RuleSet& rules, const History& history, const Environment& env, TimePoint now) {
   std::vector<Decision> acting, skipped;

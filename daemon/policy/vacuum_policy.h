@@ -91,6 +91,7 @@ using History = std::map<std::int64_t, TableHistory>;  // by relid
 struct LocalTime {
   int weekday = 0;  // 0 = Sunday
   int minute = 0;   // minutes after midnight
+  int second = 0;   // seconds after the minute
 };
 
 struct Environment {
@@ -112,6 +113,10 @@ struct Decision {
 };
 
 [[nodiscard]] bool in_window(const std::vector<config::Window>& windows, LocalTime now);
+// How long until the window `now` is in closes (the latest closing one when several hold `now`); 0 when
+// `now` is in none; nothing when there are no windows (any time is allowed, nothing closes).
+[[nodiscard]] std::optional<std::chrono::seconds> window_remaining(const std::vector<config::Window>& windows,
+                                                                   LocalTime now);
 
 // Decides for every table of one database. Tables to act on come first, most dead rows first.
 [[nodiscard]] std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const config::Vacuum& cfg,

@@ -185,7 +185,7 @@ TEST_CASE("automatic vacuum of many databases stays within max_connections plus 
   int most_backends = 0;
   auto all_vacuumed = [&](const Scrape& s) {
     return std::all_of(dbs.begin(), dbs.end(), [&](const std::string& db) {
-      return s.value("pghealthd_vacuum_runs_total", {{"datname", db}, {"relname", "bloated"}, {"result", "success"}})
+      return s.value("pghealthd_vacuum_runs_total", {{"datname", db}, {"relname", "bloated"}, {"action", "vacuum"}, {"result", "success"}})
                  .value_or(0) >= 1;
     });
   };

@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
 #include <csignal>
 #include <string>
 #include <vector>
@@ -136,5 +139,99 @@ TEST_CASE("with several databases watched, each database's ages are exported onc
            s.all("pghealthd_collector_success", {{"datname", "a"}}).empty() && once_each(s, all);
   }));
   CHECK(d.scrape().all("pghealthd_database_xid_age").size() == all.size());
+  CHECK(d.stop() == 0);
+}
+
+namespace {
+
+std::string freeze_config(const Cluster& pg, const std::string& freeze, const std::string& vacuum = "") {
+  return "targets:\n"
+         "  - name: t\n"
+         "    conninfo: \"" + pg.conninfo() + "\"\n"
+         "collectors:\n"
+         "  freeze: { interval: 1s }\n"
+         "  stat_user_tables: { interval: 1s }\n"
+         "freeze:\n"
+         "  enabled: true\n" + freeze + vacuum;
+}
+
+double freeze_runs(const Scrape& s, const std::string& rel, const std::string& result) {
+  return s.value("pghealthd_vacuum_runs_total", {{"relname", rel}, {"action", "freeze"}, {"result", result}})
+      .value_or(0);
+}
+
+// "HH:MM" of UTC now plus `minutes` (wrapping at midnight).
+std::string utc_in(int minutes) {
+  const auto now = std::chrono::system_clock::now();
+  const auto t = std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch()).count() + minutes;
+  const long m = ((t % 1440) + 1440) % 1440;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld", m / 60, m % 60);
+  return buf;
+}
+
+int utc_second() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now).count() % 60);
+}
+
+}  // namespace
+
+TEST_CASE("with freeze enabled, a table past min_age_ratio of its freeze max age is frozen once: its age drops "
+          "and the run is counted as a freeze", "[versions]") {
+  Cluster pg;
+  pg.exec("CREATE TABLE aged (id int PRIMARY KEY, doc text) WITH (autovacuum_freeze_max_age = 100000);\n"
+          "INSERT INTO aged SELECT g, md5(g::text) FROM generate_series(1, 1000) g;\n"
+          "CREATE TABLE young (id int);\n" + std::string(kBurnProcedure));
+  pg.exec("CALL burn_xids(60000);");  // aged: 0.6 of its own 100,000; young: 0.0003 of the server's 200 million
+  const auto age_of = [&](const std::string& rel) {
+    return as_number(pg.scalar("SELECT age(relfrozenxid) FROM pg_class WHERE relname = '" + rel + "'"));
+  };
+  REQUIRE(age_of("aged") >= 60000);
+
+  Daemon d(freeze_config(pg, "  min_age_ratio: 0.5\n"));
+  REQUIRE(d.wait_for([](const Scrape& s) { return freeze_runs(s, "aged", "success") == 1.0; }, std::chrono::seconds(60)));
+  CHECK(age_of("aged") < 50000);  // what the catalog says, not what pghealthd says
+  // The next freeze collection exports the new age: below min_age_ratio.
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    const auto r = s.value("pghealthd_table_freeze_due_ratio", {{"relname", "aged"}});
+    return r && *r < 0.5;
+  }));
+  const auto log = d.log();
+  CHECK(log.find("freeze started target=t datname=postgres table=\"public\".\"aged\"") != std::string::npos);
+  CHECK(log.find("freeze finished target=t datname=postgres table=\"public\".\"aged\" result=success") !=
+        std::string::npos);
+  CHECK(log.find("xid_age_after=") != std::string::npos);
+  // Once: below the threshold now; and the young table never was a candidate.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto s = d.scrape();
+  CHECK(freeze_runs(s, "aged", "success") == 1.0);
+  CHECK(s.all("pghealthd_vacuum_runs_total", {{"relname", "young"}}).empty());
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("a freeze still running when its window closes is cancelled, and counted as cancelled") {
+  Cluster pg;
+  pg.exec(bloated_table("big", 200000, 0) + "ALTER TABLE big SET (autovacuum_freeze_max_age = 100000);\n" +
+          std::string(kBurnProcedure));
+  pg.exec("CALL burn_xids(60000);");
+  // A window that opened a minute ago and closes at the next minute (or the one after, so the freeze has
+  // time to start); the freeze is throttled to take minutes.
+  const std::string window = "[{start: \"" + utc_in(-1) + "\", end: \"" + utc_in(utc_second() < 45 ? 1 : 2) + "\"}]";
+  Daemon d(freeze_config(pg, "  windows: " + window + "\n",
+                         "vacuum:\n  enabled: false\n  cost_delay: 100ms\n  cost_limit: 1\n"));
+  const Labels big{{"relname", "big"}};
+  REQUIRE(d.wait_for([&](const Scrape&) { return d.log().find("freeze started") != std::string::npos; },
+                     std::chrono::seconds(30)));
+  const auto ended = d.wait_for([](const Scrape& s) { return freeze_runs(s, "big", "cancelled") == 1.0; },
+                                std::chrono::seconds(150));
+  const auto log = d.log();
+  INFO(log);
+  REQUIRE(ended);
+  CHECK(log.find("cancelling the running freeze target=t datname=postgres table=\"public\".\"big\" "
+                 "why=\"the freeze window closed\"") != std::string::npos);
+  // Nothing of ours runs on the server any more.
+  CHECK(eventually([&] { return pg.scalar("SELECT count(*) FROM pg_stat_progress_vacuum") == "0"; },
+                   std::chrono::seconds(10)));
   CHECK(d.stop() == 0);
 }

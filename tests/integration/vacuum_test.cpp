@@ -32,8 +32,11 @@ std::string config_for(const std::string& conninfo, const std::string& vacuum_ex
          "  min_dead_tuples: 100\n" + vacuum_extra;
 }
 
+// Runs of the table with this result, whatever the action (vacuum, analyze).
 double runs(const Scrape& s, const std::string& rel, const std::string& result) {
-  return s.value("pghealthd_vacuum_runs_total", {{"relname", rel}, {"result", result}}).value_or(0);
+  double n = 0;
+  for (const auto& r : s.all("pghealthd_vacuum_runs_total", {{"relname", rel}, {"result", result}})) n += r.value;
+  return n;
 }
 
 double skipped(const Scrape& s, const std::string& reason) {

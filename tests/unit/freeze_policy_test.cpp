@@ -173,3 +173,26 @@ TEST_CASE("freeze: a table missing from either snapshot is not considered", "[fr
   r.decisions = pghealthd::policy::decide_freeze(r.tables, r.ages, {}, 10, RuleSet(Vacuum{}), {}, {}, kNow);
   CHECK(r.decisions.empty());
 }
+
+TEST_CASE("window_remaining: how long until the window now is in closes", "[freeze]") {
+  using pghealthd::policy::LocalTime;
+  using pghealthd::policy::window_remaining;
+  pghealthd::config::Window night;  // 01:00-05:00 every day
+  night.days.fill(true);
+  night.start_minute = 60;
+  night.end_minute = 300;
+  pghealthd::config::Window weekend_overnight;  // Saturday 22:00 to Sunday 02:00
+  weekend_overnight.days[6] = true;
+  weekend_overnight.start_minute = 22 * 60;
+  weekend_overnight.end_minute = 2 * 60;
+
+  CHECK_FALSE(window_remaining({}, LocalTime{2, 600, 0}).has_value());  // no windows: nothing closes
+  CHECK(window_remaining({night}, LocalTime{2, 4 * 60 + 59, 30}) == std::chrono::seconds(30));
+  CHECK(window_remaining({night}, LocalTime{2, 60, 0}) == std::chrono::seconds(4 * 3600));
+  CHECK(window_remaining({night}, LocalTime{2, 300, 0}) == std::chrono::seconds(0));  // closed: now
+  CHECK(window_remaining({weekend_overnight}, LocalTime{6, 23 * 60, 0}) == std::chrono::seconds(3 * 3600));
+  CHECK(window_remaining({weekend_overnight}, LocalTime{0, 60, 15}) == std::chrono::seconds(3600 - 15));
+  CHECK(window_remaining({weekend_overnight}, LocalTime{1, 60, 0}) == std::chrono::seconds(0));  // Monday
+  // Two windows holding now: the later end.
+  CHECK(window_remaining({night, weekend_overnight}, LocalTime{0, 90, 0}) == std::chrono::seconds(210 * 60));
+}

@@ -462,11 +462,9 @@ TEST_CASE("every freeze key lands in cfg.freeze, and without the section freezin
   CHECK(off.collectors.freeze.enabled);
   CHECK(off.collectors.freeze.interval == 300s);
 
-  // (enabled: true is refused until the engine carries freezes out; see read_freeze.)
-  check_single_problem("freeze:\n  enabled: true\n", 5, 12, "not available in this version yet");
   const auto cfg = config_of(kTarget +
                              "freeze:\n"
-                             "  enabled: false\n"
+                             "  enabled: true\n"
                              "  dry_run: true\n"
                              "  min_age_ratio: 0.7\n"
                              "  windows: [{days: [sat, sun], start: \"01:00\", end: \"05:00\"}]\n"
@@ -474,7 +472,7 @@ TEST_CASE("every freeze key lands in cfg.freeze, and without the section freezin
                              "  max_concurrent: 2\n"
                              "collectors:\n"
                              "  freeze: {interval: 10m, enabled: false}\n");
-  CHECK_FALSE(cfg.freeze.enabled);
+  CHECK(cfg.freeze.enabled);
   CHECK(cfg.freeze.dry_run);
   CHECK(cfg.freeze.min_age_ratio == 0.7);
   REQUIRE(cfg.freeze.windows.size() == 1);
