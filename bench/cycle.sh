@@ -5,8 +5,8 @@
 #   BEFORE=path/to/old/pghealthd AFTER=path/to/new/pghealthd bench/cycle.sh [N] [RUNS]
 #
 # N defaults to 100000 tables (bench/run.sh's shape), RUNS to 3. Each run starts each binary afresh
-# (alternating before, after, floor, ...), with every collector at a 10m interval, and waits until all five
-# collectors have logged their run. Per run and binary:
+# (alternating before, after, floor, ...), with every collector at a 10m interval, and waits until all its
+# collectors have logged their run (COLLECTORS=6; 5 for a binary older than the freeze collector). Per run and binary:
 #   - wall: from process start until the last collector's answer is processed;
 #   - cycle: from the first collector's query to the last one's answer (the daemon's own log);
 #   - pghealthd CPU (utime + stime) and PostgreSQL CPU (postmaster and children, reaped ones included)
@@ -77,6 +77,7 @@ collectors:
   stat_user_indexes: {interval: 10m}
   xmin_horizon: {interval: 10m}
   vacuum_progress: {interval: 10m}
+  freeze: {interval: 10m}
 targets:
   - name: bench
     conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=postgres application_name=pghealthd"
@@ -85,7 +86,7 @@ YAML
   "$2" --config "$work/$1.yaml" 2>"$work/$1.log" &
   daemon_pid=$!
   local deadline=$((SECONDS + 600))
-  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/$1.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge 5 ]; do
+  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/$1.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge "${COLLECTORS:-6}" ]; do
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/$1.log" >&2; die "$1 exited"; }
     grep -q 'collector failed' "$work/$1.log" && { cat "$work/$1.log" >&2; die "a collector of $1 failed"; }
     [ $SECONDS -lt $deadline ] || die "$1's first cycle took more than 600 s"

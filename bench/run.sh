@@ -234,6 +234,7 @@ collectors:
   stat_user_indexes: {interval: 10m}
   xmin_horizon: {interval: 10m}
   vacuum_progress: {interval: 10m}
+  freeze: {interval: 10m}
 targets:
   - name: bench
     conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=bench application_name=pghealthd"
@@ -243,9 +244,9 @@ YAML
   "$PGHEALTHD" --config "$work/pghealthd.yaml" 2>"$work/pghealthd.log" &
   ph_pid=$!
   local deadline=$((SECONDS + 600))
-  # Every one of the five collectors, by name: they may finish in any order (the slowest starts first and
+  # Every one of the six collectors, by name: they may finish in any order (the slowest starts first and
   # the others run beside it on spare connections).
-  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/pghealthd.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge 5 ]; do
+  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/pghealthd.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge 6 ]; do
     kill -0 "$ph_pid" 2>/dev/null || { cat "$work/pghealthd.log" >&2; die "pghealthd exited"; }
     if grep -q 'collector failed' "$work/pghealthd.log"; then cat "$work/pghealthd.log" >&2; die "a collector failed"; fi
     [ $SECONDS -lt $deadline ] || die "pghealthd's first cycle took more than 600 s"

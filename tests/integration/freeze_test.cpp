@@ -235,3 +235,28 @@ TEST_CASE("a freeze still running when its window closes is cancelled, and count
                    std::chrono::seconds(10)));
   CHECK(d.stop() == 0);
 }
+
+TEST_CASE("a role without the right to vacuum gets permission_denied for its freeze, once per cooldown",
+          "[versions]") {
+  Cluster pg;
+  pg.exec("CREATE TABLE not_mine (id int PRIMARY KEY) WITH (autovacuum_freeze_max_age = 100000);\n"
+          "INSERT INTO not_mine SELECT generate_series(1, 100);\n"
+          "CREATE ROLE watcher LOGIN IN ROLE pg_monitor;\n" + std::string(kBurnProcedure));
+  pg.exec("CALL burn_xids(60000);");
+  const auto before = pg.scalar("SELECT relfrozenxid FROM pg_class WHERE relname = 'not_mine'");
+  std::string conninfo = pg.conninfo();
+  conninfo.replace(conninfo.find("user=postgres"), 13, "user=watcher");
+  Daemon d("targets:\n  - name: t\n    conninfo: \"" + conninfo + "\"\n"
+           "collectors:\n  freeze: { interval: 1s }\n  stat_user_tables: { interval: 1s }\n"
+           "freeze:\n  enabled: true\n");
+  REQUIRE(d.wait_for([](const Scrape& s) { return freeze_runs(s, "not_mine", "permission_denied") == 1.0; }));
+  // Checked every second, but within the cooldown (1 h) it is not tried again: skipped as cooldown.
+  REQUIRE(d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_vacuum_skipped_total", {{"reason", "cooldown"}}).value_or(0) >= 3;
+  }));
+  const auto s = d.scrape();
+  CHECK(freeze_runs(s, "not_mine", "permission_denied") == 1.0);
+  CHECK(freeze_runs(s, "not_mine", "success") == 0.0);
+  CHECK(pg.scalar("SELECT relfrozenxid FROM pg_class WHERE relname = 'not_mine'") == before);
+  CHECK(d.stop() == 0);
+}
