@@ -75,7 +75,7 @@ one() { # collector i
   daemon_pid=$!
   local deadline=$((SECONDS + 300)) pattern=" collected .*collector=$1 "
   [ "$1" = none ] && pattern="connected to database"
-  until grep -q "$pattern" "$work/$1.log"; do
+  until grep -q "$pattern" "$work/$1.log" 2>/dev/null; do
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/$1.log" >&2; die "pghealthd exited"; }
     [ $SECONDS -lt $deadline ] || die "$1 took more than 300 s"
     sleep 0.01
