@@ -19,10 +19,7 @@ die() { log "error: $*"; exit 1; }
 # shellcheck source=bench/common.sh
 . "$bench/common.sh"
 
-if [ -z "${PGHEALTHD_BENCH_NICED:-}" ]; then
-  export PGHEALTHD_BENCH_NICED=1
-  exec nice -n 10 "$0" "$@"
-fi
+run_niced "$0" "$@"
 
 n=${1:-10000}
 runs=${2:-5}

@@ -127,3 +127,38 @@ machine_line() {
 pghealthd_line() {
   echo "$("$PGHEALTHD" --version 2>&1 | head -n1); binary ${PGHEALTHD#"$root/"} built $(date -u -r "$PGHEALTHD" '+%Y-%m-%d %H:%M UTC'); work tree at git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 }
+
+# Re-runs the calling script under `nice -n 10`, once: call as `run_niced "$0" "$@"` (execs the first time).
+run_niced() {
+  [ -n "${PGHEALTHD_BENCH_NICED:-}" ] && return 0
+  export PGHEALTHD_BENCH_NICED=1
+  exec nice -n 10 "$@"
+}
+
+# pghealthd's configuration with every collector at a 10m interval, so that it collects once, at start:
+# listening on PORT, watching database DBNAME of the throwaway PostgreSQL (start_postgres).
+once_config() { # port dbname
+  cat <<YAML
+listen: "127.0.0.1:$1"
+log_level: debug
+connection:
+  statement_timeout: 60s
+collectors:
+  stat_user_tables: {interval: 10m}
+  statio_user_tables: {interval: 10m}
+  stat_user_indexes: {interval: 10m}
+  xmin_horizon: {interval: 10m}
+  vacuum_progress: {interval: 10m}
+  freeze: {interval: 10m}
+targets:
+  - name: bench
+    conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=$2 application_name=pghealthd"
+YAML
+}
+once_collectors=6  # in once_config
+
+# How many collectors have logged a run in pghealthd's log FILE, each counted once (they may finish in
+# any order: the slowest starts first and the others run beside it on spare connections).
+collected_kinds() { # file
+  { grep -o ' collected .*collector=[a-z_]*' "$1" 2>/dev/null || true; } | sed 's/.*collector=//' | sort -u | wc -l
+}

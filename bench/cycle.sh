@@ -22,10 +22,7 @@ die() { log "error: $*"; exit 1; }
 # shellcheck source=bench/common.sh
 . "$bench/common.sh"
 
-if [ -z "${PGHEALTHD_BENCH_NICED:-}" ]; then
-  export PGHEALTHD_BENCH_NICED=1
-  exec nice -n 10 "$0" "$@"
-fi
+run_niced "$0" "$@"
 
 n=${1:-100000}
 runs=${2:-3}
@@ -66,27 +63,12 @@ floor() { # i
 one() { # name binary i
   local port p0 p1 t0 t1 c cycle most
   port=$(free_port)
-  cat >"$work/$1.yaml" <<YAML
-listen: "127.0.0.1:$port"
-log_level: debug
-connection:
-  statement_timeout: 60s
-collectors:
-  stat_user_tables: {interval: 10m}
-  statio_user_tables: {interval: 10m}
-  stat_user_indexes: {interval: 10m}
-  xmin_horizon: {interval: 10m}
-  vacuum_progress: {interval: 10m}
-  freeze: {interval: 10m}
-targets:
-  - name: bench
-    conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=postgres application_name=pghealthd"
-YAML
+  once_config "$port" postgres >"$work/$1.yaml"
   p0=$(pg_ticks); t0=$(now)
   "$2" --config "$work/$1.yaml" 2>"$work/$1.log" &
   daemon_pid=$!
   local deadline=$((SECONDS + 600))
-  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/$1.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge "${COLLECTORS:-6}" ]; do
+  until [ "$(collected_kinds "$work/$1.log")" -ge "${COLLECTORS:-$once_collectors}" ]; do
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/$1.log" >&2; die "$1 exited"; }
     grep -q 'collector failed' "$work/$1.log" && { cat "$work/$1.log" >&2; die "a collector of $1 failed"; }
     [ $SECONDS -lt $deadline ] || die "$1's first cycle took more than 600 s"

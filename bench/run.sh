@@ -223,30 +223,13 @@ run_one() {
   # pghealthd: one collection cycle, measured from its start.
   local php
   php=$(free_port)
-  cat >"$work/pghealthd.yaml" <<YAML
-listen: "127.0.0.1:$php"
-log_level: debug
-connection:
-  statement_timeout: 60s
-collectors:
-  stat_user_tables: {interval: 10m}
-  statio_user_tables: {interval: 10m}
-  stat_user_indexes: {interval: 10m}
-  xmin_horizon: {interval: 10m}
-  vacuum_progress: {interval: 10m}
-  freeze: {interval: 10m}
-targets:
-  - name: bench
-    conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=bench application_name=pghealthd"
-YAML
+  once_config "$php" bench >"$work/pghealthd.yaml"
   "$PGHEALTHD" --check-config --config "$work/pghealthd.yaml" >/dev/null
   p0=$(pg_ticks); t0=$(now)
   "$PGHEALTHD" --config "$work/pghealthd.yaml" 2>"$work/pghealthd.log" &
   ph_pid=$!
   local deadline=$((SECONDS + 600))
-  # Every one of the six collectors, by name: they may finish in any order (the slowest starts first and
-  # the others run beside it on spare connections).
-  until [ "$(grep -o ' collected .*collector=[a-z_]*' "$work/pghealthd.log" | sed 's/.*collector=//' | sort -u | wc -l)" -ge 6 ]; do
+  until [ "$(collected_kinds "$work/pghealthd.log")" -ge "$once_collectors" ]; do
     kill -0 "$ph_pid" 2>/dev/null || { cat "$work/pghealthd.log" >&2; die "pghealthd exited"; }
     if grep -q 'collector failed' "$work/pghealthd.log"; then cat "$work/pghealthd.log" >&2; die "a collector failed"; fi
     [ $SECONDS -lt $deadline ] || die "pghealthd's first cycle took more than 600 s"
