@@ -245,11 +245,10 @@ awaitable<void> DatabaseWatch::lane([[maybe_unused]] std::shared_ptr<DatabaseWat
 }
 
 awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
-  // Longest first: the slowest view starts at once, and the cycle ends soonest when lanes open.
-  auto pick = queue_.begin();
-  for (auto it = queue_.begin(); it != queue_.end(); ++it)
-    if (last_seconds_[idx(*it)] > last_seconds_[idx(*pick)]) pick = it;
-  const auto kind = *pick;
+  // Longest first within a cycle: the slowest view starts at once, and the cycle ends soonest when lanes
+  // open; an older collector always before a newer one.
+  const auto pick = queue_.begin() + static_cast<std::ptrdiff_t>(pick_next(queue_, last_seconds_, kSpillAfter));
+  const auto kind = pick->kind;
   queue_.erase(pick);
   ++running_;
   consider_spill(true);
@@ -300,13 +299,13 @@ void DatabaseWatch::enqueue(collectors::Kind kind) {
     return;
   }
   pending_[idx(kind)] = true;
-  queue_.push_back(kind);
+  queue_.push_back({kind, steady_clock::now()});
   wake();
   consider_spill(false);
 }
 
 void DatabaseWatch::fail_all(const std::string& why) {
-  for (auto kind : queue_) {
+  for (const auto& [kind, since] : queue_) {
     pending_[idx(kind)] = false;
     series_->collector[idx(kind)].success->Set(0);
     ctx_.store.withdraw(key_, kind);

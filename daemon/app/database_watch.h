@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "app/context.h"
+#include "app/schedule.h"
 #include "app/slot_pool.h"
 #include "metrics/snapshot.h"
 #include "pg/connection.h"
@@ -92,7 +93,7 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   bool spill_armed_ = false;
   int running_ = 0;  // collectors running now, on any connection
   std::array<double, collectors::kKindCount> last_seconds_{};
-  std::deque<collectors::Kind> queue_;
+  std::deque<Queued> queue_;
   std::array<bool, collectors::kKindCount> pending_{};  // queued or running
   std::array<std::string, collectors::kKindCount> last_error_{};
   metrics::SeriesFilter filter_;

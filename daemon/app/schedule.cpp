@@ -48,4 +48,17 @@ config::Duration next_run(config::Duration phase, config::Duration interval, con
   return phase + k * interval;
 }
 
+std::size_t pick_next(const std::deque<Queued>& queue, const std::array<double, collectors::kKindCount>& last_seconds,
+                      std::chrono::milliseconds batch) {
+  auto oldest = queue.front().since;
+  for (const auto& q : queue) oldest = std::min(oldest, q.since);
+  std::size_t pick = queue.size();
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    if (queue[i].since - oldest > batch) continue;
+    const auto k = static_cast<std::size_t>(queue[i].kind);
+    if (pick == queue.size() || last_seconds[k] > last_seconds[static_cast<std::size_t>(queue[pick].kind)]) pick = i;
+  }
+  return pick;
+}
+
 }  // namespace pghealthd::app

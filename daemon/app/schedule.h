@@ -6,8 +6,13 @@
 // so its collectors that fall due together run together, over one connection turn. Pure functions.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <deque>
 #include <string_view>
 
+#include "collectors/collector.h"
 #include "config/config.h"
 
 namespace pghealthd::app {
@@ -22,5 +27,19 @@ namespace pghealthd::app {
 // Runs happen at 0 (the start) and at phase + k * interval for k >= 1. Given the time elapsed since the
 // start, the next run after it: a late run does not shift the ones after it, missed runs are not made up.
 [[nodiscard]] config::Duration next_run(config::Duration phase, config::Duration interval, config::Duration elapsed);
+
+// A collector waiting for a connection, since when.
+struct Queued {
+  collectors::Kind kind;
+  std::chrono::steady_clock::time_point since;
+};
+
+// Which queued collector runs next (its index; the queue is not empty): among those queued within
+// `batch` of the oldest (a cycle's collectors come due together), the one whose last run took longest,
+// so the slowest view starts first while the others can go beside it; a collector queued earlier is never
+// passed over by later ones, so none starves however busy the database is.
+[[nodiscard]] std::size_t pick_next(const std::deque<Queued>& queue,
+                                    const std::array<double, collectors::kKindCount>& last_seconds,
+                                    std::chrono::milliseconds batch);
 
 }  // namespace pghealthd::app

@@ -314,3 +314,25 @@ TEST_CASE("slots: try_acquire takes only a free slot nobody waits for, and never
   CHECK(got);
   CHECK_FALSE(extra->holding());
 }
+
+TEST_CASE("pick_next: the slowest of a cycle's collectors first, but never one queued later before an older one",
+          "[schedule]") {
+  using pghealthd::app::pick_next;
+  using pghealthd::app::Queued;
+  using pghealthd::collectors::Kind;
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  std::array<double, pghealthd::collectors::kKindCount> last{};
+  last[static_cast<std::size_t>(Kind::kStatUserTables)] = 2.6;
+  last[static_cast<std::size_t>(Kind::kStatioUserTables)] = 4.2;
+  last[static_cast<std::size_t>(Kind::kVacuumProgress)] = 0.01;
+  // A cycle's collectors, queued together: the slowest (statio) first.
+  std::deque<Queued> cycle{{Kind::kStatUserTables, t0}, {Kind::kStatioUserTables, t0 + 1ms},
+                           {Kind::kVacuumProgress, t0 + 2ms}};
+  CHECK(pick_next(cycle, last, 250ms) == 1);
+  // First run (nothing known yet): first come, first served.
+  CHECK(pick_next(cycle, {}, 250ms) == 0);
+  // Under load: vacuum_progress has waited since t0; the slow ones queued again a second later do not pass it.
+  std::deque<Queued> busy{{Kind::kVacuumProgress, t0}, {Kind::kStatUserTables, t0 + 1s},
+                          {Kind::kStatioUserTables, t0 + 1s}};
+  CHECK(pick_next(busy, last, 250ms) == 0);
+}
