@@ -20,7 +20,8 @@ std::string config_for(const Cluster& pg, const std::string& target_extra = "") 
          "collectors:\n"
          "  stat_user_tables: { interval: 200ms }\n"
          "  statio_user_tables: { interval: 200ms }\n"
-         "  stat_user_indexes: { interval: 200ms }\n";
+         "  stat_user_indexes: { interval: 200ms }\n"
+         "  freeze: { interval: 200ms }\n";
 }
 
 std::optional<double> num(const std::optional<std::string>& v) {

@@ -60,7 +60,7 @@ double unix_now() {
 
 // SIGSTOPs one backend; SIGCONTs it when it goes, so a failed assertion still thaws it.
 struct StoppedBackend {
-  explicit StoppedBackend(int pid) : pid(pid) { ::kill(pid, SIGSTOP); }
+  explicit StoppedBackend(int backend) : pid(backend) { ::kill(pid, SIGSTOP); }
   ~StoppedBackend() { ::kill(pid, SIGCONT); }
   StoppedBackend(const StoppedBackend&) = delete;
   StoppedBackend& operator=(const StoppedBackend&) = delete;
@@ -204,7 +204,7 @@ TEST_CASE("automatic vacuum of many databases stays within max_connections plus 
   for (const auto& db : dbs) CHECK(pg.scalar("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'bloated'", db) == "0");
 }
 
-TEST_CASE("collectors queued behind a stuck one run on a spare slot within max_connections; a small database "
+TEST_CASE("collectors queued behind a stuck one run on a spare slot within max_connections, and a small database "
           "keeps one connection") {
   Cluster pg;
   const auto dbs = make_databases(pg, 1);

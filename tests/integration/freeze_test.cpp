@@ -39,7 +39,7 @@ double as_number(const std::string& s) { return std::stod(s); }
 
 }  // namespace
 
-TEST_CASE("freeze ages equal age() and mxid_age() in SQL; a low reloption makes the due ratio cross 1",
+TEST_CASE("freeze ages equal age() and mxid_age() in SQL, and a low reloption makes the due ratio cross 1",
           "[versions]") {
   Cluster pg;
   pg.exec("CREATE TABLE aged (id int PRIMARY KEY, doc text) WITH (autovacuum_freeze_max_age = 100000);\n"

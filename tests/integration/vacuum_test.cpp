@@ -312,7 +312,7 @@ TEST_CASE("VACUUM's far-in-the-past WARNING is a success whose leftovers name th
   old.exec("COMMIT");
 }
 
-TEST_CASE("a reload that changes a collector interval leaves a running VACUUM alone; excluding its table "
+TEST_CASE("a reload that changes a collector interval leaves a running VACUUM alone, and excluding its table "
           "cancels it", "[versions]") {
   Cluster pg;
   pg.exec(bloated_table("big", 200000, 100000));

@@ -72,7 +72,7 @@ TEST_CASE("canceller: a job runs on another thread than the caller's", "[cancell
   CHECK(ran_on != std::this_thread::get_id());
 }
 
-TEST_CASE("canceller: at most N jobs run at once; the rest wait their turn", "[canceller]") {
+TEST_CASE("canceller: at most N jobs run at once, and the rest wait their turn", "[canceller]") {
   constexpr int kThreads = 2, kJobs = 6;
   std::latch gate(1);
   std::mutex m;
@@ -125,7 +125,7 @@ TEST_CASE("canceller: a job blocked (as in PQcancel to a frozen server) does not
   CHECK(c.drain(kPatience));
 }
 
-TEST_CASE("canceller: a frozen server holds one thread; its other jobs wait, other servers' run", "[canceller]") {
+TEST_CASE("canceller: a frozen server holds one thread, its other jobs wait, other servers' run", "[canceller]") {
   std::latch frozen(1), started(1);
   Finished finished, others;
   Canceller c(3, 16, 2);
@@ -195,7 +195,7 @@ TEST_CASE("canceller: drain() waits for queued and running jobs, within its boun
   CHECK(c.queued() == 0);
 }
 
-TEST_CASE("canceller: an empty job is refused; a throwing job does not end its thread", "[canceller]") {
+TEST_CASE("canceller: an empty job is refused, and a throwing job does not end its thread", "[canceller]") {
   std::latch done(1);
   Canceller c(1, 4);
   CHECK_FALSE(c.submit(Canceller::Job{}));
