@@ -227,9 +227,11 @@ awaitable<std::optional<model::HorizonHolder>> Engine::oldest_horizon() {
 }
 
 void Engine::record_skip(const policy::Decision& d, bool freeze) {
+  if (!d.skipped || stopped_) return;
   const auto reason = *d.skipped;
+  // Below min_age_ratio a table is no freeze candidate at all: its below_threshold is vacuum's to count.
+  if (freeze && reason == policy::Reason::kBelowThreshold) return;
   const auto& t = *d.table;
-  if (stopped_) return;
   sink_->skipped(policy::name(reason));
   if (reason == policy::Reason::kDryRun) {
     sink_->run(t.schemaname, t.relname, action_label(*d.action, t.relkind), "dry_run");
@@ -275,16 +277,14 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
       freezes = policy::decide_freeze(snapshot->tables, ages->freeze, s->freeze, cfg.max_per_hour, s->rules,
                                       freeze_history_, env, now);
   };
-  // Below min_age_ratio is no freeze candidate at all: not counted as a skip (the vacuum side counts it).
-  auto record_freeze_skips = [&](const std::vector<policy::Decision>& freezes) {
-    for (const auto& d : freezes)
-      if (d.skipped && d.skipped != policy::Reason::kBelowThreshold) record_skip(d, true);
-  };
-
   // First pass without asking the server: most checks end here, at no cost to the database.
   std::vector<policy::Decision> decisions, freezes;
   // (A named array rather than a braced list in the loops: GCC 12 mishandles those in coroutines.)
   const std::array<std::vector<policy::Decision>*, 2> lists{&decisions, &freezes};
+  auto record_skips = [&] {
+    for (auto* list : lists)
+      for (const auto& d : *list) record_skip(d, list == &freezes);
+  };
   decide_all(decisions, freezes);
   const bool wants_to_act =
       std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
@@ -292,8 +292,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
       }) ||
       std::any_of(freezes.begin(), freezes.end(), [](const auto& d) { return d.action.has_value(); });
   if (!wants_to_act || stopped_) {
-    for (const auto& d : decisions) record_skip(d);
-    record_freeze_skips(freezes);
+    record_skips();
     co_return;
   }
   // Connections only from here, for max_concurrent databases of the target at a time, closed at the end.
@@ -306,9 +305,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
         }
       }
     }
-    for (const auto& d : decisions)
-      if (d.skipped) record_skip(d);
-    record_freeze_skips(freezes);
+    record_skips();
     co_return;
   }
   struct Connected {
@@ -364,7 +361,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
         break;
       }
       if (d.skipped) {
-        if (!freezing || d.skipped != policy::Reason::kBelowThreshold) record_skip(d, freezing);
+        record_skip(d, freezing);
         continue;
       }
       if (!d.action) continue;
@@ -527,13 +524,13 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
 
   if (freeze && !stopped_ && conn_->connected()) (void)co_await set_statement_timeout(s->cfg.max_duration);
   if (outcome.result != Result::kSuccess || !vacuum || stopped_) co_return;
-  if (freeze) {
-    co_await account_freeze(d, *s, *before, *run.after, ages_before, seconds);
-    co_return;
-  }
   const auto rules = s->rules.for_table(t.schemaname, t.relname);
   const auto a = account(*before, *run.after, outcome.horizon_warning, rules.dead_tuple_ratio, rules.min_dead_tuples);
   sink_->removed(a.removed);
+  if (freeze) {
+    co_await account_freeze(d, *s, a.removed, ages_before, seconds);
+    co_return;
+  }
   spdlog::info("vacuum finished target={} datname={} table={} result=success seconds={:.3f} dead_before={} "
                "dead_after={} removed={}{}",
                key_.target, key_.datname, qualified(t.schemaname, t.relname), seconds, before->dead_tuples,
@@ -563,13 +560,10 @@ awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {
   co_return !q.error;
 }
 
-awaitable<void> Engine::account_freeze(const policy::Decision& d, const Settings& s, const Counters& before,
-                                       const Counters& after,
+awaitable<void> Engine::account_freeze(const policy::Decision& d, const Settings& s, std::int64_t removed,
                                        std::optional<std::pair<std::int64_t, std::int64_t>> ages_before,
                                        double seconds) {
   const auto& t = *d.table;
-  const auto removed = std::max<std::int64_t>(0, before.dead_tuples - std::max<std::int64_t>(after.dead_tuples, 0));
-  sink_->removed(removed);
   const auto ages_after = co_await read_ages(t.relid);
   if (stopped_) co_return;
   auto text = [](const std::optional<std::pair<std::int64_t, std::int64_t>>& a, bool xid) {

@@ -125,8 +125,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // age(relfrozenxid) and mxid_age(relminmxid) of the table (or its TOAST table, when older).
   awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> read_ages(std::int64_t relid);
   // After a successful freeze: the table's age now, and who holds the horizon when it stayed high.
-  awaitable<void> account_freeze(const policy::Decision& d, const Settings& s, const Counters& before,
-                                 const Counters& after,
+  // `removed`: the dead rows it removed (account()).
+  awaitable<void> account_freeze(const policy::Decision& d, const Settings& s, std::int64_t removed,
                                  std::optional<std::pair<std::int64_t, std::int64_t>> ages_before, double seconds);
   awaitable<void> watch_blockers(std::shared_ptr<Engine> self, int backend_pid, config::Duration lock_timeout,
                                  std::shared_ptr<bool> done);
