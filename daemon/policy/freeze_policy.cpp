@@ -67,31 +67,15 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
 
   // Nearest to wraparound first; then the budgets, then dry_run.
   std::stable_sort(acting.begin(), acting.end(), [](const Candidate& a, const Candidate& b) { return a.due > b.due; });
-  const bool no_slot = env.freezes_running >= cfg.max_concurrent;
-  int budget = max_per_hour - env.actions_last_hour;
-  std::vector<Decision> out;
-  for (auto& c : acting) {
-    auto& d = c.decision;
-    if (d.action) {
-      if (no_slot || budget <= 0) {
-        d.action.reset();
-        d.skipped = Reason::kRateLimited;
-        d.why = no_slot ? fmt::format("freeze.max_concurrent {} freezes already running on this target",
-                                      cfg.max_concurrent)
-                        : fmt::format("vacuum.max_per_hour {} reached", max_per_hour);
-      } else {
-        --budget;
-        if (cfg.dry_run) {
-          d.skipped = Reason::kDryRun;  // the action stays set: what it would have done
-          d.why += " (dry run)";
-        }
-      }
-    }
-    out.push_back(std::move(d));
-  }
-  std::stable_partition(out.begin(), out.end(), [](const Decision& d) { return d.action.has_value(); });
-  out.insert(out.end(), std::make_move_iterator(skipped.begin()), std::make_move_iterator(skipped.end()));
-  return out;
+  std::vector<Decision> ordered;
+  for (auto& c : acting) ordered.push_back(std::move(c.decision));
+  Budget budget;
+  budget.no_slot = env.freezes_running >= cfg.max_concurrent;
+  budget.left = max_per_hour - env.actions_last_hour;
+  budget.dry_run = cfg.dry_run;
+  budget.no_slot_why = fmt::format("freeze.max_concurrent {} freezes already running on this target", cfg.max_concurrent);
+  budget.spent_why = fmt::format("vacuum.max_per_hour {} reached", max_per_hour);
+  return apply_budget(std::move(ordered), std::move(skipped), budget);
 }
 
 }  // namespace pghealthd::policy

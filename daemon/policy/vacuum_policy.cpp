@@ -200,19 +200,27 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
     return a.table->dead_tuples.value_or(0) > b.table->dead_tuples.value_or(0);
   });
   // Actions run one at a time per database; max_concurrent bounds them across a target's databases.
-  const bool no_slot = env.running >= cfg.max_concurrent;
-  int budget = cfg.max_per_hour - env.actions_last_hour;
+  Budget budget;
+  budget.no_slot = env.running >= cfg.max_concurrent;
+  budget.left = cfg.max_per_hour - env.actions_last_hour;
+  budget.dry_run = cfg.dry_run;
+  budget.no_slot_why = fmt::format("max_concurrent {} vacuums already running on this target", cfg.max_concurrent);
+  budget.spent_why = fmt::format("max_per_hour {} reached", cfg.max_per_hour);
+  return apply_budget(std::move(acting), std::move(skipped), budget);
+}
+
+std::vector<Decision> apply_budget(std::vector<Decision> acting, std::vector<Decision> skipped, const Budget& budget) {
+  int left = budget.left;
   for (auto& d : acting) {
     if (!d.action) continue;
-    if (no_slot || budget <= 0) {
+    if (budget.no_slot || left <= 0) {
       d.action.reset();
       d.skipped = Reason::kRateLimited;
-      d.why = no_slot ? fmt::format("max_concurrent {} vacuums already running on this target", cfg.max_concurrent)
-                      : fmt::format("max_per_hour {} reached", cfg.max_per_hour);
+      d.why = budget.no_slot ? budget.no_slot_why : budget.spent_why;
       continue;
     }
-    --budget;
-    if (cfg.dry_run) {
+    --left;
+    if (budget.dry_run) {
       d.skipped = Reason::kDryRun;  // the action stays set: what it would have done
       d.why += " (dry run)";
     }

@@ -118,6 +118,18 @@ struct Decision {
 [[nodiscard]] std::optional<std::chrono::seconds> window_remaining(const std::vector<config::Window>& windows,
                                                                    LocalTime now);
 
+// The budgets and dry_run over candidates already in the order they would run: while there is no free
+// slot or the hourly budget is spent, a candidate becomes rate_limited (with that why); in a dry run the
+// others become dry_run, keeping their action. Those that act come first, then `skipped`.
+struct Budget {
+  bool no_slot = false;
+  int left = 0;  // actions left this hour
+  bool dry_run = false;
+  std::string no_slot_why, spent_why;
+};
+[[nodiscard]] std::vector<Decision> apply_budget(std::vector<Decision> acting, std::vector<Decision> skipped,
+                                                 const Budget& budget);
+
 // Decides for every table of one database. Tables to act on come first, most dead rows first.
 [[nodiscard]] std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const config::Vacuum& cfg,
                                            const RuleSet& rules, const History& history, const Environment& env,
