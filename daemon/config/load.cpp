@@ -358,6 +358,18 @@ void read_window(Reader& r, const YAML::Node& node, const std::string& what, std
   out.push_back(w);
 }
 
+// `what`.windows: a list of windows (read_window), when the key is there.
+void read_windows(Reader& r, const YAML::Node& node, const std::string& what, std::vector<Window>& out) {
+  const auto n = node["windows"];
+  if (!n) return;
+  if (!n.IsSequence()) {
+    r.error(n, what + ".windows must be a list");
+    return;
+  }
+  std::size_t i = 0;
+  for (const auto& w : n) read_window(r, w, what + ".windows[" + std::to_string(i++) + "]", out);
+}
+
 void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
   const std::string what = "vacuum";
   if (!r.expect_map(node, what,
@@ -407,14 +419,7 @@ void read_vacuum(Reader& r, const YAML::Node& node, Vacuum& v) {
       }
     }
   }
-  if (const auto n = node["windows"]) {
-    if (!n.IsSequence()) {
-      r.error(n, what + ".windows must be a list");
-    } else {
-      std::size_t i = 0;
-      for (const auto& w : n) read_window(r, w, what + ".windows[" + std::to_string(i++) + "]", v.windows);
-    }
-  }
+  read_windows(r, node, what, v.windows);
   if (const auto n = node["analyze_only"]) {
     const std::string a = what + ".analyze_only";
     if (r.expect_map(n, a, {"enabled", "min_modified_tuples", "modified_ratio"})) {
@@ -476,14 +481,7 @@ void read_freeze(Reader& r, const YAML::Node& node, Freeze& f) {
   // The freeze's statement_timeout (maintenance/engine.cpp).
   if (const auto n = node["max_duration"])
     if (auto d = r.server_duration(n, what + ".max_duration", kStatementTimeoutLimit, false)) f.max_duration = *d;
-  if (const auto n = node["windows"]) {
-    if (!n.IsSequence()) {
-      r.error(n, what + ".windows must be a list");
-    } else {
-      std::size_t i = 0;
-      for (const auto& w : n) read_window(r, w, what + ".windows[" + std::to_string(i++) + "]", f.windows);
-    }
-  }
+  read_windows(r, node, what, f.windows);
 }
 
 void check_conninfo(Reader& r, const YAML::Node& node, const std::string& conninfo) {

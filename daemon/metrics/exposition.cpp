@@ -74,6 +74,24 @@ void append_sample(Fragments& f, Family family, std::string_view labels, const s
   ++f.series;
 }
 
+// The "{...} " label block of a per-database series: target and datname escaped, then `key` = one of our
+// own constant values when given.
+std::string database_labels(std::string_view target, std::string_view datname, std::string_view key = {},
+                            std::string_view value = {}) {
+  std::string labels = "{target=\"";
+  append_escaped(labels, target);
+  labels += "\",datname=\"";
+  append_escaped(labels, datname);
+  if (!key.empty()) {
+    labels += "\",";
+    labels += key;
+    labels += "=\"";
+    labels += value;
+  }
+  labels += "\"} ";
+  return labels;
+}
+
 // Renders the rows the filter keeps; if they come to more series than the filter allows, renders again
 // the most significant first (by `priority`, descending) until the next row would not fit.
 template <typename T, typename Keep, typename Priority, typename RenderRow>
@@ -260,13 +278,7 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
     // Sessions and prepared transactions have a start time: with none, nothing is held for 0 s.
     const bool timed = std::string_view(source) == "transaction" || std::string_view(source) == "prepared_transaction";
     if (!any && timed) seconds = 0.0;
-    std::string labels = "{target=\"";
-    append_escaped(labels, target);
-    labels += "\",datname=\"";
-    append_escaped(labels, datname);
-    labels += "\",source=\"";
-    labels += source;
-    labels += "\"} ";
+    const auto labels = database_labels(target, datname, "source", source);
     append_sample(f, Family::kXminHorizonAgeSeconds, labels, seconds);
     append_sample(f, Family::kXminHorizonAgeTransactions, labels, xids);
   }
@@ -303,11 +315,7 @@ Fragments render_freeze(std::string_view target, std::string_view datname, const
       });
   if (!filter.database_rows) return f;
   for (const auto& d : databases) {  // the row's own database, whichever database the query ran in
-    std::string labels = "{target=\"";
-    append_escaped(labels, target);
-    labels += "\",datname=\"";
-    append_escaped(labels, d.datname);
-    labels += "\"} ";
+    const auto labels = database_labels(target, d.datname);
     append_sample(f, Family::kDatabaseXidAge, labels, d.xid_age);
     append_sample(f, Family::kDatabaseMxidAge, labels, d.mxid_age);
   }
