@@ -48,7 +48,7 @@ class Daemon {
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
         engines_(loop_.get_executor(), blocking_, store_, cfg.vacuum, cfg.freeze),
-        ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality},
+        ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality, cfg.indexes},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
         status_timer_(loop_),
@@ -183,13 +183,15 @@ class Daemon {
       next.listen = cfg_.listen;
     }
     spdlog::set_level(spdlog::level::from_str(next.log_level));
-    // Schedules and cardinality controls are read when a database watch starts: when they change, every
+    // Schedules, cardinality controls and index rules are read when a database watch starts: when they change, every
     // watch is replaced. A replaced watch hands its series to its successor, so /metrics has no gap.
     // The maintenance engines are not the watches': they take new vacuum settings where they are, and a
     // replaced watch finds its database's engine (app/engines.h), running action and history included.
-    const bool everything = next.collectors != cfg_.collectors || next.cardinality != cfg_.cardinality;
+    const bool everything = next.collectors != cfg_.collectors || next.cardinality != cfg_.cardinality ||
+                            next.indexes != cfg_.indexes;
     ctx_.collectors = next.collectors;
     ctx_.cardinality = next.cardinality;
+    ctx_.indexes = next.indexes;
     engines_.configure(next.vacuum, next.freeze);
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;

@@ -15,10 +15,10 @@ namespace {
 
 constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
 
-// What the report reads: the three views and the freeze ages (no series are rendered).
-constexpr std::array<collectors::Kind, 4> kReported{collectors::Kind::kStatUserTables,
-                                                     collectors::Kind::kStatioUserTables,
-                                                     collectors::Kind::kStatUserIndexes, collectors::Kind::kFreeze};
+// What the report reads: the three views, the freeze ages and the sequences (no series are rendered).
+constexpr std::array<collectors::Kind, 5> kReported{
+    collectors::Kind::kStatUserTables, collectors::Kind::kStatioUserTables, collectors::Kind::kStatUserIndexes,
+    collectors::Kind::kFreeze, collectors::Kind::kSequences};
 
 report::DatabaseReport unreadable(const std::string& target, const std::string& datname, std::string error) {
   report::DatabaseReport r;
@@ -63,6 +63,7 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
   report::Thresholds thresholds;
   thresholds.dead_ratio_warning = cfg.vacuum.dead_tuple_ratio;
   thresholds.min_dead_tuples = cfg.vacuum.min_dead_tuples;
+  thresholds.unused_min_stats_age_seconds = std::chrono::duration<double>(cfg.indexes.unused_min_stats_age).count();
   for (const auto& t : cfg.targets) {
     std::vector<std::pair<std::string, std::optional<std::string>>> dbs;
     if (!t.databases.empty()) {

@@ -17,6 +17,7 @@ struct Context {
   Engines& engines;
   config::Collectors collectors;
   config::Cardinality cardinality;
+  config::Indexes indexes;
 };
 
 // How to reach one database of a target: its conninfo, password file and session timeouts, with the

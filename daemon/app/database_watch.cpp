@@ -70,6 +70,8 @@ DatabaseWatch::DatabaseWatch(Context& ctx, const config::Target& target, std::st
   filter_.exclude_tables = config::compile_patterns(c.exclude_tables);
   filter_.min_table_size_bytes = c.min_table_size_bytes;
   filter_.database_rows = false;  // until TargetWatch::designate says so
+  filter_.constant_labels = metrics::constant_labels_block({target.labels.begin(), target.labels.end()});
+  filter_.unused_min_stats_age_seconds = std::chrono::duration<double>(ctx.indexes.unused_min_stats_age).count();
 }
 
 metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
@@ -136,7 +138,8 @@ void DatabaseWatch::start() {
   // In collectors::Kind order.
   const std::array<const config::Collector*, collectors::kKindCount> cfg{
       &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
-      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress, &ctx_.collectors.freeze};
+      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress, &ctx_.collectors.freeze,
+      &ctx_.collectors.sequences};
   // One phase for all of this database's collectors, a fraction of the shortest interval.
   auto shortest = config::Duration::max();
   for (const auto* c : cfg)
@@ -408,8 +411,11 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
     // ~35 MB of text, and processing runs on the loop, so no scrape can fall in between (a scrape still
     // being written keeps its own reference). Its sizes stay as a hint for the new buffers.
     filter.expected_bytes = {};
-    if (const auto previous = ctx_.store.get(key_, kind))
+    filter.previous_statistics.reset();
+    if (const auto previous = ctx_.store.get(key_, kind)) {
       for (std::size_t i = 0; i < metrics::kFamilyCount; ++i) filter.expected_bytes[i] = previous->series.lines[i].size();
+      filter.previous_statistics = previous->statistics;
+    }
     ctx_.store.withdraw(key_, kind);
     auto outcome = metrics::process(kind, result, key_.target, key_.datname, filter);
     if (outcome.snapshot) {

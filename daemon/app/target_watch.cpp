@@ -21,6 +21,7 @@ TargetWatch::TargetWatch(Context& ctx, config::Target target)
       exclude_(config::compile_patterns(target_.exclude_databases)),
       conn_(ctx.loop, ctx.blocking),
       timer_(ctx.loop) {
+  ctx_.store.set_target_labels(target_.name, target_.labels);
   auto& series = ctx_.store.add_target(target_.name);
   series.connections_max->Set(target_.connection.max_connections);
   slots_ = std::make_shared<SlotPool>(ctx_.loop, target_.connection.max_connections, series.connections,

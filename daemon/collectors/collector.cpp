@@ -1,6 +1,7 @@
 #include "collectors/collector.h"
 
 #include "collectors/freeze.h"
+#include "collectors/sequences.h"
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
@@ -30,14 +31,16 @@ const std::array<Definition, kKindCount> kAll{{
      &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true},
     {Kind::kStatioUserTables, "statio_user_tables", &same_sql<kStatioUserTablesSql>,
      &parse_into<model::TableIo, parse_statio_user_tables, &Data::io>, true},
-    {Kind::kStatUserIndexes, "stat_user_indexes", &same_sql<kStatUserIndexesSql>,
-     &parse_into<model::IndexStats, parse_stat_user_indexes, &Data::indexes>, true},
+    {Kind::kStatUserIndexes, "stat_user_indexes", &stat_user_indexes_sql, &parse_stat_user_indexes, true},
     {Kind::kXminHorizon, "xmin_horizon", &same_sql<kXminHorizonSql>,
      &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
     {Kind::kVacuumProgress, "vacuum_progress", &same_sql<kVacuumProgressSql>,
      &parse_into<model::VacuumProgress, parse_vacuum_progress, &Data::vacuums>, false},
     // Budgeted: its per-table series are cut like the others; the per-database ones never are.
     {Kind::kFreeze, "freeze", &same_sql<kFreezeSql>, &parse_freeze, true},
+    // Budgeted: one series per readable sequence, the nearest to its limit kept first.
+    {Kind::kSequences, "sequences", &same_sql<kSequencesSql>,
+     &parse_into<model::SequenceState, parse_sequences, &Data::sequences>, true},
 }};
 
 }  // namespace
@@ -53,6 +56,7 @@ std::size_t rows_of(Kind kind, const Data& data) {
     case Kind::kXminHorizon: return data.horizon.size();
     case Kind::kVacuumProgress: return data.vacuums.size();
     case Kind::kFreeze: return data.freeze.size() + data.databases.size();
+    case Kind::kSequences: return data.sequences.size();
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,18 +14,28 @@
 
 namespace pghealthd::collectors {
 
-enum class Kind { kStatUserTables, kStatioUserTables, kStatUserIndexes, kXminHorizon, kVacuumProgress, kFreeze };
-inline constexpr std::size_t kKindCount = 6;
+enum class Kind {
+  kStatUserTables,
+  kStatioUserTables,
+  kStatUserIndexes,
+  kXminHorizon,
+  kVacuumProgress,
+  kFreeze,
+  kSequences,
+};
+inline constexpr std::size_t kKindCount = 7;
 
 // The typed rows of one successful run; a run of a kind fills its own field.
 struct Data {
   std::vector<model::TableStats> tables;      // stat_user_tables
   std::vector<model::TableIo> io;             // statio_user_tables
   std::vector<model::IndexStats> indexes;     // stat_user_indexes
+  std::optional<model::DatabaseStatistics> statistics;  // stat_user_indexes: when idx_scan began counting
   std::vector<model::HorizonHolder> horizon;  // xmin_horizon
   std::vector<model::VacuumProgress> vacuums;  // vacuum_progress
   std::vector<model::FreezeAge> freeze;        // freeze: this database's tables
   std::vector<model::DatabaseAge> databases;   // freeze: every database of the server
+  std::vector<model::SequenceState> sequences;  // sequences
 };
 
 struct Definition {

@@ -1,18 +1,19 @@
-// Reads pg_stat_user_indexes: scans and tuples per index, plus size and whether it enforces a constraint.
+// Reads pg_stat_user_indexes: scans and tuples per index, size, validity, the definition the redundancy rules
+// compare (model::redundant_indexes), and the database's statistics reset time that unusedness is judged by.
 #pragma once
 
+#include <string>
 #include <string_view>
 
-#include "pg/rows.h"
-#include "model/stats.h"
+#include "collectors/collector.h"
 
 namespace pghealthd::collectors {
 
-// The view's definition over pg_class/pg_index and pg_stat_get_*(). `enforces_constraint` is true for
-// primary key, unique (constraint or plain unique index) and exclusion indexes: dropping those changes
-// behaviour even when they are never scanned.
-extern const std::string_view kStatUserIndexesSql;
+// The view's definition over pg_class/pg_index and pg_stat_get_*(), plus pg_index's definition columns;
+// one extra row (scope 'd') carries the database's stats_reset. last_idx_scan is read on 16+.
+[[nodiscard]] std::string_view stat_user_indexes_sql(int server_version);
 
-[[nodiscard]] pg::Parsed<model::IndexStats> parse_stat_user_indexes(const pg::Rows& rows);
+// Fills out.indexes, with each index's redundancy verdict, and out.statistics.
+[[nodiscard]] std::string parse_stat_user_indexes(const pg::Rows& rows, Data& out);
 
 }  // namespace pghealthd::collectors

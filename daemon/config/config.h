@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ struct Target {
   std::vector<std::string> exclude_databases{"template.*"};
   Duration discovery_interval{std::chrono::minutes(5)};
   ConnectionSettings connection;
+  // Constant labels added to every series of the target, e.g. cluster: orders on a primary and its
+  // replicas (names follow Prometheus' rules and are none of pghealthd's own labels).
+  std::map<std::string, std::string> labels;
   bool operator==(const Target&) const = default;  // reload compares configurations
 };
 
@@ -51,6 +55,7 @@ struct Collectors {
   Collector xmin_horizon{true, std::chrono::seconds(60)};
   Collector vacuum_progress{true, std::chrono::seconds(15)};
   Collector freeze{true, std::chrono::seconds(300)};
+  Collector sequences{true, std::chrono::seconds(300)};
   bool operator==(const Collectors&) const = default;  // reload compares configurations
 };
 
@@ -115,6 +120,14 @@ struct Freeze {
   bool operator==(const Freeze&) const = default;  // reload compares configurations
 };
 
+// Index health (`indexes:`): an index is called unused only when its statistics have counted for at
+// least this long (since pg_stat_database.stats_reset, or since pghealthd began watching a database whose
+// statistics were never reset). 0 judges at once.
+struct Indexes {
+  Duration unused_min_stats_age{std::chrono::hours(24 * 7)};
+  bool operator==(const Indexes&) const = default;  // reload compares configurations
+};
+
 // Cardinality controls: which tables get per-table and per-index series, and a series budget per target.
 // The vacuum policy sees every table whatever these say: they shape only what /metrics exports.
 struct Cardinality {
@@ -136,6 +149,7 @@ struct Config {
   Cardinality cardinality;
   Vacuum vacuum;
   Freeze freeze;
+  Indexes indexes;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };
 

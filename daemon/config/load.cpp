@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "config/pattern.h"
+#include "metrics/catalog.h"
 
 namespace pghealthd::config {
 namespace {
@@ -287,7 +288,7 @@ void read_cardinality(Reader& r, const YAML::Node& node, Cardinality& out) {
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   if (!r.expect_map(node, "collectors",
                     {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon",
-                     "vacuum_progress", "freeze"}))
+                     "vacuum_progress", "freeze", "sequences"}))
     return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
@@ -307,6 +308,52 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("xmin_horizon", out.xmin_horizon);
   one("vacuum_progress", out.vacuum_progress);
   one("freeze", out.freeze);
+  one("sequences", out.sequences);
+}
+
+void read_indexes(Reader& r, const YAML::Node& node, Indexes& out) {
+  if (!r.expect_map(node, "indexes", {"unused_min_stats_age"})) return;
+  if (const auto n = node["unused_min_stats_age"])
+    if (auto d = r.duration(n, "indexes.unused_min_stats_age", true)) out.unused_min_stats_age = *d;
+}
+
+// targets[].labels: a mapping of label names (Prometheus' [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__",
+// none of pghealthd's own) to string values.
+void read_labels(Reader& r, const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out) {
+  if (!node.IsMap()) {
+    r.error(node, what + " must be a mapping of label names to values");
+    return;
+  }
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      r.error(kv.first, what + " has a key that is not a plain name");
+      continue;
+    }
+    const std::string name = kv.first.Scalar();
+    const bool valid = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                       });
+    if (!valid) {
+      r.error(kv.first, "label name '" + name + "' in " + what +
+                            " is not a Prometheus label name (letters, digits and _, not starting with a digit)");
+      continue;
+    }
+    if (name.rfind("__", 0) == 0) {
+      r.error(kv.first, "label name '" + name + "' in " + what + " starts with __, which Prometheus reserves");
+      continue;
+    }
+    if (std::find(metrics::kBuiltInLabels.begin(), metrics::kBuiltInLabels.end(), name) !=
+        metrics::kBuiltInLabels.end()) {
+      r.error(kv.first, "label name '" + name + "' in " + what + " is one of pghealthd's or Prometheus' own labels");
+      continue;
+    }
+    if (out.count(name)) {
+      r.error(kv.first, "duplicate label '" + name + "' in " + what);
+      continue;
+    }
+    if (auto v = r.string(kv.second, what + "." + name)) out.emplace(name, *v);
+  }
 }
 
 // "HH:MM" -> minutes after midnight.
@@ -502,7 +549,7 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
   const std::string what = "targets[" + std::to_string(index) + "]";
   if (!r.expect_map(node, what,
                     {"name", "conninfo", "password_file", "databases", "autodiscover", "include_databases",
-                     "exclude_databases", "discovery_interval", "connection"}))
+                     "exclude_databases", "discovery_interval", "connection", "labels"}))
     return;
   Target t;
   t.connection = defaults;
@@ -573,6 +620,7 @@ void read_target(Reader& r, const YAML::Node& node, std::size_t index, const Con
     if (auto d = r.duration(n, what + ".discovery_interval")) t.discovery_interval = *d;
   }
   if (const auto n = node["connection"]) r.connection(n, what + ".connection", t.connection);
+  if (const auto n = node["labels"]) read_labels(r, n, what + ".labels", t.labels);
   out.push_back(std::move(t));
 }
 
@@ -628,7 +676,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
                     {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
-                     "vacuum", "freeze"}))
+                     "vacuum", "freeze", "indexes"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -661,6 +709,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (const auto n = root["cardinality"]) read_cardinality(r, n, cfg.cardinality);
   if (const auto n = root["vacuum"]) read_vacuum(r, n, cfg.vacuum);
   if (const auto n = root["freeze"]) read_freeze(r, n, cfg.freeze);
+  if (const auto n = root["indexes"]) read_indexes(r, n, cfg.indexes);
 
   const auto targets = root["targets"];
   if (!targets) {

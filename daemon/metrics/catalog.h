@@ -41,6 +41,10 @@ enum class Family : std::size_t {
   kIndexTuplesFetched,
   kIndexSizeBytes,
   kIndexUnused,
+  kIndexValid,
+  kIndexRedundant,
+  kIndexLastScan,
+  kDatabaseStatsReset,
   kXminHorizonAgeSeconds,
   kXminHorizonAgeTransactions,
   kVacuumProgressRatio,
@@ -51,6 +55,8 @@ enum class Family : std::size_t {
   kTableFreezeDueRatio,
   kDatabaseXidAge,
   kDatabaseMxidAge,
+  kSequenceUsedRatio,
+  kSequencesUnreadable,
   kCount,
 };
 
@@ -99,8 +105,20 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "Live table rows fetched by index scans (idx_tup_fetch)."},
     {"pghealthd_index_size_bytes", "gauge", "Index size from pg_class.relpages times block_size."},
     {"pghealthd_index_unused", "gauge",
-     "1 when the index was never scanned since the statistics reset and enforces no primary key, unique "
-     "or exclusion constraint; else 0."},
+     "1 when the index was never scanned (idx_scan 0), enforces no primary key, unique or exclusion "
+     "constraint, is not the replica identity, and the statistics are at least indexes.unused_min_stats_age "
+     "old; else 0."},
+    {"pghealthd_index_valid", "gauge",
+     "0 for an index left invalid (pg_index.indisvalid false, e.g. by a failed CREATE INDEX CONCURRENTLY) "
+     "that no CREATE INDEX or REINDEX is building right now; else 1."},
+    {"pghealthd_index_redundant", "gauge",
+     "1 for an index another index of the table makes redundant: kind=\"duplicate\" (identical definition) "
+     "or kind=\"prefix\" (a btree whose key columns lead another btree's); covered_by names that index."},
+    {"pghealthd_index_last_scan_timestamp_seconds", "gauge",
+     "Time of the last scan of the index (last_idx_scan, PostgreSQL 16+); absent when never."},
+    {"pghealthd_database_stats_reset_timestamp_seconds", "gauge",
+     "Time the database's statistics were last reset (pg_stat_database.stats_reset); absent when never "
+     "reset."},
     {"pghealthd_xmin_horizon_age_seconds", "gauge",
      "Age of the oldest transaction or prepared transaction holding back the xmin horizon, by source; 0 when "
      "none; absent for sources whose age in time is unknown (slots, standbys)."},
@@ -131,7 +149,20 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "At 2^31 minus about 3 million the server stops accepting writes."},
     {"pghealthd_database_mxid_age", "gauge",
      "Multixacts since the database's oldest unfrozen multixact ID: mxid_age(pg_database.datminmxid)."},
+    {"pghealthd_sequence_used_ratio", "gauge",
+     "How far the sequence has gone toward its limit, 0..1: the nearer of its own maxvalue (minvalue when "
+     "descending) and the bound of the smallint/integer/bigint column it feeds."},
+    {"pghealthd_sequences_unreadable", "gauge",
+     "Sequences whose last value the role may not read (it needs SELECT or USAGE on them): they have no "
+     "pghealthd_sequence_used_ratio."},
 }};
+
+// Every label pghealthd's own series use, which a target's constant labels (targets[].labels) may not
+// name; and the ones Prometheus itself sets on a scrape, or reserves (le, quantile).
+inline constexpr std::array<std::string_view, 21> kBuiltInLabels{
+    "target", "datname", "schemaname", "relname", "indexrelname", "sequencename", "collector",
+    "kind",   "area",    "source",     "by",      "phase",        "action",       "result",
+    "reason", "version", "covered_by", "le",      "quantile",     "instance",     "job"};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace pghealthd::metrics {
 namespace {
@@ -10,22 +11,22 @@ namespace {
 // Builds `name{fixed labels` once per row; each sample appends its own extra label, value and newline.
 class Row {
  public:
-  Row(std::string_view target, std::string_view datname, std::string_view schema, std::string_view rel,
-      std::string_view index = {}) {
+  // A database's row: target, the target's constant labels (already rendered), datname.
+  Row(std::string_view target, std::string_view constant, std::string_view datname) {
     labels_.reserve(96);
     labels_ += "{target=\"";
     append_escaped(labels_, target);
-    labels_ += "\",datname=\"";
-    append_escaped(labels_, datname);
-    labels_ += "\",schemaname=\"";
-    append_escaped(labels_, schema);
-    labels_ += "\",relname=\"";
-    append_escaped(labels_, rel);
-    if (!index.empty()) {
-      labels_ += "\",indexrelname=\"";
-      append_escaped(labels_, index);
-    }
     labels_ += '"';
+    labels_ += constant;
+    label("datname", datname);
+  }
+  // A table's or an index's row.
+  Row(std::string_view target, std::string_view constant, std::string_view datname, std::string_view schema,
+      std::string_view rel, std::string_view index = {})
+      : Row(target, constant, datname) {
+    label("schemaname", schema);
+    label("relname", rel);
+    if (!index.empty()) label("indexrelname", index);
   }
 
   // Adds a label to every sample of the row; `value` is escaped (it may come from the server).
@@ -74,13 +75,15 @@ void append_sample(Fragments& f, Family family, std::string_view labels, const s
   ++f.series;
 }
 
-// The "{...} " label block of a per-database series: target and datname escaped, then `key` = one of our
-// own constant values when given.
-std::string database_labels(std::string_view target, std::string_view datname, std::string_view key = {},
-                            std::string_view value = {}) {
+// The "{...} " label block of a per-database series: target, its constant labels (already rendered) and
+// datname escaped, then `key` = one of our own constant values when given.
+std::string database_labels(std::string_view target, std::string_view constant, std::string_view datname,
+                            std::string_view key = {}, std::string_view value = {}) {
   std::string labels = "{target=\"";
   append_escaped(labels, target);
-  labels += "\",datname=\"";
+  labels += '"';
+  labels += constant;
+  labels += ",datname=\"";
   append_escaped(labels, datname);
   if (!key.empty()) {
     labels += "\",";
@@ -202,7 +205,7 @@ Fragments render_tables(std::string_view target, std::string_view datname,
       rows, filter, [&](const model::TableStats& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
       [](const model::TableStats& t) { return t.size_bytes.value_or(0); },
       [&](Fragments& f, const model::TableStats& t) {
-        const Row row(target, datname, t.schemaname, t.relname);
+        const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(f, Family::kTableLiveTuples, t.live_tuples);
         row.add(f, Family::kTableDeadTuples, t.dead_tuples);
         row.add(f, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
@@ -234,7 +237,7 @@ Fragments render_table_io(std::string_view target, std::string_view datname,
       rows, filter, [&](const model::TableIo& t) { return filter.keeps(t.schemaname, t.relname); },
       [&](const model::TableIo& t) { return filter.size_of(t.schemaname, t.relname); },
       [&](Fragments& f, const model::TableIo& t) {
-        const Row row(target, datname, t.schemaname, t.relname);
+        const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");
         row.add(f, Family::kTableBlocksHit, t.idx_blks_hit, "area", "index");
         row.add(f, Family::kTableBlocksHit, t.toast_blks_hit, "area", "toast");
@@ -248,22 +251,72 @@ Fragments render_table_io(std::string_view target, std::string_view datname,
 }
 
 Fragments render_indexes(std::string_view target, std::string_view datname,
-                         const std::vector<model::IndexStats>& rows, const SeriesFilter& filter) {
-  return render_rows(
+                         const std::vector<model::IndexStats>& rows,
+                         const std::optional<model::DatabaseStatistics>& statistics, const SeriesFilter& filter) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto stats_age =
+      statistics ? model::statistics_age(*statistics, now) : std::nullopt;
+  auto f = render_rows(
       rows, filter, [&](const model::IndexStats& i) { return filter.keeps(i.schemaname, i.relname); },
       [](const model::IndexStats& i) { return i.size_bytes.value_or(0); },
-      [&](Fragments& f, const model::IndexStats& i) {
-        const Row row(target, datname, i.schemaname, i.relname, i.indexrelname);
-        row.add(f, Family::kIndexScans, i.scans);
-        row.add(f, Family::kIndexTuplesRead, i.tuples_read);
-        row.add(f, Family::kIndexTuplesFetched, i.tuples_fetched);
-        row.add(f, Family::kIndexSizeBytes, i.size_bytes);
-        row.add(f, Family::kIndexUnused, model::index_unused(i));
+      [&](Fragments& out, const model::IndexStats& i) {
+        const Row row(target, filter.constant_labels, datname, i.schemaname, i.relname, i.indexrelname);
+        row.add(out, Family::kIndexScans, i.scans);
+        row.add(out, Family::kIndexTuplesRead, i.tuples_read);
+        row.add(out, Family::kIndexTuplesFetched, i.tuples_fetched);
+        row.add(out, Family::kIndexSizeBytes, i.size_bytes);
+        row.add(out, Family::kIndexUnused, model::index_unused(i, stats_age, filter.unused_min_stats_age_seconds));
+        // One being built concurrently right now is invalid until it is done: not something left behind.
+        row.add(out, Family::kIndexValid, std::optional<std::int64_t>(i.valid || i.building ? 1 : 0));
+        row.add(out, Family::kIndexLastScan, i.last_scan);
+        if (!i.redundant_kind.empty()) {
+          Row redundant = row;
+          redundant.label("kind", i.redundant_kind);
+          redundant.label("covered_by", i.covered_by);
+          redundant.add(out, Family::kIndexRedundant, std::optional<std::int64_t>(1));
+        }
       });
+  if (statistics)
+    append_sample(f, Family::kDatabaseStatsReset, database_labels(target, filter.constant_labels, datname),
+                  statistics->reset_timestamp);
+  return f;
+}
+
+Fragments render_sequences(std::string_view target, std::string_view datname,
+                           const std::vector<model::SequenceState>& sequences, const SeriesFilter& filter) {
+  std::int64_t unreadable = 0;
+  for (const auto& s : sequences) unreadable += s.readable ? 0 : 1;
+  auto f = render_rows(
+      sequences, filter,
+      [&](const model::SequenceState& s) {
+        return s.readable && config::selected(s.schemaname, filter.include_schemas, filter.exclude_schemas);
+      },
+      [](const model::SequenceState& s) { return model::sequence_used_ratio(s).value_or(0); },
+      [&](Fragments& out, const model::SequenceState& s) {
+        Row row(target, filter.constant_labels, datname);
+        row.label("schemaname", s.schemaname);
+        row.label("sequencename", s.sequencename);
+        row.add(out, Family::kSequenceUsedRatio, model::sequence_used_ratio(s));
+      });
+  append_sample(f, Family::kSequencesUnreadable, database_labels(target, filter.constant_labels, datname),
+                std::optional<std::int64_t>(unreadable));
+  return f;
+}
+
+std::string constant_labels_block(const std::vector<std::pair<std::string, std::string>>& labels) {
+  std::string out;
+  for (const auto& [name, value] : labels) {
+    out += ',';
+    out += name;
+    out += "=\"";
+    append_escaped(out, value);
+    out += '"';
+  }
+  return out;
 }
 
 Fragments render_horizon(std::string_view target, std::string_view datname,
-                         const std::vector<model::HorizonHolder>& holders, const SeriesFilter& /*filter*/) {
+                         const std::vector<model::HorizonHolder>& holders, const SeriesFilter& filter) {
   Fragments f;
   for (const char* source : model::kHorizonSources) {
     std::optional<std::int64_t> xids = 0;
@@ -278,7 +331,7 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
     // Sessions and prepared transactions have a start time: with none, nothing is held for 0 s.
     const bool timed = std::string_view(source) == "transaction" || std::string_view(source) == "prepared_transaction";
     if (!any && timed) seconds = 0.0;
-    const auto labels = database_labels(target, datname, "source", source);
+    const auto labels = database_labels(target, filter.constant_labels, datname, "source", source);
     append_sample(f, Family::kXminHorizonAgeSeconds, labels, seconds);
     append_sample(f, Family::kXminHorizonAgeTransactions, labels, xids);
   }
@@ -286,11 +339,11 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
 }
 
 Fragments render_vacuum_progress(std::string_view target, std::string_view datname,
-                                 const std::vector<model::VacuumProgress>& vacuums, const SeriesFilter& /*filter*/) {
+                                 const std::vector<model::VacuumProgress>& vacuums, const SeriesFilter& filter) {
   Fragments f;
   for (const auto& v : vacuums) {
     // The phase is the server's text and `by` our own word; both are escaped like every label from data.
-    Row row(target, datname, v.schemaname, v.relname);
+    Row row(target, filter.constant_labels, datname, v.schemaname, v.relname);
     row.label("by", v.by);
     row.label("phase", v.phase);
     row.add(f, Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
@@ -307,7 +360,7 @@ Fragments render_freeze(std::string_view target, std::string_view datname, const
       tables, filter, [&](const model::FreezeAge& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
       [](const model::FreezeAge& t) { return t.size_bytes.value_or(0); },
       [&](Fragments& out, const model::FreezeAge& t) {
-        const Row row(target, datname, t.schemaname, t.relname);
+        const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(out, Family::kTableXidAge, t.xid_age);
         row.add(out, Family::kTableMxidAge, t.mxid_age);
         row.add(out, Family::kTableFreezeMaxAge, std::optional<std::int64_t>(t.freeze_max_age));
@@ -315,7 +368,7 @@ Fragments render_freeze(std::string_view target, std::string_view datname, const
       });
   if (!filter.database_rows) return f;
   for (const auto& d : databases) {  // the row's own database, whichever database the query ran in
-    const auto labels = database_labels(target, d.datname);
+    const auto labels = database_labels(target, filter.constant_labels, d.datname);
     append_sample(f, Family::kDatabaseXidAge, labels, d.xid_age);
     append_sample(f, Family::kDatabaseMxidAge, labels, d.mxid_age);
   }

@@ -69,6 +69,15 @@ struct SeriesFilter {
   // so only one database watch of a target does (app/target_watch.h), lest the series repeat.
   bool database_rows = true;
 
+  // The target's constant labels (targets[].labels) as `,name="value"` pairs, values escaped
+  // (constant_labels_block): every series of the target carries them after `target`.
+  std::string constant_labels;
+
+  // Index unusedness: how old the statistics must be to judge (indexes.unused_min_stats_age), and the
+  // statistics of the previous stat_user_indexes run, which a new run's watched_since carries on from.
+  double unused_min_stats_age_seconds = 7 * 86400.0;
+  std::optional<model::DatabaseStatistics> previous_statistics;
+
   [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
                            std::optional<std::int64_t> size_bytes = std::nullopt) const;
   // How many of `wanted` series this run may render.
@@ -81,8 +90,21 @@ struct SeriesFilter {
                                       const std::vector<model::TableStats>& rows, const SeriesFilter& filter = {});
 [[nodiscard]] Fragments render_table_io(std::string_view target, std::string_view datname,
                                         const std::vector<model::TableIo>& rows, const SeriesFilter& filter = {});
+// Per-index series (filtered and cut like the per-table ones), judged unused against `statistics` (the
+// database's stats reset), whose reset time is also rendered (never cut).
 [[nodiscard]] Fragments render_indexes(std::string_view target, std::string_view datname,
-                                       const std::vector<model::IndexStats>& rows, const SeriesFilter& filter = {});
+                                       const std::vector<model::IndexStats>& rows,
+                                       const std::optional<model::DatabaseStatistics>& statistics = std::nullopt,
+                                       const SeriesFilter& filter = {});
+
+// One used ratio per readable sequence (schema filters apply; over budget, the nearest to their limit are
+// kept), and the count of unreadable ones (never cut).
+[[nodiscard]] Fragments render_sequences(std::string_view target, std::string_view datname,
+                                         const std::vector<model::SequenceState>& sequences,
+                                         const SeriesFilter& filter = {});
+
+// `labels` as `,name="value"` pairs, values escaped, for SeriesFilter::constant_labels.
+[[nodiscard]] std::string constant_labels_block(const std::vector<std::pair<std::string, std::string>>& labels);
 
 // A handful of series per database: never filtered or cut.
 [[nodiscard]] Fragments render_horizon(std::string_view target, std::string_view datname,

@@ -1,5 +1,7 @@
 #include "metrics/snapshot.h"
 
+#include <chrono>
+
 namespace pghealthd::metrics {
 
 Fragments render(collectors::Kind kind, const collectors::Data& data, std::string_view target,
@@ -7,10 +9,11 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
   switch (kind) {
     case collectors::Kind::kStatUserTables: return render_tables(target, datname, data.tables, filter);
     case collectors::Kind::kStatioUserTables: return render_table_io(target, datname, data.io, filter);
-    case collectors::Kind::kStatUserIndexes: return render_indexes(target, datname, data.indexes, filter);
+    case collectors::Kind::kStatUserIndexes: return render_indexes(target, datname, data.indexes, data.statistics, filter);
     case collectors::Kind::kXminHorizon: return render_horizon(target, datname, data.horizon, filter);
     case collectors::Kind::kVacuumProgress: return render_vacuum_progress(target, datname, data.vacuums, filter);
     case collectors::Kind::kFreeze: return render_freeze(target, datname, data.freeze, data.databases, filter);
+    case collectors::Kind::kSequences: return render_sequences(target, datname, data.sequences, filter);
   }
   return {};
 }
@@ -19,6 +22,11 @@ Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view ta
                 const SeriesFilter& filter) {
   auto snap = std::make_shared<Snapshot>();
   if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty()) return {nullptr, std::move(error), 0};
+  // Statistics never reset are judged by how long pghealthd has read them: that carries on from the last run.
+  if (snap->statistics) {
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    snap->statistics->watched_since = model::watched_since(filter.previous_statistics, *snap->statistics, now);
+  }
   snap->series = render(kind, *snap, target, datname, filter);
   const auto n = collectors::rows_of(kind, *snap);
   return {std::move(snap), {}, n};

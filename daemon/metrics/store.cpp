@@ -46,11 +46,8 @@ Store::Store(std::string version)
   family<prometheus::Gauge>(*registry_, self::kBuildInfo).Add({{"version", std::move(version)}}).Set(1);
 }
 
-DbSeries& Store::add_database(const DbKey& key) {
-  auto [it, inserted] = dbs_.try_emplace(key);
-  DbSeries& s = it->second.series;
-  if (!inserted) return s;
-  const prometheus::Labels db{{"target", key.target}, {"datname", key.datname}};
+void Store::add_database_series(const DbKey& key, DbSeries& s) {
+  const auto db = db_labels(key);
   s.up = &up_.Add(db);
   for (const auto& def : collectors::all()) {
     auto labels = db;
@@ -63,13 +60,9 @@ DbSeries& Store::add_database(const DbKey& key) {
     c.dropped = &dropped_.Add(labels);
     // last_success is added on the first success: absent means "never succeeded".
   }
-  return s;
 }
 
-void Store::remove_database(const DbKey& key) {
-  auto it = dbs_.find(key);
-  if (it == dbs_.end()) return;
-  auto& s = it->second.series;
+void Store::remove_database_series(DbSeries& s) {
   up_.Remove(s.up);
   for (auto& c : s.collector) {
     duration_.Remove(c.duration);
@@ -78,9 +71,53 @@ void Store::remove_database(const DbKey& key) {
     series_.Remove(c.series);
     dropped_.Remove(c.dropped);
     if (c.last_success) last_success_.Remove(c.last_success);
+    c.last_success = nullptr;
   }
+}
+
+DbSeries& Store::add_database(const DbKey& key) {
+  auto [it, inserted] = dbs_.try_emplace(key);
+  if (inserted) add_database_series(key, it->second.series);
+  return it->second.series;
+}
+
+void Store::remove_database(const DbKey& key) {
+  auto it = dbs_.find(key);
+  if (it == dbs_.end()) return;
+  remove_database_series(it->second.series);
   remove_vacuum_series(key);
   dbs_.erase(it);
+}
+
+void Store::set_target_labels(const std::string& target, const std::map<std::string, std::string>& labels) {
+  auto& current = constant_labels_[target];
+  if (current == labels) return;
+  current = labels;
+  // Series that exist carry the old labels: each is removed and added again, values carried over where
+  // they are gauges; counters start again, as any series with new labels would.
+  for (auto it = dbs_.lower_bound(DbKey{target, {}}); it != dbs_.end() && it->first.target == target; ++it) {
+    auto& s = it->second.series;
+    const double up = s.up->Value();
+    remove_database_series(s);
+    add_database_series(it->first, s);
+    s.up->Set(up);
+    if (it->second.vacuum_duration) {
+      const auto reasons = it->second.vacuum_reasons;
+      remove_vacuum_series(it->first);
+      add_vacuum_series(it->first, reasons);
+    }
+  }
+  if (targets_.count(target)) {
+    remove_target(target);
+    add_target(target);
+  }
+}
+
+prometheus::Labels Store::target_labels(const std::string& target) const {
+  prometheus::Labels labels{{"target", target}};
+  if (const auto it = constant_labels_.find(target); it != constant_labels_.end())
+    labels.insert(it->second.begin(), it->second.end());
+  return labels;
 }
 
 void Store::remove_vacuum_series(const DbKey& key) {
@@ -113,7 +150,7 @@ void Store::forget_vacuum_table(const DbKey& key, const std::string& schema, con
 TargetSeries& Store::add_target(const std::string& target) {
   auto [it, inserted] = targets_.try_emplace(target);
   if (inserted) {
-    const prometheus::Labels labels{{"target", target}};
+    const auto labels = target_labels(target);
     it->second = {&connections_.Add(labels), &connections_max_.Add(labels), &connection_waiters_.Add(labels)};
   }
   return it->second;
@@ -134,7 +171,9 @@ void Store::config_loaded(bool ok) {
 }
 
 prometheus::Labels Store::db_labels(const DbKey& key) const {
-  return {{"target", key.target}, {"datname", key.datname}};
+  auto labels = target_labels(key.target);
+  labels["datname"] = key.datname;
+  return labels;
 }
 
 void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons) {
@@ -143,6 +182,7 @@ void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_vi
   auto& e = it->second;
   if (e.vacuum_duration) return;  // already there
   e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
+  e.vacuum_reasons = reasons;
   e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
   for (auto reason : reasons) {
     auto labels = db_labels(key);
@@ -192,9 +232,9 @@ void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const S
   if (it == dbs_.end()) return;
   auto& c = it->second.series.collector[static_cast<std::size_t>(kind)];
   if (!c.last_success) {
-    c.last_success = &last_success_.Add({{"target", key.target},
-                                         {"datname", key.datname},
-                                         {"collector", std::string(collectors::definition(kind).name)}});
+    auto labels = db_labels(key);
+    labels["collector"] = std::string(collectors::definition(kind).name);
+    c.last_success = &last_success_.Add(labels);
   }
   it->second.snapshots[static_cast<std::size_t>(kind)] = std::move(snap);
 }

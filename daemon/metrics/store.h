@@ -50,6 +50,10 @@ class Store {
  public:
   explicit Store(std::string version);
 
+  // A target's constant labels (targets[].labels), on every series of the target from now on: set before its
+  // databases are added; a change relabels the series that exist (their counters start again at 0).
+  void set_target_labels(const std::string& target, const std::map<std::string, std::string>& labels);
+
   // Creates the self-metric series of a database (idempotent) and returns them.
   DbSeries& add_database(const DbKey& key);
   // Drops every series of a database: snapshots and self-metrics.
@@ -102,8 +106,12 @@ class Store {
     std::vector<prometheus::Counter*> vacuum_counters;  // skipped and removed: with the engine
     std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;
+    std::vector<std::string_view> vacuum_reasons;  // to add the series again under new labels
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
+  [[nodiscard]] prometheus::Labels target_labels(const std::string& target) const;
+  void add_database_series(const DbKey& key, DbSeries& s);
+  void remove_database_series(DbSeries& s);
   // The database's entry when it has maintenance series (an engine), else nullptr.
   [[nodiscard]] Entry* with_engine(const DbKey& key);
   std::shared_ptr<prometheus::Registry> registry_;
@@ -125,6 +133,7 @@ class Store {
   prometheus::Family<prometheus::Gauge>& connections_max_;
   prometheus::Family<prometheus::Gauge>& connection_waiters_;
   std::map<std::string, TargetSeries> targets_;
+  std::map<std::string, std::map<std::string, std::string>> constant_labels_;
 };
 
 }  // namespace pghealthd::metrics

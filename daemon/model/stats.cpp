@@ -37,9 +37,25 @@ std::string_view vacuum_started_by(std::optional<std::string_view> backend_type,
   return "other";
 }
 
-std::optional<double> index_unused(const IndexStats& index) {
+std::optional<double> index_unused(const IndexStats& index, std::optional<double> stats_age_seconds,
+                                   double min_stats_age_seconds) {
   if (!index.scans) return std::nullopt;
-  return (*index.scans == 0 && !index.enforces_constraint) ? 1.0 : 0.0;
+  const bool old_enough = stats_age_seconds && *stats_age_seconds >= min_stats_age_seconds;
+  return (*index.scans == 0 && !index.enforces_constraint && !index.replica_identity && old_enough) ? 1.0 : 0.0;
+}
+
+Seconds watched_since(const std::optional<DatabaseStatistics>& previous, const DatabaseStatistics& current,
+                      double now) {
+  if (current.reset_timestamp) return std::nullopt;
+  const bool unbroken = previous && !previous->reset_timestamp && previous->watched_since && previous->transactions &&
+                        current.transactions && *current.transactions >= *previous->transactions;
+  return unbroken ? previous->watched_since : Seconds(now);
+}
+
+std::optional<double> statistics_age(const DatabaseStatistics& stats, double now) {
+  if (stats.reset_timestamp) return std::max(0.0, stats.server_now - *stats.reset_timestamp);
+  if (stats.watched_since) return std::max(0.0, now - *stats.watched_since);
+  return std::nullopt;
 }
 
 namespace {

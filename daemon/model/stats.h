@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/indexes.h"
+
 namespace pghealthd::model {
 
 // One database of one target: the `target` and `datname` labels, and the key of everything per database.
@@ -69,16 +71,32 @@ struct TableIo {
   Count tidx_blks_read, tidx_blks_hit;
 };
 
-// One row of pg_stat_user_indexes (plus size and whether it enforces a constraint).
-struct IndexStats {
-  std::string schemaname;
-  std::string relname;
-  std::string indexrelname;
-  Count scans;                       // idx_scan
-  Count tuples_read;                 // idx_tup_read
-  Count tuples_fetched;              // idx_tup_fetch
-  Count size_bytes;                  // relpages * block_size
-  bool enforces_constraint = false;  // primary key, unique or exclusion
+// One row of pg_stat_user_indexes, with the index's definition (for the redundancy rules), validity and
+// what protects it from being called unused.
+struct IndexStats : IndexDefinition {
+  Count scans;                    // idx_scan
+  Count tuples_read;              // idx_tup_read
+  Count tuples_fetched;           // idx_tup_fetch
+  Count size_bytes;               // relpages * block_size
+  Seconds last_scan;              // last_idx_scan (16+)
+  bool valid = true;              // pg_index.indisvalid
+  bool building = false;          // a CREATE INDEX or REINDEX (CONCURRENTLY) builds it right now
+  bool replica_identity = false;  // pg_index.indisreplident
+  std::string parent_index;       // the partitioned index it is attached to (regclass text), "" none
+  // Set by the collector from model::redundant_indexes over the database's indexes: "duplicate" or
+  // "prefix" and the index that makes this one redundant; "" when none does.
+  std::string redundant_kind;
+  std::string covered_by;
+};
+
+// When a database's statistics (and so every idx_scan) started counting: pg_stat_database.stats_reset,
+// read with the server's clock and the database's transaction count (which only a reset or a crash makes
+// go down).
+struct DatabaseStatistics {
+  Seconds reset_timestamp;  // NULL: never reset
+  double server_now = 0;    // the server's now() in the same statement
+  Count transactions;       // xact_commit + xact_rollback
+  Seconds watched_since;    // never reset: since when pghealthd has read them unbroken (see watched_since)
 };
 
 // Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.
@@ -161,9 +179,22 @@ struct VacuumProgress {
 // hit / (hit + read); absent when both are 0 (no reads yet: no ratio to speak of) or either is NULL.
 [[nodiscard]] std::optional<double> cache_hit_ratio(Count hit, Count read);
 
-// 1 when the index was never scanned since the last statistics reset and enforces no constraint
-// (dropping it would change no behaviour); 0 otherwise; absent when idx_scan is NULL.
-[[nodiscard]] std::optional<double> index_unused(const IndexStats& index);
+// 1 when the index was never scanned (idx_scan 0), enforces no constraint, is not the table's replica
+// identity (dropping it would change no behaviour), and the statistics are old enough to judge:
+// `stats_age_seconds` (unknown: too young) at least `min_stats_age_seconds`. 0 otherwise; absent when
+// idx_scan is NULL.
+[[nodiscard]] std::optional<double> index_unused(const IndexStats& index, std::optional<double> stats_age_seconds,
+                                                 double min_stats_age_seconds);
+
+// For statistics never reset: when pghealthd began reading them unbroken (Unix time by `now`'s clock).
+// Carried over from the previous reading while they stay never reset and the transaction count does not go
+// down (a crash or a restore loses them without setting a reset time); else `now`. Absent once reset.
+[[nodiscard]] Seconds watched_since(const std::optional<DatabaseStatistics>& previous,
+                                    const DatabaseStatistics& current, double now);
+
+// How long the statistics have counted: since their reset, by the server's clock; when never reset, since
+// stats.watched_since, by `now`'s clock; unknown without either.
+[[nodiscard]] std::optional<double> statistics_age(const DatabaseStatistics& stats, double now);
 
 // Applies a table's reloptions (pg_class.reloptions as text, e.g. {autovacuum_enabled=false,fillfactor=70})
 // over the server's settings. Unknown or malformed options are ignored, as PostgreSQL would never store them.

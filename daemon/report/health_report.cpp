@@ -7,6 +7,7 @@
 
 #include "metrics/exposition.h"
 #include "model/stats.h"
+#include "pg/conninfo.h"
 
 namespace pghealthd::report {
 namespace {
@@ -21,13 +22,18 @@ std::string percent(std::optional<double> ratio) {
   return ratio ? fmt::format("{:.2f}%", 100 * *ratio) : "-";
 }
 
+// A length of time in the largest unit that keeps two digits: "45s", "12m", "36h", "7d".
+std::string span(double s) {
+  s = std::max(0.0, s);
+  if (s < 120) return fmt::format("{:.0f}s", s);
+  if (s < 7200) return fmt::format("{:.0f}m", s / 60);
+  if (s < 172800) return fmt::format("{:.0f}h", s / 3600);
+  return fmt::format("{:.0f}d", s / 86400);
+}
+
 std::string age(std::optional<double> when, double now) {
   if (!when) return "never";
-  const double s = std::max(0.0, now - *when);
-  if (s < 120) return fmt::format("{:.0f}s ago", s);
-  if (s < 7200) return fmt::format("{:.0f}m ago", s / 60);
-  if (s < 172800) return fmt::format("{:.0f}h ago", s / 3600);
-  return fmt::format("{:.0f}d ago", s / 86400);
+  return span(now - *when) + " ago";
 }
 
 std::string bytes(std::optional<std::int64_t> b) {
@@ -180,24 +186,85 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     cache.push_back(std::move(c));
   }
 
+  // Index health: invalid, duplicate, prefix-redundant, unused with evidence; each with what to do.
+  const auto stats_age = data.statistics ? model::statistics_age(*data.statistics, now) : std::nullopt;
   std::vector<Keyed> idx;
   for (const auto& i : data.indexes) {
     Keyed k;
     k.key = static_cast<double>(i.size_bytes.value_or(0));
-    const bool unused = model::index_unused(i) == 1.0;
-    if (unused && i.size_bytes.value_or(0) >= t.unused_index_min_bytes) {
+    const std::string name = pg::quote_identifier(i.schemaname) + "." + pg::quote_identifier(i.indexrelname);
+    // DROP INDEX CONCURRENTLY takes no lock that blocks writes; an index attached to a partitioned one
+    // cannot be dropped alone (the partitioned index is dropped, which CONCURRENTLY cannot do).
+    const std::string drop = !i.parent_index.empty()
+                                 ? "attached to partitioned index " + i.parent_index + ": DROP INDEX " + i.parent_index +
+                                       " drops it on every partition"
+                             : !i.constraint_name.empty()
+                                 ? "it backs constraint " + pg::quote_identifier(i.constraint_name) +
+                                       ": ALTER TABLE " + pg::quote_identifier(i.schemaname) + "." +
+                                       pg::quote_identifier(i.relname) + " DROP CONSTRAINT " +
+                                       pg::quote_identifier(i.constraint_name)
+                                 : "DROP INDEX CONCURRENTLY " + name;
+    const bool unused = model::index_unused(i, stats_age, t.unused_min_stats_age_seconds) == 1.0;
+    std::string problem = "-";
+    if (!i.valid && !i.building) {
+      problem = "invalid";
       k.row.status = Status::kWarning;
-      k.row.note = "never scanned since the statistics reset: consider dropping it";
+      k.row.note = "left invalid (a failed CREATE INDEX CONCURRENTLY?): it costs every write and serves no read; "
+                   "DROP INDEX CONCURRENTLY " + name + ", then create it again";
+    } else if (!i.valid) {
+      problem = "building";
+      k.row.note = "being built concurrently right now";
+    } else if (!i.redundant_kind.empty()) {
+      problem = i.redundant_kind;
+      k.row.status = Status::kWarning;
+      k.row.note = (i.redundant_kind == "duplicate" ? "identical to " : "a leading prefix of ") + i.covered_by +
+                   ", which serves its reads: " + drop;
+    } else if (unused && i.size_bytes.value_or(0) >= t.unused_index_min_bytes) {
+      problem = "unused";
+      k.row.status = Status::kWarning;
+      k.row.note = "never scanned in the " + span(*stats_age) + " the statistics cover (check replicas too): " + drop;
     } else if (unused) {
-      k.row.note = "not yet used (small)";
-    } else if (i.enforces_constraint && i.scans.value_or(0) == 0) {
+      problem = "unused";
+      k.row.note = "never scanned, but small";
+    } else if (i.scans.value_or(0) == 0 && i.enforces_constraint) {
       k.row.note = "enforces a constraint";
+    } else if (i.scans.value_or(0) == 0 && i.replica_identity) {
+      k.row.note = "the table's replica identity";
+    } else if (i.scans.value_or(0) == 0) {
+      k.row.note = !data.statistics ? "never scanned: the statistics' age is unknown"
+                   : !stats_age ? "never scanned, but the statistics were never reset: a one-shot check cannot tell "
+                                  "how long they cover (the daemon judges from when it began watching)"
+                                : "never scanned, but the statistics are only " + span(*stats_age) +
+                                      " old: judged after " + span(t.unused_min_stats_age_seconds);
     } else {
       k.row.note = "used";
     }
     k.row.cells = {table_name(i.schemaname, i.relname), i.indexrelname, std::to_string(i.scans.value_or(0)),
-                   bytes(i.size_bytes), std::string(report::name(k.row.status))};
+                   bytes(i.size_bytes), problem, std::string(report::name(k.row.status))};
     idx.push_back(std::move(k));
+  }
+
+  std::vector<Keyed> sequences;
+  for (const auto& q : data.sequences) {
+    Keyed k;
+    const auto ratio = model::sequence_used_ratio(q);
+    k.key = ratio.value_or(0);
+    if (!q.readable) {
+      k.row.note = "the role cannot read it: GRANT SELECT ON SEQUENCE " + pg::quote_identifier(q.schemaname) + "." +
+                   pg::quote_identifier(q.sequencename) + " TO <pghealthd's role>";
+    } else if (ratio && *ratio > t.sequence_critical) {
+      k.row.status = Status::kCritical;
+      k.row.note = "about to run out: inserts fail at the limit; widen the column and sequence to bigint";
+    } else if (ratio && *ratio > t.sequence_warning) {
+      k.row.status = Status::kWarning;
+      k.row.note = "plan the move to bigint before it runs out";
+    } else {
+      k.row.note = "far from its limit";
+    }
+    k.row.cells = {table_name(q.schemaname, q.sequencename), q.readable ? std::to_string(q.last_value) : "-",
+                   std::to_string(model::sequence_limit(q)), q.readable ? percent(ratio) : "-",
+                   std::string(report::name(k.row.status))};
+    sequences.push_back(std::move(k));
   }
 
   // Freeze age: this database itself, then its tables.
@@ -233,13 +300,15 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   r.sections.push_back(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
   r.sections.push_back(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"},
                               std::move(cache)));
-  r.sections.push_back(finish("Index usage", {"table", "index", "scans", "size", "status"}, std::move(idx)));
+  r.sections.push_back(finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx)));
   r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
                               std::move(recency)));
   r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "status"}, std::move(autovac)));
   if (!freeze.empty())
     r.sections.push_back(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
                                 std::move(freeze)));
+  if (!sequences.empty())
+    r.sections.push_back(finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences)));
   return r;
 }
 

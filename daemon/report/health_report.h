@@ -43,6 +43,10 @@ struct Thresholds {
   // 3 million short of it); and the due ratio past which anti-wraparound autovacuum is not keeping up.
   double wraparound_warning = 0.5, wraparound_critical = 0.75;
   double freeze_due_warning = 1.5;
+  // An index is judged unused only after its statistics counted this long (indexes.unused_min_stats_age).
+  double unused_min_stats_age_seconds = 7 * 86400.0;
+  // Sequences: share of the range used (pghealthd_sequence_used_ratio), as PghealthdSequenceNearExhaustion.
+  double sequence_warning = 0.8, sequence_critical = 0.95;
 };
 
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,

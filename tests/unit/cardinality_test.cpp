@@ -118,7 +118,7 @@ TEST_CASE("tables below the minimum size export nothing, in every view", "[cardi
   tiny_idx.relname = "tiny";
   tiny_idx.indexrelname = "tiny_pkey";
   tiny_idx.scans = 1;
-  CHECK(pghealthd::metrics::render_indexes("t", "d", {tiny_idx}, f).series == 0);
+  CHECK(pghealthd::metrics::render_indexes("t", "d", {tiny_idx}, std::nullopt, f).series == 0);
 }
 
 TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[cardinality]") {

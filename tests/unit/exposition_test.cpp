@@ -2,6 +2,8 @@
 // HELP/TYPE headers written once per family however many databases contribute samples.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -23,6 +25,7 @@ using pghealthd::metrics::Fragments;
 using pghealthd::metrics::render_freeze;
 using pghealthd::metrics::render_horizon;
 using pghealthd::metrics::render_indexes;
+using pghealthd::metrics::render_sequences;
 using pghealthd::metrics::render_table_io;
 using pghealthd::metrics::render_tables;
 using pghealthd::metrics::render_vacuum_progress;
@@ -298,9 +301,19 @@ TEST_CASE("render_table_io has no cache hit ratio for a table never read", "[exp
 
 // --- render_indexes --------------------------------------------------------------------------------------
 
+// Statistics reset 30 days before the server's now: old enough to judge an index unused.
+pghealthd::model::DatabaseStatistics month_old_statistics() {
+  pghealthd::model::DatabaseStatistics s;
+  s.reset_timestamp = 1700000000;
+  s.server_now = 1700000000 + 30 * 86400.0;
+  s.transactions = 10;
+  return s;
+}
+
 TEST_CASE("render_indexes writes exact lines with the index label", "[exposition]") {
   const Fragments f = render_indexes(
-      "t", "d", {index_row("Message_pkey", 0, true), index_row("Message_sent_at_idx", 0, false)});
+      "t", "d", {index_row("Message_pkey", 0, true), index_row("Message_sent_at_idx", 0, false)},
+      month_old_statistics());
   const std::string pkey =
       R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname="Message_pkey"} )";
   const std::string sent =
@@ -316,7 +329,89 @@ TEST_CASE("render_indexes writes exact lines with the index label", "[exposition
   // Never scanned: the primary key still matters, the plain index is unused.
   CHECK(lines(f, Family::kIndexUnused) ==
         "pghealthd_index_unused" + pkey + "0\n" + "pghealthd_index_unused" + sent + "1\n");
+  CHECK(lines(f, Family::kIndexValid) == "pghealthd_index_valid" + pkey + "1\n" + "pghealthd_index_valid" + sent + "1\n");
+  CHECK(lines(f, Family::kIndexRedundant).empty());
+  CHECK(lines(f, Family::kIndexLastScan).empty());  // before 16, or never scanned
+  CHECK(lines(f, Family::kDatabaseStatsReset) ==
+        "pghealthd_database_stats_reset_timestamp_seconds{target=\"t\",datname=\"d\"} 1700000000\n");
   CHECK(lines(f, Family::kTableLiveTuples).empty());
+}
+
+TEST_CASE("render_indexes: no unused verdict on young or never-reset statistics, until pghealthd watched long enough",
+          "[exposition]") {
+  auto young = month_old_statistics();
+  young.server_now = *young.reset_timestamp + 3600;  // an hour after a reset (or a restore)
+  const auto idx = index_row("Message_sent_at_idx", 0, false);
+  CHECK(lines(render_indexes("t", "d", {idx}, young), Family::kIndexUnused).find("} 0\n") != std::string::npos);
+  pghealthd::model::DatabaseStatistics never;  // never reset, first read by pghealthd just now
+  never.watched_since =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto f = render_indexes("t", "d", {idx}, never);
+  CHECK(lines(f, Family::kIndexUnused).find("} 0\n") != std::string::npos);
+  CHECK(lines(f, Family::kDatabaseStatsReset).empty());  // never reset: absent, not 0
+  never.watched_since = *never.watched_since - 8 * 86400.0;  // watched unbroken for 8 days
+  CHECK(lines(render_indexes("t", "d", {idx}, never), Family::kIndexUnused).find("} 1\n") != std::string::npos);
+  pghealthd::metrics::SeriesFilter at_once;
+  at_once.unused_min_stats_age_seconds = 0;
+  CHECK(lines(render_indexes("t", "d", {idx}, young, at_once), Family::kIndexUnused).find("} 1\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("render_indexes: invalid, building, redundant (hostile covered_by escaped) and last scan", "[exposition]") {
+  auto invalid = index_row("left_behind", 0, false);
+  invalid.valid = false;
+  auto building = index_row("being_built", 0, false);
+  building.valid = false;
+  building.building = true;
+  auto dup = index_row("dup", 3, false);
+  dup.redundant_kind = "duplicate";
+  dup.covered_by = "we\"ird\\name";
+  dup.last_scan = 1700000123.5;
+  const auto f = render_indexes("t", "d", {invalid, building, dup}, month_old_statistics());
+  const std::string base = R"({target="t",datname="d",schemaname="public",relname="Message",indexrelname=")";
+  CHECK(lines(f, Family::kIndexValid) == "pghealthd_index_valid" + base + "left_behind\"} 0\n" +
+                                             "pghealthd_index_valid" + base + "being_built\"} 1\n" +
+                                             "pghealthd_index_valid" + base + "dup\"} 1\n");
+  CHECK(lines(f, Family::kIndexRedundant) ==
+        "pghealthd_index_redundant" + base + R"(dup",kind="duplicate",covered_by="we\"ird\\name"} 1)" + "\n");
+  CHECK(lines(f, Family::kIndexLastScan) == "pghealthd_index_last_scan_timestamp_seconds" + base + "dup\"} 1700000123.5\n");
+}
+
+TEST_CASE("a target's constant labels follow target on every series it renders", "[exposition]") {
+  pghealthd::metrics::SeriesFilter f;
+  f.constant_labels = pghealthd::metrics::constant_labels_block({{"cluster", "orders"}, {"env", "pr\"od"}});
+  CHECK(f.constant_labels == R"(,cluster="orders",env="pr\"od")");
+  const auto idx = render_indexes("t", "d", {index_row("i", 1, false)}, month_old_statistics(), f);
+  CHECK(lines(idx, Family::kIndexScans).rfind(
+            R"(pghealthd_index_scans_total{target="t",cluster="orders",env="pr\"od",datname="d",schemaname="public")", 0) == 0);
+  CHECK(lines(idx, Family::kDatabaseStatsReset).rfind(
+            R"(pghealthd_database_stats_reset_timestamp_seconds{target="t",cluster="orders",env="pr\"od",datname="d"} )", 0) == 0);
+  pghealthd::model::SequenceState q;
+  q.schemaname = "public";
+  q.sequencename = "s";
+  q.last_value = 10;
+  const auto seq = pghealthd::metrics::render_sequences("t", "d", {q}, f);
+  CHECK(lines(seq, Family::kSequenceUsedRatio).rfind(
+            R"(pghealthd_sequence_used_ratio{target="t",cluster="orders",env="pr\"od",datname="d",schemaname="public",sequencename="s"} )", 0) == 0);
+}
+
+TEST_CASE("render_sequences: a ratio per readable sequence, the unreadable counted, hostile names escaped",
+          "[exposition]") {
+  pghealthd::model::SequenceState serial;
+  serial.schemaname = "public";
+  serial.sequencename = "Order\"s id_seq";
+  serial.column_type = "integer";
+  serial.max_value = 2147483647;
+  serial.last_value = 2147483647 - 1;
+  pghealthd::model::SequenceState hidden = serial;
+  hidden.sequencename = "secret_seq";
+  hidden.readable = false;
+  const auto f = pghealthd::metrics::render_sequences("t", "d", {serial, hidden, hidden});
+  CHECK(lines(f, Family::kSequenceUsedRatio) ==
+        R"(pghealthd_sequence_used_ratio{target="t",datname="d",schemaname="public",sequencename="Order\"s id_seq"} )" +
+            std::string("0.9999999995343387\n"));
+  CHECK(lines(f, Family::kSequencesUnreadable) == "pghealthd_sequences_unreadable{target=\"t\",datname=\"d\"} 2\n");
+  CHECK(f.series == 2);
 }
 
 TEST_CASE("render_indexes leaves out the series of NULL values", "[exposition]") {
@@ -419,7 +514,16 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   on_18.autoanalyze_time_ms = 400;
   const Fragments tables_b = render_tables("t", "b", {on_18, live_only("Other", 3)});
   const Fragments io_a = render_table_io("t", "a", {full_io()});
-  const Fragments indexes_b = render_indexes("t", "b", {index_row("Message_pkey", 5, true)});
+  auto redundant = index_row("Message_id_idx", 0, false);
+  redundant.redundant_kind = "duplicate";
+  redundant.covered_by = "Message_pkey";
+  redundant.last_scan = 1700000000;
+  const Fragments indexes_b =
+      render_indexes("t", "b", {index_row("Message_pkey", 5, true), redundant}, month_old_statistics());
+  pghealthd::model::SequenceState seq;
+  seq.schemaname = "public";
+  seq.sequencename = "Message_id_seq";
+  const Fragments sequences_a = render_sequences("t", "a", {seq});
   const Fragments horizon_a = render_horizon("t", "a", {});
   const Fragments vacuums_b = render_vacuum_progress("t", "b", {running_vacuum("Message", "autovacuum", 10, 5, 3)});
   pghealthd::model::FreezeAge aged;
@@ -429,7 +533,7 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   aged.mxid_age = 10;
   const Fragments freeze_a = render_freeze("t", "a", {aged}, {{"a", 2000, 20}});
   std::string out;
-  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a});
+  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a, &sequences_a});
 
   std::map<std::string, int> help, type, samples;
   std::string current;  // the family of the last TYPE line
@@ -460,7 +564,8 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   }
   CHECK(samples["pghealthd_table_live_tuples"] == 3);  // Message in a and b, Other in b
   CHECK(samples["pghealthd_table_blocks_hit_total"] == 4);
-  CHECK(samples["pghealthd_index_unused"] == 1);
+  CHECK(samples["pghealthd_index_unused"] == 2);  // both indexes of b
+  CHECK(samples["pghealthd_index_redundant"] == 1);
   CHECK(samples["pghealthd_table_autovacuum_threshold_tuples"] == 3);
   CHECK(samples["pghealthd_xmin_horizon_age_transactions"] == 4);  // one per source
   CHECK(samples["pghealthd_vacuum_progress_ratio"] == 1);

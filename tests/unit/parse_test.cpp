@@ -10,6 +10,7 @@
 #include "collectors/collector.h"
 #include "pg/rows.h"
 #include "collectors/freeze.h"
+#include "collectors/sequences.h"
 #include "collectors/stat_user_indexes.h"
 #include "collectors/stat_user_tables.h"
 #include "collectors/statio_user_tables.h"
@@ -69,10 +70,26 @@ Answer statio_user_tables_answer() {
           {{"public", "Message", "10", "90", "11", "91", "12", "92", "13", "93"}}};
 }
 
+// In the column order of stat_user_indexes_sql: one index, then the database's statistics row.
 Answer stat_user_indexes_answer() {
-  return {{"schemaname", "relname", "indexrelname", "idx_scan", "idx_tup_read", "idx_tup_fetch", "size_bytes",
-           "enforces_constraint"},
-          {{"public", "Message", "Message_pkey", "5", "6", "7", "16384", "t"}}};
+  return {{"scope", "indexrelid", "relid", "schemaname", "relname", "indexrelname", "idx_scan", "idx_tup_read",
+           "idx_tup_fetch", "last_idx_scan", "size_bytes", "enforces_constraint", "is_unique", "replica_identity",
+           "valid", "building", "access_method", "columns", "key_columns", "opclasses", "collations",
+           "column_options", "options", "expressions", "predicate", "constraint_name", "parent_index",
+           "stats_reset", "server_now", "transactions"},
+          {{"i", "16400", "16384", "public", "Message", "Message_pkey", "5", "6", "7", "1700000100.25", "16384", "t",
+            "t", "f", "t", "f", "btree", "1", "1", "1978", "0", "0", "", "", "", "Message_pkey", "", std::nullopt,
+            std::nullopt, std::nullopt},
+           {"d", std::nullopt, std::nullopt, "", "", "", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+            std::nullopt, "f", "f", "f", "t", "f", "", "", std::nullopt, "", "", "", "", "", "", "", "",
+            "1700000000.5", "1700086400.5", "42"}}};
+}
+
+// parse_stat_user_indexes into a fresh Data: the error ("" on success) and what it filled.
+std::pair<std::string, pghealthd::collectors::Data> parse_indexes(const Answer& answer) {
+  pghealthd::collectors::Data data;
+  auto error = pghealthd::collectors::parse_stat_user_indexes(answer.text_rows(), data);
+  return {std::move(error), std::move(data)};
 }
 
 // One manual VACUUM in the column order of kVacuumProgressSql, scanning its heap.
@@ -383,72 +400,131 @@ TEST_CASE("statio_user_tables: a value that is not an integer names its row and 
 
 // --- parse_stat_user_indexes ----------------------------------------------------------------------------
 
-TEST_CASE("stat_user_indexes: every column lands in its field", "[parse]") {
-  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(stat_user_indexes_answer().text_rows());
-  REQUIRE(parsed.ok());
-  REQUIRE(parsed.rows.size() == 1);
-  const auto& i = parsed.rows[0];
+TEST_CASE("stat_user_indexes: every column lands in its field, and the statistics row in its own", "[parse]") {
+  const auto [error, data] = parse_indexes(stat_user_indexes_answer());
+  REQUIRE(error.empty());
+  REQUIRE(data.indexes.size() == 1);
+  const auto& i = data.indexes[0];
+  CHECK(i.indexrelid == 16400);
+  CHECK(i.table_relid == 16384);
   CHECK(i.schemaname == "public");
   CHECK(i.relname == "Message");
   CHECK(i.indexrelname == "Message_pkey");
   CHECK(i.scans == 5);
   CHECK(i.tuples_read == 6);
   CHECK(i.tuples_fetched == 7);
+  CHECK(i.last_scan == 1700000100.25);
   CHECK(i.size_bytes == 16384);
   CHECK(i.enforces_constraint);
+  CHECK(i.unique);
+  CHECK_FALSE(i.replica_identity);
+  CHECK(i.valid);
+  CHECK_FALSE(i.building);
+  CHECK(i.access_method == "btree");
+  CHECK(i.columns == std::vector<int>{1});
+  CHECK(i.key_columns == 1);
+  CHECK(i.opclasses == std::vector<std::int64_t>{1978});
+  CHECK(i.collations == std::vector<std::int64_t>{0});
+  CHECK(i.column_options == std::vector<int>{0});
+  CHECK(i.constraint_name == "Message_pkey");
+  CHECK(i.redundant_kind.empty());
+  REQUIRE(data.statistics.has_value());
+  CHECK(data.statistics->reset_timestamp == 1700000000.5);
+  CHECK(data.statistics->server_now == 1700086400.5);
+  CHECK(data.statistics->transactions == 42);
 }
 
-TEST_CASE("stat_user_indexes: enforces_constraint reads t and f", "[parse]") {
+TEST_CASE("stat_user_indexes: each index gets its redundancy verdict from its table's other indexes", "[parse]") {
   auto answer = stat_user_indexes_answer();
-  answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
-  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(answer.text_rows());
-  REQUIRE(parsed.ok());
-  REQUIRE(parsed.rows.size() == 2);
-  CHECK(parsed.rows[0].indexrelname == "Message_pkey");
-  CHECK(parsed.rows[0].enforces_constraint);
-  CHECK(parsed.rows[1].indexrelname == "Message_sent_at_idx");
-  CHECK_FALSE(parsed.rows[1].enforces_constraint);
+  auto dup = answer.rows[0];
+  dup[1] = "16401";
+  dup[5] = "Message_id_idx";
+  dup[11] = "f";  // enforces nothing
+  dup[12] = "f";
+  dup[25] = "";
+  answer.rows.push_back(dup);
+  auto multi = dup;  // (id, sent_at) makes nothing redundant that is not already a duplicate
+  multi[1] = "16402";
+  multi[5] = "Message_id_sent_idx";
+  multi[17] = "1 3";
+  multi[18] = "2";
+  multi[19] = "1978 1978";
+  multi[20] = "0 0";
+  multi[21] = "0 0";
+  answer.rows.push_back(multi);
+  const auto [error, data] = parse_indexes(answer);
+  REQUIRE(error.empty());
+  REQUIRE(data.indexes.size() == 3);
+  CHECK(data.indexes[0].redundant_kind.empty());  // the primary key is kept
+  CHECK(data.indexes[1].redundant_kind == "duplicate");
+  CHECK(data.indexes[1].covered_by == "Message_pkey");
+  CHECK(data.indexes[2].redundant_kind.empty());
 }
 
-TEST_CASE("stat_user_indexes: enforces_constraint other than t or f is an error", "[parse]") {
+TEST_CASE("stat_user_indexes: booleans other than t or f, and definition vectors that are no numbers, are errors",
+          "[parse]") {
   const Cell value = GENERATE(Cell("true"), Cell("1"), Cell(""), Cell(std::nullopt));
-  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(
-      stat_user_indexes_answer().with(0, "enforces_constraint", value).text_rows());
-  CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 8: expected t or f"));
-  CHECK(parsed.rows.empty());
+  const auto [error, data] = parse_indexes(stat_user_indexes_answer().with(0, "enforces_constraint", value));
+  CHECK_THAT(error, Contains("row 1, column 12: expected t or f"));
+  CHECK(data.indexes.empty());
+  const auto [error2, data2] = parse_indexes(stat_user_indexes_answer().with(0, "columns", "1 x"));
+  CHECK_THAT(error2, Contains("not a list of numbers"));
+  CHECK(data2.indexes.empty());
 }
 
 TEST_CASE("stat_user_indexes: NULL counters become absent values", "[parse]") {
-  const auto parsed =
-      pghealthd::collectors::parse_stat_user_indexes(stat_user_indexes_answer()
-                                                         .with(0, "idx_scan", std::nullopt)
-                                                         .with(0, "idx_tup_read", std::nullopt)
-                                                         .with(0, "idx_tup_fetch", std::nullopt)
-                                                         .text_rows());
-  REQUIRE(parsed.ok());
-  REQUIRE(parsed.rows.size() == 1);
-  CHECK_FALSE(parsed.rows[0].scans.has_value());
-  CHECK_FALSE(parsed.rows[0].tuples_read.has_value());
-  CHECK_FALSE(parsed.rows[0].tuples_fetched.has_value());
-  CHECK(parsed.rows[0].size_bytes == 16384);
+  const auto [error, data] = parse_indexes(stat_user_indexes_answer()
+                                               .with(0, "idx_scan", std::nullopt)
+                                               .with(0, "idx_tup_read", std::nullopt)
+                                               .with(0, "idx_tup_fetch", std::nullopt)
+                                               .with(0, "last_idx_scan", std::nullopt)
+                                               .with(1, "stats_reset", std::nullopt));
+  REQUIRE(error.empty());
+  REQUIRE(data.indexes.size() == 1);
+  CHECK_FALSE(data.indexes[0].scans.has_value());
+  CHECK_FALSE(data.indexes[0].tuples_read.has_value());
+  CHECK_FALSE(data.indexes[0].tuples_fetched.has_value());
+  CHECK_FALSE(data.indexes[0].last_scan.has_value());
+  CHECK(data.indexes[0].size_bytes == 16384);
+  CHECK_FALSE(data.statistics->reset_timestamp.has_value());  // never reset
 }
 
-TEST_CASE("stat_user_indexes: a missing column is named and no rows are returned", "[parse]") {
+TEST_CASE("stat_user_indexes: a missing column is named and nothing is filled", "[parse]") {
   const auto answer = stat_user_indexes_answer();
   const std::string column = GENERATE_COPY(from_range(answer.columns));
-  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(answer.without(column).text_rows());
-  CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("no column '" + column + "'"));
-  CHECK(parsed.rows.empty());
+  const auto [error, data] = parse_indexes(answer.without(column));
+  CHECK_THAT(error, Contains("no column '" + column + "'"));
+  CHECK(data.indexes.empty());
+  CHECK_FALSE(data.statistics.has_value());
 }
 
-TEST_CASE("stat_user_indexes: odd index names pass through unchanged", "[parse]") {
+TEST_CASE("stat_user_indexes: odd index names pass through unchanged, an unknown scope is an error", "[parse]") {
   const std::string name = "idx \"on\" a.b\nnext ü";
-  const auto parsed = pghealthd::collectors::parse_stat_user_indexes(
-      stat_user_indexes_answer().with(0, "indexrelname", name).text_rows());
+  const auto [error, data] = parse_indexes(stat_user_indexes_answer().with(0, "indexrelname", name));
+  REQUIRE(error.empty());
+  CHECK(data.indexes.at(0).indexrelname == name);
+  CHECK_THAT(parse_indexes(stat_user_indexes_answer().with(1, "scope", "x")).first, Contains("unknown scope"));
+}
+
+// --- parse_sequences -----------------------------------------------------------------------------------
+
+TEST_CASE("sequences: every column lands in its field, a never-called sequence has used nothing", "[parse]") {
+  const Answer answer{{"schemaname", "sequencename", "readable", "last_value", "increment", "min_value", "max_value",
+                       "column_type"},
+                      {{"public", "orders_id_seq", "t", "2000000000", "1", "1", "9223372036854775807", "integer"},
+                       {"public", "fresh_seq", "t", std::nullopt, "-1", "-100", "-1", ""},
+                       {"secret", "hidden_seq", "f", std::nullopt, "1", "1", "2147483647", "bigint"}}};
+  const auto parsed = pghealthd::collectors::parse_sequences(answer.text_rows());
   REQUIRE(parsed.ok());
-  CHECK(parsed.rows.at(0).indexrelname == name);
+  REQUIRE(parsed.rows.size() == 3);
+  CHECK(parsed.rows[0].sequencename == "orders_id_seq");
+  CHECK(parsed.rows[0].last_value == 2000000000);
+  CHECK(parsed.rows[0].column_type == "integer");
+  CHECK(parsed.rows[0].max_value == 9223372036854775807);
+  CHECK(parsed.rows[1].last_value == -1);  // descending, never called: at its start
+  CHECK(*pghealthd::model::sequence_used_ratio(parsed.rows[1]) == 0.0);
+  CHECK_FALSE(parsed.rows[2].readable);
+  CHECK_FALSE(pghealthd::collectors::parse_sequences(answer.with(0, "increment", "one").text_rows()).ok());
 }
 
 // --- parse_vacuum_progress ----------------------------------------------------------------------------
@@ -576,21 +652,23 @@ std::string render(const pghealthd::metrics::Fragments& f) {
 
 }  // namespace
 
-TEST_CASE("there are six collectors, named like their config keys", "[collectors]") {
+TEST_CASE("there are seven collectors, named like their config keys", "[collectors]") {
   const auto& all = pghealthd::collectors::all();
-  REQUIRE(all.size() == 6);
+  REQUIRE(all.size() == 7);
   CHECK(all[0].name == "stat_user_tables");
   CHECK(all[1].name == "statio_user_tables");
   CHECK(all[2].name == "stat_user_indexes");
   CHECK(all[3].name == "xmin_horizon");
   CHECK(all[4].name == "vacuum_progress");
   CHECK(all[5].name == "freeze");
+  CHECK(all[6].name == "sequences");
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
   CHECK(&pghealthd::collectors::definition(Kind::kXminHorizon) == &all[3]);
   CHECK(&pghealthd::collectors::definition(Kind::kVacuumProgress) == &all[4]);
   CHECK(&pghealthd::collectors::definition(Kind::kFreeze) == &all[5]);
+  CHECK(&pghealthd::collectors::definition(Kind::kSequences) == &all[6]);
   // Per-table and per-index views count against the series budget; the few per-database series do not.
   CHECK(all[0].budgeted);
   CHECK(all[1].budgeted);
@@ -598,6 +676,7 @@ TEST_CASE("there are six collectors, named like their config keys", "[collectors
   CHECK_FALSE(all[3].budgeted);
   CHECK_FALSE(all[4].budgeted);
   CHECK(all[5].budgeted);  // its per-table series; the per-database ones are never cut
+  CHECK(all[6].budgeted);  // one series per sequence
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql(150000)), Contains("SELECT"));
@@ -650,8 +729,18 @@ TEST_CASE("statio_user_tables process renders the table's series", "[collectors]
 
 TEST_CASE("stat_user_indexes process renders the index's series", "[collectors]") {
   auto answer = stat_user_indexes_answer();
-  answer.rows.push_back({"public", "Message", "Message_sent_at_idx", "0", "0", "0", "8192", "f"});
-  const auto out = pghealthd::metrics::process(definition_named("stat_user_indexes").kind, answer.text_rows(), "t", "d", pghealthd::metrics::SeriesFilter{});
+  auto sent_at = answer.rows[0];
+  sent_at[1] = "16401";
+  sent_at[5] = "Message_sent_at_idx";
+  sent_at[6] = "0";
+  sent_at[10] = "8192";
+  sent_at[11] = sent_at[12] = "f";
+  sent_at[17] = "3";
+  sent_at[25] = "";
+  answer.rows.push_back(sent_at);
+  pghealthd::metrics::SeriesFilter filter;
+  filter.unused_min_stats_age_seconds = 3600;  // the statistics are a day old
+  const auto out = pghealthd::metrics::process(definition_named("stat_user_indexes").kind, answer.text_rows(), "t", "d", filter);
   REQUIRE(out.error.empty());
   REQUIRE(out.snapshot);
   CHECK(out.rows == 2);

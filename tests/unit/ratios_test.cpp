@@ -100,24 +100,66 @@ TEST_CASE("a table read only from disk has cache hit ratio 0", "[ratios]") {
 
 // --- index_unused ---------------------------------------------------------------------------------------
 
-TEST_CASE("an index never scanned that enforces nothing is unused", "[ratios]") {
-  CHECK(index_unused(index_with(0, false)) == 1.0);
+constexpr double kDay = 86400, kWeek = 7 * kDay;
+
+TEST_CASE("an index never scanned that enforces nothing is unused once the statistics are old enough", "[ratios]") {
+  CHECK(index_unused(index_with(0, false), 8 * kDay, kWeek) == 1.0);
+  CHECK(index_unused(index_with(0, false), kWeek, kWeek) == 1.0);
+  CHECK(index_unused(index_with(0, false), kWeek - 1, kWeek) == 0.0);  // a day after a reset or restore: no verdict
+  CHECK(index_unused(index_with(0, false), std::nullopt, kWeek) == 0.0);  // age unknown: no verdict
+  CHECK(index_unused(index_with(0, false), std::nullopt, 0) == 0.0);
+  CHECK(index_unused(index_with(0, false), 0.0, 0) == 1.0);  // unused_min_stats_age: 0 judges at once
 }
 
 TEST_CASE("a primary key or unique index is never reported unused, even without scans", "[ratios]") {
-  const auto r = index_unused(index_with(0, true));
+  const auto r = index_unused(index_with(0, true), 30 * kDay, kWeek);
   REQUIRE(r.has_value());
   CHECK(*r == 0.0);
 }
 
+TEST_CASE("the table's replica identity index is never reported unused", "[ratios]") {
+  auto i = index_with(0, false);
+  i.replica_identity = true;
+  CHECK(index_unused(i, 30 * kDay, kWeek) == 0.0);
+}
+
 TEST_CASE("an index that was scanned is not unused", "[ratios]") {
-  CHECK(index_unused(index_with(1, false)) == 0.0);
-  CHECK(index_unused(index_with(1'000'000, true)) == 0.0);
+  CHECK(index_unused(index_with(1, false), 30 * kDay, kWeek) == 0.0);
+  CHECK(index_unused(index_with(1'000'000, true), 30 * kDay, kWeek) == 0.0);
 }
 
 TEST_CASE("index unused is absent when idx_scan is NULL", "[ratios]") {
-  CHECK_FALSE(index_unused(index_with(std::nullopt, false)).has_value());
-  CHECK_FALSE(index_unused(index_with(std::nullopt, true)).has_value());
+  CHECK_FALSE(index_unused(index_with(std::nullopt, false), 30 * kDay, kWeek).has_value());
+  CHECK_FALSE(index_unused(index_with(std::nullopt, true), 30 * kDay, kWeek).has_value());
+}
+
+TEST_CASE("statistics age: since the reset by the server's clock, else since pghealthd began watching", "[ratios]") {
+  using pghealthd::model::DatabaseStatistics;
+  using pghealthd::model::statistics_age;
+  using pghealthd::model::watched_since;
+  DatabaseStatistics reset;
+  reset.reset_timestamp = 1000;
+  reset.server_now = 1000 + 3 * kDay;
+  reset.transactions = 50;
+  CHECK(*statistics_age(reset, 999999) == 3 * kDay);  // the daemon's clock does not enter
+  CHECK_FALSE(watched_since(std::nullopt, reset, 5000).has_value());
+
+  DatabaseStatistics never;  // never reset: judged from pghealthd's first reading
+  never.server_now = 1;
+  never.transactions = 100;
+  never.watched_since = watched_since(std::nullopt, never, 5000);
+  CHECK(*never.watched_since == 5000);
+  CHECK(*statistics_age(never, 5000 + kDay) == kDay);
+  DatabaseStatistics later = never;  // transactions grew: the same unbroken statistics
+  later.transactions = 150;
+  later.watched_since = watched_since(never, later, 9000);
+  CHECK(*later.watched_since == 5000);
+  DatabaseStatistics crashed = later;  // fewer transactions than before: a crash or restore lost them
+  crashed.transactions = 3;
+  crashed.watched_since = watched_since(later, crashed, 12000);
+  CHECK(*crashed.watched_since == 12000);
+  DatabaseStatistics unknown;  // neither a reset time nor a reading of pghealthd's
+  CHECK_FALSE(statistics_age(unknown, 5000).has_value());
 }
 
 // --- vacuum_progress_ratio ------------------------------------------------------------------------------
