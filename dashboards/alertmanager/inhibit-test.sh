@@ -8,7 +8,9 @@
 # Alertmanager reports as inhibited:
 #   - PghealthdDown mutes every other pghealthd alert of the same instance, and nothing of another one;
 #   - PghealthdDatabaseUnreachable mutes collector, table and vacuum alerts of the same instance, target
-#     and database, and nothing of another database.
+#     and database, and nothing of another database;
+#   - the critical PghealthdWraparoundApproaching mutes the warning of the same database, and the critical
+#     PghealthdSequenceNearExhaustion the warning of the same sequence, and nothing else.
 # Exits non-zero on any failure. Needs prometheus-alertmanager and amtool (ALERTMANAGER and AMTOOL
 # override them) and curl.
 set -uo pipefail
@@ -81,11 +83,19 @@ post alertname=PghealthdConfigReloadFailed severity=warning "${m2[@]}"
 post alertname=PghealthdWraparoundApproaching severity=critical "${m2[@]}" "${billing[@]}"
 post alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${billing[@]}"
 post alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${app[@]}"
+# Sequences: db1/app's orders_id_seq critical hides its warning, not invoices_id_seq's, nor the warning
+# of the same sequence on another server (db3, a replica of db1: each server alerts on its own).
+post alertname=PghealthdSequenceNearExhaustion severity=critical "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
+post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
+post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=invoices_id_seq
+post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" target=db3 datname=app schemaname=public sequencename=orders_id_seq
+# A cluster-wide alert carries no instance: PghealthdDown of pg-mon-1 does not mute it.
+post alertname=PghealthdIndexUnusedEverywhere severity=warning cluster=orders datname=app schemaname=public relname=orders indexrelname=orders_created_at_idx
 
 # state LABEL=VALUE...: "inhibited", "active" or "missing", as Alertmanager reports the one alert with
 # exactly these labels (the label names not given must be absent).
 state() {
-  local matchers=("$@") known=(alertname severity job instance target datname schemaname relname collector result) name
+  local matchers=("$@") known=(alertname severity job instance target datname schemaname relname collector result sequencename cluster indexrelname) name
   for name in "${known[@]}"; do
     [[ " $* " == *" $name="* ]] || matchers+=("$name=\"\"")
   done
@@ -127,6 +137,11 @@ expect active alertname=PghealthdConfigReloadFailed severity=warning "${m2[@]}"
 expect active alertname=PghealthdWraparoundApproaching severity=critical "${m2[@]}" "${billing[@]}"
 expect inhibited alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${billing[@]}"
 expect active alertname=PghealthdWraparoundApproaching severity=warning "${m2[@]}" "${app[@]}"
+expect active alertname=PghealthdSequenceNearExhaustion severity=critical "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
+expect inhibited alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
+expect active alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=invoices_id_seq
+expect active alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" target=db3 datname=app schemaname=public sequencename=orders_id_seq
+expect active alertname=PghealthdIndexUnusedEverywhere severity=warning cluster=orders datname=app schemaname=public relname=orders indexrelname=orders_created_at_idx
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures inhibition check(s) failed; Alertmanager's log:"

@@ -40,6 +40,8 @@ expect pager     severity=critical alertname=PghealthdDown instance=pg-mon-1:918
 expect pager     severity=critical alertname=PghealthdDatabaseUnreachable target=db1 datname=app
 expect team-chat severity=warning alertname=PghealthdTableDeadTuplesHigh target=db1 datname=app schemaname=public relname=orders
 expect team-chat severity=warning alertname=PghealthdVacuumFailing target=db1 datname=app result=timeout
+# A cluster-wide alert has no target or instance label, and is routed by its severity all the same.
+expect team-chat severity=warning alertname=PghealthdIndexUnusedEverywhere cluster=orders datname=app schemaname=public relname=orders indexrelname=orders_created_at_idx
 # The default route: no severity, or one the tree does not know.
 expect team-chat alertname=SomethingElse
 expect team-chat severity=info alertname=PghealthdAutovacuumLate
