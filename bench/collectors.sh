@@ -47,7 +47,7 @@ start_postgres
 log "creating $n tables"
 create_tables postgres "$n"
 
-collectors=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon vacuum_progress freeze)
+collectors=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon vacuum_progress freeze sequences)
 csv="$bench/results/collectors.csv"
 echo "what,i,seconds,postgres_cpu_s" >"$csv"
 

@@ -150,12 +150,13 @@ collectors:
   xmin_horizon: {interval: 10m}
   vacuum_progress: {interval: 10m}
   freeze: {interval: 10m}
+  sequences: {interval: 10m}
 targets:
   - name: bench
     conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=$2 application_name=pghealthd"
 YAML
 }
-once_collectors=6  # in once_config
+once_collectors=7  # in once_config
 
 # How many collectors have logged a run in pghealthd's log FILE, each counted once (they may finish in
 # any order: the slowest starts first and the others run beside it on spare connections).

@@ -57,7 +57,7 @@ TEST_CASE("a bloated table pages once through clustered Alertmanagers, resolves 
                            "\"\ncollectors:\n  stat_user_tables: { interval: 1s }\n"
                            "  statio_user_tables: { interval: 1s }\n  stat_user_indexes: { interval: 1s }\n"
                            "  xmin_horizon: { interval: 1s }\n  vacuum_progress: { interval: 1s }\n"
-                           "  freeze: { interval: 1s }\n";
+                           "  freeze: { interval: 1s }\n  sequences: { interval: 1s }\n";
   Daemon d(base + "vacuum: { enabled: false }\n");
 
   TempDir dir;

@@ -167,7 +167,7 @@ TEST_CASE("churning tables and partitions leaves no stale series and memory flat
   Daemon d("targets:\n  - name: t\n    conninfo: \"" + pg.conninfo() +
            "\"\ncollectors:\n  stat_user_tables: { interval: 1s }\n  statio_user_tables: { interval: 1s }\n"
            "  stat_user_indexes: { interval: 1s }\n  xmin_horizon: { interval: 1s }\n"
-           "  vacuum_progress: { interval: 1s }\n  freeze: { interval: 1s }\n");
+           "  vacuum_progress: { interval: 1s }\n  freeze: { interval: 1s }\n  sequences: { interval: 1s }\n");
   // The baseline: every collector has run, and `keep` is seen by all three table collectors.
   REQUIRE(d.wait_for([](const Scrape& s) {
     return s.all("pghealthd_collector_last_success_timestamp_seconds").size() == pghealthd::collectors::kKindCount &&

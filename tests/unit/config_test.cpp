@@ -829,3 +829,42 @@ TEST_CASE("a literal comma with digits is an ordinary pattern", "[config]") {
       "targets:\n  - name: a\n    conninfo: host=x\n    autodiscover: true\n    include_databases: [\"db,5000\"]\n");
   CHECK(std::holds_alternative<Config>(literal));
 }
+
+// --- index health (issue 14) ------------------------------------------------------------------------------
+
+TEST_CASE("indexes.unused_min_stats_age defaults to 7 days, 0 judges at once; sequences collect every 5 minutes",
+          "[config]") {
+  const Config defaults = config_of(kOneTarget);
+  CHECK(defaults.indexes.unused_min_stats_age == std::chrono::hours(24 * 7));
+  CHECK(defaults.collectors.sequences.enabled);
+  CHECK(defaults.collectors.sequences.interval == 300s);
+  CHECK(defaults.targets[0].labels.empty());
+  const Config set = config_of(std::string(kOneTarget) +
+                               "indexes: { unused_min_stats_age: 0s }\n"
+                               "collectors: { sequences: { interval: 1h } }\n");
+  CHECK(set.indexes.unused_min_stats_age == 0s);
+  CHECK(set.collectors.sequences.interval == 1h);
+  check_single_problem(std::string(kOneTarget) + "indexes: { unused_min_stats_age: soon }\n", 4, 34,
+                       "indexes.unused_min_stats_age must be a duration");
+  check_single_problem(std::string(kOneTarget) + "indexes: { min_age: 1d }\n", 4, 12,
+                       "unknown key 'min_age' in indexes");
+}
+
+TEST_CASE("targets[].labels: Prometheus label names, none of pghealthd's own, string values", "[config]") {
+  const Config cfg = config_of(std::string(kOneTarget) + "    labels: { cluster: orders, env: \"prod \\\"eu\\\"\" }\n");
+  REQUIRE(cfg.targets[0].labels.size() == 2);
+  CHECK(cfg.targets[0].labels.at("cluster") == "orders");
+  CHECK(cfg.targets[0].labels.at("env") == "prod \"eu\"");
+  check_single_problem(std::string(kOneTarget) + "    labels: { 1cluster: x }\n", 4, 15,
+                       "label name '1cluster' in targets[0].labels is not a Prometheus label name");
+  check_single_problem(std::string(kOneTarget) + "    labels: { clu-ster: x }\n", 4, 15, "is not a Prometheus label name");
+  check_single_problem(std::string(kOneTarget) + "    labels: { __meta: x }\n", 4, 15, "starts with __");
+  for (const char* builtin : {"target", "datname", "indexrelname", "instance", "job", "covered_by", "le"}) {
+    INFO(builtin);
+    check_single_problem(std::string(kOneTarget) + "    labels: { " + builtin + ": x }\n", 4, 15,
+                         "is one of pghealthd's or Prometheus' own labels");
+  }
+  check_single_problem(std::string(kOneTarget) + "    labels: [cluster]\n", 4, 13, "must be a mapping");
+  check_single_problem(std::string(kOneTarget) + "    labels: { cluster: [a, b] }\n", 4, 24,
+                       "targets[0].labels.cluster must be a string");
+}
