@@ -72,8 +72,9 @@ std::string usage() {
          "      --version        print the version and exit\n"
          "  -h, --help           print this help and exit\n"
          "\n"
-         "check: collect once and print the health report (dead tuples, cache hit ratio, index usage,\n"
-         "vacuum and analyze recency, autovacuum), worst first; exit 0 OK, 1 warning, 2 critical.\n"
+         "check: collect once and print the health report (dead tuples, cache hit ratio, index health,\n"
+         "vacuum and analyze recency, autovacuum, freeze age, sequences), worst first; exit 0 OK, 1 warning,\n"
+         "2 critical.\n"
          "      --conninfo C     check this database (libpq conninfo or URI) instead of the configuration\n"
          "      --format F       text (default) or json\n";
 }

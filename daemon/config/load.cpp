@@ -54,6 +54,8 @@ DurationText read_duration(std::string_view text, Duration& out) {
     ms_per_unit = 60'000;
   else if (unit == "h")
     ms_per_unit = 3'600'000;
+  else if (unit == "d")
+    ms_per_unit = 86'400'000;
   else
     return DurationText::kMalformed;
   // Integers only (no fractions, so nothing below a millisecond), compared before multiplying: no overflow.
@@ -193,7 +195,7 @@ class Reader {
       return std::nullopt;
     }
     if (parsed == DurationText::kMalformed) {
-      error(node, what + " must be a duration such as 250ms, 30s, 5m or 1h");
+      error(node, what + " must be a duration such as 250ms, 30s, 5m, 1h or 7d");
       return std::nullopt;
     }
     if (d.count() > 0 || allow_zero) return d;

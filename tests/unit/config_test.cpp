@@ -446,11 +446,11 @@ TEST_CASE("a target that is not a mapping is reported", "[config][errors]") {
 
 TEST_CASE("a bad duration is reported at the value", "[config][errors]") {
   const auto [value, text] = GENERATE(table<std::string, std::string>({
-      {"10", "must be a duration such as 250ms, 30s, 5m or 1h"},     // no unit
-      {"5x", "must be a duration such as 250ms, 30s, 5m or 1h"},     // unknown unit
-      {"-1s", "must be a duration such as 250ms, 30s, 5m or 1h"},    // no sign
-      {"1.5s", "must be a duration such as 250ms, 30s, 5m or 1h"},   // whole numbers only
-      {"1m30s", "must be a duration such as 250ms, 30s, 5m or 1h"},  // one unit only
+      {"10", "must be a duration such as 250ms, 30s, 5m, 1h or 7d"},     // no unit
+      {"5x", "must be a duration such as 250ms, 30s, 5m, 1h or 7d"},     // unknown unit
+      {"-1s", "must be a duration such as 250ms, 30s, 5m, 1h or 7d"},    // no sign
+      {"1.5s", "must be a duration such as 250ms, 30s, 5m, 1h or 7d"},   // whole numbers only
+      {"1m30s", "must be a duration such as 250ms, 30s, 5m, 1h or 7d"},  // one unit only
       {"0s", "must be greater than zero"},
   }));
   const std::string yaml = std::string(kOneTarget) + "connection:\n  connect_timeout: " + value + "\n";
@@ -741,20 +741,23 @@ TEST_CASE("every problem of a file is reported, not just the first", "[config][e
 
 // --- parse_duration, parse_listen, format_problem ---------------------------------------------------------
 
-TEST_CASE("parse_duration reads ms, s, m and h", "[config][duration]") {
+TEST_CASE("parse_duration reads ms, s, m, h and d", "[config][duration]") {
   CHECK(parse_duration("250ms") == Duration(250));
   CHECK(parse_duration("30s") == Duration(30'000));
   CHECK(parse_duration("5m") == Duration(300'000));
   CHECK(parse_duration("1h") == Duration(3'600'000));
   CHECK(parse_duration("0s") == Duration(0));  // zero is a duration; the config rejects it separately
   CHECK(parse_duration("8784h") == Duration(8784LL * 3'600'000));  // 366 days, the longest
+  CHECK(parse_duration("7d") == Duration(7LL * 86'400'000));
+  CHECK(parse_duration("366d") == Duration(8784LL * 3'600'000));
   CHECK(parse_duration("31622400000ms") == Duration(31'622'400'000));
 }
 
 TEST_CASE("parse_duration rejects everything else", "[config][duration]") {
   const std::string text = GENERATE(as<std::string>{}, "", "s", "10", "5x", "-1s", "+1s", "1.5s", " 1s",
                                     "1s ", "1m30s", "1S", "1 s", "99999999999h",
-                                    "8785h", "31622400001ms", "99999999999999999999999h", "0.5ms");
+                                    "8785h", "31622400001ms", "99999999999999999999999h", "0.5ms", "367d", "1D",
+                                    "7days");
   INFO("'" << text << "'");
   CHECK_FALSE(parse_duration(text).has_value());
 }
