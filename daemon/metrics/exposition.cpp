@@ -73,6 +73,7 @@ void append_sample(Fragments& f, Family family, std::string_view labels, const s
   append_value(out, *value);
   out += '\n';
   ++f.series;
+  ++f.per_database;
 }
 
 // The "{...} " label block of a per-database series: target, its constant labels (already rendered) and

@@ -26,6 +26,7 @@ namespace pghealthd::metrics {
 struct Fragments {
   std::array<std::string, kFamilyCount> lines;
   std::size_t series = 0;   // sample lines in `lines`
+  std::size_t per_database = 0;  // of `series`: per-database samples, never cut nor counted by the budget
   std::size_t dropped = 0;  // series left out to stay within the series budget (SeriesFilter::allowance)
   [[nodiscard]] std::size_t bytes() const;
   // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape

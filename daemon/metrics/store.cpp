@@ -249,8 +249,9 @@ Store::SeriesCount Store::target_series(const std::string& target) const {
   for (auto it = dbs_.lower_bound(DbKey{target, {}}); it != dbs_.end() && it->first.target == target; ++it)
     for (const auto& def : collectors::all())
       if (const auto& s = it->second.snapshots[static_cast<std::size_t>(def.kind)]; s && def.budgeted) {
-        n.exported += s->series.series;
-        n.wanted += s->series.series + s->series.dropped;
+        // Per-table and per-index series only: the few per-database ones are never cut, so not counted.
+        n.exported += s->series.series - s->series.per_database;
+        n.wanted += s->series.series - s->series.per_database + s->series.dropped;
       }
   return n;
 }

@@ -52,7 +52,12 @@ TEST_CASE("a bloated table pages once through clustered Alertmanagers, resolves 
           // For the "Vacuums running now" panel, vacuumed slowly by hand at the end.
           "CREATE TABLE archive (id int PRIMARY KEY, body text);\n"
           "INSERT INTO archive SELECT g, repeat('a', 100) FROM generate_series(1, 50000) g;\n"
-          "ANALYZE archive;\n");
+          "ANALYZE archive;\n"
+          // For the index health and sequence panels: a duplicate of archive's primary key, a serial
+          // column's sequence, and a reset time for the statistics' age (a single table's reset sets it).
+          "CREATE INDEX archive_id_again ON archive (id);\n"
+          "CREATE TABLE ticket (id serial PRIMARY KEY);\nINSERT INTO ticket DEFAULT VALUES;\n"
+          "SELECT pg_stat_reset_single_table_counters('ticket'::regclass);\n");
   const std::string base = "targets:\n  - name: main\n    conninfo: \"" + pg.conninfo() +
                            "\"\ncollectors:\n  stat_user_tables: { interval: 1s }\n"
                            "  statio_user_tables: { interval: 1s }\n  stat_user_indexes: { interval: 1s }\n"
@@ -152,6 +157,8 @@ TEST_CASE("a bloated table pages once through clustered Alertmanagers, resolves 
   while (std::getline(lines, line)) {
     const auto tab = line.rfind('\t');
     const std::string expr = line.substr(tab + 1);
+    // A column the server does not have yet: its panel is empty there, by design.
+    if (pg.version() < 160000 && expr.find("pghealthd_index_last_scan_timestamp_seconds") != std::string::npos) continue;
     std::ofstream(dir.path + "/q.txt") << expr;
     const auto result = run("curl -s -G --data-urlencode query@" + dir.path + "/q.txt http://127.0.0.1:" +
                             std::to_string(prom_port) + "/api/v1/query | jq -r '.data.result | length'");
