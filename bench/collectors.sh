@@ -44,8 +44,8 @@ cleanup() {
 trap cleanup EXIT
 
 start_postgres
-log "creating $n tables"
-create_tables postgres "$n"
+log "creating $n tables, three indexes and a sequence each"
+create_tables postgres "$n" index_health
 
 collectors=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon vacuum_progress freeze sequences)
 csv="$bench/results/collectors.csv"
@@ -116,7 +116,7 @@ out="$bench/results/collectors.md"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(machine_line)"
   echo "- command: \`bench/collectors.sh $n $runs\`; $(pghealthd_line)"
-  echo "- PostgreSQL $pgversion, $n tables, $((n * 2)) indexes; $runs runs of each, alternating; medians"
+  echo "- PostgreSQL $pgversion, $n tables, $((n * 3 + n / 10)) indexes, $n sequences; $runs runs of each, alternating; medians"
   echo "- load average (1, 5, 15 min): $load_start at the start, $load_end at the end"
   echo "- a connection alone costs the server ${base} s (pghealthd's, with its session settings) and ${psql_base} s"
   echo "  (psql's); the rows below have it subtracted (CPU is counted in 10 ms ticks)"

@@ -66,9 +66,11 @@ start_postgres() {
 }
 
 # N tables in database DB, the shape of bench/run.sh's: id primary key + one secondary index; every 4th
-# with 100 rows, every 8th with a third of them deleted. Transactions of 500 tables.
-create_tables() { # db n
-  awk -v n="$2" -v batch=500 'BEGIN {
+# with 100 rows, every 8th with a third of them deleted. Transactions of 500 tables. With EXTRA "index_health"
+# (bench/collectors.sh), also a third index per table (on note; every 10th table a duplicate of its v index
+# too, so redundancy is judged on real rows) and a sequence owned by each table's id, set within its range.
+create_tables() { # db n [extra]
+  awk -v n="$2" -v batch=500 -v extra="${3:-}" 'BEGIN {
     print "SET client_min_messages = warning;"
     for (i = 1; i <= n; i++) {
       if ((i - 1) % batch == 0) print "BEGIN;"
@@ -78,6 +80,12 @@ create_tables() { # db n
       if (i % 4 == 0) {
         printf "INSERT INTO %s SELECT g, g %% 10, md5(g::text) FROM generate_series(1, 100) g;\n", t
         if (i % 8 == 0) printf "DELETE FROM %s WHERE id %% 3 = 0;\n", t
+      }
+      if (extra == "index_health") {
+        printf "CREATE INDEX t_%06d_note_idx ON %s (note);\n", i, t
+        if (i % 10 == 0) printf "CREATE INDEX t_%06d_v_idx1 ON %s (v);\n", i, t
+        printf "CREATE SEQUENCE t_%06d_seq OWNED BY %s.id;\n", i, t
+        printf "SELECT setval(%ct_%06d_seq%c, %d);\n", 39, i, 39, i * 1000
       }
       if (i % batch == 0 || i == n) print "COMMIT;"
     }
