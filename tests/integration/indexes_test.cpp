@@ -262,7 +262,7 @@ TEST_CASE("a pg_monitor-only role reads every index series and counts the sequen
   CHECK(d.scrape().all("pghealthd_sequence_used_ratio").size() == 3);
 }
 
-TEST_CASE("targets[].labels reach every series of the target, hostile names stay labels", "[indexes]") {
+TEST_CASE("a target's constant labels reach every series of the target, hostile names stay labels", "[indexes]") {
   Cluster pg;
   pg.exec("CREATE TABLE \"we\"\"ird. näme\" (id int PRIMARY KEY);\n"
           "CREATE INDEX \"dup \"\"1\"\"\" ON \"we\"\"ird. näme\" (id);\n"

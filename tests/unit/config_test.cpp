@@ -835,7 +835,7 @@ TEST_CASE("a literal comma with digits is an ordinary pattern", "[config]") {
 
 // --- index health (issue 14) ------------------------------------------------------------------------------
 
-TEST_CASE("indexes.unused_min_stats_age defaults to 7 days, 0 judges at once; sequences collect every 5 minutes",
+TEST_CASE("indexes.unused_min_stats_age defaults to 7 days and 0 judges at once, sequences collect every 5 minutes",
           "[config]") {
   const Config defaults = config_of(kOneTarget);
   CHECK(defaults.indexes.unused_min_stats_age == std::chrono::hours(24 * 7));
@@ -853,7 +853,7 @@ TEST_CASE("indexes.unused_min_stats_age defaults to 7 days, 0 judges at once; se
                        "unknown key 'min_age' in indexes");
 }
 
-TEST_CASE("targets[].labels: Prometheus label names, none of pghealthd's own, string values", "[config]") {
+TEST_CASE("a target's labels: Prometheus label names, none of pghealthd's own, string values", "[config]") {
   const Config cfg = config_of(std::string(kOneTarget) + "    labels: { cluster: orders, env: \"prod \\\"eu\\\"\" }\n");
   REQUIRE(cfg.targets[0].labels.size() == 2);
   CHECK(cfg.targets[0].labels.at("cluster") == "orders");
