@@ -6,6 +6,7 @@
 
 #include "app/context.h"
 #include "app/target_watch.h"
+#include "collectors/fetch.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "report/health_report.h"
@@ -40,13 +41,12 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   if (auto err = co_await conn.connect(connect_params(t, std::move(dbname)))) error = pg::describe(*err);
   for (std::size_t i = 0; i < kReported.size() && error.empty(); ++i) {
     const auto& def = collectors::definition(kReported[i]);
-    auto q = co_await conn.query(def.sql(conn.server_version()), {}, t.connection.statement_timeout + std::chrono::seconds(2));
-    if (q.error) {
-      error = std::string(def.name) + ": " + pg::describe(*q.error);
+    auto fetched = co_await collectors::fetch(conn, def, t.connection.statement_timeout + std::chrono::seconds(2));
+    if (!fetched.ok()) {
+      error = std::string(def.name) + ": " + (fetched.error ? pg::describe(*fetched.error) : fetched.unusable);
       break;
     }
-    pg::ResultRows rows(q.result.get());
-    if (auto why = def.parse(rows, data); !why.empty()) {
+    if (auto why = def.parse(fetched.rows(), data); !why.empty()) {
       error = std::string(def.name) + ": " + why;
       break;
     }

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "app/schedule.h"
+#include "collectors/fetch.h"
 
 namespace pghealthd::app {
 namespace {
@@ -391,8 +392,7 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
 awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& conn, bool primary) {
   const auto& def = collectors::definition(kind);
   const auto started = steady_clock::now();
-  auto q = co_await conn.query(def.sql(conn.server_version()), {},
-                               target_.connection.statement_timeout + kClientDeadlineMargin);
+  auto fetched = co_await collectors::fetch(conn, def, target_.connection.statement_timeout + kClientDeadlineMargin);
   if (stopped_) co_return;
   auto& s = series_->collector[idx(kind)];
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
@@ -401,12 +401,14 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   std::string error;
   std::shared_ptr<const metrics::Snapshot> snapshot;
   std::size_t rows = 0;
-  if (q.error) {
-    error = pg::describe(*q.error);
+  if (fetched.error) {
+    error = pg::describe(*fetched.error);
     // A lane's lost connection ends the lane; the watch's own decides whether the database is down.
     if (primary && !conn.connected()) set_up(false, error);
+  } else if (!fetched.unusable.empty()) {
+    error = "unusable answer from the server: " + fetched.unusable;
   } else {
-    pg::ResultRows result(q.result.get());
+    const auto result = fetched.rows();
     auto& filter = filter_for(kind);
     // The previous snapshot goes before the new one is built, not after: at 10,000 tables each holds
     // ~35 MB of text, and processing runs on the loop, so no scrape can fall in between (a scrape still
@@ -425,7 +427,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
     } else {
       error = "unusable answer from the server: " + outcome.error;
     }
-    q.result.reset();
+    fetched.results.clear();
     release_freed_memory(rows);
   }
   s.duration->Set(seconds);

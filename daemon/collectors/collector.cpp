@@ -40,7 +40,7 @@ const std::array<Definition, kKindCount> kAll{{
     {Kind::kFreeze, "freeze", &same_sql<kFreezeSql>, &parse_freeze, true},
     // Budgeted: one series per readable sequence, the nearest to its limit kept first.
     {Kind::kSequences, "sequences", &same_sql<kSequencesSql>,
-     &parse_into<model::SequenceState, parse_sequences, &Data::sequences>, true},
+     &parse_into<model::SequenceState, parse_sequences, &Data::sequences>, true, kSequencePage},
 }};
 
 }  // namespace

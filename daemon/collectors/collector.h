@@ -48,6 +48,11 @@ struct Definition {
   // Whether its series count against cardinality.max_series_per_target and may be cut: per-table and
   // per-index ones do; the xmin horizon's and the running vacuums' few per database never are.
   bool budgeted = true;
+  // Above 0: the statement reads one page of at most this many rows after the key given as $1 (an OID,
+  // "0" first), ordered by a `page_key` column, and runs again from the last row's key until a page comes
+  // back short; each page is its own transaction, so the locks it takes (a sequence's last value locks
+  // the sequence) are held for one page only. See fetch().
+  int page_rows = 0;
 };
 
 [[nodiscard]] const std::array<Definition, kKindCount>& all();

@@ -2,44 +2,54 @@
 
 namespace pghealthd::collectors {
 
+// One page (collectors::Definition::page_rows) of the database's sequences, by OID after $1: reading a last
+// value locks the sequence until the transaction ends, so a page's transaction holds kSequencePage locks at
+// most, never one per sequence of a large database (which could exhaust the server's lock table).
 // A sequence feeds a column when it is owned by it (serial: dependency 'a'), is its identity sequence
-// ('i'), or a column's DEFAULT calls nextval() of it (a normal dependency of the pg_attrdef row). The
-// narrowest of those columns' types bounds it: 1 smallint, 2 integer, 3 bigint. The last value is read
-// only where the role may (pg_sequence_last_value() raises an error otherwise), and not for an unlogged
-// sequence on a standby, which has none; temporary sequences belong to other sessions.
+// ('i'), or a column's DEFAULT calls nextval() of it (a normal dependency of the pg_attrdef row): looked up
+// by index for the page's sequences only. The narrowest of those columns' types bounds it: 1 smallint,
+// 2 integer, 3 bigint. The last value is read only where the role may (pg_sequence_last_value() raises an
+// error otherwise), and not for an unlogged sequence on a standby, which has none; temporary sequences
+// belong to other sessions.
 const std::string_view kSequencesSql = R"SQL(
-WITH feeds AS MATERIALIZED (
+WITH page AS MATERIALIZED (
+  SELECT c.oid, n.nspname, c.relname, c.relpersistence, has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'S' AND c.oid > $1::oid
+     AND c.relpersistence <> 't'
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   ORDER BY c.oid
+   LIMIT 500),
+     feeds AS MATERIALIZED (
   SELECT d.objid AS seqid, a.atttypid
-    FROM pg_depend d
+    FROM page p
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = p.oid
     JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-   WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-     AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+   WHERE d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
   UNION ALL
   SELECT d.refobjid, a.atttypid
-    FROM pg_depend d
+    FROM page p
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = p.oid
     JOIN pg_attrdef ad ON ad.oid = d.objid
     JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-   WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass),
-     narrowest AS MATERIALIZED (
-  SELECT seqid, min(CASE atttypid WHEN 'int2'::regtype THEN 1 WHEN 'int4'::regtype THEN 2
-                                  WHEN 'int8'::regtype THEN 3 END) AS width
-    FROM feeds GROUP BY seqid)
-SELECT n.nspname AS schemaname,
-       c.relname AS sequencename,
-       has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable,
-       CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
-             AND (c.relpersistence = 'p' OR NOT pg_is_in_recovery())
-            THEN pg_sequence_last_value(c.oid::regclass) END AS last_value,
+   WHERE d.classid = 'pg_attrdef'::regclass)
+SELECT p.oid AS page_key,
+       p.nspname AS schemaname,
+       p.relname AS sequencename,
+       p.readable,
+       CASE WHEN p.readable AND (p.relpersistence = 'p' OR NOT pg_is_in_recovery())
+            THEN pg_sequence_last_value(p.oid::regclass) END AS last_value,
        s.seqincrement AS increment,
        s.seqmin AS min_value,
        s.seqmax AS max_value,
-       CASE w.width WHEN 1 THEN 'smallint' WHEN 2 THEN 'integer' WHEN 3 THEN 'bigint' ELSE '' END AS column_type
-  FROM pg_sequence s
-  JOIN pg_class c ON c.oid = s.seqrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN narrowest w ON w.seqid = c.oid
- WHERE c.relpersistence <> 't'
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       CASE (SELECT min(CASE f.atttypid WHEN 'int2'::regtype THEN 1 WHEN 'int4'::regtype THEN 2
+                                        WHEN 'int8'::regtype THEN 3 END)
+               FROM feeds f WHERE f.seqid = p.oid)
+         WHEN 1 THEN 'smallint' WHEN 2 THEN 'integer' WHEN 3 THEN 'bigint' ELSE '' END AS column_type
+  FROM page p
+  JOIN pg_sequence s ON s.seqrelid = p.oid
+ ORDER BY p.oid
 )SQL";
 
 pg::Parsed<model::SequenceState> parse_sequences(const pg::Rows& rows) {

@@ -9,6 +9,8 @@
 
 namespace pghealthd::collectors {
 
+// One page of kSequencePage sequences after the OID $1 (collectors::Definition::page_rows).
+inline constexpr int kSequencePage = 500;
 extern const std::string_view kSequencesSql;
 
 [[nodiscard]] pg::Parsed<model::SequenceState> parse_sequences(const pg::Rows& rows);

@@ -1,6 +1,7 @@
 #include "pg/rows.h"
 
 #include <charconv>
+#include <utility>
 
 namespace pghealthd::pg {
 
@@ -15,6 +16,22 @@ std::optional<std::string_view> TextRows::get(int row, int col) const {
   if (col < 0 || static_cast<std::size_t>(col) >= r.size() || !r[static_cast<std::size_t>(col)])
     return std::nullopt;
   return std::string_view(*r[static_cast<std::size_t>(col)]);
+}
+
+ConcatRows::ConcatRows(std::vector<const Rows*> parts) : parts_(std::move(parts)) {
+  for (const auto* p : parts_) {
+    starts_.push_back(size_);
+    size_ += p->size();
+  }
+}
+
+int ConcatRows::column(std::string_view name) const { return parts_.empty() ? -1 : parts_.front()->column(name); }
+
+std::optional<std::string_view> ConcatRows::get(int row, int col) const {
+  // The last part that starts at or before `row`: parts are few (pages of hundreds of rows).
+  std::size_t i = parts_.size();
+  while (i > 1 && starts_[i - 1] > row) --i;
+  return parts_[i - 1]->get(row - starts_[i - 1], col);
 }
 
 int FieldReader::require(std::string_view name) {

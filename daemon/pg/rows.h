@@ -33,6 +33,20 @@ class TextRows final : public Rows {
   std::vector<std::vector<std::optional<std::string>>> rows_;
 };
 
+// Several answers with the same columns seen as one (the pages of a paged collector, in order).
+class ConcatRows final : public Rows {
+ public:
+  explicit ConcatRows(std::vector<const Rows*> parts);
+  [[nodiscard]] int size() const override { return size_; }
+  [[nodiscard]] int column(std::string_view name) const override;
+  [[nodiscard]] std::optional<std::string_view> get(int row, int col) const override;
+
+ private:
+  std::vector<const Rows*> parts_;
+  std::vector<int> starts_;  // the first row of each part
+  int size_ = 0;
+};
+
 // A parse outcome: the rows, or why the server's answer could not be used (then `rows` is empty).
 template <typename T>
 struct Parsed {

@@ -103,8 +103,8 @@ std::vector<Expect> expected_from_sql(const Cluster& pg, const std::string& db =
   }
   for (const auto& r : pg.sql("SELECT s.schemaname, s.relname, s.indexrelname, s.idx_scan, s.idx_tup_read, "
                               "s.idx_tup_fetch, (s.idx_scan = 0 AND NOT (i.indisprimary OR i.indisunique OR "
-                              "i.indisexclusion))::int FROM pg_stat_user_indexes s JOIN pg_index i "
-                              "ON i.indexrelid = s.indexrelid",
+                              "i.indisexclusion OR i.indisreplident))::int, i.indisvalid::int "
+                              "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid",
                               db)) {
     Labels l = table(r);
     l["indexrelname"] = *r[2];
@@ -112,6 +112,7 @@ std::vector<Expect> expected_from_sql(const Cluster& pg, const std::string& db =
     out.push_back({"pghealthd_index_tuples_read_total", l, num(r[4])});
     out.push_back({"pghealthd_index_tuples_fetched_total", l, num(r[5])});
     out.push_back({"pghealthd_index_unused", l, num(r[6])});
+    out.push_back({"pghealthd_index_valid", l, num(r[7])});
   }
   return out;
 }

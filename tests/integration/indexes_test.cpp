@@ -92,6 +92,36 @@ TEST_CASE("duplicate and prefix indexes are flagged with what covers them, their
   }
 }
 
+TEST_CASE("a partitioned table: its partitions' indexes are judged, its own are not, and check names the parent to drop",
+          "[versions]") {
+  Cluster pg;
+  pg.exec("CREATE TABLE \"Events\" (id int, at date, kind text) PARTITION BY RANGE (at);\n"
+          "CREATE TABLE events_2025 PARTITION OF \"Events\" FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+          "CREATE TABLE events_2026 PARTITION OF \"Events\" FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n"
+          "CREATE INDEX \"Events_kind\" ON \"Events\" (kind);\n"
+          "CREATE INDEX \"Events_kind_again\" ON \"Events\" (kind);\n");
+  Daemon d(config_for(pg));
+  REQUIRE(d.wait_for([](const Scrape& s) { return s.all("pghealthd_index_redundant").size() == 2; }));
+  const auto s = d.scrape();
+  // The parents' indexes have no storage and no scans: no series of their own.
+  CHECK(s.all("pghealthd_index_valid", {{"relname", "Events"}}).empty());
+  for (const char* partition : {"events_2025", "events_2026"}) {
+    INFO(partition);
+    const auto redundant = s.all("pghealthd_index_redundant", {{"relname", partition}});
+    REQUIRE(redundant.size() == 1);
+    CHECK(redundant[0].labels.at("kind") == "duplicate");
+    CHECK(redundant[0].labels.at("indexrelname") == std::string(partition) + "_kind_idx1");
+    CHECK(redundant[0].labels.at("covered_by") == std::string(partition) + "_kind_idx");
+    CHECK(s.all("pghealthd_index_valid", {{"relname", partition}}).size() == 2);
+  }
+  // An attached index cannot be dropped alone: check points at the partitioned index, quoted.
+  const auto out = run(std::string(PGHEALTHD_BINARY) + " check --format json --conninfo '" + pg.conninfo() +
+                       "' | jq -r '.databases[].sections[] | select(.title == \"Index health\") | .rows[].note'");
+  INFO(out);
+  CHECK(out.find("DROP INDEX \"Events_kind_again\"") != std::string::npos);
+  CHECK(out.find("DROP INDEX CONCURRENTLY \"public\".\"events_2025_kind_idx1\"") == std::string::npos);
+}
+
 TEST_CASE("an index left invalid by a failed CREATE UNIQUE INDEX CONCURRENTLY is flagged, one being built is not",
           "[versions]") {
   Cluster pg;
@@ -196,10 +226,10 @@ TEST_CASE("unused needs statistics old enough: nothing after a fresh reset, the 
     // pghealthd check says the same, with the statement to run.
     const std::string cfg = "/tmp/pghealthd-indexes-check-" + std::to_string(::getpid()) + ".yaml";
     run("cat > " + cfg + " <<'EOF'\n" + config_for(pg, "indexes: { unused_min_stats_age: 2s }\n") + "EOF\n");
-    const auto out = run(std::string(PGHEALTHD_BINARY) + " check --config " + cfg);
+    const auto out = run(std::string(PGHEALTHD_BINARY) + " check --format json --config " + cfg +
+                         " | jq -r '.databases[].sections[] | select(.title == \"Index health\") | .rows[].note'");
     std::remove(cfg.c_str());
     INFO(out);
-    CHECK(out.find("Index health") != std::string::npos);
     CHECK(out.find("DROP INDEX CONCURRENTLY \"public\".\"orders_note\"") != std::string::npos);
     CHECK(out.find("DROP INDEX CONCURRENTLY \"public\".\"orders_customer\"") == std::string::npos);
   }
@@ -238,6 +268,18 @@ TEST_CASE("sequences: used ratios as SQL computes them from the column type and 
   const auto sql = number(pg.sql("SELECT (last_value - min_value)::float8 / (2147483647 - min_value) "
                                  "FROM pg_sequences WHERE sequencename = 'ident_id_seq'")[0][0]);
   CHECK(*ratio("ident_id_seq") == Approx(sql));
+}
+
+TEST_CASE("sequences are read in pages, each its own transaction: 1,201 of them are all reported", "[indexes]") {
+  Cluster pg;
+  pg.exec("DO $$ BEGIN FOR i IN 1..1201 LOOP EXECUTE format('CREATE SEQUENCE s_%s', i); END LOOP; END $$;\n"
+          "SELECT setval('s_1201', 4611686018427387904);\n");  // half of bigint's range
+  Daemon d(config_for(pg));
+  REQUIRE(d.wait_for([](const Scrape& s) { return s.all("pghealthd_sequence_used_ratio").size() == 1201; }));
+  const auto s = d.scrape();
+  CHECK(s.value("pghealthd_sequence_used_ratio", {{"sequencename", "s_1201"}}) == Approx(0.5));
+  CHECK(s.value("pghealthd_sequence_used_ratio", {{"sequencename", "s_1"}}) == 0.0);
+  CHECK(s.value("pghealthd_collector_success", {{"collector", "sequences"}}) == 1.0);
 }
 
 TEST_CASE("a pg_monitor-only role reads every index series and counts the sequences it cannot read",

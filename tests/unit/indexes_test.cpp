@@ -138,3 +138,33 @@ TEST_CASE("sequence_used_ratio: the nearer of the sequence's own limit and its c
   zero.increment = 0;
   CHECK_FALSE(sequence_used_ratio(zero).has_value());
 }
+
+TEST_CASE("redundant indexes: many identical indexes are all covered by one keeper, tables judged apart",
+          "[indexes]") {
+  std::vector<IndexDefinition> all;
+  for (int i = 0; i < 200; ++i) all.push_back(btree(1000 - i, "same_" + std::to_string(i), {2}));
+  auto elsewhere = btree(5, "same_elsewhere", {2});  // an identical definition on another table
+  elsewhere.table_relid = 77777;
+  all.push_back(elsewhere);
+  const auto r = pghealthd::model::redundant_indexes(all);
+  REQUIRE(r.size() == 199);
+  for (const auto& x : r) {
+    CHECK(x.kind == "duplicate");
+    CHECK(x.covered_by->indexrelname == "same_199");  // the oldest: the lowest OID of the table's
+    CHECK(x.index->table_relid == 16384);
+  }
+  CHECK_FALSE(find(r, "same_elsewhere"));
+}
+
+TEST_CASE("sequence_limit: the nearer bound, for display beside the ratio", "[indexes]") {
+  SequenceState s;
+  s.column_type = "integer";
+  CHECK(pghealthd::model::sequence_limit(s) == 2147483647);
+  s.max_value = 1000;
+  CHECK(pghealthd::model::sequence_limit(s) == 1000);
+  s.increment = -1;
+  s.min_value = -9223372036854775807 - 1;
+  CHECK(pghealthd::model::sequence_limit(s) == -2147483648LL);
+  s.column_type = "";
+  CHECK(pghealthd::model::sequence_limit(s) == s.min_value);
+}

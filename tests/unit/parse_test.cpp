@@ -920,3 +920,22 @@ TEST_CASE("freeze: the series budget cuts tables, never the databases", "[collec
   CHECK(out.snapshot->series.dropped == 4);
   CHECK_THAT(text, Contains("pghealthd_database_xid_age{target=\"t\",datname=\"template0\"} 99\n"));
 }
+
+TEST_CASE("ConcatRows: the pages of a paged collector read as one answer, in order", "[parse]") {
+  const pghealthd::pg::TextRows a({"page_key", "name"}, {{"1", "one"}, {"2", "two"}});
+  const pghealthd::pg::TextRows empty({"page_key", "name"}, {});
+  const pghealthd::pg::TextRows b({"page_key", "name"}, {{"7", "seven"}});
+  const pghealthd::pg::ConcatRows all({&a, &empty, &b});
+  REQUIRE(all.size() == 3);
+  CHECK(all.column("name") == 1);
+  CHECK(all.column("nope") == -1);
+  CHECK(all.get(0, 1) == "one");
+  CHECK(all.get(1, 1) == "two");
+  CHECK(all.get(2, 1) == "seven");
+  CHECK(pghealthd::pg::ConcatRows({}).size() == 0);
+  // The sequences statement pages by the size its definition says.
+  const auto& seq = definition_named("sequences");
+  CHECK(seq.page_rows == pghealthd::collectors::kSequencePage);
+  CHECK_THAT(std::string(seq.sql(150000)), Contains("LIMIT " + std::to_string(seq.page_rows) + ")"));
+  CHECK_THAT(std::string(seq.sql(150000)), Contains("$1::oid"));
+}

@@ -1,0 +1,42 @@
+#include "collectors/fetch.h"
+
+namespace pghealthd::collectors {
+
+pg::ConcatRows Fetched::rows() const {
+  views_.clear();
+  views_.reserve(results.size());
+  for (const auto& r : results) views_.emplace_back(r.get());
+  std::vector<const pg::Rows*> parts;
+  for (const auto& v : views_) parts.push_back(&v);
+  return pg::ConcatRows(std::move(parts));
+}
+
+awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout) {
+  Fetched out;
+  const auto sql = def.sql(conn.server_version());
+  std::string after = "0";
+  for (;;) {
+    std::vector<std::string> params;
+    if (def.page_rows > 0) params.push_back(after);
+    auto q = co_await conn.query(sql, std::move(params), timeout);
+    if (q.error) {
+      out.error = std::move(q.error);
+      co_return out;
+    }
+    const pg::ResultRows page(q.result.get());
+    const int n = page.size();
+    if (def.page_rows > 0 && n > 0) {
+      const int key = page.column("page_key");
+      const auto last = key < 0 ? std::nullopt : page.get(n - 1, key);
+      if (!last || *last == after) {
+        out.unusable = "the server's answer has no page_key to continue from";
+        co_return out;
+      }
+      after = std::string(*last);
+    }
+    out.results.push_back(std::move(q.result));
+    if (def.page_rows <= 0 || n < def.page_rows) co_return out;
+  }
+}
+
+}  // namespace pghealthd::collectors
