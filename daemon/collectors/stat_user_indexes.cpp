@@ -43,9 +43,11 @@ SELECT 'i' AS scope,
        coalesce(i.reloptions::text, '') AS options,
        CASE WHEN x.indexprs IS NULL THEN '' ELSE pg_get_expr(x.indexprs, x.indrelid) END AS expressions,
        CASE WHEN x.indpred IS NULL THEN '' ELSE pg_get_expr(x.indpred, x.indrelid) END AS predicate,
-       coalesce((SELECT k.conname FROM pg_constraint k
-                  WHERE k.conrelid = c.oid AND k.conindid = i.oid AND k.contype IN ('p', 'u', 'x')
-                  LIMIT 1), '') AS constraint_name,
+       CASE WHEN x.indisprimary OR x.indisunique OR x.indisexclusion
+            THEN coalesce((SELECT k.conname FROM pg_constraint k
+                            WHERE k.conrelid = c.oid AND k.conindid = i.oid AND k.contype IN ('p', 'u', 'x')
+                            LIMIT 1), '')
+            ELSE '' END AS constraint_name,
        coalesce(h.inhparent::regclass::text, '') AS parent_index,
        NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions
   FROM settings s
