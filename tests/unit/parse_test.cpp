@@ -509,14 +509,16 @@ TEST_CASE("stat_user_indexes: odd index names pass through unchanged, an unknown
 // --- parse_sequences -----------------------------------------------------------------------------------
 
 TEST_CASE("sequences: every column lands in its field, a never-called sequence has used nothing", "[parse]") {
-  const Answer answer{{"schemaname", "sequencename", "readable", "last_value", "increment", "min_value", "max_value",
-                       "column_type"},
-                      {{"public", "orders_id_seq", "t", "2000000000", "1", "1", "9223372036854775807", "integer"},
-                       {"public", "fresh_seq", "t", std::nullopt, "-1", "-100", "-1", ""},
-                       {"secret", "hidden_seq", "f", std::nullopt, "1", "1", "2147483647", "bigint"}}};
+  const Answer answer{{"page_key", "listed", "schemaname", "sequencename", "readable", "last_value", "increment",
+                       "min_value", "max_value", "column_type"},
+                      {{"16400", "t", "public", "orders_id_seq", "t", "2000000000", "1", "1", "9223372036854775807",
+                        "integer"},
+                       {"16401", "t", "public", "fresh_seq", "t", std::nullopt, "-1", "-100", "-1", ""},
+                       {"16402", "f", "pg_temp_3", "other_sessions_seq", "f", std::nullopt, "1", "1", "9", ""},
+                       {"16403", "t", "secret", "hidden_seq", "f", std::nullopt, "1", "1", "2147483647", "bigint"}}};
   const auto parsed = pghealthd::collectors::parse_sequences(answer.text_rows());
   REQUIRE(parsed.ok());
-  REQUIRE(parsed.rows.size() == 3);
+  REQUIRE(parsed.rows.size() == 3);  // the unlisted (temporary) one is only there for paging
   CHECK(parsed.rows[0].sequencename == "orders_id_seq");
   CHECK(parsed.rows[0].last_value == 2000000000);
   CHECK(parsed.rows[0].column_type == "integer");
