@@ -51,22 +51,25 @@ collectors=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon v
 csv="$bench/results/collectors.csv"
 echo "what,i,seconds,postgres_cpu_s" >"$csv"
 
+# pghealthd's configuration with only collector C enabled, at INTERVAL, listening on a free port.
+only_config() { # collector interval
+  local c
+  echo "listen: \"127.0.0.1:$(free_port)\""
+  echo "log_level: debug"
+  echo "connection: {statement_timeout: 60s}"
+  echo "collectors:"
+  for c in "${collectors[@]}"; do
+    if [ "$c" = "$1" ]; then echo "  $c: {interval: $2}"; else echo "  $c: {enabled: false}"; fi
+  done
+  echo "targets:"
+  echo "  - name: bench"
+  echo "    conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=postgres application_name=pghealthd\""
+}
+
 # pghealthd with only collector $1 enabled ("none": a connection and nothing else), once.
 one() { # collector i
-  local port p0 p1 yaml="$work/$1.yaml" c line
-  port=$(free_port)
-  {
-    echo "listen: \"127.0.0.1:$port\""
-    echo "log_level: debug"
-    echo "connection: {statement_timeout: 60s}"
-    echo "collectors:"
-    for c in "${collectors[@]}"; do
-      if [ "$c" = "$1" ]; then echo "  $c: {interval: 10m}"; else echo "  $c: {enabled: false}"; fi
-    done
-    echo "targets:"
-    echo "  - name: bench"
-    echo "    conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=postgres application_name=pghealthd\""
-  } >"$yaml"
+  local p0 p1 yaml="$work/$1.yaml" line
+  only_config "$1" 10m >"$yaml"
   p0=$(pg_ticks)
   "$PGHEALTHD" --config "$yaml" 2>"$work/$1.log" &
   daemon_pid=$!
@@ -88,20 +91,8 @@ one() { # collector i
 # The same collector's second run on the same connection (interval 2s): the server's caches (the
 # relation cache a sequence's last value needs) are warm, as in a daemon that keeps its connections.
 one_warm() { # collector i
-  local port p0 p1 yaml="$work/$1-warm.yaml" c
-  port=$(free_port)
-  {
-    echo "listen: \"127.0.0.1:$port\""
-    echo "log_level: debug"
-    echo "connection: {statement_timeout: 60s}"
-    echo "collectors:"
-    for c in "${collectors[@]}"; do
-      if [ "$c" = "$1" ]; then echo "  $c: {interval: 2s}"; else echo "  $c: {enabled: false}"; fi
-    done
-    echo "targets:"
-    echo "  - name: bench"
-    echo "    conninfo: \"host=$PGHOST port=$PGPORT user=postgres dbname=postgres application_name=pghealthd\""
-  } >"$yaml"
+  local p0 p1 yaml="$work/$1-warm.yaml"
+  only_config "$1" 2s >"$yaml"
   "$PGHEALTHD" --config "$yaml" 2>"$work/$1-warm.log" &
   daemon_pid=$!
   local deadline=$((SECONDS + 300))
