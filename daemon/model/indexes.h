@@ -47,6 +47,8 @@ struct Redundancy {
 // Tables are judged one at a time: the cost grows with the square of one table's indexes, not of all.
 [[nodiscard]] std::vector<Redundancy> redundant_indexes(std::vector<const IndexDefinition*> indexes);
 [[nodiscard]] std::vector<Redundancy> redundant_indexes(const std::vector<IndexDefinition>& indexes);
+// The verdicts point into the indexes judged: a temporary would leave them dangling.
+std::vector<Redundancy> redundant_indexes(std::vector<IndexDefinition>&& indexes) = delete;
 
 // One sequence and the column it feeds.
 struct SequenceState {

@@ -166,8 +166,8 @@ TEST_CASE("an index left invalid by a failed CREATE UNIQUE INDEX CONCURRENTLY is
   REQUIRE(pg.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_team'::regclass") == "t");
   // Dropped and rebuilt: the flag goes with the index.
   pg.exec("DROP INDEX CONCURRENTLY accounts_email_key;");
-  REQUIRE(d.wait_for([](const Scrape& s) {
-    return !s.value("pghealthd_index_valid", {{"indexrelname", "accounts_email_key"}}).has_value();
+  REQUIRE(d.wait_for([](const Scrape& x) {
+    return !x.value("pghealthd_index_valid", {{"indexrelname", "accounts_email_key"}}).has_value();
   }));
   CHECK(d.scrape().value("pghealthd_index_valid", {{"indexrelname", "accounts_team"}}) == 1.0);
 }
@@ -300,7 +300,7 @@ TEST_CASE("a pg_monitor-only role reads every index series and counts the sequen
   CHECK(s.value("pghealthd_collector_success", {{"collector", "sequences"}}) == 1.0);
   // Granted, they are read.
   pg.exec("GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO watcher;");
-  REQUIRE(d.wait_for([](const Scrape& s) { return s.value("pghealthd_sequences_unreadable", {}) == 0.0; }));
+  REQUIRE(d.wait_for([](const Scrape& x) { return x.value("pghealthd_sequences_unreadable", {}) == 0.0; }));
   CHECK(d.scrape().all("pghealthd_sequence_used_ratio").size() == 3);
 }
 

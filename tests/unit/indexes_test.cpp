@@ -69,7 +69,8 @@ TEST_CASE("redundant indexes: anything that differs makes two indexes not duplic
   auto options = btree(106, "g", {2});
   options.options = "{fillfactor=50}";
   auto include = btree(107, "h", {2, 3}, 1);
-  const auto r = pghealthd::model::redundant_indexes({base, other_table, hash, partial, opclass, collation, options, include});
+  const std::vector<IndexDefinition> all = {base, other_table, hash, partial, opclass, collation, options, include};
+  const auto r = pghealthd::model::redundant_indexes(all);
   for (const auto& x : r) CHECK(x.kind != "duplicate");
 }
 
@@ -105,7 +106,8 @@ TEST_CASE("redundant indexes: partial, expression, unique and differently-ordere
   // The same partial predicate on both: then it is a prefix.
   auto partial_long = btree(201, "open_a_b", {2, 3});
   partial_long.predicate = partial.predicate;
-  const auto r2 = pghealthd::model::redundant_indexes({partial, partial_long});
+  const std::vector<IndexDefinition> pair = {partial, partial_long};  // outlives the verdicts that point into it
+  const auto r2 = pghealthd::model::redundant_indexes(pair);
   REQUIRE(r2.size() == 1);
   CHECK(r2[0].index->indexrelname == "open_a");
   (void)kTextOps;
