@@ -93,9 +93,9 @@ metrics::SeriesFilter& DatabaseWatch::filter_for(collectors::Kind kind) {
   if (budget > 0 && budgeted) {
     auto count = ctx_.store.target_series(key_.target);
     if (const auto mine = ctx_.store.get(key_, kind)) {
-      const auto budgeted = mine->series.series - mine->series.per_database;
-      count.exported -= std::min(count.exported, budgeted);
-      count.wanted -= std::min(count.wanted, budgeted + mine->series.dropped);
+      const auto mine_budgeted = mine->series.series - mine->series.per_database;
+      count.exported -= std::min(count.exported, mine_budgeted);
+      count.wanted -= std::min(count.wanted, mine_budgeted + mine->series.dropped);
     }
     filter_.budget = static_cast<std::size_t>(budget);
     filter_.others_exported = count.exported;
