@@ -43,8 +43,15 @@ TEST_CASE("an insert-only table's insert due ratio crosses 1 where the server's 
   pg.exec("CREATE TABLE events (id int, note text) WITH (autovacuum_vacuum_insert_threshold = 100, "
           "autovacuum_vacuum_insert_scale_factor = 0.5, autovacuum_analyze_threshold = 10, "
           "autovacuum_analyze_scale_factor = 0.1);\n"
-          "INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 1000) g;\n"
-          "VACUUM ANALYZE events;\n");
+          "INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 1000) g;\n");
+  // A session flushes its statistics after the fact: the inserts must be counted before the VACUUM that
+  // resets the counter, or they arrive after it and count again.
+  const auto inserted = [&] {
+    return number(pg.scalar("SELECT n_ins_since_vacuum FROM pg_stat_user_tables WHERE relname = 'events'"));
+  };
+  REQUIRE(eventually([&] { return inserted() == 1000; }));
+  pg.exec("VACUUM ANALYZE events;");
+  REQUIRE(eventually([&] { return inserted() == 0; }));
   // The threshold as relation_needs_vacanalyze() computes it: on 18 scaled by the unfrozen pages.
   const auto row = pg.sql("SELECT reltuples, relpages, " +
                           std::string(pg.version() >= 180000 ? "relallfrozen" : "0") +
@@ -61,11 +68,11 @@ TEST_CASE("an insert-only table's insert due ratio crosses 1 where the server's 
   // Exactly the threshold: a ratio of 1, which autovacuum does not act on yet (it needs more than that).
   const int at = static_cast<int>(threshold);
   pg.exec("INSERT INTO events SELECT g, 'x' FROM generate_series(1, " + std::to_string(at) + ") g;");
-  const double ins = number(pg.scalar("SELECT n_ins_since_vacuum FROM pg_stat_user_tables WHERE relname = 'events'"));
-  REQUIRE(ins == at);
+  REQUIRE(eventually([&] { return inserted() == at; }));
   auto s = scrape_when(d, "events", "pghealthd_table_autovacuum_insert_due_ratio", at / threshold);
   CHECK(*s.value("pghealthd_table_autovacuum_insert_due_ratio", {{"relname", "events"}}) <= 1.0);
   pg.exec("INSERT INTO events VALUES (0, 'one more');");
+  REQUIRE(eventually([&] { return inserted() == at + 1; }));
   s = scrape_when(d, "events", "pghealthd_table_autovacuum_insert_due_ratio", (at + 1) / threshold);
   CHECK(*s.value("pghealthd_table_autovacuum_insert_due_ratio", {{"relname", "events"}}) > 1.0);
   // The analyze trigger: modified rows since the ANALYZE over 10 + 0.1 x reltuples.
