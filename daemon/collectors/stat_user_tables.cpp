@@ -7,9 +7,13 @@ namespace {
 // The query, with a marker where the columns of newer servers go (see stat_user_tables_sql).
 constexpr std::string_view kTemplate = R"SQL(
 WITH settings AS MATERIALIZED (
-  SELECT current_setting('autovacuum')::bool AS av_on,
+  SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS av_on,
          current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
          current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor,
+         current_setting('autovacuum_vacuum_insert_threshold')::float8 AS av_insert_threshold,
+         current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS av_insert_scale_factor,
+         current_setting('autovacuum_analyze_threshold')::float8 AS av_analyze_threshold,
+         current_setting('autovacuum_analyze_scale_factor')::float8 AS av_analyze_scale_factor,
          current_setting('block_size')::bigint AS block_size),
      index_scans AS MATERIALIZED (
   SELECT indrelid, sum(pg_stat_get_numscans(indexrelid))::bigint AS idx_scan
@@ -22,12 +26,15 @@ SELECT c.oid AS relid,
        inh.inhparent::bigint AS parent_relid,
        c.reltuples::float8 AS reltuples,
        c.reloptions::text AS reloptions,
-       s.av_on, s.av_threshold, s.av_scale_factor,
+       s.av_on, s.av_threshold, s.av_scale_factor, s.av_insert_threshold, s.av_insert_scale_factor,
+       s.av_analyze_threshold, s.av_analyze_scale_factor,
+       c.relpages::float8 AS relpages,
        n.nspname AS schemaname,
        c.relname,
        pg_stat_get_live_tuples(c.oid) AS n_live_tup,
        pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
        pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze,
+       pg_stat_get_ins_since_vacuum(c.oid) AS n_ins_since_vacuum,
        pg_stat_get_numscans(c.oid) AS seq_scan,
        x.idx_scan,
        date_part('epoch', pg_stat_get_last_vacuum_time(c.oid)) AS last_vacuum,
@@ -55,14 +62,19 @@ SELECT c.oid AS relid,
 // the same names: one parser, and the series are absent where the server has no such column.
 constexpr std::string_view kBefore16 = "NULL::float8 AS last_seq_scan,";
 constexpr std::string_view kSince16 = "date_part('epoch', pg_stat_get_lastscan(c.oid)) AS last_seq_scan,";
+// 18 also caps the dead-row trigger (autovacuum_vacuum_max_threshold; -1 before: no cap) and counts only
+// the pages not all frozen for the insert trigger (relallfrozen).
 constexpr std::string_view kBefore18 =
     "NULL::float8 AS total_vacuum_time, NULL::float8 AS total_autovacuum_time, "
-    "NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time,";
+    "NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time, "
+    "-1::float8 AS av_max_threshold, NULL::float8 AS relallfrozen,";
 constexpr std::string_view kSince18 =
     "pg_stat_get_total_vacuum_time(c.oid) AS total_vacuum_time, "
     "pg_stat_get_total_autovacuum_time(c.oid) AS total_autovacuum_time, "
     "pg_stat_get_total_analyze_time(c.oid) AS total_analyze_time, "
-    "pg_stat_get_total_autoanalyze_time(c.oid) AS total_autoanalyze_time,";
+    "pg_stat_get_total_autoanalyze_time(c.oid) AS total_autoanalyze_time, "
+    "(SELECT current_setting('autovacuum_vacuum_max_threshold')::float8) AS av_max_threshold, "
+    "c.relallfrozen::float8 AS relallfrozen,";
 
 std::string with_columns(std::string_view last_scan, std::string_view totals) {
   std::string sql(kTemplate);
@@ -92,6 +104,10 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
             aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
             relkind = f.require("relkind"), persistence = f.require("relpersistence"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor"),
+            av_max = f.require("av_max_threshold"), av_ins = f.require("av_insert_threshold"),
+            av_ins_sf = f.require("av_insert_scale_factor"), av_an = f.require("av_analyze_threshold"),
+            av_an_sf = f.require("av_analyze_scale_factor"), relpages = f.require("relpages"),
+            relallfrozen = f.require("relallfrozen"), ins = f.require("n_ins_since_vacuum"),
             last_scan = f.require("last_seq_scan"), vac_ms = f.require("total_vacuum_time"),
             autovac_ms = f.require("total_autovacuum_time"), an_ms = f.require("total_analyze_time"),
             autoan_ms = f.require("total_autoanalyze_time");
@@ -107,9 +123,16 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.reltuples = f.number(r, reltuples);
     t.parent_relid = f.integer(r, parent);
     model::AutovacuumSettings server;
-    server.enabled = f.boolean(r, av_on);
+    server.enabled = server.server_enabled = f.boolean(r, av_on);
     server.base_threshold = f.number(r, av_thr).value_or(server.base_threshold);
     server.scale_factor = f.number(r, av_sf).value_or(server.scale_factor);
+    server.max_threshold = f.number(r, av_max).value_or(server.max_threshold);
+    server.insert_threshold = f.number(r, av_ins).value_or(server.insert_threshold);
+    server.insert_scale_factor = f.number(r, av_ins_sf).value_or(server.insert_scale_factor);
+    server.analyze_threshold = f.number(r, av_an).value_or(server.analyze_threshold);
+    server.analyze_scale_factor = f.number(r, av_an_sf).value_or(server.analyze_scale_factor);
+    t.relpages = f.number(r, relpages);
+    t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);
     t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
     t.schemaname = f.text(r, schema);
@@ -117,6 +140,7 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.live_tuples = f.integer(r, live);
     t.dead_tuples = f.integer(r, dead);
     t.mod_since_analyze = f.integer(r, mod);
+    t.ins_since_vacuum = f.integer(r, ins);
     t.seq_scans = f.integer(r, seq);
     t.index_scans = f.integer(r, idx);
     t.last_vacuum = f.number(r, lv);

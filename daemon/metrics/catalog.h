@@ -36,6 +36,10 @@ enum class Family : std::size_t {
   kTableCacheHitRatio,
   kTableAutovacuumThreshold,
   kTableAutovacuumDueRatio,
+  kTableAutovacuumInsertDueRatio,
+  kTableAutoanalyzeDueRatio,
+  kTableAutovacuumEnabled,
+  kAutovacuumEnabled,
   kIndexScans,
   kIndexTuplesRead,
   kIndexTuplesFetched,
@@ -98,7 +102,19 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "Dead rows above which autovacuum vacuums the table: threshold + scale_factor * reltuples, the table's "
      "reloptions overriding the server settings; absent where autovacuum is off or for partitioned parents."},
     {"pghealthd_table_autovacuum_due_ratio", "gauge",
-     "n_dead_tup divided by the autovacuum threshold: 1 or more means autovacuum is due or late."},
+     "n_dead_tup divided by the autovacuum threshold (capped by autovacuum_vacuum_max_threshold on 18+): above 1 "
+     "means autovacuum is due or late."},
+    {"pghealthd_table_autovacuum_insert_due_ratio", "gauge",
+     "n_ins_since_vacuum divided by the insert threshold (autovacuum_vacuum_insert_threshold + "
+     "insert_scale_factor * reltuples, on 18+ times the unfrozen share of the pages); absent when the insert "
+     "trigger is off (-1)."},
+    {"pghealthd_table_autoanalyze_due_ratio", "gauge",
+     "n_mod_since_analyze divided by the analyze threshold (autovacuum_analyze_threshold + "
+     "analyze_scale_factor * reltuples): above 1 means autovacuum's ANALYZE is due or late."},
+    {"pghealthd_table_autovacuum_enabled", "gauge",
+     "1 when the table's autovacuum_enabled allows autovacuum (the server's setting aside), else 0."},
+    {"pghealthd_autovacuum_enabled", "gauge",
+     "1 when the server runs autovacuum for the database: autovacuum and track_counts on; else 0."},
     {"pghealthd_index_scans_total", "counter", "Scans started on the index (pg_stat_user_indexes.idx_scan)."},
     {"pghealthd_index_tuples_read_total", "counter", "Index entries returned by scans (idx_tup_read)."},
     {"pghealthd_index_tuples_fetched_total", "counter",

@@ -202,34 +202,44 @@ void append_value(std::string& out, double v) {
 
 Fragments render_tables(std::string_view target, std::string_view datname,
                         const std::vector<model::TableStats>& rows, const SeriesFilter& filter) {
-  return render_rows(
+  auto f = render_rows(
       rows, filter, [&](const model::TableStats& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
       [](const model::TableStats& t) { return t.size_bytes.value_or(0); },
-      [&](Fragments& f, const model::TableStats& t) {
+      [&](Fragments& out, const model::TableStats& t) {
         const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
-        row.add(f, Family::kTableLiveTuples, t.live_tuples);
-        row.add(f, Family::kTableDeadTuples, t.dead_tuples);
-        row.add(f, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
-        row.add(f, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
-        row.add(f, Family::kTableSeqScans, t.seq_scans);
-        row.add(f, Family::kTableIndexScans, t.index_scans);
-        row.add(f, Family::kTableSizeBytes, t.size_bytes);
-        row.add(f, Family::kTableLastVacuum, t.last_vacuum, "kind", "manual");
-        row.add(f, Family::kTableLastVacuum, t.last_autovacuum, "kind", "auto");
-        row.add(f, Family::kTableLastAnalyze, t.last_analyze, "kind", "manual");
-        row.add(f, Family::kTableLastAnalyze, t.last_autoanalyze, "kind", "auto");
-        row.add(f, Family::kTableVacuums, t.vacuum_count, "kind", "manual");
-        row.add(f, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
-        row.add(f, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
-        row.add(f, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
-        row.add(f, Family::kTableLastSeqScan, t.last_seq_scan);
-        row.add(f, Family::kTableVacuumSeconds, model::ms_to_seconds(t.vacuum_time_ms), "kind", "manual");
-        row.add(f, Family::kTableVacuumSeconds, model::ms_to_seconds(t.autovacuum_time_ms), "kind", "auto");
-        row.add(f, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.analyze_time_ms), "kind", "manual");
-        row.add(f, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.autoanalyze_time_ms), "kind", "auto");
-        row.add(f, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
-        row.add(f, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
+        row.add(out, Family::kTableLiveTuples, t.live_tuples);
+        row.add(out, Family::kTableDeadTuples, t.dead_tuples);
+        row.add(out, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
+        row.add(out, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
+        row.add(out, Family::kTableSeqScans, t.seq_scans);
+        row.add(out, Family::kTableIndexScans, t.index_scans);
+        row.add(out, Family::kTableSizeBytes, t.size_bytes);
+        row.add(out, Family::kTableLastVacuum, t.last_vacuum, "kind", "manual");
+        row.add(out, Family::kTableLastVacuum, t.last_autovacuum, "kind", "auto");
+        row.add(out, Family::kTableLastAnalyze, t.last_analyze, "kind", "manual");
+        row.add(out, Family::kTableLastAnalyze, t.last_autoanalyze, "kind", "auto");
+        row.add(out, Family::kTableVacuums, t.vacuum_count, "kind", "manual");
+        row.add(out, Family::kTableVacuums, t.autovacuum_count, "kind", "auto");
+        row.add(out, Family::kTableAnalyzes, t.analyze_count, "kind", "manual");
+        row.add(out, Family::kTableAnalyzes, t.autoanalyze_count, "kind", "auto");
+        row.add(out, Family::kTableLastSeqScan, t.last_seq_scan);
+        row.add(out, Family::kTableVacuumSeconds, model::ms_to_seconds(t.vacuum_time_ms), "kind", "manual");
+        row.add(out, Family::kTableVacuumSeconds, model::ms_to_seconds(t.autovacuum_time_ms), "kind", "auto");
+        row.add(out, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.analyze_time_ms), "kind", "manual");
+        row.add(out, Family::kTableAnalyzeSeconds, model::ms_to_seconds(t.autoanalyze_time_ms), "kind", "auto");
+        row.add(out, Family::kTableAutovacuumThreshold, model::autovacuum_threshold(t));
+        row.add(out, Family::kTableAutovacuumDueRatio, model::autovacuum_due_ratio(t));
+        row.add(out, Family::kTableAutovacuumInsertDueRatio, model::autovacuum_insert_due_ratio(t));
+        row.add(out, Family::kTableAutoanalyzeDueRatio, model::autoanalyze_due_ratio(t));
+        // Autovacuum never processes a partitioned parent: no setting of its own to speak of.
+        if (t.relkind != 'p')
+          row.add(out, Family::kTableAutovacuumEnabled, std::optional<std::int64_t>(t.autovacuum.table_enabled ? 1 : 0));
       });
+  // The server's autovacuum as this database's session sees it (track_counts may be set per database).
+  if (!rows.empty())
+    append_sample(f, Family::kAutovacuumEnabled, database_labels(target, filter.constant_labels, datname),
+                  std::optional<std::int64_t>(rows.front().autovacuum.server_enabled ? 1 : 0));
+  return f;
 }
 
 Fragments render_table_io(std::string_view target, std::string_view datname,

@@ -105,13 +105,19 @@ std::optional<T> number_of(std::string_view value) {
 AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
   for_each_reloption(reloptions, [&](std::string_view key, std::string_view value) {
     if (key == "autovacuum_enabled") {
-      if (is_false(value)) server.enabled = false;
+      if (is_false(value)) server.enabled = server.table_enabled = false;
       return;
     }
     const auto number = number_of<double>(value);
     if (!number) return;
+    // PostgreSQL stores only values in range: -1 where it means "off", never below.
     if (key == "autovacuum_vacuum_threshold") server.base_threshold = *number;
     if (key == "autovacuum_vacuum_scale_factor") server.scale_factor = *number;
+    if (key == "autovacuum_vacuum_max_threshold") server.max_threshold = *number;
+    if (key == "autovacuum_vacuum_insert_threshold") server.insert_threshold = *number;
+    if (key == "autovacuum_vacuum_insert_scale_factor") server.insert_scale_factor = *number;
+    if (key == "autovacuum_analyze_threshold") server.analyze_threshold = *number;
+    if (key == "autovacuum_analyze_scale_factor") server.analyze_scale_factor = *number;
   });
   return server;
 }
@@ -140,18 +146,48 @@ std::optional<double> freeze_due_ratio(const FreezeAge& t) {
   return ratio;
 }
 
-std::optional<double> autovacuum_threshold(const TableStats& t) {
-  if (!t.autovacuum.enabled || t.relkind == 'p') return std::nullopt;
-  const double tuples = t.reltuples && *t.reltuples > 0 ? *t.reltuples : 0.0;
-  return t.autovacuum.base_threshold + t.autovacuum.scale_factor * tuples;
+namespace {
+
+// reltuples as autovacuum reads it: below 0 (never vacuumed or analyzed) counts as 0.
+double tuples_of(const TableStats& t) { return t.reltuples && *t.reltuples > 0 ? *t.reltuples : 0.0; }
+
+// count / threshold; absent without either, or for a threshold of 0 (any row triggers it: no ratio).
+std::optional<double> ratio_of(Count count, std::optional<double> threshold) {
+  if (!threshold || !count || *threshold <= 0) return std::nullopt;
+  return (*count > 0 ? static_cast<double>(*count) : 0.0) / *threshold;
 }
 
-std::optional<double> autovacuum_due_ratio(const TableStats& t) {
-  const auto threshold = autovacuum_threshold(t);
-  if (!threshold || !t.dead_tuples) return std::nullopt;
-  const double dead = *t.dead_tuples > 0 ? static_cast<double>(*t.dead_tuples) : 0.0;
-  if (*threshold <= 0) return std::nullopt;  // both settings 0: any dead row triggers it; no ratio
-  return dead / *threshold;
+}  // namespace
+
+std::optional<double> autovacuum_threshold(const TableStats& t) {
+  if (!t.autovacuum.enabled || t.relkind == 'p') return std::nullopt;
+  const double threshold = t.autovacuum.base_threshold + t.autovacuum.scale_factor * tuples_of(t);
+  const double cap = t.autovacuum.max_threshold;
+  return cap >= 0 && threshold > cap ? cap : threshold;
+}
+
+std::optional<double> autovacuum_due_ratio(const TableStats& t) { return ratio_of(t.dead_tuples, autovacuum_threshold(t)); }
+
+std::optional<double> autovacuum_insert_threshold(const TableStats& t) {
+  if (!t.autovacuum.enabled || t.relkind == 'p' || t.autovacuum.insert_threshold < 0 || !t.ins_since_vacuum)
+    return std::nullopt;
+  double unfrozen = 1;
+  if (t.relpages && t.relallfrozen && *t.relpages > 0 && *t.relallfrozen > 0)
+    unfrozen = 1 - std::min(*t.relallfrozen, *t.relpages) / *t.relpages;
+  return t.autovacuum.insert_threshold + t.autovacuum.insert_scale_factor * tuples_of(t) * unfrozen;
+}
+
+std::optional<double> autovacuum_insert_due_ratio(const TableStats& t) {
+  return ratio_of(t.ins_since_vacuum, autovacuum_insert_threshold(t));
+}
+
+std::optional<double> autoanalyze_threshold(const TableStats& t) {
+  if (!t.autovacuum.enabled || t.relkind == 'p' || t.relkind == 't') return std::nullopt;
+  return t.autovacuum.analyze_threshold + t.autovacuum.analyze_scale_factor * tuples_of(t);
+}
+
+std::optional<double> autoanalyze_due_ratio(const TableStats& t) {
+  return ratio_of(t.mod_since_analyze, autoanalyze_threshold(t));
 }
 
 }  // namespace pghealthd::model

@@ -22,11 +22,19 @@ struct DbKey {
 using Count = std::optional<std::int64_t>;
 using Seconds = std::optional<double>;  // a Unix timestamp in seconds
 
-// Autovacuum's vacuum trigger for one table: the server settings, overridden by the table's reloptions.
+// Autovacuum's three triggers for one table (dead rows, inserted rows, modified rows for ANALYZE): the
+// server settings, overridden by the table's reloptions, as relation_needs_vacanalyze() reads them.
 struct AutovacuumSettings {
-  bool enabled = true;          // autovacuum (server) and autovacuum_enabled (table)
-  double base_threshold = 50;   // autovacuum_vacuum_threshold
-  double scale_factor = 0.2;    // autovacuum_vacuum_scale_factor
+  bool enabled = true;              // autovacuum and track_counts (server) and autovacuum_enabled (table)
+  bool table_enabled = true;        // autovacuum_enabled (table) alone
+  bool server_enabled = true;       // autovacuum and track_counts (server) alone
+  double base_threshold = 50;       // autovacuum_vacuum_threshold
+  double scale_factor = 0.2;        // autovacuum_vacuum_scale_factor
+  double max_threshold = -1;        // autovacuum_vacuum_max_threshold (18+); -1: no cap
+  double insert_threshold = -1;     // autovacuum_vacuum_insert_threshold (13+); -1: inserts never trigger it
+  double insert_scale_factor = 0.2;  // autovacuum_vacuum_insert_scale_factor
+  double analyze_threshold = 50;    // autovacuum_analyze_threshold
+  double analyze_scale_factor = 0.1;  // autovacuum_analyze_scale_factor
 };
 
 // One row of pg_stat_user_tables (plus the lock-free size and autovacuum inputs from pg_class).
@@ -58,6 +66,9 @@ struct TableStats {
   std::optional<double> autoanalyze_time_ms; // total_autoanalyze_time (18+)
   Count size_bytes;  // (heap + TOAST) relpages * block_size
   std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
+  Count ins_since_vacuum;            // n_ins_since_vacuum (13+)
+  std::optional<double> relpages;      // pg_class.relpages
+  std::optional<double> relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
   AutovacuumSettings autovacuum;
 };
 
@@ -201,11 +212,25 @@ struct VacuumProgress {
 [[nodiscard]] AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions);
 
 // The number of dead rows above which autovacuum vacuums the table: base threshold + scale factor x
-// reltuples (reltuples below 0, never analyzed, counts as 0, as autovacuum does). Absent where autovacuum
-// never vacuums: disabled for the table or server, or a partitioned parent.
+// reltuples (reltuples below 0, never analyzed, counts as 0, as autovacuum does), at most the max threshold
+// (18+). Absent where autovacuum never vacuums: disabled for the table or server, or a partitioned parent.
 [[nodiscard]] std::optional<double> autovacuum_threshold(const TableStats& t);
 
 // n_dead_tup / autovacuum_threshold: 1 or more means autovacuum is due (or late).
 [[nodiscard]] std::optional<double> autovacuum_due_ratio(const TableStats& t);
+
+// The number of rows inserted since the last vacuum above which autovacuum vacuums the table (13+):
+// insert threshold + insert scale factor x reltuples, on 18 times the share of its pages not all frozen.
+// Absent where autovacuum never vacuums, where the insert trigger is off (-1) or the server has none.
+[[nodiscard]] std::optional<double> autovacuum_insert_threshold(const TableStats& t);
+// n_ins_since_vacuum / autovacuum_insert_threshold.
+[[nodiscard]] std::optional<double> autovacuum_insert_due_ratio(const TableStats& t);
+
+// The number of rows modified since the last ANALYZE above which autovacuum analyzes the table: analyze
+// threshold + analyze scale factor x reltuples. Absent where autovacuum never does (disabled, partitioned
+// parents).
+[[nodiscard]] std::optional<double> autoanalyze_threshold(const TableStats& t);
+// n_mod_since_analyze / autoanalyze_threshold.
+[[nodiscard]] std::optional<double> autoanalyze_due_ratio(const TableStats& t);
 
 }  // namespace pghealthd::model

@@ -113,8 +113,12 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     } else if (ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples) {
       d.row.status = Status::kWarning;
       d.row.note = fmt::format("dead rows above {:.0f}%", 100 * t.dead_ratio_warning);
+    } else if (n_dead == 0) {
+      d.row.note = "no dead rows";
+    } else if (n_dead < t.min_dead_tuples) {
+      d.row.note = fmt::format("{} dead rows, below min_dead_tuples {}", n_dead, t.min_dead_tuples);
     } else {
-      d.row.note = n_dead == 0 ? "no dead rows" : "below the threshold";
+      d.row.note = fmt::format("{} dead, below {:.0f}%", percent(ratio), 100 * t.dead_ratio_warning);
     }
     d.row.cells = {name, std::to_string(s.live_tuples.value_or(0)), std::to_string(n_dead), percent(ratio),
                    std::string(report::name(d.row.status))};
@@ -145,22 +149,40 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     Keyed a;
     const auto threshold = model::autovacuum_threshold(s);
     const auto due = model::autovacuum_due_ratio(s);
-    a.key = due.value_or(0);
+    const auto insert_due = model::autovacuum_insert_due_ratio(s);
+    const auto analyze_due = model::autoanalyze_due_ratio(s);
+    const double worst_due = std::max({due.value_or(0), insert_due.value_or(0), analyze_due.value_or(0)});
+    a.key = worst_due;
     std::string settings = "default";
-    if (!s.autovacuum.enabled) settings = "disabled";
+    if (!s.autovacuum.server_enabled) settings = "server off";
+    else if (!s.autovacuum.table_enabled) settings = "disabled";
     else if (s.autovacuum.base_threshold != 50 || s.autovacuum.scale_factor != 0.2)
       settings = fmt::format("threshold={} scale_factor={}", s.autovacuum.base_threshold, s.autovacuum.scale_factor);
-    if (!s.autovacuum.enabled && ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples) {
+    const bool piling = ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples;
+    if (!s.autovacuum.enabled && piling) {
+      a.row.status = *ratio > t.dead_ratio_critical ? Status::kCritical : Status::kWarning;
+      a.row.note = fmt::format("autovacuum is off {} and {} of its rows are dead",
+                               s.autovacuum.server_enabled ? "for the table" : "on the server", percent(ratio));
+    } else if (!s.autovacuum.enabled) {
+      a.row.note = fmt::format("autovacuum is off {}; {} dead rows so far",
+                               s.autovacuum.server_enabled ? "for the table" : "on the server", n_dead);
+    } else if (worst_due >= 2) {
       a.row.status = Status::kWarning;
-      a.row.note = "autovacuum is off and dead rows pile up";
-    } else if (due && *due >= 2) {
-      a.row.status = Status::kWarning;
-      a.row.note = "autovacuum is late (twice past its threshold)";
+      a.row.note = due && *due >= 2 ? fmt::format("autovacuum is late: {} dead rows, twice its threshold of {:.0f}",
+                                                  n_dead, threshold.value_or(0))
+                   : insert_due && *insert_due >= 2
+                       ? fmt::format("autovacuum is late: {} rows inserted since the last vacuum, twice the insert "
+                                     "threshold of {:.0f}",
+                                     s.ins_since_vacuum.value_or(0), model::autovacuum_insert_threshold(s).value_or(0))
+                       : fmt::format("autoanalyze is late: {} rows modified since the last analyze, twice its "
+                                     "threshold of {:.0f}",
+                                     s.mod_since_analyze.value_or(0), model::autoanalyze_threshold(s).value_or(0));
     } else {
-      a.row.note = due && *due >= 1 ? "autovacuum is due" : "autovacuum not due";
+      a.row.note = worst_due > 1 ? "autovacuum is due" : "autovacuum not due";
     }
-    a.row.cells = {name, settings, threshold ? fmt::format("{:.0f}", *threshold) : "-",
-                   due ? fmt::format("{:.2f}", *due) : "-", std::string(report::name(a.row.status))};
+    auto ratio_cell = [](std::optional<double> v) { return v ? fmt::format("{:.2f}", *v) : std::string("-"); };
+    a.row.cells = {name, settings, threshold ? fmt::format("{:.0f}", *threshold) : "-", ratio_cell(due),
+                   ratio_cell(insert_due), ratio_cell(analyze_due), std::string(report::name(a.row.status))};
     autovac.push_back(std::move(a));
   }
 
@@ -303,7 +325,21 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   r.sections.push_back(finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx)));
   r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
                               std::move(recency)));
-  r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "status"}, std::move(autovac)));
+  // The server's autovacuum first: off (or track_counts off) means no table is vacuumed but by hand.
+  const auto server = std::find_if(data.tables.begin(), data.tables.end(), [](const model::TableStats& x) {
+    return !x.autovacuum.server_enabled;
+  });
+  if (server != data.tables.end()) {
+    Keyed k;
+    k.key = 1e9;
+    k.row.status = Status::kCritical;
+    k.row.note = "autovacuum (or track_counts) is off on the server: nothing vacuums or analyzes any table, and "
+                 "only anti-wraparound vacuums still run; turn it on (postgresql.conf, then reload)";
+    k.row.cells = {"(server)", "off", "-", "-", "-", "-", std::string(report::name(k.row.status))};
+    autovac.push_back(std::move(k));
+  }
+  r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "insert due", "analyze due", "status"},
+                              std::move(autovac)));
   if (!freeze.empty())
     r.sections.push_back(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
                                 std::move(freeze)));

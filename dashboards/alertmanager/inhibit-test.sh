@@ -9,8 +9,9 @@
 #   - PghealthdDown mutes every other pghealthd alert of the same instance, and nothing of another one;
 #   - PghealthdDatabaseUnreachable mutes collector, table and vacuum alerts of the same instance, target
 #     and database, and nothing of another database;
-#   - the critical PghealthdWraparoundApproaching mutes the warning of the same database, and the critical
-#     PghealthdSequenceNearExhaustion the warning of the same sequence, and nothing else.
+#   - the critical PghealthdWraparoundApproaching mutes the warning of the same database, the critical
+#     PghealthdSequenceNearExhaustion the warning of the same sequence, and the critical (database-wide)
+#     PghealthdAutovacuumDisabled the table warnings of the same database, and nothing else.
 # Exits non-zero on any failure. Needs prometheus-alertmanager and amtool (ALERTMANAGER and AMTOOL
 # override them) and curl.
 set -uo pipefail
@@ -67,6 +68,7 @@ m1=(job=pghealthd instance=pg-mon-1:9188)
 m2=(job=pghealthd instance=pg-mon-2:9188)
 app=(target=db1 datname=app)
 billing=(target=db2 datname=billing)
+warehouse=(target=db4 datname=warehouse)
 
 # Alerts as Prometheus would send them (the labels of pghealthd-rules.yml).
 post() { am alert add "$@" || { echo "FAIL: amtool alert add $*"; exit 1; }; }
@@ -89,6 +91,14 @@ post alertname=PghealthdSequenceNearExhaustion severity=critical "${m2[@]}" "${a
 post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
 post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=invoices_id_seq
 post alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" target=db3 datname=app schemaname=public sequencename=orders_id_seq
+# Autovacuum off for db4/warehouse hides that database's table warnings, not app's, nor those of a
+# database of the same name on another server (db5). Unreachable db2/billing mutes both forms.
+post alertname=PghealthdAutovacuumDisabled severity=critical "${m2[@]}" "${warehouse[@]}"
+post alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${warehouse[@]}" schemaname=public relname=orders
+post alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${app[@]}" schemaname=public relname=orders
+post alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" target=db5 datname=warehouse schemaname=public relname=orders
+post alertname=PghealthdAutovacuumDisabled severity=critical "${m2[@]}" "${billing[@]}"
+post alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${billing[@]}" schemaname=public relname=invoices
 # A cluster-wide alert carries no instance: PghealthdDown of pg-mon-1 does not mute it.
 post alertname=PghealthdIndexUnusedEverywhere severity=warning cluster=orders datname=app schemaname=public relname=orders indexrelname=orders_created_at_idx
 
@@ -141,6 +151,12 @@ expect active alertname=PghealthdSequenceNearExhaustion severity=critical "${m2[
 expect inhibited alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=orders_id_seq
 expect active alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" "${app[@]}" schemaname=public sequencename=invoices_id_seq
 expect active alertname=PghealthdSequenceNearExhaustion severity=warning "${m2[@]}" target=db3 datname=app schemaname=public sequencename=orders_id_seq
+expect active alertname=PghealthdAutovacuumDisabled severity=critical "${m2[@]}" "${warehouse[@]}"
+expect inhibited alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${warehouse[@]}" schemaname=public relname=orders
+expect active alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${app[@]}" schemaname=public relname=orders
+expect active alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" target=db5 datname=warehouse schemaname=public relname=orders
+expect inhibited alertname=PghealthdAutovacuumDisabled severity=critical "${m2[@]}" "${billing[@]}"
+expect inhibited alertname=PghealthdAutovacuumDisabled severity=warning "${m2[@]}" "${billing[@]}" schemaname=public relname=invoices
 expect active alertname=PghealthdIndexUnusedEverywhere severity=warning cluster=orders datname=app schemaname=public relname=orders indexrelname=orders_created_at_idx
 
 if [ "$failures" -gt 0 ]; then

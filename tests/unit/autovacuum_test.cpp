@@ -390,3 +390,91 @@ TEST_CASE("render_tables has a threshold but no due ratio when n_dead_tup is NUL
         "\n");
   CHECK(lines(f, Family::kTableAutovacuumDueRatio).empty());
 }
+
+// --- every trigger, version by version (relation_needs_vacanalyze) ------------------------------------------
+
+namespace {
+
+// A table as each server version's settings describe it: 13-17 have no max threshold and no relallfrozen.
+TableStats churned(int version) {
+  TableStats t = table_with(1'000'000'000, 0);
+  t.autovacuum.insert_threshold = 1000;  // 13+: the server's default
+  t.autovacuum.insert_scale_factor = 0.2;
+  if (version >= 180000) t.autovacuum.max_threshold = 100'000'000;  // 18's default cap
+  t.ins_since_vacuum = 0;
+  t.mod_since_analyze = 0;
+  t.relpages = 1000;
+  if (version >= 180000) t.relallfrozen = 750;  // 18 counts only unfrozen pages for inserts
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("the dead-row threshold is capped from 18 on, and a table's own cap or -1 overrides it", "[autovacuum]") {
+  using pghealthd::model::autovacuum_threshold;
+  CHECK(autovacuum_threshold(churned(130000)) == 50 + 0.2 * 1e9);  // 13-17: no cap
+  CHECK(autovacuum_threshold(churned(170000)) == 50 + 0.2 * 1e9);
+  CHECK(autovacuum_threshold(churned(180000)) == 1e8);             // 18: autovacuum_vacuum_max_threshold
+  TableStats own = churned(180000);
+  own.autovacuum = effective_autovacuum(own.autovacuum, "{autovacuum_vacuum_max_threshold=5000}");
+  CHECK(autovacuum_threshold(own) == 5000.0);
+  own.autovacuum = effective_autovacuum(own.autovacuum, "{autovacuum_vacuum_max_threshold=-1}");
+  CHECK(autovacuum_threshold(own) == 50 + 0.2 * 1e9);
+  TableStats small = churned(180000);  // below the cap: the formula as before
+  small.reltuples = 1000;
+  CHECK(autovacuum_threshold(small) == 250.0);
+}
+
+TEST_CASE("the insert trigger: 13+, off at -1, on 18 scaled by the unfrozen share of the pages", "[autovacuum]") {
+  using pghealthd::model::autovacuum_insert_due_ratio;
+  using pghealthd::model::autovacuum_insert_threshold;
+  TableStats t13 = churned(130000);
+  t13.reltuples = 10000;
+  t13.ins_since_vacuum = 1500;
+  CHECK(autovacuum_insert_threshold(t13) == 1000 + 0.2 * 10000);
+  CHECK(autovacuum_insert_due_ratio(t13) == 0.5);
+  TableStats t18 = churned(180000);
+  t18.reltuples = 10000;
+  t18.ins_since_vacuum = 1500;
+  CHECK(autovacuum_insert_threshold(t18) == Approx(1000 + 0.2 * 10000 * 0.25));  // 750 of 1000 pages frozen
+  CHECK(autovacuum_insert_due_ratio(t18) == Approx(1.0));
+  t18.relallfrozen = 5000;  // more than relpages (statistics set by hand): clamped, all frozen
+  CHECK(autovacuum_insert_threshold(t18) == 1000.0);
+  TableStats off = t13;
+  off.autovacuum = effective_autovacuum(off.autovacuum, "{autovacuum_vacuum_insert_threshold=-1}");
+  CHECK_FALSE(autovacuum_insert_threshold(off).has_value());
+  CHECK_FALSE(autovacuum_insert_due_ratio(off).has_value());
+  TableStats no_counter = t13;  // a server without n_ins_since_vacuum
+  no_counter.ins_since_vacuum = std::nullopt;
+  CHECK_FALSE(autovacuum_insert_threshold(no_counter).has_value());
+  TableStats own = t13;
+  own.autovacuum = effective_autovacuum(own.autovacuum,
+                                        "{autovacuum_vacuum_insert_threshold=100,autovacuum_vacuum_insert_scale_factor=0.01}");
+  CHECK(autovacuum_insert_threshold(own) == 200.0);
+  TableStats disabled = t13;
+  disabled.autovacuum = effective_autovacuum(disabled.autovacuum, "{autovacuum_enabled=off}");
+  CHECK_FALSE(autovacuum_insert_threshold(disabled).has_value());
+  CHECK_FALSE(disabled.autovacuum.table_enabled);
+}
+
+TEST_CASE("the analyze trigger: modified rows over analyze threshold + scale factor x reltuples", "[autovacuum]") {
+  using pghealthd::model::autoanalyze_due_ratio;
+  using pghealthd::model::autoanalyze_threshold;
+  TableStats t = churned(150000);
+  t.reltuples = 10000;
+  t.mod_since_analyze = 525;
+  CHECK(autoanalyze_threshold(t) == 50 + 0.1 * 10000);
+  CHECK(autoanalyze_due_ratio(t) == 0.5);
+  t.reltuples = -1;  // never analyzed: the base threshold alone
+  CHECK(autoanalyze_threshold(t) == 50.0);
+  t.autovacuum = effective_autovacuum(t.autovacuum, "{autovacuum_analyze_threshold=0,autovacuum_analyze_scale_factor=0.05}");
+  t.reltuples = 1000;
+  CHECK(autoanalyze_threshold(t) == 50.0);
+  TableStats parent = churned(150000);  // autovacuum never analyzes a partitioned parent
+  parent.relkind = 'p';
+  CHECK_FALSE(autoanalyze_threshold(parent).has_value());
+  TableStats server_off = churned(150000);
+  server_off.autovacuum.enabled = false;  // autovacuum or track_counts off
+  CHECK_FALSE(autoanalyze_threshold(server_off).has_value());
+  CHECK(server_off.autovacuum.table_enabled);
+}

@@ -126,13 +126,15 @@ TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[c
   for (int i = 0; i < 10; ++i) rows.push_back(table("public", "t" + std::to_string(i), 1000 * (i + 1)));
   const auto all = pghealthd::metrics::render_tables("t", "d", rows);
   REQUIRE(all.dropped == 0);
-  const std::size_t per_table = all.series / rows.size();
-  REQUIRE(per_table * rows.size() == all.series);
+  // Beside the tables' series, one per-database sample (the server's autovacuum), never cut.
+  REQUIRE(all.per_database == 1);
+  const std::size_t per_table = (all.series - all.per_database) / rows.size();
+  REQUIRE(per_table * rows.size() + all.per_database == all.series);
 
   SeriesFilter f;
   f.budget = per_table * 3 + per_table / 2;  // room for three and a half tables: three fit
   const auto cut = pghealthd::metrics::render_tables("t", "d", rows, f);
-  CHECK(cut.series == per_table * 3);
+  CHECK(cut.series == per_table * 3 + 1);
   CHECK(cut.dropped == all.series - cut.series);
   const auto& live = lines(cut, Family::kTableLiveTuples);
   CHECK(count(live, "relname=\"t9\"") == 1);  // the three largest
@@ -146,9 +148,10 @@ TEST_CASE("a series budget keeps the largest tables and counts what it cut", "[c
 
   f.budget = 0;
   const auto nothing = pghealthd::metrics::render_tables("t", "d", rows, f);
-  CHECK(nothing.series == 0);
-  CHECK(nothing.dropped == all.series);
-  CHECK(nothing.bytes() == 0);
+  CHECK(nothing.series == 1);  // the per-database sample alone: never cut
+  CHECK(nothing.per_database == 1);
+  CHECK(nothing.dropped == all.series - 1);
+  CHECK(nothing.bytes() == lines(nothing, Family::kAutovacuumEnabled).size());
 }
 
 TEST_CASE("within the budget nothing is cut", "[cardinality]") {

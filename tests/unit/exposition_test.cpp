@@ -501,7 +501,17 @@ TEST_CASE("write_families writes HELP and TYPE once above the samples of every d
         "\n"
         R"(pghealthd_table_autovacuum_threshold_tuples{target="t",datname="b",schemaname="public",)"
         R"(relname="Message"} 50)"
-        "\n");
+        "\n" +
+            pghealthd::metrics::family_header(static_cast<std::size_t>(Family::kTableAutovacuumEnabled)) +
+            R"(pghealthd_table_autovacuum_enabled{target="t",datname="a",schemaname="public",relname="Message"} 1)"
+            "\n"
+            R"(pghealthd_table_autovacuum_enabled{target="t",datname="b",schemaname="public",relname="Message"} 1)"
+            "\n" +
+            pghealthd::metrics::family_header(static_cast<std::size_t>(Family::kAutovacuumEnabled)) +
+            R"(pghealthd_autovacuum_enabled{target="t",datname="a"} 1)"
+            "\n"
+            R"(pghealthd_autovacuum_enabled{target="t",datname="b"} 1)"
+            "\n");
 }
 
 TEST_CASE("write_families groups every family's samples under its own header", "[exposition]") {
@@ -512,6 +522,8 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   on_18.autovacuum_time_ms = 2500;
   on_18.analyze_time_ms = 300;
   on_18.autoanalyze_time_ms = 400;
+  on_18.ins_since_vacuum = 10;  // 13+: the insert trigger
+  on_18.autovacuum.insert_threshold = 1000;
   const Fragments tables_b = render_tables("t", "b", {on_18, live_only("Other", 3)});
   const Fragments io_a = render_table_io("t", "a", {full_io()});
   auto redundant = index_row("Message_id_idx", 0, false);
@@ -576,9 +588,11 @@ TEST_CASE("write_families leaves out families without samples", "[exposition]") 
   const Fragments empty = render_indexes("t", "a", {});
   std::string out;
   write_families(out, {&a, &empty});
-  // Live rows and autovacuum's threshold (known without n_dead_tup); nothing else.
-  CHECK(count(out, "# HELP ") == 2);
-  CHECK(count(out, "# TYPE ") == 2);
+  // Live rows, autovacuum's threshold (known without n_dead_tup) and its switches; nothing else.
+  CHECK(count(out, "# HELP ") == 4);
+  CHECK(count(out, "# TYPE ") == 4);
+  CHECK(out.find("# HELP pghealthd_table_autovacuum_enabled ") != std::string::npos);
+  CHECK(out.find("# HELP pghealthd_autovacuum_enabled ") != std::string::npos);
   CHECK(out.find("# HELP pghealthd_table_autovacuum_threshold_tuples ") != std::string::npos);
   CHECK(out.find("pghealthd_table_autovacuum_due_ratio") == std::string::npos);
   CHECK(out.find("pghealthd_index_") == std::string::npos);
@@ -605,5 +619,7 @@ TEST_CASE("Fragments::bytes counts every rendered character", "[exposition]") {
   const Fragments f = render_tables("t", "d", {live_only("Message", 5)});
   const std::string live = "pghealthd_table_live_tuples" + kTable + "} 5\n";
   const std::string threshold = "pghealthd_table_autovacuum_threshold_tuples" + kTable + "} 50\n";
-  CHECK(f.bytes() == live.size() + threshold.size());
+  const std::string enabled = "pghealthd_table_autovacuum_enabled" + kTable + "} 1\n";
+  const std::string server = "pghealthd_autovacuum_enabled{target=\"t\",datname=\"d\"} 1\n";
+  CHECK(f.bytes() == live.size() + threshold.size() + enabled.size() + server.size());
 }

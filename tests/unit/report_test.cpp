@@ -62,3 +62,63 @@ TEST_CASE("check: freeze age is OK when young, due at 1, a warning past 1.5 or h
   CHECK(pghealthd::report::overall({r}) == Status::kCritical);
   CHECK(pghealthd::report::render_text({r}).find("Freeze age (4 of 6 need attention)") != std::string::npos);
 }
+
+namespace {
+
+pghealthd::model::TableStats stats(std::string name, std::int64_t live, std::int64_t dead) {
+  pghealthd::model::TableStats t;
+  t.schemaname = "public";
+  t.relname = std::move(name);
+  t.live_tuples = live;
+  t.dead_tuples = dead;
+  t.reltuples = static_cast<double>(live);
+  t.mod_since_analyze = 0;
+  t.ins_since_vacuum = 0;
+  t.autovacuum.insert_threshold = 1000;
+  return t;
+}
+
+const pghealthd::report::Row& row_of(const pghealthd::report::Section& s, const std::string& table) {
+  for (const auto& r : s.rows)
+    if (r.cells.at(0) == table) return r;
+  FAIL("no row " << table);
+  return s.rows.front();
+}
+
+}  // namespace
+
+TEST_CASE("check tells the truth about autovacuum: off for a table with dead rows, off on the server, real reasons",
+          "[report]") {
+  pghealthd::collectors::Data data;
+  auto off = stats("off_piling", 700, 300);  // 30% dead, autovacuum disabled for the table
+  off.autovacuum.enabled = off.autovacuum.table_enabled = false;
+  auto off_mild = stats("off_mild", 900, 100);  // 10%: past the warning, not the critical ratio
+  off_mild.autovacuum.enabled = off_mild.autovacuum.table_enabled = false;
+  auto few = stats("few_dead", 10, 50);          // 83% dead but only 50 rows
+  auto inserts = stats("insert_only", 10000, 0);  // inserts since the last vacuum: twice the insert trigger
+  inserts.ins_since_vacuum = 6000;                // threshold 1000 + 0.2 x 10000 = 3000
+  data.tables = {off, off_mild, few, inserts};
+  pghealthd::report::Thresholds t;
+  auto r = pghealthd::report::build("t", "d", data, t, 1.7e9);
+  const auto& av = section(r, "Autovacuum");
+  CHECK(row_of(av, "off_piling").status == Status::kCritical);
+  CHECK(row_of(av, "off_piling").note == "autovacuum is off for the table and 30.00% of its rows are dead");
+  CHECK(row_of(av, "off_mild").status == Status::kWarning);
+  CHECK(row_of(av, "insert_only").status == Status::kWarning);
+  CHECK(row_of(av, "insert_only").note ==
+        "autovacuum is late: 6000 rows inserted since the last vacuum, twice the insert threshold of 3000");
+  CHECK(row_of(av, "insert_only").cells.at(4) == "2.00");
+  CHECK(row_of(section(r, "Dead tuples"), "few_dead").note == "50 dead rows, below min_dead_tuples 100");
+  CHECK(row_of(section(r, "Dead tuples"), "few_dead").status == Status::kOk);
+  for (const auto& row : av.rows) CHECK(row.cells.at(0) != "(server)");
+
+  // The server's autovacuum (or track_counts) off: one CRITICAL row first, every table says why.
+  for (auto& x : data.tables) x.autovacuum.enabled = x.autovacuum.server_enabled = false;
+  r = pghealthd::report::build("t", "d", data, t, 1.7e9);
+  const auto& server = section(r, "Autovacuum");
+  REQUIRE_FALSE(server.rows.empty());
+  CHECK(server.rows.front().cells.at(0) == "(server)");
+  CHECK(server.rows.front().status == Status::kCritical);
+  CHECK(row_of(server, "few_dead").cells.at(1) == "server off");
+  CHECK(pghealthd::report::overall({r}) == Status::kCritical);
+}
