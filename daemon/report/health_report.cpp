@@ -180,7 +180,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     } else {
       a.row.note = worst_due > 1 ? "autovacuum is due" : "autovacuum not due";
     }
-    auto ratio_cell = [](std::optional<double> v) { return v ? fmt::format("{:.2f}", *v) : std::string("-"); };
+    auto ratio_cell = [](std::optional<double> due_ratio) {
+      return due_ratio ? fmt::format("{:.2f}", *due_ratio) : std::string("-");
+    };
     a.row.cells = {name, settings, threshold ? fmt::format("{:.0f}", *threshold) : "-", ratio_cell(due),
                    ratio_cell(insert_due), ratio_cell(analyze_due), std::string(report::name(a.row.status))};
     autovac.push_back(std::move(a));
