@@ -38,6 +38,9 @@ class Row {
     labels_ += '"';
   }
 
+  // The whole "{...} " label block, for a per-database sample (append_sample).
+  [[nodiscard]] std::string block() const { return labels_ + "} "; }
+
   template <typename V>
   void add(Fragments& f, Family family, const std::optional<V>& value, std::string_view extra_key = {},
            std::string_view extra_value = {}) const {
@@ -76,24 +79,13 @@ void append_sample(Fragments& f, Family family, std::string_view labels, const s
   ++f.per_database;
 }
 
-// The "{...} " label block of a per-database series: target, its constant labels (already rendered) and
-// datname escaped, then `key` = one of our own constant values when given.
+// The "{...} " label block of a per-database series: the row of the database, then `key` = one of our own
+// constant values when given.
 std::string database_labels(std::string_view target, std::string_view constant, std::string_view datname,
                             std::string_view key = {}, std::string_view value = {}) {
-  std::string labels = "{target=\"";
-  append_escaped(labels, target);
-  labels += '"';
-  labels += constant;
-  labels += ",datname=\"";
-  append_escaped(labels, datname);
-  if (!key.empty()) {
-    labels += "\",";
-    labels += key;
-    labels += "=\"";
-    labels += value;
-  }
-  labels += "\"} ";
-  return labels;
+  Row row(target, constant, datname);
+  if (!key.empty()) row.label(key, value);
+  return row.block();
 }
 
 // Renders the rows the filter keeps; if they come to more series than the filter allows, renders again
