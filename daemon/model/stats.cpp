@@ -102,6 +102,14 @@ std::optional<T> number_of(std::string_view value) {
 
 }  // namespace
 
+std::optional<std::string> reloption(std::string_view reloptions, std::string_view key) {
+  std::optional<std::string> out;
+  for_each_reloption(reloptions, [&](std::string_view k, std::string_view v) {
+    if (k == key) out = std::string(v);
+  });
+  return out;
+}
+
 AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
   for_each_reloption(reloptions, [&](std::string_view key, std::string_view value) {
     if (key == "autovacuum_enabled") {

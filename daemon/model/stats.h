@@ -211,6 +211,9 @@ struct VacuumProgress {
 // over the server's settings. Unknown or malformed options are ignored, as PostgreSQL would never store them.
 [[nodiscard]] AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions);
 
+// The value of one reloption as stored ("0.05" for autovacuum_vacuum_scale_factor=0.05), or none.
+[[nodiscard]] std::optional<std::string> reloption(std::string_view reloptions, std::string_view key);
+
 // The number of dead rows above which autovacuum vacuums the table: base threshold + scale factor x
 // reltuples (reltuples below 0, never analyzed, counts as 0, as autovacuum does), at most the max threshold
 // (18+). Absent where autovacuum never vacuums: disabled for the table or server, or a partitioned parent.
