@@ -198,4 +198,18 @@ std::optional<double> autoanalyze_due_ratio(const TableStats& t) {
   return ratio_of(t.mod_since_analyze, autoanalyze_threshold(t));
 }
 
+void observe(Churn& churn, const TableStats& now) {
+  const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
+  const bool vacuumed = now.autovacuum_count && churn.autovacuum_count && *now.autovacuum_count > *churn.autovacuum_count;
+  if (vacuumed) {
+    // The finished window's peak is what autovacuum let it reach; the new window starts at the ratio now.
+    churn.peaks.push_back(churn.current_peak);
+    if (churn.peaks.size() > Churn::kMaxPeaks) churn.peaks.erase(churn.peaks.begin());
+    churn.current_peak = ratio;
+  } else {
+    churn.current_peak = std::max(churn.current_peak, ratio);
+  }
+  churn.autovacuum_count = now.autovacuum_count;
+}
+
 }  // namespace pghealthd::model

@@ -67,6 +67,9 @@ struct TableStats {
   Count size_bytes;  // (heap + TOAST) relpages * block_size
   std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
   Count ins_since_vacuum;            // n_ins_since_vacuum (13+)
+  // The highest dead-row ratio pghealthd saw since the table's last autovacuum (Churn::current_peak),
+  // set from the history the stat_user_tables snapshots carry; absent before pghealthd saw it twice.
+  std::optional<double> dead_ratio_peak;
   std::optional<double> relpages;      // pg_class.relpages
   std::optional<double> relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
   AutovacuumSettings autovacuum;
@@ -109,6 +112,22 @@ struct DatabaseStatistics {
   Count transactions;       // xact_commit + xact_rollback
   Seconds watched_since;    // never reset: since when pghealthd has read them unbroken (see watched_since)
 };
+
+// What was observed of one table between its autovacuums.
+struct Churn {
+  // The highest dead-row ratio seen in each completed window between two autovacuums, oldest first (at
+  // most kMaxPeaks), and in the window that runs now.
+  std::vector<double> peaks;
+  double current_peak = 0;
+  // No window was observed (a one-shot check): the current ratio stands in for a peak, and says so.
+  bool lifetime_only = false;
+  Count autovacuum_count;  // at the last reading: a window ends when it moves
+  static constexpr std::size_t kMaxPeaks = 8;
+};
+
+// Records one reading of the table: a new window when autovacuum_count moved since the last reading (the
+// finished window's peak is kept), else the running peak rises to the current ratio.
+void observe(Churn& churn, const TableStats& now);
 
 // Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.
 struct HorizonHolder {

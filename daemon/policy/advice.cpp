@@ -22,20 +22,6 @@ std::string percent(double ratio) { return fmt::format("{:.1f}%", 100 * ratio); 
 
 }  // namespace
 
-void observe(Churn& churn, const TableStats& previous, const TableStats& now) {
-  const auto ratio = model::dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
-  const bool vacuumed = now.autovacuum_count && previous.autovacuum_count &&
-                        *now.autovacuum_count > *previous.autovacuum_count;
-  if (vacuumed) {
-    // The finished window's peak is what autovacuum let it reach; the new window starts at the ratio now.
-    churn.peaks.push_back(churn.current_peak);
-    if (churn.peaks.size() > Churn::kMaxPeaks) churn.peaks.erase(churn.peaks.begin());
-    churn.current_peak = ratio;
-  } else {
-    churn.current_peak = std::max(churn.current_peak, ratio);
-  }
-}
-
 std::optional<Advice> advise(const TableStats& t, const Churn& churn, std::string_view reloptions,
                              const AdviceSettings& s) {
   if (t.relkind == 'p' || !t.autovacuum.enabled) return std::nullopt;

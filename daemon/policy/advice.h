@@ -15,20 +15,7 @@ namespace pghealthd::policy {
 
 using model::TableStats;
 
-// What was observed of one table between its autovacuums.
-struct Churn {
-  // The highest dead-row ratio seen in each completed window between two autovacuums, oldest first (at
-  // most kMaxPeaks), and in the window that runs now.
-  std::vector<double> peaks;
-  double current_peak = 0;
-  // No window was observed (a one-shot check): the current ratio stands in for a peak, and says so.
-  bool lifetime_only = false;
-  static constexpr std::size_t kMaxPeaks = 8;
-};
-
-// Records one reading of the table: a new window when autovacuum_count moved since `previous` (the
-// finished window's peak is kept), else the running peak rises to the current ratio.
-void observe(Churn& churn, const TableStats& previous, const TableStats& now);
+using model::Churn;
 
 struct Advice {
   std::string schemaname, relname;

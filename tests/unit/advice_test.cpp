@@ -5,14 +5,16 @@
 
 #include <string>
 
+#include "metrics/snapshot.h"
+#include "pg/rows.h"
 #include "policy/advice.h"
 
 namespace {
 
 using pghealthd::model::TableStats;
 using pghealthd::policy::advise;
-using pghealthd::policy::Churn;
-using pghealthd::policy::observe;
+using pghealthd::model::Churn;
+using pghealthd::model::observe;
 using Catch::Matchers::Contains;
 
 TableStats table(double rows, std::int64_t dead, std::int64_t autovacuums = 10) {
@@ -35,6 +37,42 @@ Churn history(std::initializer_list<double> peaks) {
 
 }  // namespace
 
+TEST_CASE("process carries each table's history from snapshot to snapshot and exports its running peak",
+          "[advice]") {
+  // Three collections: 10% dead, 30% dead, then autovacuum ran (count 1 -> 2) and 5% are dead.
+  auto answer = [](const char* dead, const char* autovacuums) {
+    return pghealthd::pg::TextRows(
+        {"relid", "relkind", "relpersistence", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
+         "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan",
+         "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
+         "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan", "total_vacuum_time",
+         "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "size_bytes", "av_max_threshold",
+         "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor",
+         "relpages", "relallfrozen", "n_ins_since_vacuum"},
+        {{"16390", "r", "p", std::nullopt, "900", std::nullopt, "t", "50", "0.2", "public", "orders", "900", dead,
+          "0", "0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
+          std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "8192", "-1", "1000", "0.2", "50",
+          "0.1", "1", std::nullopt, "0"}});
+  };
+  const auto kind = pghealthd::collectors::Kind::kStatUserTables;
+  pghealthd::metrics::SeriesFilter filter;
+  pghealthd::metrics::History history;
+  const auto first = pghealthd::metrics::process(kind, answer("100", "1"), "t", "d", filter, history);
+  REQUIRE(first.snapshot);
+  CHECK(first.snapshot->tables.at(0).dead_ratio_peak == Approx(0.1));
+  const auto second =
+      pghealthd::metrics::process(kind, answer("386", "1"), "t", "d", filter, pghealthd::metrics::History::of(*first.snapshot));
+  CHECK(second.snapshot->tables.at(0).dead_ratio_peak == Approx(0.3).epsilon(0.01));
+  const auto third =
+      pghealthd::metrics::process(kind, answer("47", "2"), "t", "d", filter, pghealthd::metrics::History::of(*second.snapshot));
+  CHECK(third.snapshot->tables.at(0).dead_ratio_peak == Approx(0.05).epsilon(0.01));
+  const auto& churn = third.snapshot->churn.at(16390);
+  REQUIRE(churn.peaks.size() == 1);
+  CHECK(churn.peaks[0] == Approx(0.3).epsilon(0.01));
+  CHECK(third.snapshot->series.lines[static_cast<std::size_t>(pghealthd::metrics::Family::kTableDeadTupleRatioPeak)]
+            .find("pghealthd_table_dead_tuple_ratio_peak{") == 0);
+}
+
 TEST_CASE("observe keeps the peak of each window between autovacuums, at most eight", "[advice]") {
   Churn c;
   auto before = table(1000, 0, 1);
@@ -42,13 +80,13 @@ TEST_CASE("observe keeps the peak of each window between autovacuums, at most ei
     for (int dead : {50, 150, 100}) {  // the ratio rises to 150/1150, then falls a little: the peak stays
       auto now = before;
       now.dead_tuples = dead;
-      observe(c, before, now);
+      observe(c, now);
       before = now;
     }
     auto vacuumed = before;
     vacuumed.dead_tuples = 0;
     vacuumed.autovacuum_count = *before.autovacuum_count + 1;
-    observe(c, before, vacuumed);
+    observe(c, vacuumed);
     before = vacuumed;
   }
   REQUIRE(c.peaks.size() == Churn::kMaxPeaks);
