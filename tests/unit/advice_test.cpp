@@ -149,7 +149,7 @@ TEST_CASE("a huge table whose autovacuum cannot keep up: faster runs, not only a
   CHECK_THAT(a->undo_sql, Contains("RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_cost_limit)"));
 }
 
-TEST_CASE("a one-shot check reasons from the counters and says so; names are quoted", "[advice]") {
+TEST_CASE("a one-shot check reasons from the counters and says so, and names are quoted", "[advice]") {
   auto t = table(2e6, 400000);  // 16.7% dead now
   t.schemaname = "we\"ird";
   t.relname = "Ord ers";
