@@ -73,6 +73,7 @@ struct TableStats {
   std::optional<double> relpages;      // pg_class.relpages
   std::optional<double> relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
   AutovacuumSettings autovacuum;
+  std::string reloptions;  // pg_class.reloptions as text, "" when none (advice's undo restores a DBA's own)
 };
 
 // One row of pg_statio_user_tables.
