@@ -414,13 +414,13 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
     // ~35 MB of text, and processing runs on the loop, so no scrape can fall in between (a scrape still
     // being written keeps its own reference). Its sizes stay as a hint for the new buffers.
     filter.expected_bytes = {};
-    filter.previous_statistics.reset();
-    if (const auto previous = ctx_.store.get(key_, kind)) {
+    metrics::History history;  // what is watched over time goes on from it (metrics::process)
+    if (auto previous = ctx_.store.get(key_, kind)) {
       for (std::size_t i = 0; i < metrics::kFamilyCount; ++i) filter.expected_bytes[i] = previous->series.lines[i].size();
-      filter.previous_statistics = previous->statistics;
+      history = metrics::History::of(*previous);
     }
     ctx_.store.withdraw(key_, kind);
-    auto outcome = metrics::process(kind, result, key_.target, key_.datname, filter);
+    auto outcome = metrics::process(kind, result, key_.target, key_.datname, filter, history);
     if (outcome.snapshot) {
       snapshot = std::move(outcome.snapshot);
       rows = outcome.rows;

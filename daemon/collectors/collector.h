@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/stats.h"
@@ -36,6 +37,8 @@ struct Data {
   std::vector<model::FreezeAge> freeze;        // freeze: this database's tables
   std::vector<model::DatabaseAge> databases;   // freeze: every database of the server
   std::vector<model::SequenceState> sequences;  // sequences
+  // stat_user_tables: each table's dead-ratio history (by relid), carried from the previous snapshot.
+  std::unordered_map<std::int64_t, model::Churn> churn;
 };
 
 struct Definition {

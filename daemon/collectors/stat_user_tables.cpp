@@ -135,6 +135,7 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);
     t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
+    if (options) t.reloptions = std::string(*options);
     t.schemaname = f.text(r, schema);
     t.relname = f.text(r, rel);
     t.live_tuples = f.integer(r, live);

@@ -202,6 +202,7 @@ Fragments render_tables(std::string_view target, std::string_view datname,
         row.add(out, Family::kTableLiveTuples, t.live_tuples);
         row.add(out, Family::kTableDeadTuples, t.dead_tuples);
         row.add(out, Family::kTableDeadTupleRatio, model::dead_tuple_ratio(t.live_tuples, t.dead_tuples));
+        row.add(out, Family::kTableDeadTupleRatioPeak, t.dead_ratio_peak);
         row.add(out, Family::kTableModifiedSinceAnalyze, t.mod_since_analyze);
         row.add(out, Family::kTableSeqScans, t.seq_scans);
         row.add(out, Family::kTableIndexScans, t.index_scans);

@@ -74,10 +74,8 @@ struct SeriesFilter {
   // (constant_labels_block): every series of the target carries them after `target`.
   std::string constant_labels;
 
-  // Index unusedness: how old the statistics must be to judge (indexes.unused_min_stats_age), and the
-  // statistics of the previous stat_user_indexes run, which a new run's watched_since carries on from.
+  // Index unusedness: how old the statistics must be to judge (indexes.unused_min_stats_age).
   double unused_min_stats_age_seconds = 7 * 86400.0;
-  std::optional<model::DatabaseStatistics> previous_statistics;
 
   [[nodiscard]] bool keeps(std::string_view schema, std::string_view table,
                            std::optional<std::int64_t> size_bytes = std::nullopt) const;

@@ -18,15 +18,32 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
   return {};
 }
 
+namespace {
+
+// Each table's history goes on from the previous snapshot (a new table starts one, a table that is gone is
+// forgotten), and its running peak is exported.
+void carry_churn(const History& history, collectors::Data& now) {
+  for (auto& t : now.tables) {
+    auto& churn = now.churn[t.relid];
+    if (const auto old = history.churn.find(t.relid); old != history.churn.end()) churn = old->second;
+    model::observe(churn, t);
+    t.dead_ratio_peak = churn.current_peak;
+  }
+}
+
+}  // namespace
+
 Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target, std::string_view datname,
-                const SeriesFilter& filter) {
+                const SeriesFilter& filter, const History& history) {
   auto snap = std::make_shared<Snapshot>();
   if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty()) return {nullptr, std::move(error), 0};
   // Statistics never reset are judged by how long pghealthd has read them: that carries on from the last run.
   if (snap->statistics) {
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    snap->statistics->watched_since = model::watched_since(filter.previous_statistics, *snap->statistics, now);
+    snap->statistics->watched_since =
+        model::watched_since(history.statistics, *snap->statistics, now);
   }
+  if (kind == collectors::Kind::kStatUserTables) carry_churn(history, *snap);
   snap->series = render(kind, *snap, target, datname, filter);
   const auto n = collectors::rows_of(kind, *snap);
   return {std::move(snap), {}, n};

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "collectors/collector.h"
 #include "metrics/exposition.h"
@@ -23,9 +24,19 @@ struct Outcome {
   std::size_t rows = 0;
 };
 
-// Parses a run of `kind` (collectors::definition(kind).parse) and renders its series under `filter`.
+// What a collector's snapshots pass on to the next over time: since when statistics never reset have been
+// read, and each table's dead-ratio history. Copied out of the previous snapshot, so that snapshot (tens of
+// MB of text at 10,000 tables) can go before the next is built.
+struct History {
+  std::optional<model::DatabaseStatistics> statistics;
+  std::unordered_map<std::int64_t, model::Churn> churn;
+  [[nodiscard]] static History of(const collectors::Data& previous) { return {previous.statistics, previous.churn}; }
+};
+
+// Parses a run of `kind` (collectors::definition(kind).parse) and renders its series under `filter`,
+// carrying on from `history` (the same collector's previous snapshot of the database).
 [[nodiscard]] Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target,
-                              std::string_view datname, const SeriesFilter& filter);
+                              std::string_view datname, const SeriesFilter& filter, const History& history = {});
 
 // Renders the series of a run of `kind` from its typed rows.
 [[nodiscard]] Fragments render(collectors::Kind kind, const collectors::Data& data, std::string_view target,

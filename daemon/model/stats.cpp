@@ -102,6 +102,14 @@ std::optional<T> number_of(std::string_view value) {
 
 }  // namespace
 
+std::optional<std::string> reloption(std::string_view reloptions, std::string_view key) {
+  std::optional<std::string> out;
+  for_each_reloption(reloptions, [&](std::string_view k, std::string_view v) {
+    if (k == key) out = std::string(v);
+  });
+  return out;
+}
+
 AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions) {
   for_each_reloption(reloptions, [&](std::string_view key, std::string_view value) {
     if (key == "autovacuum_enabled") {
@@ -188,6 +196,20 @@ std::optional<double> autoanalyze_threshold(const TableStats& t) {
 
 std::optional<double> autoanalyze_due_ratio(const TableStats& t) {
   return ratio_of(t.mod_since_analyze, autoanalyze_threshold(t));
+}
+
+void observe(Churn& churn, const TableStats& now) {
+  const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
+  const bool vacuumed = now.autovacuum_count && churn.autovacuum_count && *now.autovacuum_count > *churn.autovacuum_count;
+  if (vacuumed) {
+    // The finished window's peak is what autovacuum let it reach; the new window starts at the ratio now.
+    churn.peaks.push_back(churn.current_peak);
+    if (churn.peaks.size() > Churn::kMaxPeaks) churn.peaks.erase(churn.peaks.begin());
+    churn.current_peak = ratio;
+  } else {
+    churn.current_peak = std::max(churn.current_peak, ratio);
+  }
+  churn.autovacuum_count = now.autovacuum_count;
 }
 
 }  // namespace pghealthd::model

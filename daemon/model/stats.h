@@ -67,9 +67,13 @@ struct TableStats {
   Count size_bytes;  // (heap + TOAST) relpages * block_size
   std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
   Count ins_since_vacuum;            // n_ins_since_vacuum (13+)
+  // The highest dead-row ratio pghealthd saw since the table's last autovacuum (Churn::current_peak),
+  // set from the history the stat_user_tables snapshots carry; absent before pghealthd saw it twice.
+  std::optional<double> dead_ratio_peak;
   std::optional<double> relpages;      // pg_class.relpages
   std::optional<double> relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
   AutovacuumSettings autovacuum;
+  std::string reloptions;  // pg_class.reloptions as text, "" when none (advice's undo restores a DBA's own)
 };
 
 // One row of pg_statio_user_tables.
@@ -109,6 +113,22 @@ struct DatabaseStatistics {
   Count transactions;       // xact_commit + xact_rollback
   Seconds watched_since;    // never reset: since when pghealthd has read them unbroken (see watched_since)
 };
+
+// What was observed of one table between its autovacuums.
+struct Churn {
+  // The highest dead-row ratio seen in each completed window between two autovacuums, oldest first (at
+  // most kMaxPeaks), and in the window that runs now.
+  std::vector<double> peaks;
+  double current_peak = 0;
+  // No window was observed (a one-shot check): the current ratio stands in for a peak, and says so.
+  bool lifetime_only = false;
+  Count autovacuum_count;  // at the last reading: a window ends when it moves
+  static constexpr std::size_t kMaxPeaks = 8;
+};
+
+// Records one reading of the table: a new window when autovacuum_count moved since the last reading (the
+// finished window's peak is kept), else the running peak rises to the current ratio.
+void observe(Churn& churn, const TableStats& now);
 
 // Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.
 struct HorizonHolder {
@@ -210,6 +230,9 @@ struct VacuumProgress {
 // Applies a table's reloptions (pg_class.reloptions as text, e.g. {autovacuum_enabled=false,fillfactor=70})
 // over the server's settings. Unknown or malformed options are ignored, as PostgreSQL would never store them.
 [[nodiscard]] AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_view reloptions);
+
+// The value of one reloption as stored ("0.05" for autovacuum_vacuum_scale_factor=0.05), or none.
+[[nodiscard]] std::optional<std::string> reloption(std::string_view reloptions, std::string_view key);
 
 // The number of dead rows above which autovacuum vacuums the table: base threshold + scale factor x
 // reltuples (reltuples below 0, never analyzed, counts as 0, as autovacuum does), at most the max threshold

@@ -8,6 +8,7 @@
 #include "metrics/exposition.h"
 #include "model/stats.h"
 #include "pg/conninfo.h"
+#include "policy/advice.h"
 
 namespace pghealthd::report {
 namespace {
@@ -347,6 +348,29 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
                                 std::move(freeze)));
   if (!sequences.empty())
     r.sections.push_back(finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences)));
+
+  // Autovacuum tuning: a one-shot check has no history of peaks, so it reasons from the dead rows now and
+  // says so (policy::advise); the daemon's /advice uses what it saw between autovacuums.
+  std::vector<Keyed> tuning;
+  policy::AdviceSettings advice;
+  advice.target_dead_ratio = t.dead_ratio_warning;
+  model::Churn lifetime;
+  lifetime.lifetime_only = true;
+  for (const auto& s : data.tables) {
+    const auto a = policy::advise(s, lifetime, s.reloptions, advice);
+    if (!a) continue;
+    Keyed k;
+    k.key = a->observed_peak;
+    k.row.note = a->reasoning + ". Apply: " + a->alter_sql + "; undo: " + a->undo_sql;
+    k.row.cells = {table_name(s.schemaname, s.relname), percent(a->observed_peak),
+                   a->vacuum_scale_factor ? fmt::format("{}", *a->vacuum_scale_factor) : "-",
+                   a->vacuum_cost_limit ? std::to_string(*a->vacuum_cost_limit) : "-",
+                   std::string(report::name(k.row.status))};
+    tuning.push_back(std::move(k));
+  }
+  if (!tuning.empty())
+    r.sections.push_back(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
+                                std::move(tuning)));
   return r;
 }
 

@@ -122,3 +122,23 @@ TEST_CASE("check tells the truth about autovacuum: off for a table with dead row
   CHECK(row_of(server, "few_dead").cells.at(1) == "server off");
   CHECK(pghealthd::report::overall({r}) == Status::kCritical);
 }
+
+TEST_CASE("check's Autovacuum tuning section: advice from the dead rows now, worst first, with the SQL",
+          "[report]") {
+  pghealthd::collectors::Data data;
+  auto big = stats("big_churn", 1000000, 250000);    // 20% dead: default settings let it get there
+  auto bigger = stats("bigger_churn", 2000000, 800000);  // 28.6%
+  auto tuned = stats("tuned", 1000000, 30000);        // 2.9%: nothing to say
+  auto small = stats("small", 1000, 900);              // the base threshold decides
+  big.reloptions = "{autovacuum_vacuum_scale_factor=0.2}";  // a DBA's own value: the undo sets it back
+  data.tables = {big, bigger, tuned, small};
+  pghealthd::report::Thresholds t;
+  const auto r = pghealthd::report::build("t", "d", data, t, 1.7e9);
+  const auto& s = section(r, "Autovacuum tuning");
+  REQUIRE(s.rows.size() == 2);
+  CHECK(s.rows[0].cells.at(0) == "bigger_churn");  // worst first
+  CHECK(s.rows[1].cells.at(0) == "big_churn");
+  CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("no history"));
+  CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("ALTER TABLE \"public\".\"big_churn\" SET (autovacuum_vacuum_scale_factor = "));
+  CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("SET (autovacuum_vacuum_scale_factor = 0.2)"));
+}

@@ -1,0 +1,162 @@
+// Autovacuum tuning advice (policy::advise, policy::observe) on synthetic histories: steady churn, bursty
+// churn, insert-only, a huge table whose autovacuum cannot keep up, a table already well tuned, and the
+// SQL it writes (names quoted, a DBA's own value restored on undo).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "metrics/snapshot.h"
+#include "pg/rows.h"
+#include "policy/advice.h"
+
+namespace {
+
+using pghealthd::model::TableStats;
+using pghealthd::policy::advise;
+using pghealthd::model::Churn;
+using pghealthd::model::observe;
+using Catch::Matchers::Contains;
+
+TableStats table(double rows, std::int64_t dead, std::int64_t autovacuums = 10) {
+  TableStats t;
+  t.schemaname = "public";
+  t.relname = "orders";
+  t.reltuples = rows;
+  t.live_tuples = static_cast<std::int64_t>(rows);
+  t.dead_tuples = dead;
+  t.autovacuum_count = autovacuums;
+  return t;
+}
+
+// Windows between autovacuums whose dead ratio peaked at `peak`.
+Churn history(std::initializer_list<double> peaks) {
+  Churn c;
+  c.peaks = peaks;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("process carries each table's history from snapshot to snapshot and exports its running peak",
+          "[advice]") {
+  // Three collections: 10% dead, 30% dead, then autovacuum ran (count 1 -> 2) and 5% are dead.
+  auto answer = [](const char* dead, const char* autovacuums) {
+    return pghealthd::pg::TextRows(
+        {"relid", "relkind", "relpersistence", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
+         "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan",
+         "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
+         "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan", "total_vacuum_time",
+         "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "size_bytes", "av_max_threshold",
+         "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor",
+         "relpages", "relallfrozen", "n_ins_since_vacuum"},
+        {{"16390", "r", "p", std::nullopt, "900", std::nullopt, "t", "50", "0.2", "public", "orders", "900", dead,
+          "0", "0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
+          std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "8192", "-1", "1000", "0.2", "50",
+          "0.1", "1", std::nullopt, "0"}});
+  };
+  const auto kind = pghealthd::collectors::Kind::kStatUserTables;
+  pghealthd::metrics::SeriesFilter filter;
+  pghealthd::metrics::History history;
+  const auto first = pghealthd::metrics::process(kind, answer("100", "1"), "t", "d", filter, history);
+  REQUIRE(first.snapshot);
+  CHECK(first.snapshot->tables.at(0).dead_ratio_peak == Approx(0.1));
+  const auto second =
+      pghealthd::metrics::process(kind, answer("386", "1"), "t", "d", filter, pghealthd::metrics::History::of(*first.snapshot));
+  CHECK(second.snapshot->tables.at(0).dead_ratio_peak == Approx(0.3).epsilon(0.01));
+  const auto third =
+      pghealthd::metrics::process(kind, answer("47", "2"), "t", "d", filter, pghealthd::metrics::History::of(*second.snapshot));
+  CHECK(third.snapshot->tables.at(0).dead_ratio_peak == Approx(0.05).epsilon(0.01));
+  const auto& churn = third.snapshot->churn.at(16390);
+  REQUIRE(churn.peaks.size() == 1);
+  CHECK(churn.peaks[0] == Approx(0.3).epsilon(0.01));
+  CHECK(third.snapshot->series.lines[static_cast<std::size_t>(pghealthd::metrics::Family::kTableDeadTupleRatioPeak)]
+            .find("pghealthd_table_dead_tuple_ratio_peak{") == 0);
+}
+
+TEST_CASE("observe keeps the peak of each window between autovacuums, at most eight", "[advice]") {
+  Churn c;
+  auto before = table(1000, 0, 1);
+  for (int window = 0; window < 12; ++window) {
+    for (int dead : {50, 150, 100}) {  // the ratio rises to 150/1150, then falls a little: the peak stays
+      auto now = before;
+      now.dead_tuples = dead;
+      observe(c, now);
+      before = now;
+    }
+    auto vacuumed = before;
+    vacuumed.dead_tuples = 0;
+    vacuumed.autovacuum_count = *before.autovacuum_count + 1;
+    observe(c, vacuumed);
+    before = vacuumed;
+  }
+  REQUIRE(c.peaks.size() == Churn::kMaxPeaks);
+  for (double p : c.peaks) CHECK(p == Approx(150.0 / 1150.0));
+  CHECK(c.current_peak == 0.0);
+}
+
+TEST_CASE("steady churn past the target: a smaller scale factor, with its reasoning and SQL", "[advice]") {
+  // 1,000,000 rows, default settings: autovacuum starts at 200,050 dead rows (16.7%); peaks at 17%.
+  const auto t = table(1e6, 0);
+  const auto a = advise(t, history({0.17, 0.168, 0.171}), "");
+  REQUIRE(a);
+  REQUIRE(a->vacuum_scale_factor);
+  // The peak holds ~0.4% of lag beyond the trigger: the new trigger leaves room for it under 5%.
+  CHECK(*a->vacuum_scale_factor < 0.0526);
+  CHECK(*a->vacuum_scale_factor > 0.03);
+  CHECK(a->analyze_scale_factor == Approx(*a->vacuum_scale_factor / 2).epsilon(0.1));
+  CHECK_FALSE(a->vacuum_cost_limit);
+  CHECK_THAT(a->reasoning, Contains("peaked at 17.1% between autovacuums (target 5.0%)"));
+  CHECK(a->alter_sql.rfind("ALTER TABLE \"public\".\"orders\" SET (autovacuum_vacuum_scale_factor = 0.0", 0) == 0);
+  CHECK(a->undo_sql ==
+        "ALTER TABLE \"public\".\"orders\" RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)");
+}
+
+TEST_CASE("bursty churn: the worst recent window decides", "[advice]") {
+  const auto calm = advise(table(1e6, 0), history({0.03, 0.04, 0.02}), "");
+  CHECK_FALSE(calm);  // every peak under the target: nothing to say
+  const auto burst = advise(table(1e6, 0), history({0.03, 0.25, 0.02}), "");
+  REQUIRE(burst);
+  CHECK(burst->observed_peak == 0.25);
+}
+
+TEST_CASE("no advice for an insert-only table, a small one, a well tuned one, or one without autovacuum",
+          "[advice]") {
+  CHECK_FALSE(advise(table(1e6, 0), history({0.0, 0.0}), ""));  // inserts leave no dead rows
+  CHECK_FALSE(advise(table(5000, 0), history({0.3}), ""));       // the base threshold decides there
+  auto tuned = table(1e6, 0);
+  tuned.autovacuum.scale_factor = 0.02;
+  CHECK_FALSE(advise(tuned, history({0.045, 0.049}), ""));
+  auto off = table(1e6, 0);
+  off.autovacuum.enabled = false;
+  CHECK_FALSE(advise(off, history({0.4}), ""));
+  auto parent = table(1e6, 0);
+  parent.relkind = 'p';
+  CHECK_FALSE(advise(parent, history({0.4}), ""));
+}
+
+TEST_CASE("a huge table whose autovacuum cannot keep up: faster runs, not only an earlier start", "[advice]") {
+  // 100 million rows, already at 1%: the peak reaches 9%, 8 points of it while autovacuum runs.
+  auto t = table(1e8, 0);
+  t.autovacuum.scale_factor = 0.01;
+  const auto a = advise(t, history({0.09, 0.088}), "{autovacuum_vacuum_scale_factor=0.01}");
+  REQUIRE(a);
+  REQUIRE(a->vacuum_cost_limit);
+  CHECK(*a->vacuum_cost_limit == 2000);
+  CHECK(*a->vacuum_scale_factor <= 0.01);  // never looser than the DBA made it
+  CHECK_THAT(a->reasoning, Contains("the runs must be faster"));
+  // The DBA's own scale factor comes back on undo; the others are reset.
+  CHECK_THAT(a->undo_sql, Contains("SET (autovacuum_vacuum_scale_factor = 0.01)"));
+  CHECK_THAT(a->undo_sql, Contains("RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_cost_limit)"));
+}
+
+TEST_CASE("a one-shot check reasons from the counters and says so, and names are quoted", "[advice]") {
+  auto t = table(2e6, 400000);  // 16.7% dead now
+  t.schemaname = "we\"ird";
+  t.relname = "Ord ers";
+  Churn lifetime;
+  lifetime.lifetime_only = true;
+  const auto a = advise(t, lifetime, "");
+  REQUIRE(a);
+  CHECK_THAT(a->reasoning, Contains("no history"));
+  CHECK(a->alter_sql.rfind("ALTER TABLE \"we\"\"ird\".\"Ord ers\" SET (", 0) == 0);
+}
