@@ -14,6 +14,12 @@ WITH settings AS MATERIALIZED (
          current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS av_insert_scale_factor,
          current_setting('autovacuum_analyze_threshold')::float8 AS av_analyze_threshold,
          current_setting('autovacuum_analyze_scale_factor')::float8 AS av_analyze_scale_factor,
+         -- -1 means "vacuum_cost_limit/_delay's value", as autovacuum reads it; pg_settings gives ms unitless.
+         coalesce(nullif(current_setting('autovacuum_vacuum_cost_limit')::int, -1),
+                  current_setting('vacuum_cost_limit')::int)::float8 AS av_cost_limit,
+         (SELECT coalesce(nullif(a.setting::float8, -1), v.setting::float8)
+            FROM pg_settings a, pg_settings v
+           WHERE a.name = 'autovacuum_vacuum_cost_delay' AND v.name = 'vacuum_cost_delay') AS av_cost_delay,
          current_setting('block_size')::bigint AS block_size),
      index_scans AS MATERIALIZED (
   SELECT indrelid, sum(pg_stat_get_numscans(indexrelid))::bigint AS idx_scan
@@ -27,7 +33,7 @@ SELECT c.oid AS relid,
        c.reltuples::float8 AS reltuples,
        c.reloptions::text AS reloptions,
        s.av_on, s.av_threshold, s.av_scale_factor, s.av_insert_threshold, s.av_insert_scale_factor,
-       s.av_analyze_threshold, s.av_analyze_scale_factor,
+       s.av_analyze_threshold, s.av_analyze_scale_factor, s.av_cost_limit, s.av_cost_delay,
        c.relpages::float8 AS relpages,
        n.nspname AS schemaname,
        c.relname,
@@ -106,7 +112,8 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor"),
             av_max = f.require("av_max_threshold"), av_ins = f.require("av_insert_threshold"),
             av_ins_sf = f.require("av_insert_scale_factor"), av_an = f.require("av_analyze_threshold"),
-            av_an_sf = f.require("av_analyze_scale_factor"), relpages = f.require("relpages"),
+            av_an_sf = f.require("av_analyze_scale_factor"), av_cl = f.require("av_cost_limit"),
+            av_cd = f.require("av_cost_delay"), relpages = f.require("relpages"),
             relallfrozen = f.require("relallfrozen"), ins = f.require("n_ins_since_vacuum"),
             last_scan = f.require("last_seq_scan"), vac_ms = f.require("total_vacuum_time"),
             autovac_ms = f.require("total_autovacuum_time"), an_ms = f.require("total_analyze_time"),
@@ -131,6 +138,8 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     server.insert_scale_factor = f.number(r, av_ins_sf).value_or(server.insert_scale_factor);
     server.analyze_threshold = f.number(r, av_an).value_or(server.analyze_threshold);
     server.analyze_scale_factor = f.number(r, av_an_sf).value_or(server.analyze_scale_factor);
+    server.cost_limit = f.number(r, av_cl).value_or(server.cost_limit);
+    server.cost_delay_ms = f.number(r, av_cd).value_or(server.cost_delay_ms);
     t.relpages = f.number(r, relpages);
     t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);

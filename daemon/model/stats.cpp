@@ -126,6 +126,8 @@ AutovacuumSettings effective_autovacuum(AutovacuumSettings server, std::string_v
     if (key == "autovacuum_vacuum_insert_scale_factor") server.insert_scale_factor = *number;
     if (key == "autovacuum_analyze_threshold") server.analyze_threshold = *number;
     if (key == "autovacuum_analyze_scale_factor") server.analyze_scale_factor = *number;
+    if (key == "autovacuum_vacuum_cost_limit" && *number > 0) server.cost_limit = *number;
+    if (key == "autovacuum_vacuum_cost_delay" && *number >= 0) server.cost_delay_ms = *number;
   });
   return server;
 }

@@ -35,6 +35,8 @@ struct AutovacuumSettings {
   double insert_scale_factor = 0.2;  // autovacuum_vacuum_insert_scale_factor
   double analyze_threshold = 50;    // autovacuum_analyze_threshold
   double analyze_scale_factor = 0.1;  // autovacuum_analyze_scale_factor
+  double cost_limit = 200;          // autovacuum_vacuum_cost_limit (-1: vacuum_cost_limit's)
+  double cost_delay_ms = 2;         // autovacuum_vacuum_cost_delay (-1: vacuum_cost_delay's), milliseconds
 };
 
 // One row of pg_stat_user_tables (plus the lock-free size and autovacuum inputs from pg_class).

@@ -47,12 +47,12 @@ TEST_CASE("process carries each table's history from snapshot to snapshot and ex
          "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
          "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan", "total_vacuum_time",
          "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "size_bytes", "av_max_threshold",
-         "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor",
+         "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay",
          "relpages", "relallfrozen", "n_ins_since_vacuum"},
         {{"16390", "r", "p", std::nullopt, "900", std::nullopt, "t", "50", "0.2", "public", "orders", "900", dead,
           "0", "0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
           std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "8192", "-1", "1000", "0.2", "50",
-          "0.1", "1", std::nullopt, "0"}});
+          "0.1", "200", "2", "1", std::nullopt, "0"}});
   };
   const auto kind = pghealthd::collectors::Kind::kStatUserTables;
   pghealthd::metrics::SeriesFilter filter;
@@ -135,18 +135,88 @@ TEST_CASE("no advice for an insert-only table, a small one, a well tuned one, or
 }
 
 TEST_CASE("a huge table whose autovacuum cannot keep up: faster runs, not only an earlier start", "[advice]") {
-  // 100 million rows, already at 1%: the peak reaches 9%, 8 points of it while autovacuum runs.
+  // 100 million rows, already at 2% (a DBA's): the peak reaches 9%, 7 points of it while autovacuum runs.
   auto t = table(1e8, 0);
-  t.autovacuum.scale_factor = 0.01;
-  const auto a = advise(t, history({0.09, 0.088}), "{autovacuum_vacuum_scale_factor=0.01}");
+  t.autovacuum.scale_factor = 0.02;
+  t.autovacuum.cost_delay_ms = 20;  // PostgreSQL 11's default, kept by an old configuration
+  const auto a = advise(t, history({0.09, 0.088}), "{fillfactor=90,autovacuum_vacuum_scale_factor=0.02}");
   REQUIRE(a);
   REQUIRE(a->vacuum_cost_limit);
   CHECK(*a->vacuum_cost_limit == 2000);
-  CHECK(*a->vacuum_scale_factor <= 0.01);  // never looser than the DBA made it
+  REQUIRE(a->vacuum_cost_delay_ms);
+  CHECK(*a->vacuum_cost_delay_ms == 2);
+  REQUIRE(a->vacuum_scale_factor);
+  CHECK(*a->vacuum_scale_factor == Approx(0.01));
   CHECK_THAT(a->reasoning, Contains("the runs must be faster"));
+  CHECK_THAT(a->reasoning, Contains("a cost delay of 2ms (now 20ms)"));
   // The DBA's own scale factor comes back on undo; the others are reset.
-  CHECK_THAT(a->undo_sql, Contains("SET (autovacuum_vacuum_scale_factor = 0.01)"));
-  CHECK_THAT(a->undo_sql, Contains("RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_cost_limit)"));
+  CHECK_THAT(a->undo_sql, Contains("SET (autovacuum_vacuum_scale_factor = 0.02)"));
+  CHECK_THAT(a->undo_sql,
+             Contains("RESET (autovacuum_analyze_scale_factor, autovacuum_vacuum_cost_limit, autovacuum_vacuum_cost_delay)"));
+}
+
+TEST_CASE("never looser than a DBA made it: a faster cost limit stays, a stricter scale factor stays", "[advice]") {
+  auto t = table(1e8, 0);
+  t.autovacuum.scale_factor = 0.005;
+  t.autovacuum.analyze_scale_factor = 0.001;
+  t.autovacuum.cost_limit = 5000;
+  const auto a = advise(t, history({0.09}), "{autovacuum_vacuum_scale_factor=0.005,autovacuum_vacuum_cost_limit=5000}");
+  CHECK_FALSE(a);  // runs are as fast and starts as early as advice would make them: nothing to say
+  t.autovacuum.cost_limit = 200;
+  const auto b = advise(t, history({0.09}), "{autovacuum_vacuum_scale_factor=0.005}");
+  REQUIRE(b);
+  CHECK_FALSE(b->vacuum_scale_factor);
+  CHECK_FALSE(b->analyze_scale_factor);
+  CHECK(b->vacuum_cost_limit == 2000);
+  CHECK(b->undo_sql == "ALTER TABLE \"public\".\"orders\" RESET (autovacuum_vacuum_cost_limit)");
+}
+
+TEST_CASE("a table whose own base threshold is most of the target gets a lower one", "[advice]") {
+  // 100,000 rows, a DBA's threshold of 20,000 dead rows: autovacuum starts at 16.7% whatever the scale.
+  auto t = table(1e5, 0);
+  t.autovacuum.base_threshold = 20000;
+  t.autovacuum.scale_factor = 0.0;
+  const auto a = advise(t, history({0.17}), "{autovacuum_vacuum_threshold=20000,autovacuum_vacuum_scale_factor=0}");
+  REQUIRE(a);
+  REQUIRE(a->vacuum_threshold);
+  CHECK(*a->vacuum_threshold < 5263);  // 5% of all rows is 5,263 dead for 100,000 live
+  CHECK_FALSE(a->vacuum_scale_factor);  // 0 stays 0: never looser
+  CHECK_THAT(a->reasoning, Contains("base threshold of 20000"));
+  CHECK_THAT(a->undo_sql, Contains("SET (autovacuum_vacuum_threshold = 20000)"));
+}
+
+TEST_CASE("a DBA's over-eager scale factor is loosened only with may_relax, and only with enough history",
+          "[advice]") {
+  auto t = table(1e6, 0);
+  t.autovacuum.scale_factor = 0.001;
+  const std::string own = "{autovacuum_vacuum_scale_factor=0.001}";
+  pghealthd::policy::AdviceSettings relax;
+  relax.may_relax = true;
+  CHECK_FALSE(advise(t, history({0.002, 0.001, 0.002}), own));  // may_relax off: well tuned is well tuned
+  CHECK_FALSE(advise(t, history({0.002, 0.001}), own, relax));  // two windows are not enough to know
+  CHECK_FALSE(advise(t, history({0.002, 0.02, 0.001}), own, relax));  // one peak near the target
+  CHECK_FALSE(advise(table(1e6, 0), history({0.002, 0.001, 0.002}), "", relax));  // the server's: not ours to loosen
+  const auto a = advise(t, history({0.002, 0.001, 0.002}), own, relax);
+  REQUIRE(a);
+  CHECK(a->relaxes);
+  REQUIRE(a->vacuum_scale_factor);
+  CHECK(*a->vacuum_scale_factor > 0.01);
+  CHECK(*a->vacuum_scale_factor < 0.0526);
+  CHECK_FALSE(a->analyze_scale_factor);
+  CHECK(a->undo_sql == "ALTER TABLE \"public\".\"orders\" SET (autovacuum_vacuum_scale_factor = 0.001)");
+}
+
+TEST_CASE("applied: the catalog proves every value, whatever else it holds", "[advice]") {
+  const auto a = advise(table(1e6, 0), history({0.17}), "");
+  REQUIRE(a);
+  const auto set = a->assignments();
+  REQUIRE(set.size() == 2);
+  const std::string both = "{fillfactor=90," + set[0].first + "=" + set[0].second + "," + set[1].first + "=" +
+                           set[1].second + "}";
+  CHECK(pghealthd::policy::applied(*a, both));
+  CHECK_FALSE(pghealthd::policy::applied(*a, "{" + set[0].first + "=" + set[0].second + "}"));
+  CHECK_FALSE(pghealthd::policy::applied(*a, ""));
+  CHECK_FALSE(pghealthd::policy::applied(*a, "{" + set[0].first + "=0.3," + set[1].first + "=" + set[1].second + "}"));
 }
 
 TEST_CASE("a one-shot check reasons from the counters and says so, and names are quoted", "[advice]") {

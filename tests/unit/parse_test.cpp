@@ -58,11 +58,11 @@ Answer stat_user_tables_answer() {
            "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan",
            "total_vacuum_time", "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time",
            "size_bytes", "av_max_threshold", "av_insert_threshold", "av_insert_scale_factor",
-           "av_analyze_threshold", "av_analyze_scale_factor", "relpages", "relallfrozen", "n_ins_since_vacuum"},
+           "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay", "relpages", "relallfrozen", "n_ins_since_vacuum"},
           {{"16390", "r", "p", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
             "public", "Message", "900", "100", "42", "7", "8", "1700000001.5", "1700000002.25", "1700000003",
             "1700000004.125", "1", "2", "3", "4", "1700000005.5", "1500.25", "2500.5", "300", "400",
-            "8192", "100000000", "1000", "0.2", "50", "0.1", "1", "0", "33"}}};
+            "8192", "100000000", "1000", "0.2", "50", "0.1", "400", "20", "1", "0", "33"}}};
 }
 
 Answer statio_user_tables_answer() {
@@ -139,6 +139,8 @@ TEST_CASE("stat_user_tables: every column lands in its field", "[parse]") {
   CHECK(t.autovacuum.insert_scale_factor == 0.2);
   CHECK(t.autovacuum.analyze_threshold == 50.0);
   CHECK(t.autovacuum.analyze_scale_factor == 0.1);
+  CHECK(t.autovacuum.cost_limit == 400);  // autovacuum_vacuum_cost_limit, or vacuum_cost_limit for -1
+  CHECK(t.autovacuum.cost_delay_ms == 20);
   CHECK(t.autovacuum.server_enabled);
   CHECK(t.autovacuum.table_enabled);
   CHECK(t.relpages == 1.0);
