@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "metrics/store.h"
 #include "pg/canceller.h"
+#include "report/advice_report.h"
 #include "version.h"
 
 namespace pghealthd::app {
@@ -115,8 +116,30 @@ class Daemon {
       if (up > 0) return {200, "text/plain; charset=utf-8", "ready: " + std::to_string(up) + " database(s) reachable\n"};
       return {503, "text/plain; charset=utf-8", "not ready: no database reached yet\n"};
     }
+    if (path == "/advice") return advice(req);
     if (path == "/") return {200, "text/html; charset=utf-8", landing_page()};
     return {404, "text/plain; charset=utf-8", "not found\n"};
+  }
+
+  // GET /advice: autovacuum tuning advice from each table's churn history, worst first. JSON, or text for
+  // a browser (an Accept that prefers text/html or text/plain) and for ?format=text.
+  http::Response advice(const http::Request& req) const {
+    const auto settings = policy::advice_settings(cfg_.advice, cfg_.tuning);
+    std::vector<report::TableAdvice> all;
+    for (const auto& [key, snapshot] : store_.snapshots(collectors::Kind::kStatUserTables)) {
+      auto some = report::advise_all(key.target, key.datname, *snapshot, settings, false);
+      std::move(some.begin(), some.end(), std::back_inserter(all));
+    }
+    report::sort_worst_first(all);
+    const std::string_view query = req.target.find('?') == std::string::npos
+                                       ? std::string_view()
+                                       : std::string_view(req.target).substr(req.target.find('?') + 1);
+    const bool json_asked = query.find("format=json") != std::string_view::npos;
+    const bool text_asked = query.find("format=text") != std::string_view::npos ||
+                            (!json_asked && (req.accept.find("text/html") != std::string::npos ||
+                                             req.accept.rfind("text/plain", 0) == 0));
+    if (text_asked) return {200, "text/plain; charset=utf-8", report::render_advice_text(all, settings)};
+    return {200, "application/json", report::render_advice_json(all, settings)};
   }
 
   std::size_t databases_up() const {
@@ -137,7 +160,7 @@ class Daemon {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>pghealthd</title></head><body>"
         "<h1>pghealthd " PGHEALTHD_VERSION "</h1><p>PostgreSQL table health for Prometheus.</p>"
         "<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/healthz\">healthz</a> &middot; "
-        "<a href=\"/readyz\">readyz</a></p><table border=\"1\" cellpadding=\"4\">"
+        "<a href=\"/readyz\">readyz</a> &middot; <a href=\"/advice\">autovacuum advice</a></p><table border=\"1\" cellpadding=\"4\">"
         "<tr><th>target</th><th>databases</th><th>reachable</th></tr>";
     for (const auto& [name, t] : targets_) {
       body += "<tr><td>" + html_escape(name) + "</td><td>" + std::to_string(t->databases()) + "</td><td>" +

@@ -64,6 +64,7 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
   thresholds.dead_ratio_warning = cfg.vacuum.dead_tuple_ratio;
   thresholds.min_dead_tuples = cfg.vacuum.min_dead_tuples;
   thresholds.unused_min_stats_age_seconds = std::chrono::duration<double>(cfg.indexes.unused_min_stats_age).count();
+  thresholds.advice_target_dead_ratio = cfg.advice.target_dead_ratio;
   for (const auto& t : cfg.targets) {
     std::vector<std::pair<std::string, std::optional<std::string>>> dbs;
     if (!t.databases.empty()) {

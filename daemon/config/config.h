@@ -120,6 +120,24 @@ struct Freeze {
   bool operator==(const Freeze&) const = default;  // reload compares configurations
 };
 
+// Autovacuum tuning advice (`advice:`, policy/advice.h): the dead-row ratio its reloptions aim to keep a
+// table under. Shown by `pghealthd check`, GET /advice, and applied by `tuning:`.
+struct Advice {
+  double target_dead_ratio = 0.05;  // the report's goal
+  bool operator==(const Advice&) const = default;  // reload compares configurations
+};
+
+// Applying advice (opt-in): one ALTER TABLE ... SET (autovacuum_*) per table per day at most, at most
+// max_per_day per target, in the windows (vacuum.timezone), through the maintenance engine's frame
+// (primary only, leader lock, lock_timeout). A DBA's own stricter setting is loosened only with may_relax.
+struct Tuning {
+  bool apply = false;
+  std::vector<Window> windows;  // empty: any time
+  int max_per_day = 10;         // per target
+  bool may_relax = false;
+  bool operator==(const Tuning&) const = default;  // reload compares configurations
+};
+
 // Index health (`indexes:`): an index is called unused only when its statistics have counted for at
 // least this long (since pg_stat_database.stats_reset, or since pghealthd began watching a database whose
 // statistics were never reset). 0 judges at once.
@@ -149,6 +167,8 @@ struct Config {
   Cardinality cardinality;
   Vacuum vacuum;
   Freeze freeze;
+  Advice advice;
+  Tuning tuning;
   Indexes indexes;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };

@@ -533,6 +533,26 @@ void read_freeze(Reader& r, const YAML::Node& node, Freeze& f) {
   read_windows(r, node, what, f.windows);
 }
 
+void read_advice(Reader& r, const YAML::Node& node, Advice& a) {
+  const std::string what = "advice";
+  if (!r.expect_map(node, what, {"target_dead_ratio"})) return;
+  // Above 0 (0 would ask for autovacuum on every dead row), below 1.
+  if (const auto n = node["target_dead_ratio"])
+    if (auto d = r.number(n, what + ".target_dead_ratio", 0.001, 0.9)) a.target_dead_ratio = *d;
+}
+
+void read_tuning(Reader& r, const YAML::Node& node, Tuning& t) {
+  const std::string what = "tuning";
+  if (!r.expect_map(node, what, {"apply", "windows", "max_per_day", "may_relax"})) return;
+  if (const auto n = node["apply"])
+    if (auto b = r.boolean(n, what + ".apply")) t.apply = *b;
+  if (const auto n = node["may_relax"])
+    if (auto b = r.boolean(n, what + ".may_relax")) t.may_relax = *b;
+  if (const auto n = node["max_per_day"])
+    if (auto i = r.integer(n, what + ".max_per_day", 1, 100000)) t.max_per_day = static_cast<int>(*i);
+  read_windows(r, node, what, t.windows);
+}
+
 void check_conninfo(Reader& r, const YAML::Node& node, const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
@@ -678,7 +698,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
                     {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
-                     "vacuum", "freeze", "indexes"}))
+                     "vacuum", "freeze", "advice", "tuning", "indexes"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -711,6 +731,8 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (const auto n = root["cardinality"]) read_cardinality(r, n, cfg.cardinality);
   if (const auto n = root["vacuum"]) read_vacuum(r, n, cfg.vacuum);
   if (const auto n = root["freeze"]) read_freeze(r, n, cfg.freeze);
+  if (const auto n = root["advice"]) read_advice(r, n, cfg.advice);
+  if (const auto n = root["tuning"]) read_tuning(r, n, cfg.tuning);
   if (const auto n = root["indexes"]) read_indexes(r, n, cfg.indexes);
 
   const auto targets = root["targets"];

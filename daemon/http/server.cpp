@@ -231,6 +231,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       r.target = std::string(req.target());
       const auto ae = req[bhttp::field::accept_encoding];
       r.accepts_gzip = accepts_gzip(std::string_view(ae.data(), ae.size()));
+      const auto accept = req[bhttp::field::accept];
+      r.accept = std::string(accept.data(), std::min<std::size_t>(accept.size(), 1024));
       const auto auth = req[bhttp::field::authorization];
 
       Response out;

@@ -19,6 +19,7 @@ struct Request {
   std::string method;
   std::string target;  // path and query, as sent
   bool accepts_gzip = false;
+  std::string accept;  // the Accept header (its first 1 KiB), for routes that answer in more than one format
 };
 
 struct Response {

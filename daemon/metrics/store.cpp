@@ -261,6 +261,13 @@ std::shared_ptr<const Snapshot> Store::get(const DbKey& key, collectors::Kind ki
   return it == dbs_.end() ? nullptr : it->second.snapshots[static_cast<std::size_t>(kind)];
 }
 
+std::vector<std::pair<DbKey, std::shared_ptr<const Snapshot>>> Store::snapshots(collectors::Kind kind) const {
+  std::vector<std::pair<DbKey, std::shared_ptr<const Snapshot>>> out;
+  for (const auto& [key, entry] : dbs_)
+    if (const auto& s = entry.snapshots[static_cast<std::size_t>(kind)]) out.emplace_back(key, s);
+  return out;
+}
+
 base::Pieces Store::body(bool gzip) const {
   // Owns what the pieces point into: the snapshots (shared, immutable but for their gzip cache), and
   // this scrape's own text. Its strings are final before any view of them is taken.

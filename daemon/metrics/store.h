@@ -66,6 +66,8 @@ class Store {
   void withdraw(const DbKey& key, collectors::Kind kind);
   [[nodiscard]] std::shared_ptr<const Snapshot> get(const DbKey& key,
                                                                 collectors::Kind kind) const;
+  // The current snapshot of `kind` of every database that has one.
+  [[nodiscard]] std::vector<std::pair<DbKey, std::shared_ptr<const Snapshot>>> snapshots(collectors::Kind kind) const;
   // Per-table and per-index series of every current snapshot of the target's databases: what its series
   // budget counts (collectors::Definition::budgeted).
   struct SeriesCount {

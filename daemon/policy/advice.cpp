@@ -41,6 +41,13 @@ std::string join(const std::vector<std::string>& parts) {
 
 }  // namespace
 
+AdviceSettings advice_settings(const config::Advice& advice, const config::Tuning& tuning) {
+  AdviceSettings s;
+  s.target_dead_ratio = advice.target_dead_ratio;
+  s.may_relax = tuning.may_relax;
+  return s;
+}
+
 std::vector<std::pair<std::string, std::string>> Advice::assignments() const {
   std::vector<std::pair<std::string, std::string>> out;
   if (vacuum_scale_factor) out.emplace_back("autovacuum_vacuum_scale_factor", fmt::format("{}", *vacuum_scale_factor));

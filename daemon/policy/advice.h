@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
 #include "model/stats.h"
 
 namespace pghealthd::policy {
@@ -56,6 +57,9 @@ struct AdviceSettings {
   double min_scale_factor = 0.002;      // below this, triggering earlier cannot be the answer
   bool may_relax = false;               // tuning.may_relax
 };
+
+// advice.target_dead_ratio and tuning.may_relax.
+[[nodiscard]] AdviceSettings advice_settings(const config::Advice& advice, const config::Tuning& tuning);
 
 // The advice for one table, or none: well tuned (peaks at or under the target), too small, autovacuum off
 // for it (that is a different problem), a partitioned parent, or nothing stricter to suggest.

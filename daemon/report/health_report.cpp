@@ -8,7 +8,7 @@
 #include "metrics/exposition.h"
 #include "model/stats.h"
 #include "pg/conninfo.h"
-#include "policy/advice.h"
+#include "report/advice_report.h"
 
 namespace pghealthd::report {
 namespace {
@@ -68,6 +68,8 @@ Section finish(std::string title, std::vector<std::string> columns, std::vector<
   return s;
 }
 
+}  // namespace
+
 void escape_json(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
@@ -84,8 +86,6 @@ void escape_json(std::string& out, std::string_view v) {
   }
   out += '"';
 }
-
-}  // namespace
 
 std::string_view name(Status s) {
   switch (s) {
@@ -353,18 +353,14 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   // says so (policy::advise); the daemon's /advice uses what it saw between autovacuums.
   std::vector<Keyed> tuning;
   policy::AdviceSettings advice;
-  advice.target_dead_ratio = t.dead_ratio_warning;
-  model::Churn lifetime;
-  lifetime.lifetime_only = true;
-  for (const auto& s : data.tables) {
-    const auto a = policy::advise(s, lifetime, s.reloptions, advice);
-    if (!a) continue;
+  advice.target_dead_ratio = t.advice_target_dead_ratio;
+  for (auto& [target_, datname_, a] : advise_all(target, datname, data, advice, true)) {
     Keyed k;
-    k.key = a->observed_peak;
-    k.row.note = a->reasoning + ". Apply: " + a->alter_sql + "; undo: " + a->undo_sql;
-    k.row.cells = {table_name(s.schemaname, s.relname), percent(a->observed_peak),
-                   a->vacuum_scale_factor ? fmt::format("{}", *a->vacuum_scale_factor) : "-",
-                   a->vacuum_cost_limit ? std::to_string(*a->vacuum_cost_limit) : "-",
+    k.key = a.observed_peak;
+    k.row.note = a.reasoning + ". Apply: " + a.alter_sql + "; undo: " + a.undo_sql;
+    k.row.cells = {table_name(a.schemaname, a.relname), percent(a.observed_peak),
+                   a.vacuum_scale_factor ? fmt::format("{}", *a.vacuum_scale_factor) : "-",
+                   a.vacuum_cost_limit ? std::to_string(*a.vacuum_cost_limit) : "-",
                    std::string(report::name(k.row.status))};
     tuning.push_back(std::move(k));
   }

@@ -47,6 +47,8 @@ struct Thresholds {
   double unused_min_stats_age_seconds = 7 * 86400.0;
   // Sequences: share of the range used (pghealthd_sequence_used_ratio), as PghealthdSequenceNearExhaustion.
   double sequence_warning = 0.8, sequence_critical = 0.95;
+  // advice.target_dead_ratio: the dead ratio the "Autovacuum tuning" section's advice aims under.
+  double advice_target_dead_ratio = 0.05;
 };
 
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,
@@ -57,5 +59,8 @@ struct Thresholds {
 
 [[nodiscard]] std::string render_text(const std::vector<DatabaseReport>& reports);
 [[nodiscard]] std::string render_json(const std::vector<DatabaseReport>& reports);
+
+// Appends `v` to `out` as a JSON string (quotes, backslashes and control characters escaped).
+void escape_json(std::string& out, std::string_view v);
 
 }  // namespace pghealthd::report

@@ -495,3 +495,39 @@ TEST_CASE("bad freeze values are reported at their line and column", "[config][f
   check_single_problem("freeze:\n  windows: {start: \"01:00\"}\n", 5, 12, "freeze.windows must be a list");
   check_single_problem("freeze:\n  enable: true\n", 5, 3, "enable");
 }
+
+TEST_CASE("every advice and tuning key lands in the configuration, and tuning applies nothing by default",
+          "[config][tuning]") {
+  const auto off = config_of(kTarget);
+  CHECK(off.advice.target_dead_ratio == 0.05);
+  CHECK_FALSE(off.tuning.apply);
+  CHECK_FALSE(off.tuning.may_relax);
+  CHECK(off.tuning.max_per_day == 10);
+  CHECK(off.tuning.windows.empty());
+
+  const auto cfg = config_of(kTarget +
+                             "advice:\n"
+                             "  target_dead_ratio: 0.02\n"
+                             "tuning:\n"
+                             "  apply: true\n"
+                             "  may_relax: true\n"
+                             "  max_per_day: 3\n"
+                             "  windows: [{days: [mon], start: \"02:00\", end: \"03:30\"}]\n");
+  CHECK(cfg.advice.target_dead_ratio == 0.02);
+  CHECK(cfg.tuning.apply);
+  CHECK(cfg.tuning.may_relax);
+  CHECK(cfg.tuning.max_per_day == 3);
+  REQUIRE(cfg.tuning.windows.size() == 1);
+  CHECK(cfg.tuning.windows[0].days[1]);
+  CHECK(cfg.tuning.windows[0].start_minute == 120);
+  CHECK(cfg.tuning.windows[0].end_minute == 210);
+}
+
+TEST_CASE("bad advice and tuning values are reported at their line and column", "[config][tuning]") {
+  check_single_problem("advice:\n  target_dead_ratio: 0\n", 5, 22, "advice.target_dead_ratio must be a number from 0.001");
+  check_single_problem("advice:\n  target_dead_ratio: 1.5\n", 5, 22, "advice.target_dead_ratio");
+  check_single_problem("tuning:\n  max_per_day: 0\n", 5, 16, "tuning.max_per_day");
+  check_single_problem("tuning:\n  apply: sometimes\n", 5, 10, "tuning.apply");
+  check_single_problem("tuning:\n  windows: [{days: [someday], start: \"01:00\", end: \"02:00\"}]\n", 5, 21, "someday");
+  check_single_problem("tuning:\n  aply: true\n", 5, 3, "aply");
+}
