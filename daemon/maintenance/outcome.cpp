@@ -39,6 +39,28 @@ bool counter_moved(bool vacuum, const Counters& before, const Counters& after) {
   return vacuum ? after.vacuum_count > before.vacuum_count : after.analyze_count > before.analyze_count;
 }
 
+Result result_of(const pg::Error& e, bool cancelled_by_us) {
+  switch (e.kind) {
+    case pg::Error::Kind::kServer:
+      if (e.sqlstate == pg::sqlstate::kQueryCanceled) return cancelled_by_us ? Result::kCancelled : Result::kTimeout;
+      if (e.sqlstate == pg::sqlstate::kLockNotAvailable) return Result::kLockNotAvailable;
+      if (e.sqlstate == pg::sqlstate::kInsufficientPrivilege) return Result::kPermissionDenied;
+      if (e.sqlstate == pg::sqlstate::kUndefinedTable) return Result::kDropped;
+      return Result::kFailed;
+    // Our own deadline cancelled it; a closed connection is ours too (shutdown, reload).
+    case pg::Error::Kind::kTimeout: return cancelled_by_us ? Result::kCancelled : Result::kTimeout;
+    case pg::Error::Kind::kClosed: return Result::kCancelled;
+    case pg::Error::Kind::kConnection: return Result::kFailed;
+  }
+  return Result::kFailed;
+}
+
+Result classify_tuning(const std::optional<pg::Error>& error, bool cancelled_by_us, bool read_back, bool proven) {
+  if (error) return result_of(*error, cancelled_by_us);
+  if (!read_back) return Result::kUnverified;
+  return proven ? Result::kSuccess : Result::kNotProcessed;
+}
+
 Outcome classify(const RunReport& run) {
   Outcome out;
   bool lock = false, permission = false, gone = false;
@@ -54,20 +76,7 @@ Outcome classify(const RunReport& run) {
     }
   }
   if (run.error) {
-    const auto& e = *run.error;
-    switch (e.kind) {
-      case pg::Error::Kind::kServer:
-        if (e.sqlstate == pg::sqlstate::kQueryCanceled) out.result = run.cancelled_by_us ? Result::kCancelled : Result::kTimeout;
-        else if (e.sqlstate == pg::sqlstate::kLockNotAvailable) out.result = Result::kLockNotAvailable;
-        else if (e.sqlstate == pg::sqlstate::kInsufficientPrivilege) out.result = Result::kPermissionDenied;
-        else if (e.sqlstate == pg::sqlstate::kUndefinedTable) out.result = Result::kDropped;
-        else out.result = Result::kFailed;
-        break;
-      // Our own deadline cancelled it; a closed connection is ours too (shutdown, reload).
-      case pg::Error::Kind::kTimeout: out.result = run.cancelled_by_us ? Result::kCancelled : Result::kTimeout; break;
-      case pg::Error::Kind::kClosed: out.result = Result::kCancelled; break;
-      case pg::Error::Kind::kConnection: out.result = Result::kFailed; break;
-    }
+    out.result = result_of(*run.error, run.cancelled_by_us);
     return out;
   }
   // The statement succeeded: what the server skipped, it said in a notice; what it did, the counter shows.

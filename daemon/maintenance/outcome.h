@@ -70,6 +70,15 @@ struct Outcome {
 
 [[nodiscard]] Outcome classify(const RunReport& run);
 
+// What a failed statement's error means (shared by every action).
+[[nodiscard]] Result result_of(const pg::Error& e, bool cancelled_by_us);
+
+// An ALTER TABLE ... SET of tuning advice: `success` only when pg_class.reloptions, read back after it,
+// holds every value set (`proven`); `unverified` when it could not be read back (`read_back` false);
+// `not_processed` when it was read and does not hold them.
+[[nodiscard]] Result classify_tuning(const std::optional<pg::Error>& error, bool cancelled_by_us, bool read_back,
+                                     bool proven);
+
 // Whether the server keeps counters that can prove a run on a relation of `relkind`: a partitioned
 // parent has statistics of its own only from PostgreSQL 15 (shared-memory statistics); before, its
 // ANALYZE leaves no counter behind, so its run can only be `unverified`.

@@ -3,17 +3,19 @@
 namespace pghealthd::maintenance {
 
 bool is_vacuum(policy::Action action, char relkind) {
-  return action != policy::Action::kAnalyze && relkind != 'p';
+  return action != policy::Action::kAnalyze && action != policy::Action::kTune && relkind != 'p';
 }
 
 std::string_view action_label(policy::Action action, char relkind) {
   if (action == policy::Action::kFreeze) return "freeze";
+  if (action == policy::Action::kTune) return "tune";
   return is_vacuum(action, relkind) ? "vacuum" : "analyze";
 }
 
 std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                       std::string_view quoted_table, const StatementOptions& options) {
-  if (quoted_schema.empty() || quoted_table.empty()) return {};
+  // A tuning change's ALTER TABLE comes from its advice (policy::alter_statement), not from here.
+  if (quoted_schema.empty() || quoted_table.empty() || action == policy::Action::kTune) return {};
   std::string name = std::string(quoted_schema) + "." + std::string(quoted_table);
   if (!is_vacuum(action, relkind)) return "ANALYZE (SKIP_LOCKED) " + name;
   if (action == policy::Action::kFreeze)

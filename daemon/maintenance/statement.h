@@ -17,7 +17,8 @@ struct StatementOptions {
 // What runs for `action` on a relation of `relkind`: VACUUM (ANALYZE, SKIP_LOCKED[, TRUNCATE false]);
 // VACUUM (FREEZE, SKIP_LOCKED[, TRUNCATE false]) for a freeze; ANALYZE (SKIP_LOCKED) for ANALYZE-only and
 // for partitioned parents, which are never vacuumed as a whole.
-// Empty when a quoted part is empty (quoting failed): nothing must run then.
+// Empty when a quoted part is empty (quoting failed): nothing must run then; empty for kTune, whose
+// ALTER TABLE is its advice's (policy::alter_statement).
 [[nodiscard]] std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                                     std::string_view quoted_table, const StatementOptions& options);
 

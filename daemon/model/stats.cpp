@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <functional>
 
 namespace pghealthd::model {
 
@@ -200,8 +201,21 @@ std::optional<double> autoanalyze_due_ratio(const TableStats& t) {
   return ratio_of(t.mod_since_analyze, autoanalyze_threshold(t));
 }
 
+std::uint64_t settings_fingerprint(const AutovacuumSettings& s) {
+  std::uint64_t h = s.enabled ? 1469598103934665603ULL : 1099511628211ULL;
+  for (double v : {s.base_threshold, s.scale_factor, s.max_threshold, s.cost_limit, s.cost_delay_ms})
+    h = (h ^ std::hash<double>{}(v)) * 1099511628211ULL;
+  return h;
+}
+
 void observe(Churn& churn, const TableStats& now) {
   const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
+  const auto settings = settings_fingerprint(now.autovacuum);
+  if (churn.settings != 0 && churn.settings != settings) {
+    churn.peaks.clear();
+    churn.current_peak = 0;
+  }
+  churn.settings = settings;
   const bool vacuumed = now.autovacuum_count && churn.autovacuum_count && *now.autovacuum_count > *churn.autovacuum_count;
   if (vacuumed) {
     // The finished window's peak is what autovacuum let it reach; the new window starts at the ratio now.

@@ -125,11 +125,18 @@ struct Churn {
   // No window was observed (a one-shot check): the current ratio stands in for a peak, and says so.
   bool lifetime_only = false;
   Count autovacuum_count;  // at the last reading: a window ends when it moves
+  // The table's autovacuum settings at the last reading (settings_fingerprint): peaks seen under other
+  // settings say nothing of these, so a change (an applied advice, a DBA's ALTER TABLE) starts afresh.
+  std::uint64_t settings = 0;
   static constexpr std::size_t kMaxPeaks = 8;
 };
 
+// A fingerprint of the settings that decide when and how fast autovacuum vacuums a table.
+[[nodiscard]] std::uint64_t settings_fingerprint(const AutovacuumSettings& s);
+
 // Records one reading of the table: a new window when autovacuum_count moved since the last reading (the
-// finished window's peak is kept), else the running peak rises to the current ratio.
+// finished window's peak is kept), else the running peak rises to the current ratio; when the table's
+// autovacuum settings changed, the windows seen under the old ones are dropped.
 void observe(Churn& churn, const TableStats& now);
 
 // Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.

@@ -47,6 +47,7 @@ std::string_view name(Action a) {
     case Action::kVacuumAnalyze: return "vacuum_analyze";
     case Action::kAnalyze: return "analyze";
     case Action::kFreeze: return "freeze";
+    case Action::kTune: return "tune";
   }
   return "?";
 }

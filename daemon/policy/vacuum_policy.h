@@ -34,6 +34,7 @@
 #include "config/config.h"
 #include "config/pattern.h"
 #include "model/stats.h"
+#include "policy/advice.h"
 
 namespace pghealthd::policy {
 
@@ -55,7 +56,7 @@ enum class Reason {
 inline constexpr std::size_t kReasonCount = 11;
 [[nodiscard]] std::string_view name(Reason r);
 
-enum class Action { kVacuumAnalyze, kAnalyze, kFreeze };
+enum class Action { kVacuumAnalyze, kAnalyze, kFreeze, kTune };
 [[nodiscard]] std::string_view name(Action a);
 
 // The vacuum settings that apply to one table after `vacuum.tables` overrides.
@@ -110,6 +111,7 @@ struct Decision {
   std::optional<Action> action;   // set: act
   std::optional<Reason> skipped;  // set: do not act, for this reason
   std::string why;                // what crossed (or did not cross) which threshold
+  std::optional<Advice> advice;   // kTune: the reloptions to set
 };
 
 [[nodiscard]] bool in_window(const std::vector<config::Window>& windows, LocalTime now);

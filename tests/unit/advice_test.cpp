@@ -94,6 +94,24 @@ TEST_CASE("observe keeps the peak of each window between autovacuums, at most ei
   CHECK(c.current_peak == 0.0);
 }
 
+TEST_CASE("observe drops the windows seen under other settings: an applied advice is judged afresh", "[advice]") {
+  Churn c;
+  auto t = table(1000, 300, 1);
+  observe(c, t);
+  t.autovacuum_count = 2;
+  t.dead_tuples = 10;
+  observe(c, t);
+  REQUIRE(c.peaks.size() == 1);
+  t.autovacuum.scale_factor = 0.05;  // ALTER TABLE ... SET (autovacuum_vacuum_scale_factor = 0.05)
+  t.dead_tuples = 20;
+  observe(c, t);
+  CHECK(c.peaks.empty());
+  CHECK(c.current_peak == Approx(20.0 / 1020.0));
+  t.dead_tuples = 30;  // same settings again: the window goes on
+  observe(c, t);
+  CHECK(c.current_peak == Approx(30.0 / 1030.0));
+}
+
 TEST_CASE("steady churn past the target: a smaller scale factor, with its reasoning and SQL", "[advice]") {
   // 1,000,000 rows, default settings: autovacuum starts at 200,050 dead rows (16.7%); peaks at 17%.
   const auto t = table(1e6, 0);

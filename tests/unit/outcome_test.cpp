@@ -244,6 +244,10 @@ TEST_CASE("statements name the quoted schema and table and nothing else", "[outc
   CHECK(statement(Action::kFreeze, 'r', "\"s\"", "\"t\"", {}) == "VACUUM (FREEZE, SKIP_LOCKED, TRUNCATE false) \"s\".\"t\"");
   CHECK(statement(Action::kFreeze, 'm', "\"s\"", "\"mv\"", {true}) == "VACUUM (FREEZE, SKIP_LOCKED) \"s\".\"mv\"");
   CHECK(is_vacuum(Action::kFreeze, 'r'));
+  // Tuning runs its advice's ALTER TABLE, never a VACUUM, and is counted apart.
+  CHECK(statement(Action::kTune, 'r', "\"s\"", "\"t\"", {}).empty());
+  CHECK_FALSE(is_vacuum(Action::kTune, 'r'));
+  CHECK(pghealthd::maintenance::action_label(Action::kTune, 'r') == "tune");
   // Quoting failed (no connection): nothing to run.
   CHECK(statement(Action::kVacuumAnalyze, 'r', "", "\"t\"", {}).empty());
   CHECK(statement(Action::kVacuumAnalyze, 'r', "\"s\"", "", {}).empty());
@@ -252,4 +256,22 @@ TEST_CASE("statements name the quoted schema and table and nothing else", "[outc
   CHECK(std::string(blocked_sessions_sql(180000)).find("waitstart") != std::string::npos);
   CHECK(std::string(blocked_sessions_sql(130023)).find("waitstart") == std::string::npos);
   CHECK(std::string(blocked_sessions_sql(130023)).find("wait_event_type = 'Lock'") != std::string::npos);
+}
+
+// --- tuning -------------------------------------------------------------------------------------------------
+
+TEST_CASE("a tuning change is applied only when pg_class.reloptions shows every value", "[outcome]") {
+  using pghealthd::maintenance::classify_tuning;
+  using pghealthd::maintenance::Result;
+  CHECK(classify_tuning(std::nullopt, false, true, true) == Result::kSuccess);
+  // No error, but the catalog does not hold the values (a concurrent ALTER TABLE RESET, say): not applied.
+  CHECK(classify_tuning(std::nullopt, false, true, false) == Result::kNotProcessed);
+  // No error, but the catalog could not be read back: nothing is claimed.
+  CHECK(classify_tuning(std::nullopt, false, false, false) == Result::kUnverified);
+  pghealthd::pg::Error lock{pghealthd::pg::Error::Kind::kServer, "55P03", "canceling statement due to lock timeout"};
+  CHECK(classify_tuning(lock, false, true, false) == Result::kLockNotAvailable);
+  pghealthd::pg::Error owner{pghealthd::pg::Error::Kind::kServer, "42501", "must be owner of table t"};
+  CHECK(classify_tuning(owner, false, true, false) == Result::kPermissionDenied);
+  pghealthd::pg::Error cancel{pghealthd::pg::Error::Kind::kServer, "57014", "canceling statement due to user request"};
+  CHECK(classify_tuning(cancel, true, false, false) == Result::kCancelled);
 }

@@ -1,0 +1,52 @@
+#include "policy/tuning_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace pghealthd::policy {
+
+std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables,
+                                    const std::unordered_map<std::int64_t, model::Churn>& churn,
+                                    const config::Tuning& cfg, const AdviceSettings& advice, const RuleSet& rules,
+                                    const History& history, const Environment& env, int tuned_last_day,
+                                    TimePoint now) {
+  std::vector<Decision> acting, skipped;
+  for (const auto& t : tables) {
+    const auto c = churn.find(t.relid);
+    if (c == churn.end()) continue;
+    auto a = advise(t, c->second, t.reloptions, advice);
+    if (!a) continue;
+    Decision d{&t, Action::kTune, std::nullopt, a->reasoning, std::move(a)};
+    auto not_now = [&](Reason r, std::string why) {
+      d.action.reset();
+      d.skipped = r;
+      d.why = std::move(why);
+    };
+    const auto h = history.find(t.relid);
+    if (t.temporary)
+      not_now(Reason::kTemporary, "a temporary table: only its own session can alter it");
+    else if (rules.for_table(t.schemaname, t.relname).excluded)
+      not_now(Reason::kExcluded, "excluded by a vacuum.tables rule");
+    else if (h != history.end() && h->second.last_action && now - *h->second.last_action < kTuningCooldown)
+      not_now(Reason::kCooldown, "tuned (or tried) less than a day ago: one change per table per day");
+    else if (env.vacuum_running.count(t.relid))
+      not_now(Reason::kAutovacuumRunning, "a vacuum of it is running");
+    else if (!in_window(cfg.windows, env.local))
+      not_now(Reason::kOutsideWindow, "outside the tuning windows");
+    else if (env.in_recovery)
+      not_now(Reason::kInRecovery, "the server is in recovery (a standby)");
+    else if (!env.leader)
+      not_now(Reason::kNotLeader, "another pghealthd holds this database's maintenance lock");
+    (d.action ? acting : skipped).push_back(std::move(d));
+  }
+  std::stable_sort(acting.begin(), acting.end(), [](const Decision& x, const Decision& y) {
+    return x.advice->observed_peak > y.advice->observed_peak;
+  });
+  Budget budget;
+  budget.left = cfg.max_per_day - tuned_last_day;
+  budget.spent_why = fmt::format("tuning.max_per_day {} reached on this target", cfg.max_per_day);
+  return apply_budget(std::move(acting), std::move(skipped), budget);
+}
+
+}  // namespace pghealthd::policy
