@@ -48,7 +48,7 @@ class Daemon {
       : cfg_(cfg),
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
-        engines_(loop_.get_executor(), blocking_, store_, cfg.vacuum, cfg.freeze),
+        engines_(loop_.get_executor(), blocking_, store_, maintenance::Config::of(cfg)),
         ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality, cfg.indexes},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
@@ -215,7 +215,7 @@ class Daemon {
     ctx_.collectors = next.collectors;
     ctx_.cardinality = next.cardinality;
     ctx_.indexes = next.indexes;
-    engines_.configure(next.vacuum, next.freeze);
+    engines_.configure(maintenance::Config::of(next));
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;
     std::size_t replaced = 0, added = 0, removed = 0;

@@ -20,6 +20,7 @@ class StoreSink final : public maintenance::Sink {
   }
   void duration(double seconds) override { store_.vacuum_duration(key_, seconds); }
   void removed(std::int64_t rows) override { store_.vacuum_removed(key_, static_cast<double>(rows)); }
+  void tuned(std::string_view result) override { store_.tuning_change(key_, result); }
   void forget(const std::string& schema, const std::string& table) override {
     store_.forget_vacuum_table(key_, schema, table);
   }
@@ -31,16 +32,16 @@ class StoreSink final : public maintenance::Sink {
 
 }  // namespace
 
-Engines::Engines(asio::any_io_executor loop, asio::thread_pool& blocking, metrics::Store& store, config::Vacuum cfg,
-                 config::Freeze freeze)
-    : loop_(std::move(loop)), blocking_(blocking), store_(store), cfg_(std::move(cfg)), freeze_(std::move(freeze)) {}
+Engines::Engines(asio::any_io_executor loop, asio::thread_pool& blocking, metrics::Store& store,
+                 maintenance::Config cfg)
+    : loop_(std::move(loop)), blocking_(blocking), store_(store), cfg_(std::move(cfg)) {}
 
 void Engines::start_engine(const metrics::DbKey& key, const pg::ConnectParams& params) {
   auto& budget = budgets_[key.target];
   if (!budget) budget = std::make_shared<maintenance::TargetBudget>();
   auto connect = [loop = loop_, &blocking = blocking_] { return std::make_unique<pg::Connection>(loop, blocking); };
   auto engine = std::make_shared<maintenance::Engine>(loop_, connect, std::make_unique<StoreSink>(store_, key), key,
-                                                      params, cfg_, freeze_, budget);
+                                                      params, cfg_, budget);
   // The freeze ages collected so far (the collector runs every few minutes).
   if (auto ages = store_.get(key, collectors::Kind::kFreeze)) engine->on_freeze(std::move(ages));
   engines_[key] = std::move(engine);
@@ -49,7 +50,7 @@ void Engines::start_engine(const metrics::DbKey& key, const pg::ConnectParams& p
 void Engines::start_or_reconfigure(const metrics::DbKey& key, const pg::ConnectParams& params) {
   auto it = engines_.find(key);
   if (it == engines_.end()) start_engine(key, params);
-  else it->second->reconfigure(params, cfg_, freeze_);
+  else it->second->reconfigure(params, cfg_);
 }
 
 void Engines::stop_engine(const metrics::DbKey& key, std::string_view why) {
@@ -74,12 +75,12 @@ void Engines::unwatch(const metrics::DbKey& key, std::string_view why) {
   stop_engine(key, why);
 }
 
-void Engines::configure(const config::Vacuum& cfg, const config::Freeze& freeze) {
-  if (cfg == cfg_ && freeze == freeze_) return;
+void Engines::configure(const maintenance::Config& cfg) {
+  if (cfg == cfg_) return;
   cfg_ = cfg;
-  freeze_ = freeze;
   if (!wanted()) {
-    while (!engines_.empty()) stop_engine(engines_.begin()->first, "automatic vacuum and freezing were turned off");
+    while (!engines_.empty())
+      stop_engine(engines_.begin()->first, "automatic vacuum, freezing and tuning were turned off");
     return;
   }
   for (const auto& [key, params] : watched_) start_or_reconfigure(key, params);

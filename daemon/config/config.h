@@ -135,6 +135,8 @@ struct Tuning {
   std::vector<Window> windows;  // empty: any time
   int max_per_day = 10;         // per target
   bool may_relax = false;
+  // Advice is applied only to a table pghealthd has watched this long under its current settings.
+  Duration min_history{std::chrono::hours(1)};
   bool operator==(const Tuning&) const = default;  // reload compares configurations
 };
 

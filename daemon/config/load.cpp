@@ -543,7 +543,9 @@ void read_advice(Reader& r, const YAML::Node& node, Advice& a) {
 
 void read_tuning(Reader& r, const YAML::Node& node, Tuning& t) {
   const std::string what = "tuning";
-  if (!r.expect_map(node, what, {"apply", "windows", "max_per_day", "may_relax"})) return;
+  if (!r.expect_map(node, what, {"apply", "windows", "max_per_day", "may_relax", "min_history"})) return;
+  if (const auto n = node["min_history"])
+    if (auto d = r.duration(n, what + ".min_history", true)) t.min_history = *d;
   if (const auto n = node["apply"])
     if (auto b = r.boolean(n, what + ".apply")) t.apply = *b;
   if (const auto n = node["may_relax"])

@@ -9,6 +9,7 @@
 
 #include "collectors/xmin_horizon.h"
 #include "policy/freeze_policy.h"
+#include "policy/tuning_policy.h"
 #include "maintenance/statement.h"
 #include "pg/conninfo.h"
 
@@ -106,25 +107,28 @@ int TargetBudget::actions_since(policy::TimePoint since) {
   return static_cast<int>(actions.size());
 }
 
+int TargetBudget::tunings_since(policy::TimePoint since) {
+  while (!tunings.empty() && tunings.front() < since) tunings.pop_front();
+  return static_cast<int>(tunings.size());
+}
+
 Engine::Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
-               pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze,
-               std::shared_ptr<TargetBudget> budget)
+               pg::ConnectParams params, const Config& cfg, std::shared_ptr<TargetBudget> budget)
     : loop_(std::move(loop)),
       sink_(std::move(sink)),
       key_(std::move(key)),
-      settings_(std::make_shared<const Settings>(std::move(params), cfg, freeze)),
+      settings_(std::make_shared<const Settings>(std::move(params), cfg)),
       budget_(std::move(budget)),
       conn_(connect()),
       watch_(connect()) {}
 
-bool Engine::same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg,
-                          const config::Freeze& freeze) const {
-  return settings_->params == params && settings_->cfg == cfg && settings_->freeze == freeze;
+bool Engine::same_settings(const pg::ConnectParams& params, const Config& cfg) const {
+  return settings_->params == params && settings_->all == cfg;
 }
 
-void Engine::reconfigure(pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze) {
-  if (same_settings(params, cfg, freeze)) return;
-  settings_ = std::make_shared<const Settings>(std::move(params), cfg, freeze);
+void Engine::reconfigure(pg::ConnectParams params, const Config& cfg) {
+  if (same_settings(params, cfg)) return;
+  settings_ = std::make_shared<const Settings>(std::move(params), cfg);
   ++generation_;
   spdlog::info("maintenance settings changed: they apply from the next decision target={} datname={}", key_.target,
                key_.datname);
@@ -171,6 +175,8 @@ void Engine::forget_missing(const std::vector<model::TableStats>& tables) {
   for (const auto& t : tables) present.emplace(t.relid, &t);
   std::erase_if(history_, [&](const auto& h) { return !present.count(h.first); });
   std::erase_if(freeze_history_, [&](const auto& h) { return !present.count(h.first); });
+  std::erase_if(tuning_history_, [&](const auto& h) { return !present.count(h.first); });
+  std::erase_if(tuning_logged_, [&](const auto& l) { return !present.count(l.first); });
   std::erase_if(logged_, [&](const auto& l) { return !present.count(l.first); });
   std::erase_if(freeze_logged_, [&](const auto& l) { return !present.count(l.first); });
   for (auto it = series_.begin(); it != series_.end();) {
@@ -269,28 +275,38 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
 
   // The freeze collector's last ages (kept: a newer snapshot may arrive during the check).
   const auto ages = s->freeze.enabled ? freeze_ages_ : nullptr;
-  auto decide_all = [&](std::vector<policy::Decision>& vacuums, std::vector<policy::Decision>& freezes) {
+  const int tuned_last_day = budget_->tunings_since(now - policy::kTuningCooldown);
+  auto decide_all = [&](std::vector<policy::Decision>& vacuums, std::vector<policy::Decision>& freezes,
+                        std::vector<policy::Decision>& tunes) {
     vacuums.clear();
     freezes.clear();
+    tunes.clear();
     if (cfg.enabled) vacuums = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
     if (ages)
       freezes = policy::decide_freeze(snapshot->tables, ages->freeze, s->freeze, cfg.max_per_hour, s->rules,
                                       freeze_history_, env, now);
+    if (s->tuning.apply)
+      tunes = policy::decide_tuning(snapshot->tables, snapshot->churn, s->tuning, s->advice, s->rules,
+                                    tuning_history_, env, tuned_last_day, now);
   };
   // First pass without asking the server: most checks end here, at no cost to the database.
-  std::vector<policy::Decision> decisions, freezes;
+  std::vector<policy::Decision> decisions, freezes, tunes;
   // (A named array rather than a braced list in the loops: GCC 12 mishandles those in coroutines.)
-  const std::array<std::vector<policy::Decision>*, 2> lists{&decisions, &freezes};
+  const std::array<std::vector<policy::Decision>*, 3> lists{&decisions, &freezes, &tunes};
   auto record_skips = [&] {
     for (auto* list : lists)
-      for (const auto& d : *list) record_skip(d, list == &freezes);
+      for (const auto& d : *list) {
+        if (list == &tunes) record_tuning_skip(d);
+        else record_skip(d, list == &freezes);
+      }
   };
-  decide_all(decisions, freezes);
+  decide_all(decisions, freezes, tunes);
+  auto acts = [](const auto& d) { return d.action.has_value(); };
   const bool wants_to_act =
       std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
         return d.action.has_value() || d.skipped == policy::Reason::kXminHorizonHeld;
       }) ||
-      std::any_of(freezes.begin(), freezes.end(), [](const auto& d) { return d.action.has_value(); });
+      std::any_of(freezes.begin(), freezes.end(), acts) || std::any_of(tunes.begin(), tunes.end(), acts);
   if (!wants_to_act || stopped_) {
     record_skips();
     co_return;
@@ -318,7 +334,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
     }
   } connected{*this};
   budget_->checking++;
-  const bool dry_run = (!cfg.enabled || cfg.dry_run) && (!ages || s->freeze.dry_run);
+  const bool dry_run = (!cfg.enabled || cfg.dry_run) && (!ages || s->freeze.dry_run) && !s->tuning.apply;
   if (!co_await ensure_connected(*watch_, false, *s) || stopped_) co_return;
   if (!dry_run && (!co_await ensure_connected(*conn_, true, *s) || stopped_)) co_return;
 
@@ -347,11 +363,11 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
     leader = !l.error && first_is_true(l.result.get(), 0);
     env.leader = leader;
   }
-  decide_all(decisions, freezes);
+  decide_all(decisions, freezes, tunes);
 
-  // Vacuums first (dead rows cost every query now), then freezes (oldest first).
+  // Vacuums first (dead rows cost every query now), then freezes (oldest first), then tuning changes.
   for (auto* list : lists) {
-    const bool freezing = list == &freezes;
+    const bool freezing = list == &freezes, tuning = list == &tunes;
     for (const auto& d : *list) {
       if (stopped_) break;
       if (generation != generation_) {
@@ -361,11 +377,13 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
         break;
       }
       if (d.skipped) {
-        record_skip(d, freezing);
+        if (tuning) record_tuning_skip(d);
+        else record_skip(d, freezing);
         continue;
       }
       if (!d.action) continue;
-      co_await act(d, s);
+      if (tuning) co_await tune(d, s);
+      else co_await act(d, s);
     }
   }
   if (leader && !stopped_) {
@@ -551,6 +569,73 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
                  "table={} dead_after={}",
                  key_.target, key_.datname, qualified(t.schemaname, t.relname), a.dead_after);
   }
+}
+
+void Engine::record_tuning_skip(const policy::Decision& d) {
+  if (!d.skipped || stopped_) return;
+  const auto& t = *d.table;
+  auto& last = tuning_logged_[t.relid];
+  if (last == policy::name(*d.skipped)) return;
+  last = std::string(policy::name(*d.skipped));
+  const auto level = *d.skipped == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
+  spdlog::log(level, "not tuning table target={} datname={} table={} reason={} why=\"{}\" advice=\"{}\"", key_.target,
+              key_.datname, qualified(t.schemaname, t.relname), policy::name(*d.skipped), d.why,
+              d.advice ? d.advice->alter_sql : "");
+}
+
+awaitable<void> Engine::tune(const policy::Decision& d, SettingsPtr s) {
+  const auto& t = *d.table;
+  const auto& advice = *d.advice;
+  auto self = shared_from_this();
+  // Right before acting: still a primary, nobody vacuuming it (ALTER TABLE would queue for its lock).
+  static constexpr std::string_view kRecheck =
+      "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid)";
+  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  if (stopped_) co_return;
+  if (pre.error) {
+    log_failure("maintenance check failed right before tuning", key_, *pre.error);
+    co_return;
+  }
+  if (first_is_true(pre.result.get(), 0) || first_is_true(pre.result.get(), 1)) {
+    policy::Decision skip = d;
+    skip.skipped = first_is_true(pre.result.get(), 0) ? policy::Reason::kInRecovery : policy::Reason::kAutovacuumRunning;
+    skip.why = kFoundBeforeActing;
+    record_tuning_skip(skip);
+    co_return;
+  }
+  const auto schema = conn_->escape_identifier(t.schemaname), table = conn_->escape_identifier(t.relname);
+  if (schema.empty() || table.empty()) co_return;  // quoting failed: the connection is gone
+  const std::string quoted = schema + "." + table;
+  const std::string sql = policy::alter_statement(advice, quoted), undo = policy::undo_statement(advice, quoted);
+
+  const auto now = std::chrono::system_clock::now();
+  budget_->tunings.push_back(now);
+  tuning_history_[t.relid].last_action = now;
+  tuning_logged_[t.relid] = "acted";
+  cancelled_by_us_ = false;
+  // ALTER TABLE ... SET (autovacuum_*) takes a SHARE UPDATE EXCLUSIVE lock for an instant; the session's
+  // lock_timeout bounds its wait, so it never queues long behind (or ahead of) anyone.
+  const auto started = steady_clock::now();
+  auto q = co_await conn_->query(sql, {}, s->cfg.lock_timeout + kControlQueryTimeout);
+  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  if (stopped_) co_return;
+  std::optional<std::string> after;
+  if (!q.error) {
+    static constexpr std::string_view kRead = "SELECT coalesce(reloptions::text, '') FROM pg_class WHERE oid = $1::oid";
+    auto r = co_await watch_->query(kRead, arg(std::to_string(t.relid)), kControlQueryTimeout);
+    if (!r.error && pg::ResultRows(r.result.get()).size() == 1) after = first_text(r.result.get(), 0, "");
+  }
+  const auto result = classify_tuning(q.error, cancelled_by_us_, after.has_value(),
+                                      after && policy::applied(advice, *after));
+  if (stopped_) co_return;
+  sink_->tuned(name(result));
+  if (result == Result::kSuccess)
+    spdlog::info("tuning applied target={} datname={} table={} seconds={:.3f} statement=\"{}\" undo=\"{}\" why=\"{}\"",
+                 key_.target, key_.datname, qualified(t.schemaname, t.relname), seconds, sql, undo, advice.reasoning);
+  else
+    spdlog::warn("tuning not applied target={} datname={} table={} result={} statement=\"{}\"{}", key_.target,
+                 key_.datname, qualified(t.schemaname, t.relname), name(result), sql,
+                 q.error ? " detail=\"" + pg::describe(*q.error) + "\"" : "");
 }
 
 awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {

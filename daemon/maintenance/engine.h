@@ -57,8 +57,22 @@ class Sink {
                    std::string_view result) = 0;
   virtual void duration(double seconds) = 0;
   virtual void removed(std::int64_t rows) = 0;
+  // One tuning change (ALTER TABLE ... SET) by result (pghealthd_tuning_changes_total).
+  virtual void tuned(std::string_view result) = 0;
   // The table is gone (dropped, or renamed): its per-table series go with it.
   virtual void forget(const std::string& schema, const std::string& table) = 0;
+};
+
+// The configuration sections an engine acts by.
+struct Config {
+  config::Vacuum vacuum;
+  config::Freeze freeze;
+  config::Advice advice;
+  config::Tuning tuning;
+  [[nodiscard]] static Config of(const config::Config& c) { return {c.vacuum, c.freeze, c.advice, c.tuning}; }
+  // Whether any of them asks an engine to act (else no engine runs).
+  [[nodiscard]] bool wanted() const { return vacuum.enabled || freeze.enabled || tuning.apply; }
+  bool operator==(const Config&) const = default;
 };
 
 // Makes the connections an engine acts and watches through.
@@ -70,21 +84,21 @@ struct TargetBudget {
   int freezes_running = 0;  // freezes (freeze.max_concurrent)
   int checking = 0;  // checks holding connections (at most max_concurrent, see Engine::check)
   std::deque<policy::TimePoint> actions;  // our actions in the last hour
+  std::deque<policy::TimePoint> tunings;  // our tuning changes in the last day (tuning.max_per_day)
   [[nodiscard]] int actions_since(policy::TimePoint since);
+  [[nodiscard]] int tunings_since(policy::TimePoint since);
 };
 
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
   Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
-         pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze,
-         std::shared_ptr<TargetBudget> budget);
+         pg::ConnectParams params, const Config& cfg, std::shared_ptr<TargetBudget> budget);
 
   // Whether these are the settings it runs with: a reload that changes none leaves it alone.
-  [[nodiscard]] bool same_settings(const pg::ConnectParams& params, const config::Vacuum& cfg,
-                                   const config::Freeze& freeze) const;
+  [[nodiscard]] bool same_settings(const pg::ConnectParams& params, const Config& cfg) const;
   // New settings, used from the next decision on. An action running now goes on, unless its table is no
   // longer allowed by the new rules (or its kind is turned off): then it is cancelled, and the log says why.
-  void reconfigure(pg::ConnectParams params, const config::Vacuum& cfg, const config::Freeze& freeze);
+  void reconfigure(pg::ConnectParams params, const Config& cfg);
 
   // Called with every fresh stat_user_tables snapshot; starts a check unless one is running.
   void on_tables(std::shared_ptr<const collectors::Data> snapshot);
@@ -96,11 +110,15 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
  private:
   struct Settings {
-    Settings(pg::ConnectParams p, const config::Vacuum& c, const config::Freeze& f)
-        : params(std::move(p)), cfg(c), freeze(f), rules(c) {}
+    Settings(pg::ConnectParams p, const Config& c)
+        : params(std::move(p)), all(c), cfg(c.vacuum), freeze(c.freeze), tuning(c.tuning),
+          advice(policy::advice_settings(c.advice, c.tuning)), rules(c.vacuum) {}
     pg::ConnectParams params;
+    Config all;
     config::Vacuum cfg;
     config::Freeze freeze;
+    config::Tuning tuning;
+    policy::AdviceSettings advice;
     policy::RuleSet rules;
   };
   using SettingsPtr = std::shared_ptr<const Settings>;
@@ -122,6 +140,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   awaitable<std::optional<Counters>> read_counters(std::int64_t relid);
   // The action session's statement_timeout (a freeze has its own max_duration); false when it failed.
   awaitable<bool> set_statement_timeout(config::Duration timeout);
+  // Applies one table's tuning advice (ALTER TABLE ... SET), proves it from pg_class.reloptions, reports it.
+  awaitable<void> tune(const policy::Decision& d, SettingsPtr s);
+  void record_tuning_skip(const policy::Decision& d);
   // age(relfrozenxid) and mxid_age(relminmxid) of the table (or its TOAST table, when older).
   awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> read_ages(std::int64_t relid);
   // After a successful freeze: the table's age now, and who holds the horizon when it stayed high.
@@ -150,9 +171,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::unique_ptr<pg::Connection> watch_;  // environment checks, re-reads and the blocker watch
   policy::History history_;
   policy::History freeze_history_;  // our freezes: their own cooldown
+  policy::History tuning_history_;  // our tuning changes: one per table per day
   std::shared_ptr<const collectors::Data> freeze_ages_;  // the freeze collector's last snapshot
   std::map<std::int64_t, std::string> logged_;  // relid -> last reason logged, so skips are logged once
   std::map<std::int64_t, std::string> freeze_logged_;
+  std::map<std::int64_t, std::string> tuning_logged_;
   std::map<std::int64_t, std::pair<std::string, std::string>> series_;  // relid -> names with run series
   std::optional<Running> running_;
   bool busy_ = false;

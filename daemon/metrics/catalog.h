@@ -219,6 +219,11 @@ inline constexpr FamilyInfo kVacuumRuns{
     "unverified, lock_not_available, permission_denied, dropped, timeout, cancelled, failed, dry_run."};
 inline constexpr FamilyInfo kVacuumDuration{"pghealthd_vacuum_duration_seconds", "histogram",
                                             "Duration of automatic vacuums and analyzes."};
+inline constexpr FamilyInfo kTuningChanges{
+    "pghealthd_tuning_changes_total", "counter",
+    "Autovacuum tuning changes (ALTER TABLE ... SET of advice, tuning.apply) by result: success (pg_class.reloptions "
+    "shows every value), not_processed, unverified, lock_not_available, permission_denied, dropped, timeout, "
+    "cancelled, failed."};
 inline constexpr FamilyInfo kVacuumSkipped{"pghealthd_vacuum_skipped_total", "counter",
                                            "Tables not vacuumed at a check, by reason."};
 inline constexpr FamilyInfo kVacuumDeadRemoved{

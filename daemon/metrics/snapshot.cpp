@@ -23,10 +23,11 @@ namespace {
 // Each table's history goes on from the previous snapshot (a new table starts one, a table that is gone is
 // forgotten), and its running peak is exported.
 void carry_churn(const History& history, collectors::Data& now) {
+  const double unix_now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (auto& t : now.tables) {
     auto& churn = now.churn[t.relid];
     if (const auto old = history.churn.find(t.relid); old != history.churn.end()) churn = old->second;
-    model::observe(churn, t);
+    model::observe(churn, t, unix_now);
     t.dead_ratio_peak = churn.current_peak;
   }
 }

@@ -38,6 +38,7 @@ Store::Store(std::string version)
       vacuum_duration_(family<prometheus::Histogram>(*registry_, self::kVacuumDuration)),
       vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
       vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)),
+      tuning_changes_(family<prometheus::Counter>(*registry_, self::kTuningChanges)),
       reload_ok_(family<prometheus::Gauge>(*registry_, self::kReloadOk).Add({})),
       reload_time_(family<prometheus::Gauge>(*registry_, self::kReloadTime).Add({})),
       connections_(family<prometheus::Gauge>(*registry_, self::kConnections)),
@@ -128,6 +129,7 @@ void Store::remove_vacuum_series(const DbKey& key) {
   for (auto* c : e.vacuum_counters) {
     vacuum_skipped_.Remove(c);
     vacuum_removed_.Remove(c);
+    tuning_changes_.Remove(c);
   }
   e.vacuum_counters.clear();
   for (const auto& [table, counters] : e.vacuum_table_runs)
@@ -184,6 +186,10 @@ void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_vi
   e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
   e.vacuum_reasons = reasons;
   e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
+  // Successful tuning changes from 0, so that increase() sees the first one.
+  auto tuned = db_labels(key);
+  tuned["result"] = "success";
+  e.vacuum_counters.push_back(&tuning_changes_.Add(tuned));
   for (auto reason : reasons) {
     auto labels = db_labels(key);
     labels["reason"] = std::string(reason);
@@ -213,6 +219,17 @@ void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::s
 
 void Store::vacuum_duration(const DbKey& key, double seconds) {
   if (Entry* e = with_engine(key)) e->vacuum_duration->Observe(seconds);
+}
+
+void Store::tuning_change(const DbKey& key, std::string_view result) {
+  Entry* e = with_engine(key);
+  if (!e) return;
+  auto labels = db_labels(key);
+  labels["result"] = std::string(result);
+  auto& c = tuning_changes_.Add(labels);
+  c.Increment();
+  if (std::find(e->vacuum_counters.begin(), e->vacuum_counters.end(), &c) == e->vacuum_counters.end())
+    e->vacuum_counters.push_back(&c);
 }
 
 void Store::vacuum_skipped(const DbKey& key, std::string_view reason) {

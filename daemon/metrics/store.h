@@ -88,6 +88,8 @@ class Store {
   void vacuum_duration(const DbKey& key, double seconds);
   void vacuum_skipped(const DbKey& key, std::string_view reason);
   void vacuum_removed(const DbKey& key, double rows);
+  // One tuning change (ALTER TABLE ... SET of advice) by result.
+  void tuning_change(const DbKey& key, std::string_view result);
 
   // Outcome of a configuration (re)load.
   void config_loaded(bool ok);
@@ -128,6 +130,7 @@ class Store {
   prometheus::Family<prometheus::Histogram>& vacuum_duration_;
   prometheus::Family<prometheus::Counter>& vacuum_skipped_;
   prometheus::Family<prometheus::Counter>& vacuum_removed_;
+  prometheus::Family<prometheus::Counter>& tuning_changes_;
   prometheus::Gauge& reload_ok_;
   prometheus::Gauge& reload_time_;
   std::map<DbKey, Entry> dbs_;

@@ -208,12 +208,13 @@ std::uint64_t settings_fingerprint(const AutovacuumSettings& s) {
   return h;
 }
 
-void observe(Churn& churn, const TableStats& now) {
+void observe(Churn& churn, const TableStats& now, double now_unix) {
   const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
   const auto settings = settings_fingerprint(now.autovacuum);
-  if (churn.settings != 0 && churn.settings != settings) {
+  if (churn.settings != settings) {  // the first reading, or new settings
     churn.peaks.clear();
     churn.current_peak = 0;
+    churn.since = now_unix;
   }
   churn.settings = settings;
   const bool vacuumed = now.autovacuum_count && churn.autovacuum_count && *now.autovacuum_count > *churn.autovacuum_count;

@@ -128,6 +128,7 @@ struct Churn {
   // The table's autovacuum settings at the last reading (settings_fingerprint): peaks seen under other
   // settings say nothing of these, so a change (an applied advice, a DBA's ALTER TABLE) starts afresh.
   std::uint64_t settings = 0;
+  double since = 0;  // unix time of the first reading under these settings: how long the history is
   static constexpr std::size_t kMaxPeaks = 8;
 };
 
@@ -137,7 +138,7 @@ struct Churn {
 // Records one reading of the table: a new window when autovacuum_count moved since the last reading (the
 // finished window's peak is kept), else the running peak rises to the current ratio; when the table's
 // autovacuum settings changed, the windows seen under the old ones are dropped.
-void observe(Churn& churn, const TableStats& now);
+void observe(Churn& churn, const TableStats& now, double now_unix);
 
 // Something that holds the xmin horizon back: dead rows newer than its xmin cannot be removed yet.
 struct HorizonHolder {

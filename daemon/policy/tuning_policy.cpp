@@ -17,6 +17,8 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
     if (c == churn.end()) continue;
     auto a = advise(t, c->second, t.reloptions, advice);
     if (!a) continue;
+    const double now_unix = std::chrono::duration<double>(now.time_since_epoch()).count();
+    const double watched = now_unix - c->second.since;
     Decision d{&t, Action::kTune, std::nullopt, a->reasoning, std::move(a)};
     auto not_now = [&](Reason r, std::string why) {
       d.action.reset();
@@ -24,7 +26,10 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
       d.why = std::move(why);
     };
     const auto h = history.find(t.relid);
-    if (t.temporary)
+    if (watched < std::chrono::duration<double>(cfg.min_history).count())
+      not_now(Reason::kBelowThreshold,
+              fmt::format("watched for {:.0f}s under its current settings, less than tuning.min_history", watched));
+    else if (t.temporary)
       not_now(Reason::kTemporary, "a temporary table: only its own session can alter it");
     else if (rules.for_table(t.schemaname, t.relname).excluded)
       not_now(Reason::kExcluded, "excluded by a vacuum.tables rule");

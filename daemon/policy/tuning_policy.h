@@ -5,6 +5,8 @@
 //
 // A table is a candidate when policy::advise has advice for it (never looser than a DBA's setting unless
 // tuning.may_relax). For each candidate, the first that applies is the reason it waits:
+//   below_threshold     pghealthd has watched it under its current settings for less than
+//                       tuning.min_history (default 1h): advice is applied from history, never a first look
 //   temporary           another session's temporary table cannot be altered
 //   excluded            a `vacuum.tables` rule excludes it: pghealthd writes nothing to it
 //   cooldown            pghealthd tuned it (or tried to) less than a day ago: one change per table per day

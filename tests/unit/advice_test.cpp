@@ -8,6 +8,7 @@
 #include "metrics/snapshot.h"
 #include "pg/rows.h"
 #include "policy/advice.h"
+#include "policy/tuning_policy.h"
 
 namespace {
 
@@ -80,13 +81,13 @@ TEST_CASE("observe keeps the peak of each window between autovacuums, at most ei
     for (int dead : {50, 150, 100}) {  // the ratio rises to 150/1150, then falls a little: the peak stays
       auto now = before;
       now.dead_tuples = dead;
-      observe(c, now);
+      observe(c, now, 0);
       before = now;
     }
     auto vacuumed = before;
     vacuumed.dead_tuples = 0;
     vacuumed.autovacuum_count = *before.autovacuum_count + 1;
-    observe(c, vacuumed);
+    observe(c, vacuumed, 0);
     before = vacuumed;
   }
   REQUIRE(c.peaks.size() == Churn::kMaxPeaks);
@@ -97,18 +98,18 @@ TEST_CASE("observe keeps the peak of each window between autovacuums, at most ei
 TEST_CASE("observe drops the windows seen under other settings: an applied advice is judged afresh", "[advice]") {
   Churn c;
   auto t = table(1000, 300, 1);
-  observe(c, t);
+  observe(c, t, 0);
   t.autovacuum_count = 2;
   t.dead_tuples = 10;
-  observe(c, t);
+  observe(c, t, 0);
   REQUIRE(c.peaks.size() == 1);
   t.autovacuum.scale_factor = 0.05;  // ALTER TABLE ... SET (autovacuum_vacuum_scale_factor = 0.05)
   t.dead_tuples = 20;
-  observe(c, t);
+  observe(c, t, 0);
   CHECK(c.peaks.empty());
   CHECK(c.current_peak == Approx(20.0 / 1020.0));
   t.dead_tuples = 30;  // same settings again: the window goes on
-  observe(c, t);
+  observe(c, t, 0);
   CHECK(c.current_peak == Approx(30.0 / 1030.0));
 }
 
@@ -247,4 +248,108 @@ TEST_CASE("a one-shot check reasons from the counters and says so, and names are
   REQUIRE(a);
   CHECK_THAT(a->reasoning, Contains("no history"));
   CHECK(a->alter_sql.rfind("ALTER TABLE \"we\"\"ird\".\"Ord ers\" SET (", 0) == 0);
+}
+
+// --- tuning.apply: which advice is applied now (policy::decide_tuning) ------------------------------------
+
+namespace {
+
+struct Tuned {
+  std::vector<TableStats> tables;
+  std::unordered_map<std::int64_t, Churn> churn;
+  pghealthd::config::Tuning cfg;
+  pghealthd::config::Vacuum vacuum;
+  pghealthd::policy::History history;
+  pghealthd::policy::Environment env;
+  int tuned_last_day = 0;
+  pghealthd::policy::TimePoint now = std::chrono::system_clock::now();
+
+  // A 1,000,000-row table whose dead rows peaked at `peak` between autovacuums.
+  void add(std::int64_t relid, const char* name, double peak) {
+    auto t = table(1e6, 0);
+    t.relid = relid;
+    t.relname = name;
+    tables.push_back(t);
+    churn[relid] = ::history({peak});
+  }
+  [[nodiscard]] std::vector<pghealthd::policy::Decision> decide() const {
+    const pghealthd::policy::RuleSet rules(vacuum);
+    return pghealthd::policy::decide_tuning(tables, churn, cfg, {}, rules, history, env, tuned_last_day, now);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("tuning: advice is applied worst first, within max_per_day, once per table per day", "[advice][tuning]") {
+  using pghealthd::policy::Action;
+  using pghealthd::policy::Reason;
+  Tuned s;
+  s.add(1, "calm", 0.03);  // no advice: not a candidate at all
+  s.add(2, "busy", 0.17);
+  s.add(3, "worse", 0.30);
+  s.add(4, "worst", 0.40);
+  s.cfg.max_per_day = 3;
+  s.tuned_last_day = 1;
+  s.history[2].last_action = s.now - std::chrono::hours(25);  // a day ago: may be tuned again
+  auto d = s.decide();
+  REQUIRE(d.size() == 3);
+  CHECK(d[0].table->relname == "worst");
+  CHECK(d[0].action == Action::kTune);
+  REQUIRE(d[0].advice);
+  CHECK(d[0].advice->observed_peak == 0.40);
+  CHECK(d[1].table->relname == "worse");
+  CHECK(d[1].action == Action::kTune);
+  CHECK(d[2].table->relname == "busy");  // the day's budget is spent (1 + 2 of 3)
+  CHECK(d[2].skipped == Reason::kRateLimited);
+  CHECK_THAT(d[2].why, Contains("tuning.max_per_day 3"));
+
+  s.history[3].last_action = s.now - std::chrono::hours(23);
+  d = s.decide();
+  for (const auto& x : d)
+    if (x.table->relname == "worse") CHECK(x.skipped == Reason::kCooldown);
+}
+
+TEST_CASE("tuning: every reason to leave advice unapplied", "[advice][tuning]") {
+  using pghealthd::policy::Reason;
+  auto only = [](const Tuned& s) {
+    const auto d = s.decide();
+    REQUIRE(d.size() == 1);
+    return d[0];
+  };
+  Tuned s;
+  s.add(7, "t", 0.3);
+  CHECK(only(s).action);
+  Tuned temp = s;
+  temp.tables[0].temporary = true;
+  CHECK(only(temp).skipped == Reason::kTemporary);
+  Tuned excluded = s;
+  excluded.vacuum.tables.push_back({});
+  excluded.vacuum.tables.back().table = "t";
+  excluded.vacuum.tables.back().exclude = true;
+  CHECK(only(excluded).skipped == Reason::kExcluded);
+  Tuned running = s;
+  running.env.vacuum_running.insert(7);
+  CHECK(only(running).skipped == Reason::kAutovacuumRunning);
+  Tuned closed = s;
+  closed.cfg.windows.push_back({});
+  closed.cfg.windows.back().days.fill(true);
+  closed.cfg.windows.back().start_minute = 60;
+  closed.cfg.windows.back().end_minute = 120;
+  closed.env.local.minute = 3 * 60;
+  CHECK(only(closed).skipped == Reason::kOutsideWindow);
+  Tuned standby = s;
+  standby.env.in_recovery = true;
+  CHECK(only(standby).skipped == Reason::kInRecovery);
+  Tuned follower = s;
+  follower.env.leader = false;
+  CHECK(only(follower).skipped == Reason::kNotLeader);
+  Tuned no_history = s;
+  no_history.churn.clear();  // never read: no history, no advice applied
+  CHECK(no_history.decide().empty());
+  Tuned young = s;  // read for a minute only (tuning.min_history is an hour)
+  young.churn[7].since = std::chrono::duration<double>(young.now.time_since_epoch()).count() - 60;
+  CHECK(only(young).skipped == Reason::kBelowThreshold);
+  CHECK_THAT(only(young).why, Contains("watched for 60s"));
+  young.cfg.min_history = std::chrono::seconds(30);
+  CHECK(only(young).action);
 }

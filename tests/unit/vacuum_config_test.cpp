@@ -504,6 +504,7 @@ TEST_CASE("every advice and tuning key lands in the configuration, and tuning ap
   CHECK_FALSE(off.tuning.may_relax);
   CHECK(off.tuning.max_per_day == 10);
   CHECK(off.tuning.windows.empty());
+  CHECK(off.tuning.min_history == 1h);
 
   const auto cfg = config_of(kTarget +
                              "advice:\n"
@@ -512,11 +513,13 @@ TEST_CASE("every advice and tuning key lands in the configuration, and tuning ap
                              "  apply: true\n"
                              "  may_relax: true\n"
                              "  max_per_day: 3\n"
+                             "  min_history: 30m\n"
                              "  windows: [{days: [mon], start: \"02:00\", end: \"03:30\"}]\n");
   CHECK(cfg.advice.target_dead_ratio == 0.02);
   CHECK(cfg.tuning.apply);
   CHECK(cfg.tuning.may_relax);
   CHECK(cfg.tuning.max_per_day == 3);
+  CHECK(cfg.tuning.min_history == 30min);
   REQUIRE(cfg.tuning.windows.size() == 1);
   CHECK(cfg.tuning.windows[0].days[1]);
   CHECK(cfg.tuning.windows[0].start_minute == 120);
