@@ -16,12 +16,8 @@ namespace {
 constexpr int kFastCostLimit = 2000;
 constexpr double kFastCostDelayMs = 2;
 
-// Two significant digits, never below `floor`: 0.03125 -> 0.031.
-double round2(double v, double floor) {
-  v = std::max(v, floor);
-  const double magnitude = std::pow(10.0, std::floor(std::log10(v)) - 1);
-  return std::round(v / magnitude) * magnitude;
-}
+// Two significant digits, never below `floor`: 0.03125 -> 0.031 (as printed: no binary residue).
+double round2(double v, double floor) { return std::strtod(fmt::format("{:.2g}", std::max(v, floor)).c_str(), nullptr); }
 
 std::string percent(double ratio) { return fmt::format("{:.1f}%", 100 * ratio); }
 
