@@ -1,6 +1,7 @@
 // The maintenance engine of one database: the one frame every action that writes to a database runs in.
-// Its actions are VACUUM (ANALYZE) and ANALYZE (vacuum:), and VACUUM (FREEZE) ahead of autovacuum
-// (freeze:, from the freeze collector's ages); what comes next (REINDEX, settings) plugs into the same
+// Its actions are VACUUM (ANALYZE) and ANALYZE (vacuum:), VACUUM (FREEZE) ahead of autovacuum (freeze:,
+// from the freeze collector's ages), and ALTER TABLE ... SET (autovacuum_*) of tuning advice (tuning:,
+// policy::decide_tuning, proven from pg_class.reloptions); what comes next (REINDEX) plugs into the same
 // frame and shares its safeguards:
 //  - decisions are pure (policy::decide picks candidates; maintenance/outcome.h classifies what happened;
 //    maintenance/statement.h builds the SQL); this class only gathers their inputs and carries them out;

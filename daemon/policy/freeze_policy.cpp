@@ -26,7 +26,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
     const model::TableStats& t = *it->second;
     const double due = model::freeze_due_ratio(age).value_or(0.0);
     const auto rule = rules.for_table(t.schemaname, t.relname);
-    auto skip = [&](Reason r, std::string why) { skipped.push_back({&t, std::nullopt, r, std::move(why)}); };
+    auto skip = [&](Reason r, std::string why) { skipped.push_back({&t, std::nullopt, r, std::move(why), {}}); };
     if (t.temporary || age.temporary) {
       skip(Reason::kTemporary, "a temporary table: only its own session can vacuum it");
       continue;
@@ -44,7 +44,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
       continue;
     }
     Decision d{&t, Action::kFreeze, std::nullopt,
-               fmt::format("freeze due ratio {:.3f} >= min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text)};
+               fmt::format("freeze due ratio {:.3f} >= min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text), {}};
     auto not_now = [&](Reason r, std::string why) {
       d.action.reset();
       d.skipped = r;
@@ -54,14 +54,8 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
     if (h != history.end() && h->second.last_action && now - *h->second.last_action < rule.cooldown)
       not_now(Reason::kCooldown, fmt::format("frozen (or tried) within the cooldown of {}s",
                                              std::chrono::duration_cast<std::chrono::seconds>(rule.cooldown).count()));
-    else if (env.vacuum_running.count(t.relid))
-      not_now(Reason::kAutovacuumRunning, "a vacuum of it is running");
-    else if (!in_window(cfg.windows, env.local))
-      not_now(Reason::kOutsideWindow, "outside the freeze windows");
-    else if (env.in_recovery)
-      not_now(Reason::kInRecovery, "the server is in recovery (a standby)");
-    else if (!env.leader)
-      not_now(Reason::kNotLeader, "another pghealthd holds this database's vacuum lock");
+    else if (auto wait = environment_wait(t.relid, cfg.windows, "freeze", env))
+      not_now(wait->reason, std::move(wait->why));
     acting.push_back({std::move(d), due});
   }
 

@@ -11,7 +11,12 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
                                     const config::Tuning& cfg, const AdviceSettings& advice, const RuleSet& rules,
                                     const History& history, const Environment& env, int tuned_last_day,
                                     TimePoint now) {
-  std::vector<Decision> acting, skipped;
+  struct Candidate {
+    Decision decision;
+    double peak = 0;
+  };
+  std::vector<Candidate> acting;
+  std::vector<Decision> skipped;
   for (const auto& t : tables) {
     const auto c = churn.find(t.relid);
     if (c == churn.end()) continue;
@@ -19,6 +24,7 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
     if (!a) continue;
     const double now_unix = std::chrono::duration<double>(now.time_since_epoch()).count();
     const double watched = now_unix - c->second.since;
+    const double peak = a->observed_peak;
     Decision d{&t, Action::kTune, std::nullopt, a->reasoning, std::move(a)};
     auto not_now = [&](Reason r, std::string why) {
       d.action.reset();
@@ -35,23 +41,18 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
       not_now(Reason::kExcluded, "excluded by a vacuum.tables rule");
     else if (h != history.end() && h->second.last_action && now - *h->second.last_action < kTuningCooldown)
       not_now(Reason::kCooldown, "tuned (or tried) less than a day ago: one change per table per day");
-    else if (env.vacuum_running.count(t.relid))
-      not_now(Reason::kAutovacuumRunning, "a vacuum of it is running");
-    else if (!in_window(cfg.windows, env.local))
-      not_now(Reason::kOutsideWindow, "outside the tuning windows");
-    else if (env.in_recovery)
-      not_now(Reason::kInRecovery, "the server is in recovery (a standby)");
-    else if (!env.leader)
-      not_now(Reason::kNotLeader, "another pghealthd holds this database's maintenance lock");
-    (d.action ? acting : skipped).push_back(std::move(d));
+    else if (auto wait = environment_wait(t.relid, cfg.windows, "tuning", env))
+      not_now(wait->reason, std::move(wait->why));
+    if (d.action) acting.push_back({std::move(d), peak});
+    else skipped.push_back(std::move(d));
   }
-  std::stable_sort(acting.begin(), acting.end(), [](const Decision& x, const Decision& y) {
-    return x.advice->observed_peak > y.advice->observed_peak;
-  });
+  std::stable_sort(acting.begin(), acting.end(), [](const Candidate& x, const Candidate& y) { return x.peak > y.peak; });
+  std::vector<Decision> ordered;
+  for (auto& c : acting) ordered.push_back(std::move(c.decision));
   Budget budget;
   budget.left = cfg.max_per_day - tuned_last_day;
   budget.spent_why = fmt::format("tuning.max_per_day {} reached on this target", cfg.max_per_day);
-  return apply_budget(std::move(acting), std::move(skipped), budget);
+  return apply_budget(std::move(ordered), std::move(skipped), budget);
 }
 
 }  // namespace pghealthd::policy

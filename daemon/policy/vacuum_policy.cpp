@@ -115,7 +115,7 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   for (const auto& t : tables) by_relid[t.relid] = &t;
 
   auto evaluate = [&](const model::TableStats& t, Action action, std::string why) -> Decision {
-    Decision d{&t, action, std::nullopt, std::move(why)};
+    Decision d{&t, action, std::nullopt, std::move(why), {}};
     const auto rule = rules.for_table(t.schemaname, t.relname);
     const auto hit = history.find(t.relid);
     const TableHistory* h = hit == history.end() ? nullptr : &hit->second;
@@ -142,12 +142,12 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   for (const auto& t : tables) {
     if (t.temporary) {
       skipped.push_back({&t, std::nullopt, Reason::kTemporary,
-                         "a temporary table: only its own session can vacuum it"});
+                         "a temporary table: only its own session can vacuum it", {}});
       continue;
     }
     const auto rule = rules.for_table(t.schemaname, t.relname);
     if (rule.excluded) {
-      skipped.push_back({&t, std::nullopt, Reason::kExcluded, "excluded by a vacuum.tables rule"});
+      skipped.push_back({&t, std::nullopt, Reason::kExcluded, "excluded by a vacuum.tables rule", {}});
       continue;
     }
     if (t.relkind == 'p') continue;  // parents follow their partitions (below); they have no counters
@@ -179,7 +179,7 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
     if (cfg.only_when_autovacuum_late && !autovacuum_late && ratio > rule.dead_tuple_ratio &&
         dead >= rule.min_dead_tuples)
       why = fmt::format("autovacuum is not late yet (due ratio {:.2f})", due.value_or(0.0));
-    skipped.push_back({&t, std::nullopt, Reason::kBelowThreshold, std::move(why)});
+    skipped.push_back({&t, std::nullopt, Reason::kBelowThreshold, std::move(why), {}});
   }
 
   // Parents of partitions we act on get an ANALYZE.
@@ -208,6 +208,15 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   budget.no_slot_why = fmt::format("max_concurrent {} vacuums already running on this target", cfg.max_concurrent);
   budget.spent_why = fmt::format("max_per_hour {} reached", cfg.max_per_hour);
   return apply_budget(std::move(acting), std::move(skipped), budget);
+}
+
+std::optional<Wait> environment_wait(std::int64_t relid, const std::vector<config::Window>& windows,
+                                     std::string_view windows_name, const Environment& env) {
+  if (env.vacuum_running.count(relid)) return Wait{Reason::kAutovacuumRunning, "a vacuum of it is running"};
+  if (!in_window(windows, env.local)) return Wait{Reason::kOutsideWindow, fmt::format("outside the {} windows", windows_name)};
+  if (env.in_recovery) return Wait{Reason::kInRecovery, "the server is in recovery (a standby)"};
+  if (!env.leader) return Wait{Reason::kNotLeader, "another pghealthd holds this database's maintenance lock"};
+  return std::nullopt;
 }
 
 std::vector<Decision> apply_budget(std::vector<Decision> acting, std::vector<Decision> skipped, const Budget& budget) {

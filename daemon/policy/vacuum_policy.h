@@ -120,6 +120,16 @@ struct Decision {
 [[nodiscard]] std::optional<std::chrono::seconds> window_remaining(const std::vector<config::Window>& windows,
                                                                    LocalTime now);
 
+// What keeps a candidate waiting that comes from the server and the clock, in this order: a vacuum of it
+// running, now outside `windows` (the "freeze" or "tuning" windows: `windows_name`), a standby, another
+// pghealthd the leader. None: it may act now.
+struct Wait {
+  Reason reason;
+  std::string why;
+};
+[[nodiscard]] std::optional<Wait> environment_wait(std::int64_t relid, const std::vector<config::Window>& windows,
+                                                   std::string_view windows_name, const Environment& env);
+
 // The budgets and dry_run over candidates already in the order they would run: while there is no free
 // slot or the hourly budget is spent, a candidate becomes rate_limited (with that why); in a dry run the
 // others become dry_run, keeping their action. Those that act come first, then `skipped`.

@@ -50,13 +50,16 @@ TEST_CASE("over TLS with basic auth, a real Prometheus scrapes with the password
   const std::string url = "https://localhost:" + std::to_string(d.port());
   const std::string ca = " --cacert " + dir.path + "/tls.crt ";
 
-  auto code = [&](const std::string& flags) {
-    return run("curl -s -o /dev/null -w '%{http_code}' --max-time 10" + flags + " " + url + "/metrics");
+  auto code = [&](const std::string& flags, const std::string& path = "/metrics") {
+    return run("curl -s -o /dev/null -w '%{http_code}' --max-time 10" + flags + " " + url + path);
   };
   CHECK(code(ca) == "401");
   CHECK(code(ca + "-u prometheus:wrong") == "401");
   CHECK(code(ca + "-u nobody:Scrape-Pa55") == "401");
   CHECK(code(ca + "-u prometheus:Scrape-Pa55") == "200");
+  // Tuning advice is behind the same door.
+  CHECK(code(ca, "/advice") == "401");
+  CHECK(code(ca + "-u prometheus:Scrape-Pa55", "/advice") == "200");
   CHECK(run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:" + std::to_string(d.port()) +
             "/metrics") == "000");  // plain HTTP on a TLS port: no answer
   CHECK(run("curl -s -D - -o /dev/null" + ca + url + "/metrics").find("WWW-Authenticate: Basic") != std::string::npos);
