@@ -212,6 +212,7 @@ void observe(Churn& churn, const TableStats& now, double now_unix) {
   const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
   const auto settings = settings_fingerprint(now.autovacuum);
   if (churn.settings != settings) {  // the first reading, or new settings
+    churn.awaiting_window = churn.settings != 0;
     churn.peaks.clear();
     churn.current_peak = 0;
     churn.since = now_unix;
@@ -223,6 +224,7 @@ void observe(Churn& churn, const TableStats& now, double now_unix) {
     churn.peaks.push_back(churn.current_peak);
     if (churn.peaks.size() > Churn::kMaxPeaks) churn.peaks.erase(churn.peaks.begin());
     churn.current_peak = ratio;
+    churn.awaiting_window = false;
   } else {
     churn.current_peak = std::max(churn.current_peak, ratio);
   }

@@ -129,6 +129,9 @@ struct Churn {
   // settings say nothing of these, so a change (an applied advice, a DBA's ALTER TABLE) starts afresh.
   std::uint64_t settings = 0;
   double since = 0;  // unix time of the first reading under these settings: how long the history is
+  // The settings changed since pghealthd first read the table, and no autovacuum has run under the new
+  // ones yet: the dead rows now were let in by the old ones, so nothing can be said of the new.
+  bool awaiting_window = false;
   static constexpr std::size_t kMaxPeaks = 8;
 };
 

@@ -96,6 +96,7 @@ std::optional<Advice> advise(const TableStats& t, const Churn& churn, std::strin
   double peak = churn.current_peak;
   for (double p : churn.peaks) peak = std::max(peak, p);
   if (churn.lifetime_only) peak = model::dead_tuple_ratio(t.live_tuples, t.dead_tuples).value_or(0);
+  else if (churn.awaiting_window) return std::nullopt;  // new settings: judged after an autovacuum under them
   const double target = s.target_dead_ratio;
   const auto& av = t.autovacuum;
   auto own = [&](std::string_view key) { return number(model::reloption(reloptions, key)); };

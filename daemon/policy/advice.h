@@ -62,7 +62,8 @@ struct AdviceSettings {
 [[nodiscard]] AdviceSettings advice_settings(const config::Advice& advice, const config::Tuning& tuning);
 
 // The advice for one table, or none: well tuned (peaks at or under the target), too small, autovacuum off
-// for it (that is a different problem), a partitioned parent, or nothing stricter to suggest.
+// for it (that is a different problem), a partitioned parent, settings changed and no autovacuum since (the
+// dead rows now are the old settings' doing), or nothing stricter to suggest.
 // `reloptions` is pg_class.reloptions as text ("" when none), for the undo.
 [[nodiscard]] std::optional<Advice> advise(const TableStats& t, const Churn& churn, std::string_view reloptions,
                                            const AdviceSettings& settings = {});

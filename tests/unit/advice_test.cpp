@@ -108,9 +108,17 @@ TEST_CASE("observe drops the windows seen under other settings: an applied advic
   observe(c, t, 0);
   CHECK(c.peaks.empty());
   CHECK(c.current_peak == Approx(20.0 / 1020.0));
+  // Until an autovacuum runs under the new settings, there is nothing to say of them.
+  CHECK(c.awaiting_window);
+  CHECK_FALSE(advise(table(1e6, 300000, 2), c, ""));
   t.dead_tuples = 30;  // same settings again: the window goes on
   observe(c, t, 0);
   CHECK(c.current_peak == Approx(30.0 / 1030.0));
+  t.autovacuum_count = 3;
+  t.dead_tuples = 0;
+  observe(c, t, 0);
+  CHECK_FALSE(c.awaiting_window);
+  CHECK(c.peaks.size() == 1);
 }
 
 TEST_CASE("steady churn past the target: a smaller scale factor, with its reasoning and SQL", "[advice]") {
