@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/bloat.h"
 #include "model/stats.h"
 #include "pg/rows.h"
 
@@ -37,6 +38,7 @@ struct Data {
   std::vector<model::FreezeAge> freeze;        // freeze: this database's tables
   std::vector<model::DatabaseAge> databases;   // freeze: every database of the server
   std::vector<model::SequenceState> sequences;  // sequences
+  std::vector<model::RelationBloat> bloat;      // bloat: tables and btree indexes, with their estimates
   // stat_user_tables: each table's dead-ratio history (by relid), carried from the previous snapshot.
   std::unordered_map<std::int64_t, model::Churn> churn;
 };

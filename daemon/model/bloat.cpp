@@ -1,0 +1,106 @@
+#include "model/bloat.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pghealthd::model {
+namespace {
+
+constexpr double kPageHeader = 24;       // PageHeaderData
+constexpr double kLinePointer = 4;       // ItemIdData
+constexpr double kHeapTupleHeader = 23;  // offsetof(HeapTupleHeaderData, t_bits)
+constexpr double kIndexTupleHeader = 8;  // IndexTupleData
+constexpr double kIndexNullBitmap = 4;   // IndexAttributeBitMapData (INDEX_MAX_KEYS / 8)
+constexpr double kBtreeSpecial = 16;     // BTPageOpaqueData
+constexpr double kShortVarlena = 127;    // a varlena this short takes a 1-byte header, unaligned
+
+double align_to(double offset, int alignment) { return std::ceil(offset / alignment) * alignment; }
+
+int alignment_of(const ColumnWidth& c) {
+  if (c.typlen == -1 && c.avg_width < kShortVarlena) return 1;
+  switch (c.typalign) {
+    case 'c': return 1;
+    case 's': return 2;
+    case 'd': return 8;
+    default: return 4;
+  }
+}
+
+// The average width of the data part: each column padded to its alignment and counted as often as it is
+// not null (a null value takes no space, only its bit).
+double data_width(const std::vector<std::optional<ColumnWidth>>& columns) {
+  double offset = 0;
+  for (const auto& c : columns) {
+    const double present = 1 - std::clamp(c->null_frac, 0.0, 1.0);
+    const double padding = align_to(offset, alignment_of(*c)) - offset;
+    offset += present * (padding + std::max(c->avg_width, 0.0));
+  }
+  return offset;
+}
+
+bool any_nulls(const std::vector<std::optional<ColumnWidth>>& columns) {
+  return std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c->null_frac > 0; });
+}
+
+// The reasons there is no honest number, in order; none when the statistics can be used.
+std::optional<Unestimated> unusable(const RelationShape& r, const BloatSettings& s) {
+  if (r.expressions) return Unestimated::kExpressionIndex;
+  if (!r.analyzed || r.reltuples < 0) return Unestimated::kNeverAnalyzed;
+  if (std::any_of(r.columns.begin(), r.columns.end(), [](const auto& c) { return !c.has_value(); }))
+    return Unestimated::kNoStatistics;
+  if (r.modified_since_analyze > s.stale_share * std::max(r.reltuples, 1.0)) return Unestimated::kStaleStatistics;
+  return std::nullopt;
+}
+
+// The estimate once the pages the rows need are known.
+BloatEstimate waste(const RelationShape& r, double expected_pages) {
+  BloatEstimate e;
+  e.expected_pages = expected_pages;
+  if (r.relpages <= 0) return e;
+  const double wasted_pages = std::max(0.0, r.relpages - expected_pages);
+  e.wasted_bytes = wasted_pages * r.block_size;
+  e.ratio = wasted_pages / r.relpages;
+  return e;
+}
+
+}  // namespace
+
+std::string_view name(Unestimated u) {
+  switch (u) {
+    case Unestimated::kNeverAnalyzed: return "never_analyzed";
+    case Unestimated::kNoStatistics: return "no_statistics";
+    case Unestimated::kStaleStatistics: return "stale_statistics";
+    case Unestimated::kExpressionIndex: return "expression_index";
+  }
+  return "?";
+}
+
+BloatEstimate estimate_table_bloat(const RelationShape& t, const BloatSettings& s) {
+  if (t.relpages <= 0) return {};  // empty: nothing is wasted, whatever the statistics
+  if (const auto why = unusable(t, s)) {
+    BloatEstimate e;
+    e.unestimated = why;
+    return e;
+  }
+  const double bitmap = any_nulls(t.columns) ? std::ceil(static_cast<double>(t.columns.size()) / 8) : 0;
+  const double tuple = align_to(align_to(kHeapTupleHeader + bitmap, s.maxalign) + data_width(t.columns), s.maxalign);
+  const double room = (t.block_size - kPageHeader) * std::clamp(t.fillfactor, 10, 100) / 100.0;
+  const double per_page = std::max(1.0, std::floor(room / (tuple + kLinePointer)));
+  return waste(t, std::ceil(t.reltuples / per_page));
+}
+
+BloatEstimate estimate_btree_bloat(const RelationShape& i, const BloatSettings& s) {
+  if (i.relpages <= 0) return {};
+  if (const auto why = unusable(i, s)) {
+    BloatEstimate e;
+    e.unestimated = why;
+    return e;
+  }
+  const double header = kIndexTupleHeader + (any_nulls(i.columns) ? kIndexNullBitmap : 0);
+  const double item = align_to(align_to(header, s.maxalign) + data_width(i.columns), s.maxalign);
+  const double room = (i.block_size - kPageHeader - kBtreeSpecial) * std::clamp(i.fillfactor, 10, 100) / 100.0;
+  const double per_page = std::max(1.0, std::floor(room / (item + kLinePointer)));
+  return waste(i, 1 + std::ceil(i.reltuples / per_page));  // and the metapage
+}
+
+}  // namespace pghealthd::model

@@ -1,0 +1,83 @@
+// Bloat estimates from statistics (issue 15, method="estimate"), as pure functions: how many pages a table
+// or a btree index would take if packed as its fill factor asks, from reltuples, the average width and null
+// fraction of each column (pg_stats), and PostgreSQL's page and tuple overheads; the rest of relpages is
+// wasted. No I/O.
+//
+// An estimate is only as good as its statistics, so there is no number (and a reason instead) when:
+//   never_analyzed      the relation was never analyzed: pg_stats has nothing to say
+//   no_statistics       some column it stores has no pg_stats row the role may see (a pg_monitor-only role
+//                       sees none for tables it may not SELECT): a width of 0 would make the estimate small
+//                       and the "bloat" large, a false alarm
+//   stale_statistics    more rows were modified since the last ANALYZE than a share of its rows: reltuples
+//                       and the widths describe a table that is gone
+//   expression_index    a btree index on expressions: the table's pg_stats say nothing of its keys' widths
+// What the layout rules say (src/include/storage/bufpage.h, access/htup_details.h, access/itup.h,
+// access/nbtree.h): a page header of 24 bytes and a 4-byte line pointer per tuple; a heap tuple header of
+// 23 bytes plus a null bitmap of one bit per column when any column may be null, MAXALIGNed; an index
+// tuple header of 8 bytes (plus a 4-byte null bitmap when any key may be null); a btree page keeps 16
+// bytes of special space and the index has one metapage. A varlena value under 127 bytes is stored with
+// a 1-byte header and no alignment.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pghealthd::model {
+
+// One stored column as pg_stats and pg_type describe it.
+struct ColumnWidth {
+  double avg_width = 0;  // pg_stats.avg_width: the average stored width, varlena header included
+  double null_frac = 0;  // pg_stats.null_frac
+  int typlen = 4;        // pg_type.typlen: > 0 fixed, -1 varlena, -2 cstring
+  char typalign = 'i';   // pg_type.typalign: c (1), s (2), i (4), d (8)
+};
+
+struct RelationShape {
+  double relpages = 0;   // pg_class.relpages (the table's heap alone, or the index)
+  double reltuples = 0;  // pg_class.reltuples; below 0: never vacuumed nor analyzed
+  int block_size = 8192;
+  int fillfactor = 100;  // the relation's own, else 100 for a table and 90 for a btree index
+  // Every column the relation stores (a table's live attributes, an index's key and INCLUDE columns), in
+  // order; none where pg_stats has no row the role may see.
+  std::vector<std::optional<ColumnWidth>> columns;
+  bool analyzed = false;              // last_analyze or last_autoanalyze is set (for an index: its table's)
+  double modified_since_analyze = 0;  // n_mod_since_analyze (an index: its table's)
+  bool expressions = false;           // an index with expression keys
+};
+
+enum class Unestimated { kNeverAnalyzed, kNoStatistics, kStaleStatistics, kExpressionIndex };
+inline constexpr std::size_t kUnestimatedCount = 4;
+[[nodiscard]] std::string_view name(Unestimated u);
+
+struct BloatSettings {
+  // Statistics are stale when more than this share of reltuples was modified since the last ANALYZE (twice
+  // autovacuum's default analyze scale factor: autovacuum would have analyzed it long before).
+  double stale_share = 0.2;
+  int maxalign = 8;  // 64-bit platforms
+};
+
+struct BloatEstimate {
+  std::optional<Unestimated> unestimated;  // set: no number
+  double expected_pages = 0;  // the pages the rows need at the fill factor
+  double wasted_bytes = 0;    // (relpages - expected_pages) x block size, at least 0
+  double ratio = 0;           // wasted / relpages x block size; 0 for an empty relation
+};
+
+// One relation of the bloat collector: a table (its heap) or one of its btree indexes, what the estimate
+// was made from, and the estimate.
+struct RelationBloat {
+  std::int64_t relid = 0;
+  bool index = false;
+  std::string schemaname, relname;
+  std::string indexrelname;  // an index's name; empty for a table
+  RelationShape shape;
+  BloatEstimate estimate;
+};
+
+[[nodiscard]] BloatEstimate estimate_table_bloat(const RelationShape& table, const BloatSettings& s = {});
+[[nodiscard]] BloatEstimate estimate_btree_bloat(const RelationShape& index, const BloatSettings& s = {});
+
+}  // namespace pghealthd::model

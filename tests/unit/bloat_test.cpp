@@ -1,0 +1,165 @@
+// Statistics-based bloat estimates (model/bloat.h) on relations whose layout is computed by hand from
+// PostgreSQL's page and tuple rules, and every reason to give no number.
+#include <catch2/catch.hpp>
+
+#include "collectors/bloat.h"
+#include "model/bloat.h"
+#include "pg/rows.h"
+
+namespace {
+
+using pghealthd::model::ColumnWidth;
+using pghealthd::model::estimate_btree_bloat;
+using pghealthd::model::estimate_table_bloat;
+using pghealthd::model::RelationShape;
+using pghealthd::model::Unestimated;
+
+constexpr ColumnWidth kInt{4, 0, 4, 'i'};
+constexpr ColumnWidth kMd5Text{33, 0, -1, 'i'};  // md5(...)::text: 32 characters and a 1-byte header
+
+// (id int, pad text) of md5 values, analyzed: a 64-byte tuple (24 header + 4 + 33, MAXALIGNed) and its
+// 4-byte line pointer, 120 to a page (8,168 bytes after the page header).
+RelationShape orders(double relpages, double reltuples = 20000) {
+  RelationShape r;
+  r.relpages = relpages;
+  r.reltuples = reltuples;
+  r.columns = {kInt, kMd5Text};
+  r.analyzed = true;
+  return r;
+}
+
+// A btree index on one int column: a 16-byte item (8 header + 4, MAXALIGNed) and its line pointer, 366 to
+// a leaf page at fill factor 90 (8,152 bytes after the page header and btree special space).
+RelationShape int_index(double relpages, double reltuples = 20000) {
+  RelationShape r;
+  r.relpages = relpages;
+  r.reltuples = reltuples;
+  r.fillfactor = 90;
+  r.columns = {kInt};
+  r.analyzed = true;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a packed table has no bloat, and the pages past what its rows need are wasted", "[bloat]") {
+  // 20,000 rows at 120 a page: 167 pages.
+  const auto packed = estimate_table_bloat(orders(167));
+  CHECK_FALSE(packed.unestimated);
+  CHECK(packed.expected_pages == 167);
+  CHECK(packed.ratio == 0);
+  CHECK(packed.wasted_bytes == 0);
+  const auto doubled = estimate_table_bloat(orders(334));
+  CHECK(doubled.ratio == Approx(0.5));
+  CHECK(doubled.wasted_bytes == 167 * 8192);
+  // Fewer pages than the estimate (a wider tuple than the statistics say): no negative bloat.
+  CHECK(estimate_table_bloat(orders(150)).ratio == 0);
+}
+
+TEST_CASE("the fill factor, the null bitmap and alignment change what a table needs", "[bloat]") {
+  auto half = orders(334);
+  half.fillfactor = 50;  // 4,084 bytes a page: 60 rows, 334 pages
+  CHECK(estimate_table_bloat(half).expected_pages == 334);
+  CHECK(estimate_table_bloat(half).ratio == 0);
+  // Nine columns, one sometimes null: a 2-byte bitmap makes the header 25, MAXALIGNed to 32.
+  auto nullable = orders(1000);
+  nullable.columns = {kInt, kInt, kInt, kInt, kInt, kInt, kInt, kInt, ColumnWidth{4, 0.5, 4, 'i'}};
+  // data: 8 x 4 + 0.5 x 4 = 34; tuple = MAXALIGN(32 + 34) = 72, + 4: 107 a page.
+  CHECK(estimate_table_bloat(nullable).expected_pages == std::ceil(20000.0 / 107));
+  // A bigint after an int is padded to 8: 4 + 4 + 8 = 16 bytes of data, a 40-byte tuple, 185 a page.
+  auto padded = orders(1000);
+  padded.columns = {kInt, ColumnWidth{8, 0, 8, 'd'}};
+  CHECK(estimate_table_bloat(padded).expected_pages == std::ceil(20000.0 / 185));
+  // A long varlena (200 bytes, a 4-byte header) is aligned to its type: 4 + 200 = 204 of data.
+  auto wide = orders(1000);
+  wide.columns = {ColumnWidth{1, 0, 1, 'c'}, ColumnWidth{200, 0, -1, 'i'}};
+  // MAXALIGN(24 + 4 + 200) = 232, + 4: 34 a page.
+  CHECK(estimate_table_bloat(wide).expected_pages == std::ceil(20000.0 / 34));
+}
+
+TEST_CASE("a btree index: its items, its fill factor and its metapage", "[bloat]") {
+  // 20,000 keys at 366 a leaf: 55 leaves and the metapage.
+  const auto packed = estimate_btree_bloat(int_index(56));
+  CHECK_FALSE(packed.unestimated);
+  CHECK(packed.expected_pages == 56);
+  CHECK(packed.ratio == 0);
+  CHECK(estimate_btree_bloat(int_index(112)).ratio == Approx(0.5));
+  // A key that may be null adds the 4-byte null bitmap: a 12-byte header MAXALIGNed to 16, a 24-byte item,
+  // 262 to a leaf.
+  auto nullable = int_index(112);
+  nullable.columns = {ColumnWidth{4, 0.1, 4, 'i'}};
+  CHECK(estimate_btree_bloat(nullable).expected_pages == 1 + std::ceil(20000.0 / 262));
+  // Deduplicated duplicates take less room than one item each: never below 0.
+  CHECK(estimate_btree_bloat(int_index(20)).ratio == 0);
+}
+
+TEST_CASE("no number where the statistics cannot be trusted, and the reason", "[bloat]") {
+  auto never = orders(500);
+  never.analyzed = false;
+  CHECK(estimate_table_bloat(never).unestimated == Unestimated::kNeverAnalyzed);
+  auto minus_one = orders(500, -1);
+  CHECK(estimate_table_bloat(minus_one).unestimated == Unestimated::kNeverAnalyzed);
+  // A pg_monitor-only role sees no pg_stats row of a table it may not read.
+  auto hidden = orders(500);
+  hidden.columns = {std::nullopt, std::nullopt};
+  CHECK(estimate_table_bloat(hidden).unestimated == Unestimated::kNoStatistics);
+  auto one_hidden = orders(500);
+  one_hidden.columns[1] = std::nullopt;
+  CHECK(estimate_table_bloat(one_hidden).unestimated == Unestimated::kNoStatistics);
+  // 5,000 of 20,000 rows changed since ANALYZE: stale. 3,000: still usable.
+  auto stale = orders(500);
+  stale.modified_since_analyze = 5000;
+  CHECK(estimate_table_bloat(stale).unestimated == Unestimated::kStaleStatistics);
+  stale.modified_since_analyze = 3000;
+  CHECK_FALSE(estimate_table_bloat(stale).unestimated);
+  auto expression = int_index(100);
+  expression.expressions = true;
+  CHECK(estimate_btree_bloat(expression).unestimated == Unestimated::kExpressionIndex);
+  CHECK(pghealthd::model::name(Unestimated::kStaleStatistics) == "stale_statistics");
+  // An empty relation wastes nothing, whatever its statistics.
+  auto empty = orders(0, -1);
+  empty.analyzed = false;
+  const auto e = estimate_table_bloat(empty);
+  CHECK_FALSE(e.unestimated);
+  CHECK(e.wasted_bytes == 0);
+}
+
+// --- the collector's answer ---------------------------------------------------------------------------------
+
+TEST_CASE("the bloat collector's columns field: widths, hidden statistics, malformed text", "[bloat]") {
+  using pghealthd::collectors::parse_columns;
+  const auto c = parse_columns("4:0:4:i;33:0.25:-1:i;?:?:8:d");
+  REQUIRE(c);
+  REQUIRE(c->size() == 3);
+  CHECK((*c)[0]->avg_width == 4);
+  CHECK((*c)[1]->null_frac == 0.25);
+  CHECK((*c)[1]->typlen == -1);
+  CHECK_FALSE((*c)[2]);
+  CHECK(parse_columns("")->empty());
+  CHECK_FALSE(parse_columns("4:0:4"));
+  CHECK_FALSE(parse_columns("4:0:4:i:x"));
+  CHECK_FALSE(parse_columns("four:0:4:i"));
+  CHECK_FALSE(parse_columns("4:0:4:"));
+}
+
+TEST_CASE("the bloat collector's answer becomes estimates, an index's with its fill factor", "[bloat]") {
+  const pghealthd::pg::TextRows rows(
+      {"kind", "relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples", "fillfactor", "analyzed",
+       "modified", "expressions", "columns"},
+      {{"t", "16390", "public", "orders", "", "334", "20000", "100", "t", "0", "f", "4:0:4:i;33:0:-1:i"},
+       {"i", "16395", "public", "orders", "orders_pkey", "112", "20000", "90", "t", "0", "f", "4:0:4:i"},
+       {"t", "16400", "public", "hidden", "", "100", "5000", "100", "t", "0", "f", "?:?:4:i"}});
+  pghealthd::collectors::Data data;
+  REQUIRE(pghealthd::collectors::parse_bloat(rows, data).empty());
+  REQUIRE(data.bloat.size() == 3);
+  CHECK_FALSE(data.bloat[0].index);
+  CHECK(data.bloat[0].estimate.ratio == Approx(0.5));
+  CHECK(data.bloat[1].index);
+  CHECK(data.bloat[1].indexrelname == "orders_pkey");
+  CHECK(data.bloat[1].estimate.ratio == Approx(0.5));
+  CHECK(data.bloat[2].estimate.unestimated == Unestimated::kNoStatistics);
+  const pghealthd::pg::TextRows bad({"kind", "relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples",
+                                     "fillfactor", "analyzed", "modified", "expressions", "columns"},
+                                    {{"t", "1", "s", "t", "", "1", "1", "100", "t", "0", "f", "garbage"}});
+  CHECK_THAT(pghealthd::collectors::parse_bloat(bad, data), Catch::Matchers::Contains("malformed columns"));
+}
