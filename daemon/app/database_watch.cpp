@@ -141,7 +141,10 @@ void DatabaseWatch::start() {
   const std::array<const config::Collector*, collectors::kKindCount> cfg{
       &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
       &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress, &ctx_.collectors.freeze,
-      &ctx_.collectors.sequences};
+      &ctx_.collectors.sequences, &ctx_.collectors.bloat};
+  // (A collector added to Kind but not here would leave a null pointer: every one must be named.)
+  for (const auto* c : cfg)
+    if (!c) throw std::logic_error("a collector has no configuration entry");
   // One phase for all of this database's collectors, a fraction of the shortest interval.
   auto shortest = config::Duration::max();
   for (const auto* c : cfg)

@@ -1,5 +1,6 @@
 #include "collectors/collector.h"
 
+#include "collectors/bloat.h"
 #include "collectors/freeze.h"
 #include "collectors/sequences.h"
 #include "collectors/stat_user_indexes.h"
@@ -41,6 +42,8 @@ const std::array<Definition, kKindCount> kAll{{
     // Budgeted: one series per readable sequence, the nearest to its limit kept first.
     {Kind::kSequences, "sequences", &same_sql<kSequencesSql>,
      &parse_into<model::SequenceState, parse_sequences, &Data::sequences>, true, kSequencePage},
+    // Budgeted: per-table and per-index series; the per-database count of relations left unestimated never is.
+    {Kind::kBloat, "bloat", &same_sql<kBloatSql>, &parse_bloat, true},
 }};
 
 }  // namespace
@@ -57,6 +60,7 @@ std::size_t rows_of(Kind kind, const Data& data) {
     case Kind::kVacuumProgress: return data.vacuums.size();
     case Kind::kFreeze: return data.freeze.size() + data.databases.size();
     case Kind::kSequences: return data.sequences.size();
+    case Kind::kBloat: return data.bloat.size();
   }
   return 0;
 }

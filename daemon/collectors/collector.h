@@ -24,8 +24,9 @@ enum class Kind {
   kVacuumProgress,
   kFreeze,
   kSequences,
+  kBloat,
 };
-inline constexpr std::size_t kKindCount = 7;
+inline constexpr std::size_t kKindCount = 8;
 
 // The typed rows of one successful run; a run of a kind fills its own field.
 struct Data {

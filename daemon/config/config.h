@@ -56,6 +56,7 @@ struct Collectors {
   Collector vacuum_progress{true, std::chrono::seconds(15)};
   Collector freeze{true, std::chrono::seconds(300)};
   Collector sequences{true, std::chrono::seconds(300)};
+  Collector bloat{true, std::chrono::hours(1)};
   bool operator==(const Collectors&) const = default;  // reload compares configurations
 };
 

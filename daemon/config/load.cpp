@@ -290,7 +290,7 @@ void read_cardinality(Reader& r, const YAML::Node& node, Cardinality& out) {
 void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   if (!r.expect_map(node, "collectors",
                     {"stat_user_tables", "statio_user_tables", "stat_user_indexes", "xmin_horizon",
-                     "vacuum_progress", "freeze", "sequences"}))
+                     "vacuum_progress", "freeze", "sequences", "bloat"}))
     return;
   auto one = [&](const char* name, Collector& c) {
     const auto n = node[name];
@@ -311,6 +311,7 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("vacuum_progress", out.vacuum_progress);
   one("freeze", out.freeze);
   one("sequences", out.sequences);
+  one("bloat", out.bloat);
 }
 
 void read_indexes(Reader& r, const YAML::Node& node, Indexes& out) {

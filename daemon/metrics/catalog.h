@@ -62,6 +62,11 @@ enum class Family : std::size_t {
   kDatabaseMxidAge,
   kSequenceUsedRatio,
   kSequencesUnreadable,
+  kTableBloatRatio,
+  kTableBloatBytes,
+  kIndexBloatRatio,
+  kIndexBloatBytes,
+  kBloatUnestimated,
   kCount,
 };
 
@@ -174,6 +179,17 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"pghealthd_sequences_unreadable", "gauge",
      "Sequences whose last value the role may not read (it needs SELECT or USAGE on them): they have no "
      "pghealthd_sequence_used_ratio."},
+    {"pghealthd_table_bloat_ratio", "gauge",
+     "Share of the table's heap not needed by its rows at its fill factor, 0..1; `method` says how it was "
+     "obtained (estimate: from statistics)."},
+    {"pghealthd_table_bloat_bytes", "gauge", "Bytes of the table's heap not needed by its rows at its fill factor."},
+    {"pghealthd_index_bloat_ratio", "gauge",
+     "Share of the btree index not needed by its entries at its fill factor, 0..1; `method` says how it was "
+     "obtained."},
+    {"pghealthd_index_bloat_bytes", "gauge", "Bytes of the btree index not needed by its entries at its fill factor."},
+    {"pghealthd_bloat_unestimated", "gauge",
+     "Tables and btree indexes given no bloat estimate, by reason: never_analyzed, no_statistics (pg_stats "
+     "hidden from the role), stale_statistics, expression_index."},
 }};
 
 // Every label pghealthd's own series use, which a target's constant labels (targets[].labels) may not

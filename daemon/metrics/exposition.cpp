@@ -307,6 +307,32 @@ Fragments render_sequences(std::string_view target, std::string_view datname,
   return f;
 }
 
+Fragments render_bloat(std::string_view target, std::string_view datname,
+                       const std::vector<model::RelationBloat>& relations, const SeriesFilter& filter) {
+  std::array<std::int64_t, model::kUnestimatedCount> unestimated{};
+  for (const auto& b : relations)
+    if (b.estimate.unestimated) ++unestimated[static_cast<std::size_t>(*b.estimate.unestimated)];
+  auto f = render_rows(
+      relations, filter,
+      [&](const model::RelationBloat& b) {
+        return !b.estimate.unestimated && filter.keeps(b.schemaname, b.relname, std::nullopt);
+      },
+      [](const model::RelationBloat& b) { return b.estimate.wasted_bytes; },
+      [&](Fragments& out, const model::RelationBloat& b) {
+        Row row(target, filter.constant_labels, datname, b.schemaname, b.relname);
+        if (b.index) row.label("indexrelname", b.indexrelname);
+        const std::optional<double> ratio = b.estimate.ratio, bytes = b.estimate.wasted_bytes;
+        row.add(out, b.index ? Family::kIndexBloatRatio : Family::kTableBloatRatio, ratio, "method", "estimate");
+        row.add(out, b.index ? Family::kIndexBloatBytes : Family::kTableBloatBytes, bytes, "method", "estimate");
+      });
+  for (std::size_t i = 0; i < model::kUnestimatedCount; ++i) {
+    const auto reason = model::name(static_cast<model::Unestimated>(i));
+    append_sample(f, Family::kBloatUnestimated, database_labels(target, filter.constant_labels, datname, "reason", reason),
+                  std::optional<std::int64_t>(unestimated[i]));
+  }
+  return f;
+}
+
 std::string constant_labels_block(const std::vector<std::pair<std::string, std::string>>& labels) {
   std::string out;
   for (const auto& [name, value] : labels) {

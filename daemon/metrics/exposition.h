@@ -18,6 +18,7 @@
 
 #include "base/gzip.h"
 #include "metrics/catalog.h"
+#include "model/bloat.h"
 #include "model/stats.h"
 
 namespace pghealthd::metrics {
@@ -98,6 +99,9 @@ struct SeriesFilter {
 
 // One used ratio per readable sequence (schema filters apply; over budget, the nearest to their limit are
 // kept), and the count of unreadable ones (never cut).
+[[nodiscard]] Fragments render_bloat(std::string_view target, std::string_view datname,
+                                     const std::vector<model::RelationBloat>& relations,
+                                     const SeriesFilter& filter = {});
 [[nodiscard]] Fragments render_sequences(std::string_view target, std::string_view datname,
                                          const std::vector<model::SequenceState>& sequences,
                                          const SeriesFilter& filter = {});

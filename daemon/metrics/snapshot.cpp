@@ -14,6 +14,7 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
     case collectors::Kind::kVacuumProgress: return render_vacuum_progress(target, datname, data.vacuums, filter);
     case collectors::Kind::kFreeze: return render_freeze(target, datname, data.freeze, data.databases, filter);
     case collectors::Kind::kSequences: return render_sequences(target, datname, data.sequences, filter);
+    case collectors::Kind::kBloat: return render_bloat(target, datname, data.bloat, filter);
   }
   return {};
 }

@@ -26,6 +26,7 @@ using pghealthd::metrics::render_freeze;
 using pghealthd::metrics::render_horizon;
 using pghealthd::metrics::render_indexes;
 using pghealthd::metrics::render_sequences;
+using pghealthd::metrics::render_bloat;
 using pghealthd::metrics::render_table_io;
 using pghealthd::metrics::render_tables;
 using pghealthd::metrics::render_vacuum_progress;
@@ -545,8 +546,15 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   aged.xid_age = 1000;
   aged.mxid_age = 10;
   const Fragments freeze_a = render_freeze("t", "a", {aged}, {{"a", 2000, 20}});
+  pghealthd::model::RelationBloat heap, index;
+  heap.schemaname = index.schemaname = "public";
+  heap.relname = index.relname = "Message";
+  index.index = true;
+  index.indexrelname = "Message_pkey";
+  const Fragments bloat_b = render_bloat("t", "b", {heap, index});
   std::string out;
-  write_families(out, {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a, &sequences_a});
+  write_families(out,
+                 {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a, &sequences_a, &bloat_b});
 
   std::map<std::string, int> help, type, samples;
   std::string current;  // the family of the last TYPE line

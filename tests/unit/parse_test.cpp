@@ -667,9 +667,9 @@ std::string render(const pghealthd::metrics::Fragments& f) {
 
 }  // namespace
 
-TEST_CASE("there are seven collectors, named like their config keys", "[collectors]") {
+TEST_CASE("there are eight collectors, named like their config keys", "[collectors]") {
   const auto& all = pghealthd::collectors::all();
-  REQUIRE(all.size() == 7);
+  REQUIRE(all.size() == 8);
   CHECK(all[0].name == "stat_user_tables");
   CHECK(all[1].name == "statio_user_tables");
   CHECK(all[2].name == "stat_user_indexes");
@@ -677,6 +677,7 @@ TEST_CASE("there are seven collectors, named like their config keys", "[collecto
   CHECK(all[4].name == "vacuum_progress");
   CHECK(all[5].name == "freeze");
   CHECK(all[6].name == "sequences");
+  CHECK(all[7].name == "bloat");
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserTables) == &all[0]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatioUserTables) == &all[1]);
   CHECK(&pghealthd::collectors::definition(Kind::kStatUserIndexes) == &all[2]);
@@ -684,6 +685,7 @@ TEST_CASE("there are seven collectors, named like their config keys", "[collecto
   CHECK(&pghealthd::collectors::definition(Kind::kVacuumProgress) == &all[4]);
   CHECK(&pghealthd::collectors::definition(Kind::kFreeze) == &all[5]);
   CHECK(&pghealthd::collectors::definition(Kind::kSequences) == &all[6]);
+  CHECK(&pghealthd::collectors::definition(Kind::kBloat) == &all[7]);
   // Per-table and per-index views count against the series budget; the few per-database series do not.
   CHECK(all[0].budgeted);
   CHECK(all[1].budgeted);
@@ -692,6 +694,7 @@ TEST_CASE("there are seven collectors, named like their config keys", "[collecto
   CHECK_FALSE(all[4].budgeted);
   CHECK(all[5].budgeted);  // its per-table series; the per-database ones are never cut
   CHECK(all[6].budgeted);  // one series per sequence
+  CHECK(all[7].budgeted);  // per-table and per-index bloat; the count left unestimated is per database
   for (const auto& d : all) {
     INFO(d.name);
     CHECK_THAT(std::string(d.sql(150000)), Contains("SELECT"));
