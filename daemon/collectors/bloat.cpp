@@ -20,35 +20,49 @@ WITH rels AS MATERIALIZED (
      AND c.relpersistence <> 't'
      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
      AND n.nspname !~ '^pg_toast'),
+     -- pg_stats once (it checks the role's column privileges row by row), joined by hash below.
+     stats AS MATERIALIZED (
+  SELECT schemaname, tablename, attname, avg_width, null_frac
+    FROM pg_stats
+   WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')),
      cols AS MATERIALIZED (
   SELECT a.attrelid, a.attnum,
-         coalesce(s.avg_width::text || ':' || s.null_frac::text, '?:?') || ':' || t.typlen::text || ':' || t.typalign::text
-           AS shape
+         coalesce(s.avg_width::text || ':' || s.null_frac::text, '?:?') || ':' || t.typlen::text || ':' ||
+           t.typalign::text AS shape
     FROM rels r
     JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
     JOIN pg_type t ON t.oid = a.atttypid
-    LEFT JOIN pg_stats s ON s.schemaname = r.nspname AND s.tablename = r.relname AND s.attname = a.attname
-                        AND NOT s.inherited)
+    LEFT JOIN stats s ON s.schemaname = r.nspname AND s.tablename = r.relname AND s.attname = a.attname),
+     table_shapes AS MATERIALIZED (
+  SELECT attrelid, string_agg(shape, ';' ORDER BY attnum) AS columns FROM cols GROUP BY attrelid),
+     indexes AS MATERIALIZED (
+  SELECT i.indexrelid, i.indrelid, i.indexprs IS NOT NULL AS expressions, i.indkey::int2[] AS keys
+    FROM rels r
+    JOIN pg_index i ON i.indrelid = r.oid
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'),
+     index_shapes AS MATERIALIZED (
+  SELECT x.indexrelid, string_agg(c.shape, ';' ORDER BY k.n) AS columns
+    FROM indexes x
+   CROSS JOIN unnest(x.keys) WITH ORDINALITY AS k(attnum, n)
+    JOIN cols c ON c.attrelid = x.indrelid AND c.attnum = k.attnum
+   GROUP BY x.indexrelid)
 SELECT 't' AS kind, r.oid AS relid, r.nspname AS schemaname, r.relname, '' AS indexrelname, r.relpages,
        r.reltuples,
        coalesce((SELECT o.option_value::int FROM pg_options_to_table(r.reloptions) o
                   WHERE o.option_name = 'fillfactor'), 100) AS fillfactor,
-       r.analyzed, r.modified, false AS expressions,
-       coalesce((SELECT string_agg(c.shape, ';' ORDER BY c.attnum) FROM cols c WHERE c.attrelid = r.oid), '')
-         AS columns
+       r.analyzed, r.modified, false AS expressions, coalesce(ts.columns, '') AS columns
   FROM rels r
+  LEFT JOIN table_shapes ts ON ts.attrelid = r.oid
 UNION ALL
 SELECT 'i', ic.oid, r.nspname, r.relname, ic.relname, ic.relpages::float8, ic.reltuples::float8,
        coalesce((SELECT o.option_value::int FROM pg_options_to_table(ic.reloptions) o
                   WHERE o.option_name = 'fillfactor'), 90),
-       r.analyzed, r.modified, i.indexprs IS NOT NULL,
-       coalesce((SELECT string_agg(c.shape, ';' ORDER BY k.n)
-                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
-                   JOIN cols c ON c.attrelid = i.indrelid AND c.attnum = k.attnum), '')
-  FROM rels r
-  JOIN pg_index i ON i.indrelid = r.oid
-  JOIN pg_class ic ON ic.oid = i.indexrelid
-  JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+       r.analyzed, r.modified, x.expressions, coalesce(xs.columns, '')
+  FROM indexes x
+  JOIN rels r ON r.oid = x.indrelid
+  JOIN pg_class ic ON ic.oid = x.indexrelid
+  LEFT JOIN index_shapes xs ON xs.indexrelid = x.indexrelid
 )SQL";
 
 namespace {

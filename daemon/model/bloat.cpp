@@ -46,6 +46,8 @@ bool any_nulls(const std::vector<std::optional<ColumnWidth>>& columns) {
 std::optional<Unestimated> unusable(const RelationShape& r, const BloatSettings& s) {
   if (r.expressions) return Unestimated::kExpressionIndex;
   if (!r.analyzed || r.reltuples < 0) return Unestimated::kNeverAnalyzed;
+  // Analyzed and no rows: pg_stats has nothing to say and needs not, every page is wasted.
+  if (r.reltuples == 0) return std::nullopt;
   if (std::any_of(r.columns.begin(), r.columns.end(), [](const auto& c) { return !c.has_value(); }))
     return Unestimated::kNoStatistics;
   if (r.modified_since_analyze > s.stale_share * std::max(r.reltuples, 1.0)) return Unestimated::kStaleStatistics;

@@ -116,6 +116,11 @@ TEST_CASE("no number where the statistics cannot be trusted, and the reason", "[
   expression.expressions = true;
   CHECK(estimate_btree_bloat(expression).unestimated == Unestimated::kExpressionIndex);
   CHECK(pghealthd::model::name(Unestimated::kStaleStatistics) == "stale_statistics");
+  // Every row deleted and analyzed: no pg_stats rows (nothing to sample), and every page is wasted.
+  auto emptied = orders(500, 0);
+  emptied.columns = {std::nullopt, std::nullopt};
+  CHECK_FALSE(estimate_table_bloat(emptied).unestimated);
+  CHECK(estimate_table_bloat(emptied).ratio == 1.0);
   // An empty relation wastes nothing, whatever its statistics.
   auto empty = orders(0, -1);
   empty.analyzed = false;
