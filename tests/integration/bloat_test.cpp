@@ -99,3 +99,31 @@ TEST_CASE("a pg_monitor-only role gets no bloat number for a table it may not re
     return x.value("pghealthd_table_bloat_ratio", {{"relname", "secret"}, {"method", "estimate"}}).has_value();
   }));
 }
+
+TEST_CASE("a table changed a lot since its last ANALYZE gets no number but stale_statistics, until analyzed") {
+  Cluster pg;
+  pg.exec("CREATE TABLE fresh (id int PRIMARY KEY, pad text);\n"
+          "CREATE TABLE churned (id int PRIMARY KEY, pad text);");
+  pg.exec("INSERT INTO fresh SELECT g, md5(g::text) FROM generate_series(1, 10000) g;");
+  pg.exec("INSERT INTO churned SELECT g, md5(g::text) FROM generate_series(1, 10000) g;");
+  REQUIRE(eventually([&] { return pg.scalar("SELECT sum(n_tup_ins) FROM pg_stat_user_tables") == "20000"; }));
+  pg.exec("ANALYZE fresh;");
+  pg.exec("ANALYZE churned;");
+  // Half of churned's rows rewritten since: reltuples and the widths describe a table that is gone.
+  pg.exec("UPDATE churned SET pad = repeat('y', 300) WHERE id <= 5000;");
+  REQUIRE(eventually([&] {
+    return pg.scalar("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'churned'") == "5000";
+  }));
+  Daemon d(config_for(pg.conninfo()));
+  auto s = d.wait_for([](const Scrape& x) {
+    return x.value("pghealthd_table_bloat_ratio", {{"relname", "fresh"}, {"method", "estimate"}}).has_value();
+  });
+  REQUIRE(s);
+  CHECK_FALSE(s->value("pghealthd_table_bloat_ratio", {{"relname", "churned"}}).has_value());
+  CHECK(s->value("pghealthd_bloat_unestimated", {{"reason", "stale_statistics"}}) == 2.0);  // the table, its pkey
+  pg.exec("ANALYZE churned;");
+  REQUIRE(d.wait_for([](const Scrape& x) {
+    return x.value("pghealthd_table_bloat_ratio", {{"relname", "churned"}, {"method", "estimate"}}).has_value() &&
+           x.value("pghealthd_bloat_unestimated", {{"reason", "stale_statistics"}}) == 0.0;
+  }));
+}
