@@ -23,6 +23,7 @@ std::string config_for(const Cluster& pg, const std::string& target_extra = "") 
          "  stat_user_indexes: { interval: 200ms }\n"
          "  freeze: { interval: 200ms }\n"
          "  sequences: { interval: 200ms }\n"
+         "  bloat: { interval: 200ms }\n"
          // Judged at once: the comparison with SQL's idx_scan = 0 needs no week of statistics.
          "indexes: { unused_min_stats_age: 0s }\n";
 }

@@ -62,7 +62,8 @@ std::string create_tables(long n) {
 std::string collectors_every(long seconds) {
   const std::string i = "{ interval: " + std::to_string(seconds) + "s }";
   return "collectors:\n  stat_user_tables: " + i + "\n  statio_user_tables: " + i + "\n  stat_user_indexes: " + i +
-         "\n  xmin_horizon: " + i + "\n  vacuum_progress: " + i + "\n  freeze: " + i + "\n  sequences: " + i + "\n";
+         "\n  xmin_horizon: " + i + "\n  vacuum_progress: " + i + "\n  freeze: " + i + "\n  sequences: " + i +
+         "\n  bloat: " + i + "\n";
 }
 
 // pghealthd's own collector series, without parsing a body of tens of MB in the test.
