@@ -36,7 +36,9 @@ WITH rels AS MATERIALIZED (
      table_shapes AS MATERIALIZED (
   SELECT attrelid, string_agg(shape, ';' ORDER BY attnum) AS columns FROM cols GROUP BY attrelid),
      indexes AS MATERIALIZED (
-  SELECT i.indexrelid, i.indrelid, i.indexprs IS NOT NULL AS expressions, i.indkey::int2[] AS keys
+  SELECT i.indexrelid, i.indrelid, i.indexprs IS NOT NULL AS expressions, i.indkey::int2[] AS keys,
+         i.indisvalid AS valid,
+         EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype = 'x') AS exclusion
     FROM rels r
     JOIN pg_index i ON i.indrelid = r.oid
     JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -47,18 +49,19 @@ WITH rels AS MATERIALIZED (
    CROSS JOIN unnest(x.keys) WITH ORDINALITY AS k(attnum, n)
     JOIN cols c ON c.attrelid = x.indrelid AND c.attnum = k.attnum
    GROUP BY x.indexrelid)
-SELECT 't' AS kind, r.oid AS relid, r.nspname AS schemaname, r.relname, '' AS indexrelname, r.relpages,
+SELECT 't' AS kind, r.oid AS relid, r.oid AS table_relid, r.nspname AS schemaname, r.relname, '' AS indexrelname, r.relpages,
        r.reltuples,
        coalesce((SELECT o.option_value::int FROM pg_options_to_table(r.reloptions) o
                   WHERE o.option_name = 'fillfactor'), 100) AS fillfactor,
-       r.analyzed, r.modified, false AS expressions, coalesce(ts.columns, '') AS columns
+       r.analyzed, r.modified, false AS expressions, true AS valid, false AS exclusion,
+       coalesce(ts.columns, '') AS columns
   FROM rels r
   LEFT JOIN table_shapes ts ON ts.attrelid = r.oid
 UNION ALL
-SELECT 'i', ic.oid, r.nspname, r.relname, ic.relname, ic.relpages::float8, ic.reltuples::float8,
+SELECT 'i', ic.oid, r.oid, r.nspname, r.relname, ic.relname, ic.relpages::float8, ic.reltuples::float8,
        coalesce((SELECT o.option_value::int FROM pg_options_to_table(ic.reloptions) o
                   WHERE o.option_name = 'fillfactor'), 90),
-       r.analyzed, r.modified, x.expressions, coalesce(xs.columns, '')
+       r.analyzed, r.modified, x.expressions, x.valid, x.exclusion, coalesce(xs.columns, '')
   FROM indexes x
   JOIN rels r ON r.oid = x.indrelid
   JOIN pg_class ic ON ic.oid = x.indexrelid
@@ -106,10 +109,12 @@ std::optional<std::vector<std::optional<model::ColumnWidth>>> parse_columns(std:
 
 std::string parse_bloat(const pg::Rows& rows, Data& out) {
   pg::FieldReader f(rows);
-  const int kind = f.require("kind"), relid = f.require("relid"), schema = f.require("schemaname"),
+  const int kind = f.require("kind"), relid = f.require("relid"), table_relid = f.require("table_relid"),
+            schema = f.require("schemaname"),
             rel = f.require("relname"), index = f.require("indexrelname"), pages = f.require("relpages"),
             tuples = f.require("reltuples"), ff = f.require("fillfactor"), analyzed = f.require("analyzed"),
-            modified = f.require("modified"), expressions = f.require("expressions"), columns = f.require("columns");
+            modified = f.require("modified"), expressions = f.require("expressions"), valid = f.require("valid"),
+            exclusion = f.require("exclusion"), columns = f.require("columns");
   if (!f.error().empty()) return f.error();
   std::vector<model::RelationBloat> all;
   all.reserve(static_cast<std::size_t>(rows.size()));
@@ -119,6 +124,9 @@ std::string parse_bloat(const pg::Rows& rows, Data& out) {
     if (k != "t" && k != "i") return "row " + std::to_string(r) + ": unknown kind '" + k + "'";
     b.index = k == "i";
     b.relid = f.integer(r, relid).value_or(0);
+    b.table_relid = f.integer(r, table_relid).value_or(0);
+    b.valid = f.boolean(r, valid);
+    b.exclusion = f.boolean(r, exclusion);
     b.schemaname = f.text(r, schema);
     b.relname = f.text(r, rel);
     b.indexrelname = f.text(r, index);

@@ -66,15 +66,27 @@ struct BloatEstimate {
   double ratio = 0;           // wasted / relpages x block size; 0 for an empty relation
 };
 
+// A reading of extension pgstattuple (method="exact"): pgstattuple_approx() of a table, pgstatindex() of
+// a btree index, taken by the bloat collector when bloat.exact is on (see collectors/bloat.h).
+struct ExactBloat {
+  double ratio = 0;         // wasted / size, 0..1
+  double wasted_bytes = 0;  // bytes the rows (entries) do not need at the fill factor
+  double measured_unix = 0;  // when it was read (seconds since the epoch)
+};
+
 // One relation of the bloat collector: a table (its heap) or one of its btree indexes, what the estimate
 // was made from, and the estimate.
 struct RelationBloat {
   std::int64_t relid = 0;
+  std::int64_t table_relid = 0;  // an index's table; a table's own relid
   bool index = false;
   std::string schemaname, relname;
   std::string indexrelname;  // an index's name; empty for a table
+  bool valid = true;         // an index: pg_index.indisvalid (false: being built, or left by a failed build)
+  bool exclusion = false;    // an index: it enforces an exclusion constraint (REINDEX CONCURRENTLY cannot)
   RelationShape shape;
   BloatEstimate estimate;
+  std::optional<ExactBloat> exact;  // the latest exact reading, when there is one
 };
 
 [[nodiscard]] BloatEstimate estimate_table_bloat(const RelationShape& table, const BloatSettings& s = {});

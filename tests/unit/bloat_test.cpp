@@ -149,11 +149,13 @@ TEST_CASE("the bloat collector's columns field: widths, hidden statistics, malfo
 
 TEST_CASE("the bloat collector's answer becomes estimates, an index's with its fill factor", "[bloat]") {
   const pghealthd::pg::TextRows rows(
-      {"kind", "relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples", "fillfactor", "analyzed",
-       "modified", "expressions", "columns"},
-      {{"t", "16390", "public", "orders", "", "334", "20000", "100", "t", "0", "f", "4:0:4:i;33:0:-1:i"},
-       {"i", "16395", "public", "orders", "orders_pkey", "112", "20000", "90", "t", "0", "f", "4:0:4:i"},
-       {"t", "16400", "public", "hidden", "", "100", "5000", "100", "t", "0", "f", "?:?:4:i"}});
+      {"kind", "relid", "table_relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples", "fillfactor",
+       "analyzed", "modified", "expressions", "valid", "exclusion", "columns"},
+      {{"t", "16390", "16390", "public", "orders", "", "334", "20000", "100", "t", "0", "f", "t", "f",
+        "4:0:4:i;33:0:-1:i"},
+       {"i", "16395", "16390", "public", "orders", "orders_pkey", "112", "20000", "90", "t", "0", "f", "f", "t",
+        "4:0:4:i"},
+       {"t", "16400", "16400", "public", "hidden", "", "100", "5000", "100", "t", "0", "f", "t", "f", "?:?:4:i"}});
   pghealthd::collectors::Data data;
   REQUIRE(pghealthd::collectors::parse_bloat(rows, data).empty());
   REQUIRE(data.bloat.size() == 3);
@@ -161,10 +163,15 @@ TEST_CASE("the bloat collector's answer becomes estimates, an index's with its f
   CHECK(data.bloat[0].estimate.ratio == Approx(0.5));
   CHECK(data.bloat[1].index);
   CHECK(data.bloat[1].indexrelname == "orders_pkey");
+  CHECK(data.bloat[1].table_relid == 16390);
+  CHECK_FALSE(data.bloat[1].valid);
+  CHECK(data.bloat[1].exclusion);
+  CHECK(data.bloat[0].valid);
   CHECK(data.bloat[1].estimate.ratio == Approx(0.5));
   CHECK(data.bloat[2].estimate.unestimated == Unestimated::kNoStatistics);
-  const pghealthd::pg::TextRows bad({"kind", "relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples",
-                                     "fillfactor", "analyzed", "modified", "expressions", "columns"},
-                                    {{"t", "1", "s", "t", "", "1", "1", "100", "t", "0", "f", "garbage"}});
+  const pghealthd::pg::TextRows bad({"kind", "relid", "table_relid", "schemaname", "relname", "indexrelname",
+                                     "relpages", "reltuples", "fillfactor", "analyzed", "modified", "expressions",
+                                     "valid", "exclusion", "columns"},
+                                    {{"t", "1", "1", "s", "t", "", "1", "1", "100", "t", "0", "f", "t", "f", "garbage"}});
   CHECK_THAT(pghealthd::collectors::parse_bloat(bad, data), Catch::Matchers::Contains("malformed columns"));
 }
