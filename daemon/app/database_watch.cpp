@@ -448,6 +448,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   ctx_.store.put(key_, kind, snapshot);
   if (kind == collectors::Kind::kStatUserTables) ctx_.engines.on_tables(key_, snapshot);
   if (kind == collectors::Kind::kFreeze) ctx_.engines.on_freeze(key_, snapshot);
+  if (kind == collectors::Kind::kBloat) ctx_.engines.on_bloat(key_, snapshot);
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(unix_now());
   if (!last.empty()) {

@@ -2,16 +2,27 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 namespace pghealthd::app {
 namespace {
+
+// What keeps a bloated index from being rebuilt (policy/reindex_policy.h): its skip series start at 0.
+constexpr std::array kReindexReasons{policy::Reason::kExcluded,          policy::Reason::kExclusionConstraint,
+                                     policy::Reason::kCooldown,          policy::Reason::kAutovacuumRunning,
+                                     policy::Reason::kIndexBuildRunning, policy::Reason::kOutsideWindow,
+                                     policy::Reason::kInRecovery,        policy::Reason::kNotLeader,
+                                     policy::Reason::kRateLimited,       policy::Reason::kDryRun};
 
 // An engine's reports, written into the metrics store under its database's labels.
 class StoreSink final : public maintenance::Sink {
  public:
   StoreSink(metrics::Store& store, metrics::DbKey key) : store_(store), key_(std::move(key)) {
-    std::vector<std::string_view> reasons;
-    for (std::size_t i = 0; i < policy::kReasonCount; ++i) reasons.push_back(policy::name(static_cast<policy::Reason>(i)));
-    store_.add_vacuum_series(key_, reasons);
+    std::vector<std::string_view> reasons, reindex_reasons;
+    for (std::size_t i = 0; i < policy::kVacuumReasonCount; ++i)
+      reasons.push_back(policy::name(static_cast<policy::Reason>(i)));
+    for (auto r : kReindexReasons) reindex_reasons.push_back(policy::name(r));
+    store_.add_vacuum_series(key_, reasons, reindex_reasons);
   }
   void skipped(std::string_view reason) override { store_.vacuum_skipped(key_, reason); }
   void run(const std::string& schema, const std::string& table, std::string_view action,
@@ -21,6 +32,13 @@ class StoreSink final : public maintenance::Sink {
   void duration(double seconds) override { store_.vacuum_duration(key_, seconds); }
   void removed(std::int64_t rows) override { store_.vacuum_removed(key_, static_cast<double>(rows)); }
   void tuned(std::string_view result) override { store_.tuning_change(key_, result); }
+  void reindexed(const std::string& schema, const std::string& table, const std::string& index,
+                 std::string_view result) override {
+    store_.reindex_run(key_, schema, table, index, result);
+  }
+  void reclaimed(std::int64_t bytes) override { store_.reindex_reclaimed(key_, static_cast<double>(bytes)); }
+  void reindex_skipped(std::string_view reason) override { store_.reindex_skipped(key_, reason); }
+  void leftover_dropped() override { store_.reindex_leftover_dropped(key_); }
   void forget(const std::string& schema, const std::string& table) override {
     store_.forget_vacuum_table(key_, schema, table);
   }
@@ -44,6 +62,7 @@ void Engines::start_engine(const metrics::DbKey& key, const pg::ConnectParams& p
                                                       params, cfg_, budget);
   // The freeze ages collected so far (the collector runs every few minutes).
   if (auto ages = store_.get(key, collectors::Kind::kFreeze)) engine->on_freeze(std::move(ages));
+  if (auto bloat = store_.get(key, collectors::Kind::kBloat)) engine->on_bloat(std::move(bloat));
   engines_[key] = std::move(engine);
 }
 
@@ -80,7 +99,7 @@ void Engines::configure(const maintenance::Config& cfg) {
   cfg_ = cfg;
   if (!wanted()) {
     while (!engines_.empty())
-      stop_engine(engines_.begin()->first, "automatic vacuum, freezing and tuning were turned off");
+      stop_engine(engines_.begin()->first, "automatic vacuum, freezing, tuning and reindex were turned off");
     return;
   }
   for (const auto& [key, params] : watched_) start_or_reconfigure(key, params);
@@ -92,6 +111,10 @@ void Engines::on_tables(const metrics::DbKey& key, std::shared_ptr<const collect
 
 void Engines::on_freeze(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {
   if (auto it = engines_.find(key); it != engines_.end()) it->second->on_freeze(std::move(snapshot));
+}
+
+void Engines::on_bloat(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot) {
+  if (auto it = engines_.find(key); it != engines_.end()) it->second->on_bloat(std::move(snapshot));
 }
 
 void Engines::stop_all(std::string_view why) {

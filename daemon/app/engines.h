@@ -38,6 +38,8 @@ class Engines {
   void on_tables(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot);
   // The freeze collector's snapshot, for the freeze decisions.
   void on_freeze(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot);
+  // The bloat collector's snapshot, for the REINDEX decisions.
+  void on_bloat(const metrics::DbKey& key, std::shared_ptr<const collectors::Data> snapshot);
   // Shutdown: every engine stops, cancelling what it runs.
   void stop_all(std::string_view why);
   [[nodiscard]] std::size_t size() const { return engines_.size(); }

@@ -141,6 +141,22 @@ struct Tuning {
   bool operator==(const Tuning&) const = default;  // reload compares configurations
 };
 
+// REINDEX INDEX CONCURRENTLY of bloated btree indexes (opt-in, `reindex:`): one index at a time per target,
+// at most max_per_day per target, in the windows (vacuum.timezone), through the maintenance engine's frame
+// (primary only, leader lock, vacuum.lock_timeout for its waits, cancelled on shutdown). Decided from the
+// bloat collector's exact reading when there is one, else its estimate.
+struct Reindex {
+  bool enabled = false;
+  bool dry_run = false;
+  double min_bloat_ratio = 0.3;                // act on an index at least this bloated ...
+  std::int64_t min_size_bytes = 10 * 1024 * 1024;  // ... and at least this large
+  std::vector<Window> windows;                 // empty: any time
+  Duration max_duration{std::chrono::hours(2)};  // statement_timeout of one REINDEX
+  int max_per_day = 4;                         // per target
+  bool drop_leftovers = true;  // DROP INDEX CONCURRENTLY the invalid *_ccnew/*_ccold a failed one leaves
+  bool operator==(const Reindex&) const = default;  // reload compares configurations
+};
+
 // Index health (`indexes:`): an index is called unused only when its statistics have counted for at
 // least this long (since pg_stat_database.stats_reset, or since pghealthd began watching a database whose
 // statistics were never reset). 0 judges at once.
@@ -172,6 +188,7 @@ struct Config {
   Freeze freeze;
   Advice advice;
   Tuning tuning;
+  Reindex reindex;
   Indexes indexes;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };

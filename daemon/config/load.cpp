@@ -556,6 +556,31 @@ void read_tuning(Reader& r, const YAML::Node& node, Tuning& t) {
   read_windows(r, node, what, t.windows);
 }
 
+void read_reindex(Reader& r, const YAML::Node& node, Reindex& x) {
+  const std::string what = "reindex";
+  if (!r.expect_map(node, what,
+                    {"enabled", "dry_run", "min_bloat_ratio", "min_size_bytes", "windows", "max_duration",
+                     "max_per_day", "drop_leftovers"}))
+    return;
+  if (const auto n = node["enabled"])
+    if (auto b = r.boolean(n, what + ".enabled")) x.enabled = *b;
+  if (const auto n = node["dry_run"])
+    if (auto b = r.boolean(n, what + ".dry_run")) x.dry_run = *b;
+  if (const auto n = node["drop_leftovers"])
+    if (auto b = r.boolean(n, what + ".drop_leftovers")) x.drop_leftovers = *b;
+  // Above 0: rebuilding indexes that are not bloated would be a rewrite loop.
+  if (const auto n = node["min_bloat_ratio"])
+    if (auto d = r.number(n, what + ".min_bloat_ratio", 0.01, 0.99)) x.min_bloat_ratio = *d;
+  if (const auto n = node["min_size_bytes"])
+    if (auto i = r.integer(n, what + ".min_size_bytes", 0, INT64_MAX)) x.min_size_bytes = *i;
+  if (const auto n = node["max_per_day"])
+    if (auto i = r.integer(n, what + ".max_per_day", 1, 10000)) x.max_per_day = static_cast<int>(*i);
+  // The REINDEX's statement_timeout (maintenance/engine.cpp).
+  if (const auto n = node["max_duration"])
+    if (auto d = r.server_duration(n, what + ".max_duration", kStatementTimeoutLimit, false)) x.max_duration = *d;
+  read_windows(r, node, what, x.windows);
+}
+
 void check_conninfo(Reader& r, const YAML::Node& node, const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
@@ -701,7 +726,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
                     {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
-                     "vacuum", "freeze", "advice", "tuning", "indexes"}))
+                     "vacuum", "freeze", "advice", "tuning", "reindex", "indexes"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -736,6 +761,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (const auto n = root["freeze"]) read_freeze(r, n, cfg.freeze);
   if (const auto n = root["advice"]) read_advice(r, n, cfg.advice);
   if (const auto n = root["tuning"]) read_tuning(r, n, cfg.tuning);
+  if (const auto n = root["reindex"]) read_reindex(r, n, cfg.reindex);
   if (const auto n = root["indexes"]) read_indexes(r, n, cfg.indexes);
 
   const auto targets = root["targets"];

@@ -9,6 +9,7 @@
 
 #include "collectors/xmin_horizon.h"
 #include "policy/freeze_policy.h"
+#include "policy/reindex_policy.h"
 #include "policy/tuning_policy.h"
 #include "maintenance/statement.h"
 #include "pg/conninfo.h"
@@ -102,14 +103,9 @@ void log_failure(std::string_view what, const model::DbKey& key, const pg::Error
 
 }  // namespace
 
-int TargetBudget::actions_since(policy::TimePoint since) {
-  while (!actions.empty() && actions.front() < since) actions.pop_front();
-  return static_cast<int>(actions.size());
-}
-
-int TargetBudget::tunings_since(policy::TimePoint since) {
-  while (!tunings.empty() && tunings.front() < since) tunings.pop_front();
-  return static_cast<int>(tunings.size());
+int TargetBudget::since(std::deque<policy::TimePoint>& times, policy::TimePoint since) {
+  while (!times.empty() && times.front() < since) times.pop_front();
+  return static_cast<int>(times.size());
 }
 
 Engine::Engine(asio::any_io_executor loop, ConnectionFactory connect, std::unique_ptr<Sink> sink, model::DbKey key,
@@ -133,11 +129,14 @@ void Engine::reconfigure(pg::ConnectParams params, const Config& cfg) {
   spdlog::info("maintenance settings changed: they apply from the next decision target={} datname={}", key_.target,
                key_.datname);
   if (!running_) return;
+  const auto action = running_->action;
   if (settings_->rules.for_table(running_->schema, running_->table).excluded)
     cancel_running("the table is now excluded by a vacuum.tables rule");
-  else if (running_->freeze && !settings_->freeze.enabled)
+  else if (action == policy::Action::kFreeze && !settings_->freeze.enabled)
     cancel_running("freezing was turned off");
-  else if (!running_->freeze && !settings_->cfg.enabled)
+  else if (action == policy::Action::kReindex && !settings_->all.reindex.enabled)
+    cancel_running("automatic reindex was turned off");
+  else if ((action == policy::Action::kVacuumAnalyze || action == policy::Action::kAnalyze) && !settings_->cfg.enabled)
     cancel_running("automatic vacuum was turned off");
 }
 
@@ -270,43 +269,65 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   policy::Environment env;
   env.local = local_time(cfg.timezone, now);
   env.running = budget_->running;
-  env.actions_last_hour = budget_->actions_since(now - std::chrono::hours(1));
+  env.actions_last_hour = TargetBudget::since(budget_->actions, now - std::chrono::hours(1));
   const bool any_held = std::any_of(history_.begin(), history_.end(), [](const auto& h) { return h.second.held_xmin.has_value(); });
 
   // The freeze collector's last ages (kept: a newer snapshot may arrive during the check).
   const auto ages = s->freeze.enabled ? freeze_ages_ : nullptr;
-  const int tuned_last_day = budget_->tunings_since(now - policy::kTuningCooldown);
-  auto decide_all = [&](std::vector<policy::Decision>& vacuums, std::vector<policy::Decision>& freezes,
-                        std::vector<policy::Decision>& tunes) {
-    vacuums.clear();
+  const int tuned_last_day = TargetBudget::since(budget_->tunings, now - policy::kTuningCooldown);
+  const int reindexed_last_day = TargetBudget::since(budget_->reindexes, now - policy::kReindexCooldown);
+  const auto& reindex_cfg = s->all.reindex;
+  const auto bloat = reindex_cfg.enabled ? bloat_ : nullptr;
+  env.reindexes_running = budget_->reindexes_running;
+  std::erase_if(reindex_history_, [&](const auto& h) { return now - h.second >= policy::kReindexCooldown; });
+  // Vacuums first (dead rows cost every query now), then freezes (oldest first), then tuning changes, then
+  // one REINDEX (the longest, and the least urgent).
+  std::vector<policy::Decision> decisions, freezes, tunes, reindexes;
+  auto decide_all = [&] {
+    decisions.clear();
     freezes.clear();
     tunes.clear();
-    if (cfg.enabled) vacuums = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
+    reindexes.clear();
+    if (cfg.enabled) decisions = policy::decide(snapshot->tables, cfg, s->rules, history_, env, now);
     if (ages)
       freezes = policy::decide_freeze(snapshot->tables, ages->freeze, s->freeze, cfg.max_per_hour, s->rules,
                                       freeze_history_, env, now);
     if (s->tuning.apply)
       tunes = policy::decide_tuning(snapshot->tables, snapshot->churn, s->tuning, s->advice, s->rules,
                                     tuning_history_, env, tuned_last_day, now);
+    if (bloat)
+      reindexes = policy::decide_reindex(bloat->bloat, snapshot->tables, reindex_cfg, s->rules, reindex_history_,
+                                         env, reindexed_last_day, now);
   };
-  // First pass without asking the server: most checks end here, at no cost to the database.
-  std::vector<policy::Decision> decisions, freezes, tunes;
   // (A named array rather than a braced list in the loops: GCC 12 mishandles those in coroutines.)
-  const std::array<std::vector<policy::Decision>*, 3> lists{&decisions, &freezes, &tunes};
+  const std::array<std::vector<policy::Decision>*, 4> lists{&decisions, &freezes, &tunes, &reindexes};
+  auto record = [&](const std::vector<policy::Decision>* list, const policy::Decision& d) {
+    if (list == &tunes) record_tuning_skip(d);
+    else if (list == &reindexes) record_reindex_skip(d);
+    else record_skip(d, list == &freezes);
+  };
   auto record_skips = [&] {
     for (auto* list : lists)
-      for (const auto& d : *list) {
-        if (list == &tunes) record_tuning_skip(d);
-        else record_skip(d, list == &freezes);
-      }
+      for (const auto& d : *list) record(list, d);
   };
-  decide_all(decisions, freezes, tunes);
+  // First pass without asking the server: most checks end here, at no cost to the database.
+  decide_all();
+  // What is logged once per index is forgotten with the index (or when it is no longer a candidate).
+  std::erase_if(reindex_logged_, [&](const auto& l) {
+    return std::none_of(reindexes.begin(), reindexes.end(), [&](const policy::Decision& d) {
+      return d.index->schemaname == l.first.first && d.index->indexrelname == l.first.second;
+    });
+  });
   auto acts = [](const auto& d) { return d.action.has_value(); };
+  // Leftovers of failed rebuilds are looked for once the engine may write: at its first such check.
+  const bool leftovers = leftovers_due_ && reindex_cfg.enabled && reindex_cfg.drop_leftovers && !reindex_cfg.dry_run;
   const bool wants_to_act =
+      leftovers ||
       std::any_of(decisions.begin(), decisions.end(), [](const auto& d) {
         return d.action.has_value() || d.skipped == policy::Reason::kXminHorizonHeld;
       }) ||
-      std::any_of(freezes.begin(), freezes.end(), acts) || std::any_of(tunes.begin(), tunes.end(), acts);
+      std::any_of(freezes.begin(), freezes.end(), acts) || std::any_of(tunes.begin(), tunes.end(), acts) ||
+      std::any_of(reindexes.begin(), reindexes.end(), acts);
   if (!wants_to_act || stopped_) {
     record_skips();
     co_return;
@@ -334,7 +355,8 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
     }
   } connected{*this};
   budget_->checking++;
-  const bool dry_run = (!cfg.enabled || cfg.dry_run) && (!ages || s->freeze.dry_run) && !s->tuning.apply;
+  const bool dry_run = (!cfg.enabled || cfg.dry_run) && (!ages || s->freeze.dry_run) && !s->tuning.apply &&
+                       (!reindex_cfg.enabled || reindex_cfg.dry_run);
   if (!co_await ensure_connected(*watch_, false, *s) || stopped_) co_return;
   if (!dry_run && (!co_await ensure_connected(*conn_, true, *s) || stopped_)) co_return;
 
@@ -363,11 +385,13 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
     leader = !l.error && first_is_true(l.result.get(), 0);
     env.leader = leader;
   }
-  decide_all(decisions, freezes, tunes);
+  decide_all();
+  // A crash or a kill -9 in the middle of a REINDEX left its copy behind: an invalid index every write
+  // still updates. Dropped before anything else, once.
+  if (leftovers && leader && !stopped_ && co_await drop_leftovers(0)) leftovers_due_ = false;
 
-  // Vacuums first (dead rows cost every query now), then freezes (oldest first), then tuning changes.
   for (auto* list : lists) {
-    const bool freezing = list == &freezes, tuning = list == &tunes;
+    bool reindexed = false;  // one REINDEX per check: the next check decides again, with fresh budgets
     for (const auto& d : *list) {
       if (stopped_) break;
       if (generation != generation_) {
@@ -377,13 +401,18 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
         break;
       }
       if (d.skipped) {
-        if (tuning) record_tuning_skip(d);
-        else record_skip(d, freezing);
+        record(list, d);
         continue;
       }
-      if (!d.action) continue;
-      if (tuning) co_await tune(d, s);
-      else co_await act(d, s);
+      if (!d.action || reindexed) continue;
+      if (list == &tunes) {
+        co_await tune(d, s);
+      } else if (list == &reindexes) {
+        co_await reindex(d, s);
+        reindexed = true;
+      } else {
+        co_await act(d, s);
+      }
     }
   }
   if (leader && !stopped_) {
@@ -457,6 +486,29 @@ awaitable<std::optional<Counters>> Engine::settle(std::int64_t relid, bool vacuu
   }
 }
 
+awaitable<pg::QueryOutcome> Engine::run_watched(std::shared_ptr<Engine> self, const std::string& sql,
+                                                config::Duration max_duration, const Settings& s) {
+  cancelled_by_us_ = false;
+  cancel_reason_.clear();
+  // The blocker watch runs beside the statement and must be finished before watch_ is used again.
+  auto statement_done = std::make_shared<bool>(false);
+  auto watcher_finished = std::make_shared<asio::steady_timer>(loop_, steady_clock::time_point::max());
+  auto watcher_over = std::make_shared<bool>(false);
+  asio::co_spawn(loop_, watch_blockers(self, conn_->backend_pid(), s.cfg.lock_timeout, statement_done),
+                 [watcher_finished, watcher_over](std::exception_ptr) {
+                   *watcher_over = true;
+                   watcher_finished->cancel();
+                 });
+  auto q = co_await conn_->query(sql, {}, max_duration + kActionDeadlineMargin);
+  *statement_done = true;
+  running_.reset();
+  if (!*watcher_over) {
+    boost::system::error_code ec;
+    co_await watcher_finished->async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  co_return q;
+}
+
 awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   const auto& t = *d.table;
   auto self = shared_from_this();
@@ -482,9 +534,7 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   (freeze ? freeze_history_ : history_)[t.relid].last_action = now;
   (freeze ? freeze_logged_ : logged_)[t.relid] = "acted";
   series_[t.relid] = {t.schemaname, t.relname};
-  running_ = Running{t.relid, t.schemaname, t.relname, action_label(*d.action, t.relkind), freeze};
-  cancelled_by_us_ = false;
-  cancel_reason_.clear();
+  running_ = Running{t.relid, t.schemaname, t.relname, action_label(*d.action, t.relkind), *d.action, {}};
   spdlog::info("{} started target={} datname={} table={} why=\"{}\"", running_->what, key_.target, key_.datname,
                qualified(t.schemaname, t.relname), d.why);
   // A freeze ends with its window: what it froze stays frozen, the next window goes on from there.
@@ -493,32 +543,16 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
     if (const auto left = policy::window_remaining(s->freeze.windows, local_time(s->cfg.timezone, now))) {
       window_end->expires_after(*left);
       window_end->async_wait([this, self](const boost::system::error_code& ec) {
-        if (!ec && running_ && running_->freeze) cancel_running(kWindowClosed);
+        if (!ec && running_ && running_->action == policy::Action::kFreeze) cancel_running(kWindowClosed);
       });
     }
   }
 
-  // The blocker watch runs beside the statement and must be finished before watch_ is used again.
-  auto statement_done = std::make_shared<bool>(false);
-  auto watcher_finished = std::make_shared<asio::steady_timer>(loop_, steady_clock::time_point::max());
-  auto watcher_over = std::make_shared<bool>(false);
-  asio::co_spawn(loop_, watch_blockers(self, conn_->backend_pid(), s->cfg.lock_timeout, statement_done),
-                 [watcher_finished, watcher_over](std::exception_ptr) {
-                   *watcher_over = true;
-                   watcher_finished->cancel();
-                 });
-
   const auto started = steady_clock::now();
-  auto q = co_await conn_->query(sql, {}, max_duration + kActionDeadlineMargin);
+  auto q = co_await run_watched(self, sql, max_duration, *s);
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
-  *statement_done = true;
   window_end->cancel();
   (freeze ? budget_->freezes_running : budget_->running)--;
-  running_.reset();
-  if (!*watcher_over) {
-    boost::system::error_code ec;
-    co_await watcher_finished->async_wait(asio::redirect_error(use_awaitable, ec));
-  }
 
   RunReport run;
   run.vacuum = vacuum;
@@ -636,6 +670,180 @@ awaitable<void> Engine::tune(const policy::Decision& d, SettingsPtr s) {
     spdlog::warn("tuning not applied target={} datname={} table={} result={} statement=\"{}\"{}", key_.target,
                  key_.datname, qualified(t.schemaname, t.relname), name(result), sql,
                  q.error ? " detail=\"" + pg::describe(*q.error) + "\"" : "");
+}
+
+void Engine::record_reindex_skip(const policy::Decision& d) {
+  if (!d.skipped || stopped_) return;
+  const auto& t = *d.table;
+  const auto& x = *d.index;
+  const auto reason = *d.skipped;
+  sink_->reindex_skipped(policy::name(reason));
+  if (reason == policy::Reason::kDryRun) {
+    sink_->reindexed(t.schemaname, t.relname, x.indexrelname, "dry_run");
+    series_[t.relid] = {t.schemaname, t.relname};
+  }
+  auto& last = reindex_logged_[{x.schemaname, x.indexrelname}];
+  if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
+  last = std::string(policy::name(reason));
+  const auto level = reason == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
+  if (reason == policy::Reason::kDryRun)
+    spdlog::log(level, "dry run: would reindex target={} datname={} index={} table={} why=\"{}\"", key_.target,
+                key_.datname, qualified(x.schemaname, x.indexrelname), qualified(t.schemaname, t.relname), d.why);
+  else
+    spdlog::log(level, "not reindexing index target={} datname={} index={} reason={} why=\"{}\"", key_.target,
+                key_.datname, qualified(x.schemaname, x.indexrelname), policy::name(reason), d.why);
+}
+
+awaitable<std::optional<IndexState>> Engine::index_state(const std::string& schema, const std::string& index,
+                                                         bool& read) {
+  // By name: a rebuilt index is a new relation (another OID) under the old name.
+  static constexpr std::string_view kState =
+      "SELECT c.oid, pg_relation_size(c.oid), i.indisvalid FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid "
+      "WHERE n.nspname = $1 AND c.relname = $2";
+  std::vector<std::string> params{schema, index};
+  auto q = co_await watch_->query(kState, std::move(params), kControlQueryTimeout);
+  read = !q.error;
+  if (q.error) co_return std::nullopt;
+  pg::ResultRows rows(q.result.get());
+  if (rows.size() < 1) co_return std::nullopt;
+  pg::FieldReader f(rows);
+  IndexState st{f.integer(0, 0).value_or(0), f.integer(0, 1).value_or(0), f.boolean(0, 2)};
+  if (!f.error().empty()) {
+    read = false;
+    co_return std::nullopt;
+  }
+  co_return st;
+}
+
+awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
+  const auto& t = *d.table;
+  const model::RelationBloat x = *d.index;  // (a copy: a new bloat snapshot may replace the old meanwhile)
+  const auto& cfg = s->all.reindex;
+  auto self = shared_from_this();
+  // Right before acting: still a primary, nobody vacuuming the table or building an index on it (REINDEX
+  // would queue for its lock), and the index as it is now.
+  static constexpr std::string_view kRecheck =
+      "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid), "
+      "EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = $1::oid)";
+  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  if (stopped_) co_return;
+  if (pre.error) {
+    log_failure("maintenance check failed right before reindexing", key_, *pre.error);
+    co_return;
+  }
+  std::optional<policy::Reason> wait;
+  if (first_is_true(pre.result.get(), 0)) wait = policy::Reason::kInRecovery;
+  else if (first_is_true(pre.result.get(), 1)) wait = policy::Reason::kAutovacuumRunning;
+  else if (first_is_true(pre.result.get(), 2)) wait = policy::Reason::kIndexBuildRunning;
+  else if (budget_->reindexes_running > 0) wait = policy::Reason::kRateLimited;
+  if (wait) {
+    policy::Decision skip = d;
+    skip.skipped = wait;
+    skip.why = wait == policy::Reason::kRateLimited ? std::string("a REINDEX already runs on this target")
+                                                    : std::string(kFoundBeforeActing);
+    record_reindex_skip(skip);
+    co_return;
+  }
+  bool read = false;
+  const auto before = co_await index_state(x.schemaname, x.indexrelname, read);
+  if (stopped_ || !read) co_return;
+  const auto now = std::chrono::system_clock::now();
+  reindex_history_[{x.schemaname, x.indexrelname}] = now;
+  reindex_logged_[{x.schemaname, x.indexrelname}] = "acted";
+  series_[t.relid] = {t.schemaname, t.relname};
+  if (!before) {  // dropped (or renamed) since the bloat collector saw it
+    sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(Result::kDropped));
+    spdlog::info("reindex finished target={} datname={} index={} result=dropped (no index of that name now)",
+                 key_.target, key_.datname, qualified(x.schemaname, x.indexrelname));
+    co_return;
+  }
+  const std::string sql =
+      reindex_statement(conn_->escape_identifier(x.schemaname), conn_->escape_identifier(x.indexrelname));
+  if (sql.empty()) co_return;  // quoting failed: the connection is gone
+  if (!co_await set_statement_timeout(cfg.max_duration) || stopped_) co_return;
+
+  budget_->reindexes_running++;
+  budget_->reindexes.push_back(now);
+  running_ = Running{t.relid, t.schemaname, t.relname, "reindex", policy::Action::kReindex, x.indexrelname};
+  spdlog::info("reindex started target={} datname={} index={} table={} bytes={} why=\"{}\"", key_.target,
+               key_.datname, qualified(x.schemaname, x.indexrelname), qualified(t.schemaname, t.relname),
+               before->bytes, d.why);
+  const auto started = steady_clock::now();
+  auto q = co_await run_watched(self, sql, cfg.max_duration, *s);
+  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  budget_->reindexes_running--;
+  if (stopped_) co_return;  // cancelled by stop(): the next start drops what it left
+
+  std::optional<IndexState> after;
+  if (!q.error) after = co_await index_state(x.schemaname, x.indexrelname, read);
+  const auto outcome = classify_reindex(q.error, cancelled_by_us_, *before, !q.error && read, after);
+  if (stopped_) co_return;
+  sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(outcome.result));
+  if (outcome.result == Result::kSuccess) {
+    sink_->reclaimed(outcome.reclaimed_bytes);
+    spdlog::info("reindex finished target={} datname={} index={} result=success seconds={:.3f} bytes_before={} "
+                 "bytes_after={} reclaimed={}",
+                 key_.target, key_.datname, qualified(x.schemaname, x.indexrelname), seconds, before->bytes,
+                 after->bytes, outcome.reclaimed_bytes);
+  } else {
+    std::string detail = q.error ? pg::describe(*q.error) : std::string();
+    if (outcome.result == Result::kCancelled && !cancel_reason_.empty()) detail += " (" + cancel_reason_ + ")";
+    spdlog::warn("reindex finished target={} datname={} index={} result={} seconds={:.3f}{}", key_.target,
+                 key_.datname, qualified(x.schemaname, x.indexrelname), name(outcome.result), seconds,
+                 detail.empty() ? "" : " detail=\"" + detail + "\"");
+  }
+  if (conn_->connected()) (void)co_await set_statement_timeout(s->cfg.max_duration);
+  // A failed concurrent rebuild leaves its copy behind (invalid, yet updated by every write): drop it now.
+  if (q.error && cfg.drop_leftovers && !stopped_ && conn_->connected()) (void)co_await drop_leftovers(t.relid);
+}
+
+awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
+  // Invalid *_ccnew / *_ccold indexes, unless someone builds an index on their table now or holds a lock on
+  // them (a REINDEX CONCURRENTLY in progress elsewhere has exactly such an index).
+  static constexpr std::string_view kLeftovers =
+      "SELECT n.nspname, c.relname, c.oid FROM pg_index i "
+      "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' AND c.relpersistence <> 't' "
+      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' "
+      "AND ($1::oid = 0 OR i.indrelid = $1::oid) "
+      "AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid) "
+      "AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.pid <> pg_backend_pid() "
+      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) ORDER BY c.oid";
+  auto q = co_await watch_->query(kLeftovers, arg(std::to_string(table_relid)), kControlQueryTimeout);
+  if (stopped_) co_return false;
+  if (q.error) {
+    log_failure("cannot look for leftovers of failed REINDEX CONCURRENTLY", key_, *q.error);
+    co_return false;
+  }
+  pg::ResultRows rows(q.result.get());
+  for (int r = 0; r < rows.size() && !stopped_; ++r) {
+    const std::string schema(rows.get(r, 0).value_or("")), index(rows.get(r, 1).value_or("")),
+        oid(rows.get(r, 2).value_or("0"));
+    if (!policy::is_reindex_leftover(index, false)) continue;
+    const auto sql = drop_index_statement(conn_->escape_identifier(schema), conn_->escape_identifier(index));
+    if (sql.empty()) co_return false;
+    // It waits for the transactions that may use the index, each wait bounded by the session's lock_timeout.
+    auto drop = co_await conn_->query(sql, {}, kControlQueryTimeout + 4 * settings_->cfg.lock_timeout);
+    if (stopped_) co_return false;
+    bool gone = false;
+    if (!drop.error) {  // proven by the catalog, not by the command's status
+      static constexpr std::string_view kGone = "SELECT NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)";
+      auto g = co_await watch_->query(kGone, arg(oid), kControlQueryTimeout);
+      gone = !g.error && first_is_true(g.result.get(), 0);
+    }
+    if (gone) {
+      sink_->leftover_dropped();
+      spdlog::info("dropped an invalid index left by a failed REINDEX CONCURRENTLY target={} datname={} index={}",
+                   key_.target, key_.datname, qualified(schema, index));
+    } else {
+      spdlog::warn("cannot drop an invalid index left by a failed REINDEX CONCURRENTLY target={} datname={} "
+                   "index={}{}",
+                   key_.target, key_.datname, qualified(schema, index),
+                   drop.error ? " detail=\"" + pg::describe(*drop.error) + "\"" : "");
+    }
+  }
+  co_return true;
 }
 
 awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {

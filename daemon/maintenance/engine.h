@@ -1,8 +1,9 @@
 // The maintenance engine of one database: the one frame every action that writes to a database runs in.
 // Its actions are VACUUM (ANALYZE) and ANALYZE (vacuum:), VACUUM (FREEZE) ahead of autovacuum (freeze:,
-// from the freeze collector's ages), and ALTER TABLE ... SET (autovacuum_*) of tuning advice (tuning:,
-// policy::decide_tuning, proven from pg_class.reloptions); what comes next (REINDEX) plugs into the same
-// frame and shares its safeguards:
+// from the freeze collector's ages), ALTER TABLE ... SET (autovacuum_*) of tuning advice (tuning:,
+// policy::decide_tuning, proven from pg_class.reloptions), and REINDEX INDEX CONCURRENTLY of bloated btree
+// indexes (reindex:, policy::decide_reindex from the bloat collector's numbers, proven from the catalog: the
+// index of that name is a new, valid relation). They share one frame and its safeguards:
 //  - decisions are pure (policy::decide picks candidates; maintenance/outcome.h classifies what happened;
 //    maintenance/statement.h builds the SQL); this class only gathers their inputs and carries them out;
 //  - its own connection, one statement per call, autocommit; statement_timeout = max_duration,
@@ -21,6 +22,12 @@
 //  - a freeze runs with statement_timeout = freeze.max_duration, and is cancelled when its window closes
 //    (the pages it froze stay frozen: the next window goes on from there); its proof is vacuum_count, and
 //    the table's age after it is read from pg_class;
+//  - a REINDEX runs with statement_timeout = reindex.max_duration, one at a time per target and one per
+//    check (vacuums, freezes and tuning come first); it starts only in a reindex window and is not cancelled
+//    when the window closes (all its work would be lost). A failed or cancelled one leaves an invalid
+//    <index>_ccnew behind (and <index>_ccold when only the last step failed): the engine drops it with DROP
+//    INDEX CONCURRENTLY at once, and drops such leftovers found at its first check (after a crash or a
+//    kill -9), unless another session is building an index on that table or holds a lock on it;
 //  - both connections exist only during a check that wants to act, and at most max_concurrent databases
 //    of a target run such a check at once (the others skip as rate_limited).
 //
@@ -44,6 +51,7 @@
 #include "collectors/collector.h"
 #include "maintenance/outcome.h"
 #include "pg/connection.h"
+#include "policy/reindex_policy.h"
 #include "policy/vacuum_policy.h"
 
 namespace pghealthd::maintenance {
@@ -53,13 +61,20 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual void skipped(std::string_view reason) = 0;
-  // `action`: vacuum, analyze or freeze (the `action` label).
+  // `action`: vacuum, analyze or freeze (the `action` label); a REINDEX has reindexed().
   virtual void run(const std::string& schema, const std::string& table, std::string_view action,
                    std::string_view result) = 0;
   virtual void duration(double seconds) = 0;
   virtual void removed(std::int64_t rows) = 0;
   // One tuning change (ALTER TABLE ... SET) by result (pghealthd_tuning_changes_total).
   virtual void tuned(std::string_view result) = 0;
+  // One REINDEX by result (pghealthd_reindex_runs_total), the bytes it gave back, a candidate index left
+  // alone at a check, and a leftover of a failed concurrent rebuild dropped.
+  virtual void reindexed(const std::string& schema, const std::string& table, const std::string& index,
+                         std::string_view result) = 0;
+  virtual void reclaimed(std::int64_t bytes) = 0;
+  virtual void reindex_skipped(std::string_view reason) = 0;
+  virtual void leftover_dropped() = 0;
   // The table is gone (dropped, or renamed): its per-table series go with it.
   virtual void forget(const std::string& schema, const std::string& table) = 0;
 };
@@ -70,9 +85,12 @@ struct Config {
   config::Freeze freeze;
   config::Advice advice;
   config::Tuning tuning;
-  [[nodiscard]] static Config of(const config::Config& c) { return {c.vacuum, c.freeze, c.advice, c.tuning}; }
+  config::Reindex reindex;
+  [[nodiscard]] static Config of(const config::Config& c) {
+    return {c.vacuum, c.freeze, c.advice, c.tuning, c.reindex};
+  }
   // Whether any of them asks an engine to act (else no engine runs).
-  [[nodiscard]] bool wanted() const { return vacuum.enabled || freeze.enabled || tuning.apply; }
+  [[nodiscard]] bool wanted() const { return vacuum.enabled || freeze.enabled || tuning.apply || reindex.enabled; }
   bool operator==(const Config&) const = default;
 };
 
@@ -83,11 +101,13 @@ using ConnectionFactory = std::function<std::unique_ptr<pg::Connection>()>;
 struct TargetBudget {
   int running = 0;          // vacuums and analyzes (vacuum.max_concurrent)
   int freezes_running = 0;  // freezes (freeze.max_concurrent)
+  int reindexes_running = 0;  // REINDEXes: one at a time
   int checking = 0;  // checks holding connections (at most max_concurrent, see Engine::check)
   std::deque<policy::TimePoint> actions;  // our actions in the last hour
   std::deque<policy::TimePoint> tunings;  // our tuning changes in the last day (tuning.max_per_day)
-  [[nodiscard]] int actions_since(policy::TimePoint since);
-  [[nodiscard]] int tunings_since(policy::TimePoint since);
+  std::deque<policy::TimePoint> reindexes;  // our REINDEXes in the last day (reindex.max_per_day)
+  // How many of `times` are at or after `since` (older ones are dropped).
+  [[nodiscard]] static int since(std::deque<policy::TimePoint>& times, policy::TimePoint since);
 };
 
 class Engine : public std::enable_shared_from_this<Engine> {
@@ -105,6 +125,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void on_tables(std::shared_ptr<const collectors::Data> snapshot);
   // Called with every fresh freeze collector snapshot: the ages the next check's freeze decisions use.
   void on_freeze(std::shared_ptr<const collectors::Data> snapshot) { freeze_ages_ = std::move(snapshot); }
+  // Called with every fresh bloat collector snapshot: the numbers the next check's REINDEX decisions use.
+  void on_bloat(std::shared_ptr<const collectors::Data> snapshot) { bloat_ = std::move(snapshot); }
 
   // Cancels a running action on the server (logging `why`) and closes both connections. Final.
   void stop(std::string_view why);
@@ -125,10 +147,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   using SettingsPtr = std::shared_ptr<const Settings>;
   // The action in progress, so a reload or a stop can say what it cancels.
   struct Running {
-    std::int64_t relid = 0;
+    std::int64_t relid = 0;  // the table's
     std::string schema, table;
-    std::string_view what;  // "vacuum", "analyze" or "freeze"
-    bool freeze = false;
+    std::string_view what;  // "vacuum", "analyze", "freeze" or "reindex"
+    policy::Action action = policy::Action::kVacuumAnalyze;
+    std::string index;  // a REINDEX's index
   };
 
   awaitable<void> check(std::shared_ptr<Engine> self, std::shared_ptr<const collectors::Data> snapshot);
@@ -141,6 +164,18 @@ class Engine : public std::enable_shared_from_this<Engine> {
   awaitable<std::optional<Counters>> read_counters(std::int64_t relid);
   // The action session's statement_timeout (a freeze has its own max_duration); false when it failed.
   awaitable<bool> set_statement_timeout(config::Duration timeout);
+  // Runs one action's statement on the action session while the blocker watch yields to sessions waiting
+  // for its locks; `running_` describes it meanwhile.
+  awaitable<pg::QueryOutcome> run_watched(std::shared_ptr<Engine> self, const std::string& sql,
+                                          config::Duration max_duration, const Settings& s);
+  // REINDEX INDEX CONCURRENTLY of one index, proven from the catalog, reported; its leftovers dropped.
+  awaitable<void> reindex(const policy::Decision& d, SettingsPtr s);
+  // The index of that name as the catalog shows it now; `read` false when the catalog could not be read.
+  awaitable<std::optional<IndexState>> index_state(const std::string& schema, const std::string& index, bool& read);
+  // Drops the invalid leftovers of failed concurrent rebuilds (of one table's indexes when table_relid is
+  // set); false when they could not be looked up.
+  awaitable<bool> drop_leftovers(std::int64_t table_relid);
+  void record_reindex_skip(const policy::Decision& d);
   // Applies one table's tuning advice (ALTER TABLE ... SET), proves it from pg_class.reloptions, reports it.
   awaitable<void> tune(const policy::Decision& d, SettingsPtr s);
   void record_tuning_skip(const policy::Decision& d);
@@ -174,6 +209,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   policy::History freeze_history_;  // our freezes: their own cooldown
   policy::History tuning_history_;  // our tuning changes: one per table per day
   std::shared_ptr<const collectors::Data> freeze_ages_;  // the freeze collector's last snapshot
+  std::shared_ptr<const collectors::Data> bloat_;        // the bloat collector's last snapshot
+  policy::ReindexHistory reindex_history_;                // our REINDEXes: one per index per day
+  std::map<std::pair<std::string, std::string>, std::string> reindex_logged_;
+  bool leftovers_due_ = true;  // look for leftovers of failed rebuilds (at the first check that may act)
   std::map<std::int64_t, std::string> logged_;  // relid -> last reason logged, so skips are logged once
   std::map<std::int64_t, std::string> freeze_logged_;
   std::map<std::int64_t, std::string> tuning_logged_;

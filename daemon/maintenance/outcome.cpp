@@ -61,6 +61,15 @@ Result classify_tuning(const std::optional<pg::Error>& error, bool cancelled_by_
   return proven ? Result::kSuccess : Result::kNotProcessed;
 }
 
+ReindexOutcome classify_reindex(const std::optional<pg::Error>& error, bool cancelled_by_us, const IndexState& before,
+                                bool read_back, const std::optional<IndexState>& after) {
+  if (error) return {result_of(*error, cancelled_by_us), 0};
+  if (!read_back) return {Result::kUnverified, 0};
+  if (!after) return {Result::kDropped, 0};
+  if (after->oid == before.oid || !after->valid) return {Result::kNotProcessed, 0};
+  return {Result::kSuccess, std::max<std::int64_t>(0, before.bytes - after->bytes)};
+}
+
 Outcome classify(const RunReport& run) {
   Outcome out;
   bool lock = false, permission = false, gone = false;

@@ -79,6 +79,24 @@ struct Outcome {
 [[nodiscard]] Result classify_tuning(const std::optional<pg::Error>& error, bool cancelled_by_us, bool read_back,
                                      bool proven);
 
+// An index as the catalog shows it, looked up by its name (pg_class, pg_index, pg_relation_size).
+struct IndexState {
+  std::int64_t oid = 0;
+  std::int64_t bytes = 0;
+  bool valid = true;
+};
+struct ReindexOutcome {
+  Result result = Result::kFailed;
+  std::int64_t reclaimed_bytes = 0;  // size before minus size after, never below 0; success only
+};
+// A REINDEX INDEX CONCURRENTLY: it builds a new index and swaps names, so `success` only when the index of
+// that name is now another relation (another OID) and valid; `dropped` when no index has that name any
+// more; `not_processed` when it is still the same relation; `unverified` when the catalog could not be read
+// back (`read_back` false).
+[[nodiscard]] ReindexOutcome classify_reindex(const std::optional<pg::Error>& error, bool cancelled_by_us,
+                                              const IndexState& before, bool read_back,
+                                              const std::optional<IndexState>& after);
+
 // Whether the server keeps counters that can prove a run on a relation of `relkind`: a partitioned
 // parent has statistics of its own only from PostgreSQL 15 (shared-memory statistics); before, its
 // ANALYZE leaves no counter behind, so its run can only be `unverified`.

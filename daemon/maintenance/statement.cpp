@@ -3,24 +3,38 @@
 namespace pghealthd::maintenance {
 
 bool is_vacuum(policy::Action action, char relkind) {
-  return action != policy::Action::kAnalyze && action != policy::Action::kTune && relkind != 'p';
+  return action != policy::Action::kAnalyze && action != policy::Action::kTune &&
+         action != policy::Action::kReindex && relkind != 'p';
 }
 
 std::string_view action_label(policy::Action action, char relkind) {
   if (action == policy::Action::kFreeze) return "freeze";
   if (action == policy::Action::kTune) return "tune";
+  if (action == policy::Action::kReindex) return "reindex";
   return is_vacuum(action, relkind) ? "vacuum" : "analyze";
 }
 
 std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                       std::string_view quoted_table, const StatementOptions& options) {
   // A tuning change's ALTER TABLE comes from its advice (policy::alter_statement), not from here.
-  if (quoted_schema.empty() || quoted_table.empty() || action == policy::Action::kTune) return {};
+  if (quoted_schema.empty() || quoted_table.empty() || action == policy::Action::kTune ||
+      action == policy::Action::kReindex)
+    return {};
   std::string name = std::string(quoted_schema) + "." + std::string(quoted_table);
   if (!is_vacuum(action, relkind)) return "ANALYZE (SKIP_LOCKED) " + name;
   if (action == policy::Action::kFreeze)
     return std::string("VACUUM (FREEZE, SKIP_LOCKED") + (options.truncate ? "" : ", TRUNCATE false") + ") " + name;
   return std::string("VACUUM (ANALYZE, SKIP_LOCKED") + (options.truncate ? "" : ", TRUNCATE false") + ") " + name;
+}
+
+std::string reindex_statement(std::string_view quoted_schema, std::string_view quoted_index) {
+  if (quoted_schema.empty() || quoted_index.empty()) return {};
+  return "REINDEX INDEX CONCURRENTLY " + std::string(quoted_schema) + "." + std::string(quoted_index);
+}
+
+std::string drop_index_statement(std::string_view quoted_schema, std::string_view quoted_index) {
+  if (quoted_schema.empty() || quoted_index.empty()) return {};
+  return "DROP INDEX CONCURRENTLY IF EXISTS " + std::string(quoted_schema) + "." + std::string(quoted_index);
 }
 
 std::string_view blocked_sessions_sql(int server_version) {

@@ -14,11 +14,16 @@ struct StatementOptions {
   bool truncate = false;  // false adds TRUNCATE false: no ACCESS EXCLUSIVE lock for the final truncation
 };
 
+// REINDEX INDEX CONCURRENTLY of one index; empty when a quoted part is empty.
+[[nodiscard]] std::string reindex_statement(std::string_view quoted_schema, std::string_view quoted_index);
+// DROP INDEX CONCURRENTLY IF EXISTS of a leftover of a failed concurrent rebuild; empty likewise.
+[[nodiscard]] std::string drop_index_statement(std::string_view quoted_schema, std::string_view quoted_index);
+
 // What runs for `action` on a relation of `relkind`: VACUUM (ANALYZE, SKIP_LOCKED[, TRUNCATE false]);
 // VACUUM (FREEZE, SKIP_LOCKED[, TRUNCATE false]) for a freeze; ANALYZE (SKIP_LOCKED) for ANALYZE-only and
 // for partitioned parents, which are never vacuumed as a whole.
 // Empty when a quoted part is empty (quoting failed): nothing must run then; empty for kTune, whose
-// ALTER TABLE is its advice's (policy::alter_statement).
+// ALTER TABLE is its advice's (policy::alter_statement), and for kReindex (reindex_statement).
 [[nodiscard]] std::string statement(policy::Action action, char relkind, std::string_view quoted_schema,
                                     std::string_view quoted_table, const StatementOptions& options);
 

@@ -240,6 +240,19 @@ inline constexpr FamilyInfo kTuningChanges{
     "Autovacuum tuning changes (ALTER TABLE ... SET of advice, tuning.apply) by result: success (pg_class.reloptions "
     "shows every value), not_processed, unverified, lock_not_available, permission_denied, dropped, timeout, "
     "cancelled, failed."};
+inline constexpr FamilyInfo kReindexRuns{
+    "pghealthd_reindex_runs_total", "counter",
+    "Automatic REINDEX INDEX CONCURRENTLY runs by index and result: success (the index of that name is a new, "
+    "valid relation), not_processed, unverified, lock_not_available, permission_denied, dropped, timeout, "
+    "cancelled, failed, dry_run."};
+inline constexpr FamilyInfo kReindexReclaimed{"pghealthd_reindex_bytes_reclaimed_total", "counter",
+                                              "Bytes given back by successful automatic REINDEXes (size before "
+                                              "minus size after)."};
+inline constexpr FamilyInfo kReindexSkipped{"pghealthd_reindex_skipped_total", "counter",
+                                            "Bloated indexes not rebuilt at a check, by reason."};
+inline constexpr FamilyInfo kReindexLeftoversDropped{
+    "pghealthd_reindex_leftovers_dropped_total", "counter",
+    "Invalid indexes left by a failed or cancelled REINDEX CONCURRENTLY (*_ccnew, *_ccold) that pghealthd dropped."};
 inline constexpr FamilyInfo kVacuumSkipped{"pghealthd_vacuum_skipped_total", "counter",
                                            "Tables not vacuumed at a check, by reason."};
 inline constexpr FamilyInfo kVacuumDeadRemoved{

@@ -39,6 +39,10 @@ Store::Store(std::string version)
       vacuum_skipped_(family<prometheus::Counter>(*registry_, self::kVacuumSkipped)),
       vacuum_removed_(family<prometheus::Counter>(*registry_, self::kVacuumDeadRemoved)),
       tuning_changes_(family<prometheus::Counter>(*registry_, self::kTuningChanges)),
+      reindex_runs_(family<prometheus::Counter>(*registry_, self::kReindexRuns)),
+      reindex_reclaimed_(family<prometheus::Counter>(*registry_, self::kReindexReclaimed)),
+      reindex_skipped_(family<prometheus::Counter>(*registry_, self::kReindexSkipped)),
+      reindex_leftovers_(family<prometheus::Counter>(*registry_, self::kReindexLeftoversDropped)),
       reload_ok_(family<prometheus::Gauge>(*registry_, self::kReloadOk).Add({})),
       reload_time_(family<prometheus::Gauge>(*registry_, self::kReloadTime).Add({})),
       connections_(family<prometheus::Gauge>(*registry_, self::kConnections)),
@@ -103,9 +107,9 @@ void Store::set_target_labels(const std::string& target, const std::map<std::str
     add_database_series(it->first, s);
     s.up->Set(up);
     if (it->second.vacuum_duration) {
-      const auto reasons = it->second.vacuum_reasons;
+      const auto reasons = it->second.vacuum_reasons, reindex_reasons = it->second.reindex_reasons;
       remove_vacuum_series(it->first);
-      add_vacuum_series(it->first, reasons);
+      add_vacuum_series(it->first, reasons, reindex_reasons);
     }
   }
   if (targets_.count(target)) {
@@ -130,10 +134,16 @@ void Store::remove_vacuum_series(const DbKey& key) {
     vacuum_skipped_.Remove(c);
     vacuum_removed_.Remove(c);
     tuning_changes_.Remove(c);
+    reindex_reclaimed_.Remove(c);
+    reindex_skipped_.Remove(c);
+    reindex_leftovers_.Remove(c);
   }
   e.vacuum_counters.clear();
   for (const auto& [table, counters] : e.vacuum_table_runs)
-    for (auto* c : counters) vacuum_runs_.Remove(c);
+    for (auto* c : counters) {
+      vacuum_runs_.Remove(c);
+      reindex_runs_.Remove(c);
+    }
   e.vacuum_table_runs.clear();
   if (e.vacuum_duration) vacuum_duration_.Remove(e.vacuum_duration);
   e.vacuum_duration = nullptr;
@@ -145,7 +155,10 @@ void Store::forget_vacuum_table(const DbKey& key, const std::string& schema, con
   auto& runs = it->second.vacuum_table_runs;
   auto t = runs.find({schema, rel});
   if (t == runs.end()) return;
-  for (auto* c : t->second) vacuum_runs_.Remove(c);
+  for (auto* c : t->second) {
+    vacuum_runs_.Remove(c);
+    reindex_runs_.Remove(c);
+  }
   runs.erase(t);
 }
 
@@ -178,14 +191,23 @@ prometheus::Labels Store::db_labels(const DbKey& key) const {
   return labels;
 }
 
-void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons) {
+void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons,
+                              const std::vector<std::string_view>& reindex_reasons) {
   auto it = dbs_.find(key);
   if (it == dbs_.end()) return;
   auto& e = it->second;
   if (e.vacuum_duration) return;  // already there
   e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
   e.vacuum_reasons = reasons;
+  e.reindex_reasons = reindex_reasons;
   e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
+  e.vacuum_counters.push_back(&reindex_reclaimed_.Add(db_labels(key)));
+  e.vacuum_counters.push_back(&reindex_leftovers_.Add(db_labels(key)));
+  for (auto reason : reindex_reasons) {
+    auto labels = db_labels(key);
+    labels["reason"] = std::string(reason);
+    e.vacuum_counters.push_back(&reindex_skipped_.Add(labels));
+  }
   // Successful tuning changes from 0, so that increase() sees the first one.
   auto tuned = db_labels(key);
   tuned["result"] = "success";
@@ -230,6 +252,41 @@ void Store::tuning_change(const DbKey& key, std::string_view result) {
   c.Increment();
   if (std::find(e->vacuum_counters.begin(), e->vacuum_counters.end(), &c) == e->vacuum_counters.end())
     e->vacuum_counters.push_back(&c);
+}
+
+void Store::reindex_run(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
+                        std::string_view result) {
+  Entry* e = with_engine(key);
+  if (!e) return;
+  auto labels = db_labels(key);
+  labels["schemaname"] = schema;
+  labels["relname"] = rel;
+  labels["indexrelname"] = index;
+  labels["result"] = std::string(result);
+  auto& c = reindex_runs_.Add(labels);
+  c.Increment();
+  auto& list = e->vacuum_table_runs[{schema, rel}];
+  if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
+}
+
+void Store::reindex_reclaimed(const DbKey& key, double bytes) {
+  if (!with_engine(key) || bytes <= 0) return;
+  reindex_reclaimed_.Add(db_labels(key)).Increment(bytes);
+}
+
+void Store::reindex_skipped(const DbKey& key, std::string_view reason) {
+  Entry* e = with_engine(key);
+  if (!e) return;
+  auto labels = db_labels(key);
+  labels["reason"] = std::string(reason);
+  auto& c = reindex_skipped_.Add(labels);
+  c.Increment();
+  if (std::find(e->vacuum_counters.begin(), e->vacuum_counters.end(), &c) == e->vacuum_counters.end())
+    e->vacuum_counters.push_back(&c);
+}
+
+void Store::reindex_leftover_dropped(const DbKey& key) {
+  if (with_engine(key)) reindex_leftovers_.Add(db_labels(key)).Increment();
 }
 
 void Store::vacuum_skipped(const DbKey& key, std::string_view reason) {

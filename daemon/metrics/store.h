@@ -78,7 +78,9 @@ class Store {
 
   // The maintenance engine's series of a database. Created at 0 when the engine starts, so rates exist at
   // once; removed with the engine (vacuum turned off) or the database.
-  void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
+  // `reasons`: a vacuum's skip reasons; `reindex_reasons`: a REINDEX's.
+  void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons,
+                         const std::vector<std::string_view>& reindex_reasons);
   void remove_vacuum_series(const DbKey& key);
   // One run of `action` (vacuum, analyze or freeze) on a table, by result.
   void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view action,
@@ -90,6 +92,12 @@ class Store {
   void vacuum_removed(const DbKey& key, double rows);
   // One tuning change (ALTER TABLE ... SET of advice) by result.
   void tuning_change(const DbKey& key, std::string_view result);
+  // One REINDEX of an index of table `rel`, by result; its series go with the table (forget_vacuum_table).
+  void reindex_run(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
+                   std::string_view result);
+  void reindex_reclaimed(const DbKey& key, double bytes);
+  void reindex_skipped(const DbKey& key, std::string_view reason);
+  void reindex_leftover_dropped(const DbKey& key);
 
   // Outcome of a configuration (re)load.
   void config_loaded(bool ok);
@@ -111,6 +119,7 @@ class Store {
     std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;
     std::vector<std::string_view> vacuum_reasons;  // to add the series again under new labels
+    std::vector<std::string_view> reindex_reasons;
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
   [[nodiscard]] prometheus::Labels target_labels(const std::string& target) const;
@@ -131,6 +140,10 @@ class Store {
   prometheus::Family<prometheus::Counter>& vacuum_skipped_;
   prometheus::Family<prometheus::Counter>& vacuum_removed_;
   prometheus::Family<prometheus::Counter>& tuning_changes_;
+  prometheus::Family<prometheus::Counter>& reindex_runs_;
+  prometheus::Family<prometheus::Counter>& reindex_reclaimed_;
+  prometheus::Family<prometheus::Counter>& reindex_skipped_;
+  prometheus::Family<prometheus::Counter>& reindex_leftovers_;
   prometheus::Gauge& reload_ok_;
   prometheus::Gauge& reload_time_;
   std::map<DbKey, Entry> dbs_;

@@ -14,11 +14,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
   std::map<std::int64_t, const model::TableStats*> by_relid;
   for (const auto& t : tables) by_relid[t.relid] = &t;
 
-  struct Candidate {
-    Decision decision;
-    double due = 0;
-  };
-  std::vector<Candidate> acting;
+  std::vector<Ranked> acting;
   std::vector<Decision> skipped;
   for (const auto& age : ages) {
     const auto it = by_relid.find(age.relid);
@@ -26,7 +22,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
     const model::TableStats& t = *it->second;
     const double due = model::freeze_due_ratio(age).value_or(0.0);
     const auto rule = rules.for_table(t.schemaname, t.relname);
-    auto skip = [&](Reason r, std::string why) { skipped.push_back({&t, std::nullopt, r, std::move(why), {}}); };
+    auto skip = [&](Reason r, std::string why) { skipped.push_back({&t, std::nullopt, r, std::move(why), {}, {}}); };
     if (t.temporary || age.temporary) {
       skip(Reason::kTemporary, "a temporary table: only its own session can vacuum it");
       continue;
@@ -44,7 +40,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
       continue;
     }
     Decision d{&t, Action::kFreeze, std::nullopt,
-               fmt::format("freeze due ratio {:.3f} >= min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text), {}};
+               fmt::format("freeze due ratio {:.3f} >= min_age_ratio {} ({})", due, cfg.min_age_ratio, ages_text), {}, {}};
     auto not_now = [&](Reason r, std::string why) {
       d.action.reset();
       d.skipped = r;
@@ -60,9 +56,7 @@ std::vector<Decision> decide_freeze(const std::vector<model::TableStats>& tables
   }
 
   // Nearest to wraparound first; then the budgets, then dry_run.
-  std::stable_sort(acting.begin(), acting.end(), [](const Candidate& a, const Candidate& b) { return a.due > b.due; });
-  std::vector<Decision> ordered;
-  for (auto& c : acting) ordered.push_back(std::move(c.decision));
+  auto ordered = highest_first(std::move(acting));
   Budget budget;
   budget.no_slot = env.freezes_running >= cfg.max_concurrent;
   budget.left = max_per_hour - env.actions_last_hour;

@@ -11,21 +11,17 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
                                     const config::Tuning& cfg, const AdviceSettings& advice, const RuleSet& rules,
                                     const History& history, const Environment& env, int tuned_last_day,
                                     TimePoint now) {
-  struct Candidate {
-    Decision decision;
-    double peak = 0;
-  };
-  std::vector<Candidate> acting;
+  std::vector<Ranked> acting;
   std::vector<Decision> skipped;
+  const double now_unix = std::chrono::duration<double>(now.time_since_epoch()).count();
   for (const auto& t : tables) {
     const auto c = churn.find(t.relid);
     if (c == churn.end()) continue;
     auto a = advise(t, c->second, t.reloptions, advice);
     if (!a) continue;
-    const double now_unix = std::chrono::duration<double>(now.time_since_epoch()).count();
     const double watched = now_unix - c->second.since;
     const double peak = a->observed_peak;
-    Decision d{&t, Action::kTune, std::nullopt, a->reasoning, std::move(a)};
+    Decision d{&t, Action::kTune, std::nullopt, a->reasoning, std::move(a), nullptr};
     auto not_now = [&](Reason r, std::string why) {
       d.action.reset();
       d.skipped = r;
@@ -46,9 +42,7 @@ std::vector<Decision> decide_tuning(const std::vector<model::TableStats>& tables
     if (d.action) acting.push_back({std::move(d), peak});
     else skipped.push_back(std::move(d));
   }
-  std::stable_sort(acting.begin(), acting.end(), [](const Candidate& x, const Candidate& y) { return x.peak > y.peak; });
-  std::vector<Decision> ordered;
-  for (auto& c : acting) ordered.push_back(std::move(c.decision));
+  auto ordered = highest_first(std::move(acting));
   Budget budget;
   budget.left = cfg.max_per_day - tuned_last_day;
   budget.spent_why = fmt::format("tuning.max_per_day {} reached on this target", cfg.max_per_day);

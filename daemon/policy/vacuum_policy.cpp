@@ -38,7 +38,7 @@ std::string_view name(Reason r) {
   static constexpr std::array<std::string_view, kReasonCount> kNames{
       "below_threshold", "cooldown",   "outside_window",    "rate_limited", "autovacuum_running",
       "in_recovery",     "not_leader", "xmin_horizon_held", "excluded",     "dry_run",
-      "temporary"};
+      "temporary",       "exclusion_constraint", "index_build_running"};
   return kNames[static_cast<std::size_t>(r)];
 }
 
@@ -48,6 +48,7 @@ std::string_view name(Action a) {
     case Action::kAnalyze: return "analyze";
     case Action::kFreeze: return "freeze";
     case Action::kTune: return "tune";
+    case Action::kReindex: return "reindex";
   }
   return "?";
 }
@@ -115,7 +116,7 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   for (const auto& t : tables) by_relid[t.relid] = &t;
 
   auto evaluate = [&](const model::TableStats& t, Action action, std::string why) -> Decision {
-    Decision d{&t, action, std::nullopt, std::move(why), {}};
+    Decision d{&t, action, std::nullopt, std::move(why), {}, {}};
     const auto rule = rules.for_table(t.schemaname, t.relname);
     const auto hit = history.find(t.relid);
     const TableHistory* h = hit == history.end() ? nullptr : &hit->second;
@@ -142,12 +143,12 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
   for (const auto& t : tables) {
     if (t.temporary) {
       skipped.push_back({&t, std::nullopt, Reason::kTemporary,
-                         "a temporary table: only its own session can vacuum it", {}});
+                         "a temporary table: only its own session can vacuum it", {}, {}});
       continue;
     }
     const auto rule = rules.for_table(t.schemaname, t.relname);
     if (rule.excluded) {
-      skipped.push_back({&t, std::nullopt, Reason::kExcluded, "excluded by a vacuum.tables rule", {}});
+      skipped.push_back({&t, std::nullopt, Reason::kExcluded, "excluded by a vacuum.tables rule", {}, {}});
       continue;
     }
     if (t.relkind == 'p') continue;  // parents follow their partitions (below); they have no counters
@@ -179,7 +180,7 @@ std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const
     if (cfg.only_when_autovacuum_late && !autovacuum_late && ratio > rule.dead_tuple_ratio &&
         dead >= rule.min_dead_tuples)
       why = fmt::format("autovacuum is not late yet (due ratio {:.2f})", due.value_or(0.0));
-    skipped.push_back({&t, std::nullopt, Reason::kBelowThreshold, std::move(why), {}});
+    skipped.push_back({&t, std::nullopt, Reason::kBelowThreshold, std::move(why), {}, {}});
   }
 
   // Parents of partitions we act on get an ANALYZE.
@@ -217,6 +218,14 @@ std::optional<Wait> environment_wait(std::int64_t relid, const std::vector<confi
   if (env.in_recovery) return Wait{Reason::kInRecovery, "the server is in recovery (a standby)"};
   if (!env.leader) return Wait{Reason::kNotLeader, "another pghealthd holds this database's maintenance lock"};
   return std::nullopt;
+}
+
+std::vector<Decision> highest_first(std::vector<Ranked> ranked) {
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) { return a.rank > b.rank; });
+  std::vector<Decision> out;
+  out.reserve(ranked.size());
+  for (auto& r : ranked) out.push_back(std::move(r.decision));
+  return out;
 }
 
 std::vector<Decision> apply_budget(std::vector<Decision> acting, std::vector<Decision> skipped, const Budget& budget) {

@@ -33,6 +33,7 @@
 
 #include "config/config.h"
 #include "config/pattern.h"
+#include "model/bloat.h"
 #include "model/stats.h"
 #include "policy/advice.h"
 
@@ -52,11 +53,15 @@ enum class Reason {
   kExcluded,
   kDryRun,
   kTemporary,
+  // REINDEX only (policy/reindex_policy.h): never a vacuum's reason.
+  kExclusionConstraint,  // the index enforces an exclusion constraint: REINDEX CONCURRENTLY cannot rebuild it
+  kIndexBuildRunning,    // an index of its table is being built or rebuilt now (pg_stat_progress_create_index)
 };
-inline constexpr std::size_t kReasonCount = 11;
+inline constexpr std::size_t kReasonCount = 13;
+inline constexpr std::size_t kVacuumReasonCount = 11;  // the first ones: a vacuum's, freeze's and tuning's
 [[nodiscard]] std::string_view name(Reason r);
 
-enum class Action { kVacuumAnalyze, kAnalyze, kFreeze, kTune };
+enum class Action { kVacuumAnalyze, kAnalyze, kFreeze, kTune, kReindex };
 [[nodiscard]] std::string_view name(Action a);
 
 // The vacuum settings that apply to one table after `vacuum.tables` overrides.
@@ -102,6 +107,7 @@ struct Environment {
   std::optional<std::string> horizon_xmin;  // current oldest held xmin; nullopt when nothing holds it
   int running = 0;            // our own vacuums running now on this target
   int freezes_running = 0;    // of which freezes (freeze.max_concurrent)
+  int reindexes_running = 0;  // our REINDEXes running now on this target (one at a time)
   int actions_last_hour = 0;  // our own actions on this target in the last hour
   LocalTime local;            // now, in the vacuum time zone
 };
@@ -112,6 +118,7 @@ struct Decision {
   std::optional<Reason> skipped;  // set: do not act, for this reason
   std::string why;                // what crossed (or did not cross) which threshold
   std::optional<Advice> advice;   // kTune: the reloptions to set
+  const model::RelationBloat* index = nullptr;  // kReindex: the index (`table` is its table)
 };
 
 [[nodiscard]] bool in_window(const std::vector<config::Window>& windows, LocalTime now);
@@ -141,6 +148,15 @@ struct Budget {
 };
 [[nodiscard]] std::vector<Decision> apply_budget(std::vector<Decision> acting, std::vector<Decision> skipped,
                                                  const Budget& budget);
+
+// Candidates and the measure they run in order of, largest first (the oldest freeze, the highest peak,
+// the most wasted bytes).
+struct Ranked {
+  Decision decision;
+  double rank = 0;
+};
+// The decisions, the highest rank first; equal ranks keep their order.
+[[nodiscard]] std::vector<Decision> highest_first(std::vector<Ranked> ranked);
 
 // Decides for every table of one database. Tables to act on come first, most dead rows first.
 [[nodiscard]] std::vector<Decision> decide(const std::vector<model::TableStats>& tables, const config::Vacuum& cfg,

@@ -534,3 +534,48 @@ TEST_CASE("bad advice and tuning values are reported at their line and column", 
   check_single_problem("tuning:\n  windows: [{days: [someday], start: \"01:00\", end: \"02:00\"}]\n", 5, 21, "someday");
   check_single_problem("tuning:\n  aply: true\n", 5, 3, "aply");
 }
+
+// --- reindex: ---------------------------------------------------------------------------------------------
+
+TEST_CASE("every reindex key lands in cfg.reindex, and without the section nothing is rebuilt", "[config][reindex]") {
+  const auto off = config_of(kTarget);
+  CHECK_FALSE(off.reindex.enabled);
+  CHECK_FALSE(off.reindex.dry_run);
+  CHECK(off.reindex.min_bloat_ratio == 0.3);
+  CHECK(off.reindex.min_size_bytes == 10485760);
+  CHECK(off.reindex.windows.empty());
+  CHECK(off.reindex.max_duration == 2h);
+  CHECK(off.reindex.max_per_day == 4);
+  CHECK(off.reindex.drop_leftovers);
+
+  const auto cfg = config_of(kTarget +
+                             "reindex:\n"
+                             "  enabled: true\n"
+                             "  dry_run: true\n"
+                             "  min_bloat_ratio: 0.5\n"
+                             "  min_size_bytes: 1048576\n"
+                             "  windows: [{days: [sun], start: \"03:00\", end: \"04:00\"}]\n"
+                             "  max_duration: 30m\n"
+                             "  max_per_day: 2\n"
+                             "  drop_leftovers: false\n");
+  CHECK(cfg.reindex.enabled);
+  CHECK(cfg.reindex.dry_run);
+  CHECK(cfg.reindex.min_bloat_ratio == 0.5);
+  CHECK(cfg.reindex.min_size_bytes == 1048576);
+  REQUIRE(cfg.reindex.windows.size() == 1);
+  CHECK(cfg.reindex.windows[0].days[0]);
+  CHECK(cfg.reindex.windows[0].start_minute == 180);
+  CHECK(cfg.reindex.max_duration == 30min);
+  CHECK(cfg.reindex.max_per_day == 2);
+  CHECK_FALSE(cfg.reindex.drop_leftovers);
+}
+
+TEST_CASE("bad reindex values are reported at their line and column", "[config][reindex]") {
+  check_single_problem("reindex:\n  min_bloat_ratio: 0\n", 5, 20, "reindex.min_bloat_ratio must be a number from 0.01");
+  check_single_problem("reindex:\n  min_bloat_ratio: 1\n", 5, 20, "reindex.min_bloat_ratio");
+  check_single_problem("reindex:\n  min_size_bytes: -1\n", 5, 19, "reindex.min_size_bytes");
+  check_single_problem("reindex:\n  max_per_day: 0\n", 5, 16, "reindex.max_per_day");
+  check_single_problem("reindex:\n  max_duration: 720h\n", 5, 17, "reindex.max_duration");
+  check_single_problem("reindex:\n  enabled: maybe\n", 5, 12, "reindex.enabled");
+  check_single_problem("reindex:\n  drop_leftover: true\n", 5, 3, "drop_leftover");
+}

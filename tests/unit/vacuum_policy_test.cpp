@@ -156,12 +156,16 @@ TEST_CASE("every reason has its metric label name", "[policy]") {
   CHECK(name(Reason::kExcluded) == "excluded");
   CHECK(name(Reason::kDryRun) == "dry_run");
   CHECK(name(Reason::kTemporary) == "temporary");
-  CHECK(pghealthd::policy::kReasonCount == 11);
+  CHECK(name(Reason::kExclusionConstraint) == "exclusion_constraint");
+  CHECK(name(Reason::kIndexBuildRunning) == "index_build_running");
+  CHECK(pghealthd::policy::kReasonCount == 13);
+  CHECK(pghealthd::policy::kVacuumReasonCount == 11);
 }
 
 TEST_CASE("every action has its name", "[policy]") {
   CHECK(pghealthd::policy::name(Action::kVacuumAnalyze) == "vacuum_analyze");
   CHECK(pghealthd::policy::name(Action::kAnalyze) == "analyze");
+  CHECK(pghealthd::policy::name(Action::kReindex) == "reindex");
 }
 
 // --- below_threshold ----------------------------------------------------------------------------------------
