@@ -19,6 +19,10 @@ elseif(BREAK STREQUAL "tuning_without_proof")
   # An ALTER TABLE without an error counted as applied, whatever pg_class.reloptions says.
   set(from "return proven ? Result::kSuccess : Result::kNotProcessed;")
   set(to "return (void)proven, Result::kSuccess;")
+elseif(BREAK STREQUAL "reindex_without_proof")
+  # A REINDEX without an error counted as a rebuild, whether or not the index of that name is a new relation.
+  set(from "  if (after->oid == before.oid || !after->valid) return {Result::kNotProcessed, 0};")
+  set(to "  if (false) return {Result::kNotProcessed, 0};")
 else()
   message(FATAL_ERROR "unknown break ${BREAK}")
 endif()

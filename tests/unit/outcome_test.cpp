@@ -275,3 +275,48 @@ TEST_CASE("a tuning change is applied only when pg_class.reloptions shows every 
   pghealthd::pg::Error cancel{pghealthd::pg::Error::Kind::kServer, "57014", "canceling statement due to user request"};
   CHECK(classify_tuning(cancel, true, false, false) == Result::kCancelled);
 }
+
+// --- reindex ------------------------------------------------------------------------------------------------
+
+TEST_CASE("a REINDEX succeeded only when the index of that name is a new, valid relation", "[outcome][reindex]") {
+  using pghealthd::maintenance::classify_reindex;
+  using pghealthd::maintenance::IndexState;
+  using pghealthd::maintenance::Result;
+  const IndexState before{16391, 11829248, true};
+  // REINDEX CONCURRENTLY builds a copy and swaps names: another OID, smaller.
+  const auto ok = classify_reindex(std::nullopt, false, before, true, IndexState{16392, 1204224, true});
+  CHECK(ok.result == Result::kSuccess);
+  CHECK(ok.reclaimed_bytes == 11829248 - 1204224);
+  // A rebuild that came out larger gave nothing back: never a negative amount.
+  CHECK(classify_reindex(std::nullopt, false, before, true, IndexState{16392, 12000000, true}).reclaimed_bytes == 0);
+  // No error, but the same relation (nothing was rebuilt) or an invalid one: not claimed.
+  CHECK(classify_reindex(std::nullopt, false, before, true, before).result == Result::kNotProcessed);
+  CHECK(classify_reindex(std::nullopt, false, before, true, IndexState{16392, 8192, false}).result ==
+        Result::kNotProcessed);
+  // The name is gone (dropped or renamed meanwhile), or the catalog could not be read.
+  CHECK(classify_reindex(std::nullopt, false, before, true, std::nullopt).result == Result::kDropped);
+  CHECK(classify_reindex(std::nullopt, false, before, false, std::nullopt).result == Result::kUnverified);
+  // Errors: a long transaction makes it wait past lock_timeout; the role may not; a cancel of ours.
+  pghealthd::pg::Error lock{pghealthd::pg::Error::Kind::kServer, "55P03", "canceling statement due to lock timeout"};
+  CHECK(classify_reindex(lock, false, before, true, before).result == Result::kLockNotAvailable);
+  pghealthd::pg::Error owner{pghealthd::pg::Error::Kind::kServer, "42501", "must be owner of index t_v"};
+  CHECK(classify_reindex(owner, false, before, true, before).result == Result::kPermissionDenied);
+  pghealthd::pg::Error cancel{pghealthd::pg::Error::Kind::kServer, "57014", "canceling statement due to user request"};
+  CHECK(classify_reindex(cancel, true, before, false, std::nullopt).result == Result::kCancelled);
+  CHECK(classify_reindex(cancel, false, before, false, std::nullopt).result == Result::kTimeout);
+  CHECK(classify_reindex(cancel, true, before, true, IndexState{16392, 1, true}).reclaimed_bytes == 0);
+}
+
+TEST_CASE("REINDEX and the drop of its leftovers name the quoted schema and index and nothing else",
+          "[outcome][reindex]") {
+  using pghealthd::maintenance::drop_index_statement;
+  using pghealthd::maintenance::reindex_statement;
+  using pghealthd::policy::Action;
+  CHECK(reindex_statement("\"public\"", "\"a\"\"b\"") == "REINDEX INDEX CONCURRENTLY \"public\".\"a\"\"b\"");
+  CHECK(drop_index_statement("\"s\"", "\"t_v_ccnew\"") == "DROP INDEX CONCURRENTLY IF EXISTS \"s\".\"t_v_ccnew\"");
+  CHECK(reindex_statement("", "\"i\"").empty());
+  CHECK(drop_index_statement("\"s\"", "").empty());
+  CHECK(pghealthd::maintenance::statement(Action::kReindex, 'r', "\"s\"", "\"t\"", {}).empty());
+  CHECK_FALSE(pghealthd::maintenance::is_vacuum(Action::kReindex, 'r'));
+  CHECK(pghealthd::maintenance::action_label(Action::kReindex, 'r') == "reindex");
+}
