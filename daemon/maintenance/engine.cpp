@@ -388,7 +388,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   decide_all();
   // A crash or a kill -9 in the middle of a REINDEX left its copy behind: an invalid index every write
   // still updates. Dropped before anything else, once.
-  if (leftovers && leader && !stopped_ && co_await drop_leftovers(0)) leftovers_due_ = false;
+  if (leftovers && leader && !stopped_) leftovers_due_ = !co_await drop_leftovers(0);
 
   for (auto* list : lists) {
     bool reindexed = false;  // one REINDEX per check: the next check decides again, with fresh budgets
@@ -794,8 +794,10 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
                  detail.empty() ? "" : " detail=\"" + detail + "\"");
   }
   if (conn_->connected()) (void)co_await set_statement_timeout(s->cfg.max_duration);
-  // A failed concurrent rebuild leaves its copy behind (invalid, yet updated by every write): drop it now.
-  if (q.error && cfg.drop_leftovers && !stopped_ && conn_->connected()) (void)co_await drop_leftovers(t.relid);
+  // A failed concurrent rebuild leaves its copy behind (invalid, yet updated by every write): drop it now,
+  // or at the next checks while what made the rebuild fail (a long transaction) makes the drop fail too.
+  if (q.error && cfg.drop_leftovers && !stopped_ && conn_->connected() && !co_await drop_leftovers(t.relid))
+    leftovers_due_ = true;
 }
 
 awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
@@ -817,12 +819,13 @@ awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
     co_return false;
   }
   pg::ResultRows rows(q.result.get());
+  bool all = true;
   for (int r = 0; r < rows.size() && !stopped_; ++r) {
     const std::string schema(rows.get(r, 0).value_or("")), index(rows.get(r, 1).value_or("")),
         oid(rows.get(r, 2).value_or("0"));
     if (!policy::is_reindex_leftover(index, false)) continue;
     const auto sql = drop_index_statement(conn_->escape_identifier(schema), conn_->escape_identifier(index));
-    if (sql.empty()) co_return false;
+    if (sql.empty()) co_return false;  // quoting failed: the connection is gone
     // It waits for the transactions that may use the index, each wait bounded by the session's lock_timeout.
     auto drop = co_await conn_->query(sql, {}, kControlQueryTimeout + 4 * settings_->cfg.lock_timeout);
     if (stopped_) co_return false;
@@ -834,16 +837,21 @@ awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
     }
     if (gone) {
       sink_->leftover_dropped();
+      leftover_warned_.erase({schema, index});
       spdlog::info("dropped an invalid index left by a failed REINDEX CONCURRENTLY target={} datname={} index={}",
                    key_.target, key_.datname, qualified(schema, index));
-    } else {
+      continue;
+    }
+    all = false;
+    // Tried again at the next checks: said once.
+    if (leftover_warned_.insert({schema, index}).second) {
       spdlog::warn("cannot drop an invalid index left by a failed REINDEX CONCURRENTLY target={} datname={} "
                    "index={}{}",
                    key_.target, key_.datname, qualified(schema, index),
                    drop.error ? " detail=\"" + pg::describe(*drop.error) + "\"" : "");
     }
   }
-  co_return true;
+  co_return all && !stopped_;
 }
 
 awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {

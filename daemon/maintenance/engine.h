@@ -45,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -173,7 +174,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // The index of that name as the catalog shows it now; `read` false when the catalog could not be read.
   awaitable<std::optional<IndexState>> index_state(const std::string& schema, const std::string& index, bool& read);
   // Drops the invalid leftovers of failed concurrent rebuilds (of one table's indexes when table_relid is
-  // set); false when they could not be looked up.
+  // set); true when every one found is gone, false when one is left or they could not be looked up.
   awaitable<bool> drop_leftovers(std::int64_t table_relid);
   void record_reindex_skip(const policy::Decision& d);
   // Applies one table's tuning advice (ALTER TABLE ... SET), proves it from pg_class.reloptions, reports it.
@@ -213,6 +214,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   policy::ReindexHistory reindex_history_;                // our REINDEXes: one per index per day
   std::map<std::pair<std::string, std::string>, std::string> reindex_logged_;
   bool leftovers_due_ = true;  // look for leftovers of failed rebuilds (at the first check that may act)
+  std::set<std::pair<std::string, std::string>> leftover_warned_;  // leftovers we could not drop, said once
   std::map<std::int64_t, std::string> logged_;  // relid -> last reason logged, so skips are logged once
   std::map<std::int64_t, std::string> freeze_logged_;
   std::map<std::int64_t, std::string> tuning_logged_;
