@@ -224,6 +224,19 @@ Store::Entry* Store::with_engine(const DbKey& key) {
   return it == dbs_.end() || !it->second.vacuum_duration ? nullptr : &it->second;  // no engine: no series
 }
 
+namespace {
+
+// Increments the series of `family` with `labels`, and keeps it in `owned` (the series removed with the
+// engine, or with the table) when it is new.
+void count(prometheus::Family<prometheus::Counter>& family, const prometheus::Labels& labels,
+           std::vector<prometheus::Counter*>& owned) {
+  auto& c = family.Add(labels);
+  c.Increment();
+  if (std::find(owned.begin(), owned.end(), &c) == owned.end()) owned.push_back(&c);
+}
+
+}  // namespace
+
 void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view action,
                        std::string_view result) {
   Entry* e = with_engine(key);
@@ -233,10 +246,7 @@ void Store::vacuum_run(const DbKey& key, const std::string& schema, const std::s
   labels["relname"] = rel;
   labels["action"] = std::string(action);
   labels["result"] = std::string(result);
-  auto& c = vacuum_runs_.Add(labels);
-  c.Increment();
-  auto& list = e->vacuum_table_runs[{schema, rel}];
-  if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
+  count(vacuum_runs_, labels, e->vacuum_table_runs[{schema, rel}]);
 }
 
 void Store::vacuum_duration(const DbKey& key, double seconds) {
@@ -248,10 +258,7 @@ void Store::tuning_change(const DbKey& key, std::string_view result) {
   if (!e) return;
   auto labels = db_labels(key);
   labels["result"] = std::string(result);
-  auto& c = tuning_changes_.Add(labels);
-  c.Increment();
-  if (std::find(e->vacuum_counters.begin(), e->vacuum_counters.end(), &c) == e->vacuum_counters.end())
-    e->vacuum_counters.push_back(&c);
+  count(tuning_changes_, labels, e->vacuum_counters);
 }
 
 void Store::reindex_run(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
@@ -263,10 +270,7 @@ void Store::reindex_run(const DbKey& key, const std::string& schema, const std::
   labels["relname"] = rel;
   labels["indexrelname"] = index;
   labels["result"] = std::string(result);
-  auto& c = reindex_runs_.Add(labels);
-  c.Increment();
-  auto& list = e->vacuum_table_runs[{schema, rel}];
-  if (std::find(list.begin(), list.end(), &c) == list.end()) list.push_back(&c);
+  count(reindex_runs_, labels, e->vacuum_table_runs[{schema, rel}]);
 }
 
 void Store::reindex_reclaimed(const DbKey& key, double bytes) {
@@ -279,10 +283,7 @@ void Store::reindex_skipped(const DbKey& key, std::string_view reason) {
   if (!e) return;
   auto labels = db_labels(key);
   labels["reason"] = std::string(reason);
-  auto& c = reindex_skipped_.Add(labels);
-  c.Increment();
-  if (std::find(e->vacuum_counters.begin(), e->vacuum_counters.end(), &c) == e->vacuum_counters.end())
-    e->vacuum_counters.push_back(&c);
+  count(reindex_skipped_, labels, e->vacuum_counters);
 }
 
 void Store::reindex_leftover_dropped(const DbKey& key) {

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -85,6 +86,14 @@ std::string config_for(const Cluster& pg, const std::string& lock_timeout, const
          "  max_per_day: 10\n" + extra;
 }
 
+// A session in a transaction with an old snapshot (committed by the caller): a concurrent rebuild waits for it.
+std::unique_ptr<Session> old_snapshot(const Cluster& pg) {
+  auto s = std::make_unique<Session>(pg.conninfo());
+  s->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+  s->exec("SELECT count(*) FROM orders");
+  return s;
+}
+
 double runs(const Scrape& s, const std::string& index, const std::string& result) {
   return s.value("pghealthd_reindex_runs_total", {{"indexrelname", index}, {"result", result}}).value_or(0);
 }
@@ -155,9 +164,7 @@ TEST_CASE("bloated btree indexes are rebuilt concurrently, shrink, stay valid an
 TEST_CASE("a long transaction makes REINDEX give up at lock_timeout, and its leftover is dropped when it ends") {
   Cluster pg;
   bloat_orders(pg);
-  Session reader(pg.conninfo());
-  reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  reader.exec("SELECT count(*) FROM orders");  // an old snapshot: a concurrent rebuild waits for it
+  auto reader = old_snapshot(pg);
 
   Daemon d(config_for(pg, "1s", "  min_bloat_ratio: 0.5\n"));
   const auto failed = d.wait_for([](const Scrape& s) {
@@ -169,7 +176,7 @@ TEST_CASE("a long transaction makes REINDEX give up at lock_timeout, and its lef
   CHECK_THAT(invalid_indexes(pg), Catch::Contains("_ccnew"));
   CHECK_THAT(d.log(), Catch::Contains("cannot drop an invalid index left by a failed REINDEX CONCURRENTLY"));
 
-  reader.exec("COMMIT");
+  reader->exec("COMMIT");
   REQUIRE(eventually([&] { return invalid_indexes(pg).empty(); }));
   CHECK(d.scrape().value("pghealthd_reindex_leftovers_dropped_total", {}).value_or(0) >= 2);
   CHECK_THAT(d.log(), Catch::Contains("dropped an invalid index left by a failed REINDEX CONCURRENTLY"));
@@ -180,9 +187,7 @@ TEST_CASE("a long transaction makes REINDEX give up at lock_timeout, and its lef
 TEST_CASE("a pghealthd killed in the middle of a REINDEX leaves an invalid copy that its next start drops") {
   Cluster pg;
   bloat_orders(pg);
-  Session reader(pg.conninfo());
-  reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-  reader.exec("SELECT count(*) FROM orders");
+  auto reader = old_snapshot(pg);
   {
     // lock_timeout long: the rebuild waits for the reader, and is killed while it waits.
     Daemon d(config_for(pg, "60s"));
@@ -197,7 +202,7 @@ TEST_CASE("a pghealthd killed in the middle of a REINDEX leaves an invalid copy 
   }
   // The server ends the orphan (14+ notices the lost client itself; 13 only when it next writes to it).
   pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'REINDEX INDEX CONCURRENTLY%'");
-  reader.exec("COMMIT");
+  reader->exec("COMMIT");
   REQUIRE(eventually([&] {
     return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'REINDEX INDEX CONCURRENTLY%'") == "0";
   }));
