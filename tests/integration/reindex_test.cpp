@@ -184,6 +184,43 @@ TEST_CASE("a long transaction makes REINDEX give up at lock_timeout, and its lef
   CHECK(runs(d.scrape(), "orders_code_key", "lock_not_available") == 1);
 }
 
+TEST_CASE("an index someone else is rebuilding is left to them, and so is the copy they are building") {
+  Cluster pg;
+  bloat_orders(pg);
+  auto reader = old_snapshot(pg);
+  // A DBA's own REINDEX CONCURRENTLY, waiting for the reader: its copy is invalid while it runs.
+  std::thread dba([conninfo = pg.conninfo()] {
+    try {
+      Session s(conninfo);
+      s.exec("REINDEX INDEX CONCURRENTLY orders_code_key");
+    } catch (const std::exception&) {
+    }
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join{dba};
+  REQUIRE(eventually([&] {
+    return pg.scalar("SELECT count(*) FROM pg_stat_progress_create_index") == "1" &&
+           invalid_indexes(pg) == "orders_code_key_ccnew";
+  }));
+
+  Daemon d(config_for(pg, "1s"));
+  const bool waits = d.wait_for([](const Scrape& s) {
+    return s.value("pghealthd_reindex_skipped_total", {{"reason", "index_build_running"}}).value_or(0) >= 4;
+  }).has_value();
+  INFO(d.log());
+  CHECK(waits);
+  // Neither a rebuild of ours on that table, nor a drop of their copy (found at our first check).
+  CHECK(invalid_indexes(pg) == "orders_code_key_ccnew");
+  const auto s = d.scrape();
+  CHECK(s.value("pghealthd_reindex_leftovers_dropped_total", {}).value_or(0) == 0);
+  CHECK(runs(s, "orders_code_key", "lock_not_available") + runs(s, "orders_pkey", "lock_not_available") == 0);
+
+  reader->exec("COMMIT");  // their rebuild goes on and finishes
+  REQUIRE(eventually([&] { return invalid_indexes(pg).empty(); }));
+}
+
 TEST_CASE("a pghealthd killed in the middle of a REINDEX leaves an invalid copy that its next start drops") {
   Cluster pg;
   bloat_orders(pg);
