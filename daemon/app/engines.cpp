@@ -2,27 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
-
 namespace pghealthd::app {
 namespace {
-
-// What keeps a bloated index from being rebuilt (policy/reindex_policy.h): its skip series start at 0.
-constexpr std::array kReindexReasons{policy::Reason::kExcluded,          policy::Reason::kExclusionConstraint,
-                                     policy::Reason::kCooldown,          policy::Reason::kAutovacuumRunning,
-                                     policy::Reason::kIndexBuildRunning, policy::Reason::kOutsideWindow,
-                                     policy::Reason::kInRecovery,        policy::Reason::kNotLeader,
-                                     policy::Reason::kRateLimited,       policy::Reason::kDryRun};
 
 // An engine's reports, written into the metrics store under its database's labels.
 class StoreSink final : public maintenance::Sink {
  public:
   StoreSink(metrics::Store& store, metrics::DbKey key) : store_(store), key_(std::move(key)) {
-    std::vector<std::string_view> reasons, reindex_reasons;
+    std::vector<std::string_view> reasons;
     for (std::size_t i = 0; i < policy::kVacuumReasonCount; ++i)
       reasons.push_back(policy::name(static_cast<policy::Reason>(i)));
-    for (auto r : kReindexReasons) reindex_reasons.push_back(policy::name(r));
-    store_.add_vacuum_series(key_, reasons, reindex_reasons);
+    store_.add_vacuum_series(key_, reasons);
   }
   void skipped(std::string_view reason) override { store_.vacuum_skipped(key_, reason); }
   void run(const std::string& schema, const std::string& table, std::string_view action,
@@ -37,7 +27,10 @@ class StoreSink final : public maintenance::Sink {
     store_.reindex_run(key_, schema, table, index, result);
   }
   void reclaimed(std::int64_t bytes) override { store_.reindex_reclaimed(key_, static_cast<double>(bytes)); }
-  void reindex_skipped(std::string_view reason) override { store_.reindex_skipped(key_, reason); }
+  void reindex_skipped(const std::string& schema, const std::string& table, const std::string& index,
+                       std::string_view reason) override {
+    store_.reindex_skipped(key_, schema, table, index, reason);
+  }
   void leftover_dropped() override { store_.reindex_leftover_dropped(key_); }
   void forget(const std::string& schema, const std::string& table) override {
     store_.forget_vacuum_table(key_, schema, table);

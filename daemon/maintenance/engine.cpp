@@ -408,8 +408,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
       if (list == &tunes) {
         co_await tune(d, s);
       } else if (list == &reindexes) {
-        co_await reindex(d, s);
-        reindexed = true;
+        reindexed = co_await reindex(d, s);
       } else {
         co_await act(d, s);
       }
@@ -677,11 +676,9 @@ void Engine::record_reindex_skip(const policy::Decision& d) {
   const auto& t = *d.table;
   const auto& x = *d.index;
   const auto reason = *d.skipped;
-  sink_->reindex_skipped(policy::name(reason));
-  if (reason == policy::Reason::kDryRun) {
-    sink_->reindexed(t.schemaname, t.relname, x.indexrelname, "dry_run");
-    series_[t.relid] = {t.schemaname, t.relname};
-  }
+  sink_->reindex_skipped(t.schemaname, t.relname, x.indexrelname, policy::name(reason));
+  series_[t.relid] = {t.schemaname, t.relname};
+  if (reason == policy::Reason::kDryRun) sink_->reindexed(t.schemaname, t.relname, x.indexrelname, "dry_run");
   auto& last = reindex_logged_[{x.schemaname, x.indexrelname}];
   if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
   last = std::string(policy::name(reason));
@@ -716,7 +713,7 @@ awaitable<std::optional<IndexState>> Engine::index_state(const std::string& sche
   co_return st;
 }
 
-awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
+awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   const auto& t = *d.table;
   const model::RelationBloat x = *d.index;  // (a copy: a new bloat snapshot may replace the old meanwhile)
   const auto& cfg = s->all.reindex;
@@ -727,10 +724,10 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
       "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid), "
       "EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = $1::oid)";
   auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
-  if (stopped_) co_return;
+  if (stopped_) co_return false;
   if (pre.error) {
     log_failure("maintenance check failed right before reindexing", key_, *pre.error);
-    co_return;
+    co_return false;
   }
   std::optional<policy::Reason> wait;
   if (first_is_true(pre.result.get(), 0)) wait = policy::Reason::kInRecovery;
@@ -743,11 +740,11 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
     skip.why = wait == policy::Reason::kRateLimited ? std::string("a REINDEX already runs on this target")
                                                     : std::string(kFoundBeforeActing);
     record_reindex_skip(skip);
-    co_return;
+    co_return false;
   }
   bool read = false;
   const auto before = co_await index_state(x.schemaname, x.indexrelname, read);
-  if (stopped_ || !read) co_return;
+  if (stopped_ || !read) co_return false;
   const auto now = std::chrono::system_clock::now();
   reindex_history_[{x.schemaname, x.indexrelname}] = now;
   reindex_logged_[{x.schemaname, x.indexrelname}] = "acted";
@@ -756,12 +753,12 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
     sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(Result::kDropped));
     spdlog::info("reindex finished target={} datname={} index={} result=dropped (no index of that name now)",
                  key_.target, key_.datname, qualified(x.schemaname, x.indexrelname));
-    co_return;
+    co_return true;
   }
   const std::string sql =
       reindex_statement(conn_->escape_identifier(x.schemaname), conn_->escape_identifier(x.indexrelname));
-  if (sql.empty()) co_return;  // quoting failed: the connection is gone
-  if (!co_await set_statement_timeout(cfg.max_duration) || stopped_) co_return;
+  if (sql.empty()) co_return false;  // quoting failed: the connection is gone
+  if (!co_await set_statement_timeout(cfg.max_duration) || stopped_) co_return false;
 
   budget_->reindexes_running++;
   budget_->reindexes.push_back(now);
@@ -773,12 +770,12 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   auto q = co_await run_watched(self, sql, cfg.max_duration, *s);
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
   budget_->reindexes_running--;
-  if (stopped_) co_return;  // cancelled by stop(): the next start drops what it left
+  if (stopped_) co_return true;  // cancelled by stop(): the next start drops what it left
 
   std::optional<IndexState> after;
   if (!q.error) after = co_await index_state(x.schemaname, x.indexrelname, read);
   const auto outcome = classify_reindex(q.error, cancelled_by_us_, *before, !q.error && read, after);
-  if (stopped_) co_return;
+  if (stopped_) co_return true;
   sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(outcome.result));
   if (outcome.result == Result::kSuccess) {
     sink_->reclaimed(outcome.reclaimed_bytes);
@@ -798,6 +795,7 @@ awaitable<void> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   // or at the next checks while what made the rebuild fail (a long transaction) makes the drop fail too.
   if (q.error && cfg.drop_leftovers && !stopped_ && conn_->connected() && !co_await drop_leftovers(t.relid))
     leftovers_due_ = true;
+  co_return true;
 }
 
 awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {

@@ -74,7 +74,8 @@ class Sink {
   virtual void reindexed(const std::string& schema, const std::string& table, const std::string& index,
                          std::string_view result) = 0;
   virtual void reclaimed(std::int64_t bytes) = 0;
-  virtual void reindex_skipped(std::string_view reason) = 0;
+  virtual void reindex_skipped(const std::string& schema, const std::string& table, const std::string& index,
+                               std::string_view reason) = 0;
   virtual void leftover_dropped() = 0;
   // The table is gone (dropped, or renamed): its per-table series go with it.
   virtual void forget(const std::string& schema, const std::string& table) = 0;
@@ -170,7 +171,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   awaitable<pg::QueryOutcome> run_watched(std::shared_ptr<Engine> self, const std::string& sql,
                                           config::Duration max_duration, const Settings& s);
   // REINDEX INDEX CONCURRENTLY of one index, proven from the catalog, reported; its leftovers dropped.
-  awaitable<void> reindex(const policy::Decision& d, SettingsPtr s);
+  // False when it did not start (found busy right before, or the server could not be asked).
+  awaitable<bool> reindex(const policy::Decision& d, SettingsPtr s);
   // The index of that name as the catalog shows it now; `read` false when the catalog could not be read.
   awaitable<std::optional<IndexState>> index_state(const std::string& schema, const std::string& index, bool& read);
   // Drops the invalid leftovers of failed concurrent rebuilds (of one table's indexes when table_relid is

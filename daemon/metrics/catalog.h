@@ -249,7 +249,7 @@ inline constexpr FamilyInfo kReindexReclaimed{"pghealthd_reindex_bytes_reclaimed
                                               "Bytes given back by successful automatic REINDEXes (size before "
                                               "minus size after)."};
 inline constexpr FamilyInfo kReindexSkipped{"pghealthd_reindex_skipped_total", "counter",
-                                            "Bloated indexes not rebuilt at a check, by reason."};
+                                            "Bloated indexes not rebuilt at a check, by index and reason."};
 inline constexpr FamilyInfo kReindexLeftoversDropped{
     "pghealthd_reindex_leftovers_dropped_total", "counter",
     "Invalid indexes left by a failed or cancelled REINDEX CONCURRENTLY (*_ccnew, *_ccold) that pghealthd dropped."};

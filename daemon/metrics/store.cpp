@@ -107,9 +107,9 @@ void Store::set_target_labels(const std::string& target, const std::map<std::str
     add_database_series(it->first, s);
     s.up->Set(up);
     if (it->second.vacuum_duration) {
-      const auto reasons = it->second.vacuum_reasons, reindex_reasons = it->second.reindex_reasons;
+      const auto reasons = it->second.vacuum_reasons;
       remove_vacuum_series(it->first);
-      add_vacuum_series(it->first, reasons, reindex_reasons);
+      add_vacuum_series(it->first, reasons);
     }
   }
   if (targets_.count(target)) {
@@ -135,7 +135,6 @@ void Store::remove_vacuum_series(const DbKey& key) {
     vacuum_removed_.Remove(c);
     tuning_changes_.Remove(c);
     reindex_reclaimed_.Remove(c);
-    reindex_skipped_.Remove(c);
     reindex_leftovers_.Remove(c);
   }
   e.vacuum_counters.clear();
@@ -143,6 +142,7 @@ void Store::remove_vacuum_series(const DbKey& key) {
     for (auto* c : counters) {
       vacuum_runs_.Remove(c);
       reindex_runs_.Remove(c);
+      reindex_skipped_.Remove(c);
     }
   e.vacuum_table_runs.clear();
   if (e.vacuum_duration) vacuum_duration_.Remove(e.vacuum_duration);
@@ -158,6 +158,7 @@ void Store::forget_vacuum_table(const DbKey& key, const std::string& schema, con
   for (auto* c : t->second) {
     vacuum_runs_.Remove(c);
     reindex_runs_.Remove(c);
+    reindex_skipped_.Remove(c);
   }
   runs.erase(t);
 }
@@ -191,23 +192,17 @@ prometheus::Labels Store::db_labels(const DbKey& key) const {
   return labels;
 }
 
-void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons,
-                              const std::vector<std::string_view>& reindex_reasons) {
+void Store::add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons) {
   auto it = dbs_.find(key);
   if (it == dbs_.end()) return;
   auto& e = it->second;
   if (e.vacuum_duration) return;  // already there
   e.vacuum_duration = &vacuum_duration_.Add(db_labels(key), kVacuumBuckets);
   e.vacuum_reasons = reasons;
-  e.reindex_reasons = reindex_reasons;
   e.vacuum_counters.push_back(&vacuum_removed_.Add(db_labels(key)));
   e.vacuum_counters.push_back(&reindex_reclaimed_.Add(db_labels(key)));
   e.vacuum_counters.push_back(&reindex_leftovers_.Add(db_labels(key)));
-  for (auto reason : reindex_reasons) {
-    auto labels = db_labels(key);
-    labels["reason"] = std::string(reason);
-    e.vacuum_counters.push_back(&reindex_skipped_.Add(labels));
-  }
+
   // Successful tuning changes from 0, so that increase() sees the first one.
   auto tuned = db_labels(key);
   tuned["result"] = "success";
@@ -278,12 +273,16 @@ void Store::reindex_reclaimed(const DbKey& key, double bytes) {
   reindex_reclaimed_.Add(db_labels(key)).Increment(bytes);
 }
 
-void Store::reindex_skipped(const DbKey& key, std::string_view reason) {
+void Store::reindex_skipped(const DbKey& key, const std::string& schema, const std::string& rel,
+                            const std::string& index, std::string_view reason) {
   Entry* e = with_engine(key);
   if (!e) return;
   auto labels = db_labels(key);
+  labels["schemaname"] = schema;
+  labels["relname"] = rel;
+  labels["indexrelname"] = index;
   labels["reason"] = std::string(reason);
-  count(reindex_skipped_, labels, e->vacuum_counters);
+  count(reindex_skipped_, labels, e->vacuum_table_runs[{schema, rel}]);
 }
 
 void Store::reindex_leftover_dropped(const DbKey& key) {

@@ -78,9 +78,7 @@ class Store {
 
   // The maintenance engine's series of a database. Created at 0 when the engine starts, so rates exist at
   // once; removed with the engine (vacuum turned off) or the database.
-  // `reasons`: a vacuum's skip reasons; `reindex_reasons`: a REINDEX's.
-  void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons,
-                         const std::vector<std::string_view>& reindex_reasons);
+  void add_vacuum_series(const DbKey& key, const std::vector<std::string_view>& reasons);
   void remove_vacuum_series(const DbKey& key);
   // One run of `action` (vacuum, analyze or freeze) on a table, by result.
   void vacuum_run(const DbKey& key, const std::string& schema, const std::string& rel, std::string_view action,
@@ -92,11 +90,13 @@ class Store {
   void vacuum_removed(const DbKey& key, double rows);
   // One tuning change (ALTER TABLE ... SET of advice) by result.
   void tuning_change(const DbKey& key, std::string_view result);
-  // One REINDEX of an index of table `rel`, by result; its series go with the table (forget_vacuum_table).
+  // One REINDEX of an index of table `rel` by result, and a candidate index left alone at a check by
+  // reason; their series go with the table (forget_vacuum_table).
   void reindex_run(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
                    std::string_view result);
+  void reindex_skipped(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
+                       std::string_view reason);
   void reindex_reclaimed(const DbKey& key, double bytes);
-  void reindex_skipped(const DbKey& key, std::string_view reason);
   void reindex_leftover_dropped(const DbKey& key);
 
   // Outcome of a configuration (re)load.
@@ -119,7 +119,6 @@ class Store {
     std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;
     std::vector<std::string_view> vacuum_reasons;  // to add the series again under new labels
-    std::vector<std::string_view> reindex_reasons;
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
   [[nodiscard]] prometheus::Labels target_labels(const std::string& target) const;
