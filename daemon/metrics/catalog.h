@@ -194,10 +194,10 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
 
 // Every label pghealthd's own series use, which a target's constant labels (targets[].labels) may not
 // name; and the ones Prometheus itself sets on a scrape, or reserves (le, quantile).
-inline constexpr std::array<std::string_view, 21> kBuiltInLabels{
-    "target", "datname", "schemaname", "relname", "indexrelname", "sequencename", "collector",
-    "kind",   "area",    "source",     "by",      "phase",        "action",       "result",
-    "reason", "version", "covered_by", "le",      "quantile",     "instance",     "job"};
+inline constexpr std::array<std::string_view, 22> kBuiltInLabels{
+    "target", "datname", "schemaname", "relname",  "indexrelname", "sequencename", "collector", "kind",
+    "area",   "source",  "by",         "phase",    "action",       "result",       "reason",    "version",
+    "method", "covered_by", "le",      "quantile", "instance",     "job"};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }
 

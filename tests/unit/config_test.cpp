@@ -862,7 +862,7 @@ TEST_CASE("a target's labels: Prometheus label names, none of pghealthd's own, s
                        "label name '1cluster' in targets[0].labels is not a Prometheus label name");
   check_single_problem(std::string(kOneTarget) + "    labels: { clu-ster: x }\n", 4, 15, "is not a Prometheus label name");
   check_single_problem(std::string(kOneTarget) + "    labels: { __meta: x }\n", 4, 15, "starts with __");
-  for (const char* builtin : {"target", "datname", "indexrelname", "instance", "job", "covered_by", "le"}) {
+  for (const char* builtin : {"target", "datname", "indexrelname", "method", "instance", "job", "covered_by", "le"}) {
     INFO(builtin);
     check_single_problem(std::string(kOneTarget) + "    labels: { " + builtin + ": x }\n", 4, 15,
                          "is one of pghealthd's or Prometheus' own labels");
