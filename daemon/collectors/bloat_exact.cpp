@@ -43,21 +43,24 @@ Reading reading_of(const pg::Rows& rows, bool index, int fillfactor, double now_
   const auto len = f.number(0, size);
   const auto first = no_leaves ? std::optional<double>(std::nan("")) : f.number(0, a);
   const auto second = index ? std::optional<double>(0) : f.number(0, b);
-  if (!f.error().empty() || !len || !first || !second) return {std::nullopt, f.error().empty() ? "NULL in the answer" : f.error()};
+  if (!f.error().empty() || !len || !first || !second)
+    return {std::nullopt, f.error().empty() ? "NULL in the answer" : f.error()};
   return {index ? model::exact_btree_bloat(*len, *first, fillfactor, now_unix)
                 : model::exact_table_bloat(*len, *first, *second, fillfactor, now_unix),
           {}};
 }
 
 // Looks up the extension and the session's lock_timeout; nothing (and pass.error) when the query fails.
-awaitable<std::optional<ExtensionState>> look_up(pg::Connection& conn, const ExactSettings& s, ExactPass& pass) {
+awaitable<std::optional<ExtensionState>> look_up(pg::Connection& conn, const ExactSettings& s,
+                                                 ExactPass& pass) {
   auto q = co_await conn.query(kAvailabilitySql, no_params(), s.query_timeout);
   if (q.error) {
     pass.error = std::move(q.error);
     co_return std::nullopt;
   }
   auto state = parse_extension_state(pg::ResultRows(q.result.get()));
-  if (!state) pass.error = pg::Error{pg::Error::Kind::kServer, {}, "unusable answer to the pgstattuple look-up"};
+  if (!state)
+    pass.error = pg::Error{pg::Error::Kind::kServer, {}, "unusable answer to the pgstattuple look-up"};
   co_return state;
 }
 
@@ -75,7 +78,8 @@ awaitable<void> read_due(pg::Connection& conn, const std::vector<model::Relation
                          const ExactSettings& s, steady_clock::time_point started, ExactPass& pass) {
   std::unordered_map<std::int64_t, const model::RelationBloat*> by_relid;
   for (const auto& r : relations) by_relid.emplace(r.relid, &r);
-  const std::string table_sql = table_reading_sql(quoted_schema), index_sql = index_reading_sql(quoted_schema);
+  const std::string table_sql = table_reading_sql(quoted_schema),
+                    index_sql = index_reading_sql(quoted_schema);
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (i > 0 && steady_clock::now() - started >= s.budget) {
       pass.left = order.size() - i;
@@ -91,7 +95,8 @@ awaitable<void> read_due(pg::Connection& conn, const std::vector<model::Relation
         pass.skipped.push_back({relation_name(rel), pg::describe(*q.error)});
         continue;
       }
-      if (failure == ReadingFailure::kNotPermitted) pass.availability = model::ExactAvailability::kNotPermitted;
+      if (failure == ReadingFailure::kNotPermitted)
+        pass.availability = model::ExactAvailability::kNotPermitted;
       pass.error = std::move(q.error);
       pass.left = order.size() - i;
       co_return;
@@ -126,8 +131,8 @@ SELECT current_setting('lock_timeout') AS lock_timeout, n.nspname AS schema,
 
 std::optional<ExtensionState> parse_extension_state(const pg::Rows& rows) {
   pg::FieldReader f(rows);
-  const int lock = f.require("lock_timeout"), schema = f.require("schema"), functions = f.require("functions"),
-            permitted = f.require("permitted");
+  const int lock = f.require("lock_timeout"), schema = f.require("schema"),
+            functions = f.require("functions"), permitted = f.require("permitted");
   if (!f.error().empty() || rows.size() != 1) return std::nullopt;
   ExtensionState s;
   s.lock_timeout = f.text(0, lock);
@@ -144,12 +149,14 @@ std::optional<ExtensionState> parse_extension_state(const pg::Rows& rows) {
 // instead of an error; the LATERAL call then runs only for the row found.
 std::string table_reading_sql(const std::string& quoted_schema) {
   return "SELECT a.table_len, a.approx_free_space, a.dead_tuple_len FROM pg_catalog.pg_class c "
-         "CROSS JOIN LATERAL " + quoted_schema + ".pgstattuple_approx(c.oid::regclass) a WHERE c.oid = $1::oid";
+         "CROSS JOIN LATERAL " +
+         quoted_schema + ".pgstattuple_approx(c.oid::regclass) a WHERE c.oid = $1::oid";
 }
 
 std::string index_reading_sql(const std::string& quoted_schema) {
   return "SELECT a.index_size, a.avg_leaf_density FROM pg_catalog.pg_class c "
-         "CROSS JOIN LATERAL " + quoted_schema + ".pgstatindex(c.oid::regclass) a WHERE c.oid = $1::oid";
+         "CROSS JOIN LATERAL " +
+         quoted_schema + ".pgstatindex(c.oid::regclass) a WHERE c.oid = $1::oid";
 }
 
 std::optional<model::ExactBloat> parse_table_reading(const pg::Rows& rows, int fillfactor, double now_unix) {

@@ -29,9 +29,9 @@
 namespace pghealthd::collectors {
 
 struct ExactSettings {
-  std::int64_t min_size_bytes = 104857600;        // bloat.exact_min_size_bytes
-  std::chrono::milliseconds budget{60'000};       // bloat.exact_budget: no reading starts after it
-  std::chrono::milliseconds lock_timeout{1'000};  // bloat.lock_timeout
+  std::int64_t min_size_bytes = 104857600;          // bloat.exact_min_size_bytes
+  std::chrono::milliseconds budget{60'000};         // bloat.exact_budget: no reading starts after it
+  std::chrono::milliseconds lock_timeout{1'000};    // bloat.lock_timeout
   std::chrono::milliseconds query_timeout{17'000};  // each statement's client-side deadline
 };
 
@@ -45,23 +45,26 @@ struct ExactSkip {
 struct ExactPass {
   std::optional<model::ExactAvailability> availability;  // none when it could not tell (connection lost)
   std::unordered_map<std::int64_t, model::ExactBloat> readings;  // this pass's, by relid
-  std::size_t due = 0;   // relations of at least min_size_bytes
+  std::size_t due = 0;                                           // relations of at least min_size_bytes
   std::size_t left = 0;  // due but not started within the budget: first in line next run
-  std::vector<ExactSkip> skipped;  // locked past lock_timeout, too slow, or failed; not those dropped meanwhile
+  std::vector<ExactSkip>
+      skipped;  // locked past lock_timeout, too slow, or failed; not those dropped meanwhile
   std::optional<pg::Error> error;  // what ended the pass before its budget, when something did
   double seconds = 0;
 };
 
 // Reads what it can of `relations` (a bloat run's, with the previous run's readings attached: they decide
 // the order) within the budget.
-[[nodiscard]] awaitable<ExactPass> read_exact(pg::Connection& conn, const std::vector<model::RelationBloat>& relations,
+[[nodiscard]] awaitable<ExactPass> read_exact(pg::Connection& conn,
+                                              const std::vector<model::RelationBloat>& relations,
                                               const ExactSettings& settings);
 
 // --- the pure pieces of a pass, tested without a server ---
 
 // The relations a pass may read: every table and every valid btree index (an invalid one is being built or
 // was left by a failed build), sized relpages x block size, with the time of its reading when it has one.
-[[nodiscard]] std::vector<model::ExactCandidate> exact_candidates(const std::vector<model::RelationBloat>& relations);
+[[nodiscard]] std::vector<model::ExactCandidate> exact_candidates(
+    const std::vector<model::RelationBloat>& relations);
 
 // Sets each relation's reading from `readings` (by relid); a relation without one there keeps its own.
 void attach_readings(std::vector<model::RelationBloat>& relations,

@@ -154,10 +154,10 @@ struct Indexes {
 // indexes), as many per run as fit in exact_budget, the least recently read first, each under lock_timeout.
 struct Bloat {
   bool exact = false;
-  std::int64_t exact_min_size_bytes = 104857600;  // 100 MiB: smaller relations keep the estimate alone
+  std::int64_t exact_min_size_bytes = 104857600;   // 100 MiB: smaller relations keep the estimate alone
   Duration exact_budget{std::chrono::minutes(1)};  // no reading starts after this much of a run
   Duration lock_timeout{std::chrono::seconds(1)};  // each reading's wait for its ACCESS SHARE lock
-  bool operator==(const Bloat&) const = default;  // reload compares configurations
+  bool operator==(const Bloat&) const = default;   // reload compares configurations
 };
 
 // Cardinality controls: which tables get per-table and per-index series, and a series budget per target.

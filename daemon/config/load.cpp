@@ -332,11 +332,13 @@ void read_bloat(Reader& r, const YAML::Node& node, Bloat& out) {
 // collector's interval would make every other run a skipped one.
 void check_bloat(Reader& r, const YAML::Node& node, const Bloat& b, const Collectors& c) {
   if (!b.exact) return;
-  if (!c.bloat.enabled) r.error(node["exact"], "bloat.exact needs the bloat collector (collectors.bloat.enabled)");
+  if (!c.bloat.enabled)
+    r.error(node["exact"], "bloat.exact needs the bloat collector (collectors.bloat.enabled)");
   if (b.exact_budget >= c.bloat.interval)
     r.error(node["exact_budget"] ? node["exact_budget"] : node["exact"],
             "bloat.exact_budget (" + describe_duration(b.exact_budget) +
-                ") must be shorter than collectors.bloat.interval (" + describe_duration(c.bloat.interval) + ")");
+                ") must be shorter than collectors.bloat.interval (" + describe_duration(c.bloat.interval) +
+                ")");
 }
 
 void read_indexes(Reader& r, const YAML::Node& node, Indexes& out) {
@@ -725,8 +727,8 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (!root || root.IsNull())
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
-                    {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
-                     "vacuum", "freeze", "advice", "tuning", "indexes", "bloat"}))
+                    {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality",
+                     "connection", "vacuum", "freeze", "advice", "tuning", "indexes", "bloat"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {

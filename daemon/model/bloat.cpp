@@ -79,9 +79,12 @@ std::string_view name(Unestimated u) {
 
 std::string_view name(ExactAvailability a) {
   switch (a) {
-    case ExactAvailability::kAvailable: return "available";
-    case ExactAvailability::kMissing: return "missing";
-    case ExactAvailability::kNotPermitted: return "not_permitted";
+    case ExactAvailability::kAvailable:
+      return "available";
+    case ExactAvailability::kMissing:
+      return "missing";
+    case ExactAvailability::kNotPermitted:
+      return "not_permitted";
   }
   return "?";
 }
@@ -114,8 +117,8 @@ BloatEstimate estimate_btree_bloat(const RelationShape& i, const BloatSettings& 
   return waste(i, 1 + std::ceil(i.reltuples / per_page));  // and the metapage
 }
 
-ExactBloat exact_table_bloat(double table_len, double approx_free_space, double dead_tuple_len, int fillfactor,
-                             double now_unix) {
+ExactBloat exact_table_bloat(double table_len, double approx_free_space, double dead_tuple_len,
+                             int fillfactor, double now_unix) {
   ExactBloat e;
   e.measured_unix = now_unix;
   if (!(table_len > 0)) return e;
@@ -134,8 +137,10 @@ ExactBloat exact_btree_bloat(double index_size, double avg_leaf_density, int fil
   return e;
 }
 
-std::vector<ExactCandidate> exact_round_robin(std::vector<ExactCandidate> candidates, std::int64_t min_size_bytes) {
-  std::erase_if(candidates, [&](const ExactCandidate& c) { return c.size_bytes < static_cast<double>(min_size_bytes); });
+std::vector<ExactCandidate> exact_round_robin(std::vector<ExactCandidate> candidates,
+                                              std::int64_t min_size_bytes) {
+  std::erase_if(candidates,
+                [&](const ExactCandidate& c) { return c.size_bytes < static_cast<double>(min_size_bytes); });
   std::sort(candidates.begin(), candidates.end(), [](const ExactCandidate& a, const ExactCandidate& b) {
     if (a.measured_unix.has_value() != b.measured_unix.has_value()) return !a.measured_unix.has_value();
     if (a.measured_unix != b.measured_unix) return *a.measured_unix < *b.measured_unix;
