@@ -9,6 +9,7 @@
 
 #include "collectors/bloat.h"
 #include "collectors/bloat_exact.h"
+#include "metrics/snapshot.h"
 #include "model/bloat.h"
 #include "pg/rows.h"
 
@@ -339,4 +340,21 @@ TEST_CASE("the exact candidates: tables and valid indexes by size, carrying thei
   CHECK(relations[0].exact->measured_unix == 1000);
   CHECK(relations[1].exact->measured_unix == 2000);
   CHECK_FALSE(relations[2].exact);
+}
+
+TEST_CASE("the previous bloat snapshot passes its exact readings and availability on to the next run",
+          "[bloat][exact]") {
+  pghealthd::collectors::Data previous;
+  pghealthd::model::RelationBloat read, unread;
+  read.relid = 7;
+  read.exact = pghealthd::model::ExactBloat{0.3, 3 * 8192, 1000};
+  unread.relid = 8;
+  previous.bloat = {read, unread};
+  previous.bloat_exact = pghealthd::model::ExactAvailability::kAvailable;
+  const auto h = pghealthd::metrics::History::of(previous);
+  REQUIRE(h.exact.size() == 1);
+  CHECK(h.exact.at(7).measured_unix == 1000);
+  CHECK(h.bloat_exact == pghealthd::model::ExactAvailability::kAvailable);
+  CHECK(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).exact.empty());
+  CHECK_FALSE(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).bloat_exact);
 }
