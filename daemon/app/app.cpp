@@ -49,7 +49,8 @@ class Daemon {
         path_(std::move(path)),
         store_(PGHEALTHD_VERSION),
         engines_(loop_.get_executor(), blocking_, store_, maintenance::Config::of(cfg)),
-        ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality, cfg.indexes},
+        ctx_{loop_.get_executor(), blocking_, store_, engines_, cfg.collectors, cfg.cardinality, cfg.indexes,
+             cfg.bloat},
         server_(loop_.get_executor(), [this](const http::Request& r) { return handle(r); }),
         signals_(loop_, SIGINT, SIGTERM, SIGHUP),
         status_timer_(loop_),
@@ -206,15 +207,17 @@ class Daemon {
       next.listen = cfg_.listen;
     }
     spdlog::set_level(spdlog::level::from_str(next.log_level));
-    // Schedules, cardinality controls and index rules are read when a database watch starts: when they change, every
-    // watch is replaced. A replaced watch hands its series to its successor, so /metrics has no gap.
-    // The maintenance engines are not the watches': they take new vacuum settings where they are, and a
-    // replaced watch finds its database's engine (app/engines.h), running action and history included.
+    // Schedules, cardinality controls, index rules and bloat settings are read when a database watch starts:
+    // when they change, every watch is replaced. A replaced watch hands its series to its successor, so
+    // /metrics has no gap. The maintenance engines are not the watches': they take new vacuum settings where
+    // they are, and a replaced watch finds its database's engine (app/engines.h), running action and history
+    // included.
     const bool everything = next.collectors != cfg_.collectors || next.cardinality != cfg_.cardinality ||
-                            next.indexes != cfg_.indexes;
+                            next.indexes != cfg_.indexes || next.bloat != cfg_.bloat;
     ctx_.collectors = next.collectors;
     ctx_.cardinality = next.cardinality;
     ctx_.indexes = next.indexes;
+    ctx_.bloat = next.bloat;
     engines_.configure(maintenance::Config::of(next));
     std::map<std::string, const config::Target*> wanted;
     for (const auto& t : next.targets) wanted[t.name] = &t;

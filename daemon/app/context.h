@@ -1,5 +1,5 @@
-// What every watch shares: the loop, the blocking pool, the snapshot store, the maintenance engines and
-// the collector schedule.
+// What every watch shares: the loop, the blocking pool, the snapshot store, the maintenance engines, the
+// collector schedule and what the collectors are configured to do.
 #pragma once
 
 #include "app/engines.h"
@@ -18,6 +18,7 @@ struct Context {
   config::Collectors collectors;
   config::Cardinality cardinality;
   config::Indexes indexes;
+  config::Bloat bloat;
 };
 
 // How to reach one database of a target: its conninfo, password file and session timeouts, with the

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "app/schedule.h"
+#include "collectors/bloat_exact.h"
 #include "collectors/fetch.h"
 
 namespace pghealthd::app {
@@ -411,26 +412,14 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   } else if (!fetched.unusable.empty()) {
     error = "unusable answer from the server: " + fetched.unusable;
   } else {
-    const auto result = fetched.rows();
-    auto& filter = filter_for(kind);
-    // The previous snapshot goes before the new one is built, not after: at 10,000 tables each holds
-    // ~35 MB of text, and processing runs on the loop, so no scrape can fall in between (a scrape still
-    // being written keeps its own reference). Its sizes stay as a hint for the new buffers.
-    filter.expected_bytes = {};
-    metrics::History history;  // what is watched over time goes on from it (metrics::process)
-    if (auto previous = ctx_.store.get(key_, kind)) {
-      for (std::size_t i = 0; i < metrics::kFamilyCount; ++i) filter.expected_bytes[i] = previous->series.lines[i].size();
-      history = metrics::History::of(*previous);
-    }
-    ctx_.store.withdraw(key_, kind);
-    auto outcome = metrics::process(kind, result, key_.target, key_.datname, filter, history);
+    auto outcome = co_await build(kind, fetched, conn);
+    if (stopped_) co_return;
     if (outcome.snapshot) {
       snapshot = std::move(outcome.snapshot);
       rows = outcome.rows;
     } else {
       error = "unusable answer from the server: " + outcome.error;
     }
-    fetched.results.clear();
     release_freed_memory(rows);
   }
   s.duration->Set(seconds);
@@ -458,6 +447,90 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   }
   spdlog::debug("collected target={} datname={} collector={} rows={} seconds={:.3f}", key_.target,
                 key_.datname, def.name, rows, seconds);
+}
+
+awaitable<metrics::Outcome> DatabaseWatch::build(collectors::Kind kind, collectors::Fetched& fetched,
+                                                 pg::Connection& conn) {
+  // What is watched over time goes on from the previous snapshot (metrics::History), whose sizes are also a
+  // hint for the new buffers.
+  std::array<std::size_t, metrics::kFamilyCount> expected_bytes{};
+  metrics::History history;
+  if (const auto previous = ctx_.store.get(key_, kind)) {
+    for (std::size_t i = 0; i < metrics::kFamilyCount; ++i)
+      expected_bytes[i] = previous->series.lines[i].size();
+    history = metrics::History::of(*previous);
+  }
+  // The previous snapshot goes before the new one is built, not after: at 10,000 tables each holds ~35 MB
+  // of text, and building runs on the loop, so no scrape can fall in between (a scrape still being
+  // written keeps its own reference). Except before an exact bloat pass, which takes up to
+  // bloat.exact_budget: /metrics keeps the previous bloat series until the new ones are ready.
+  const bool exact = kind == collectors::Kind::kBloat && ctx_.bloat.exact;
+  if (!exact) ctx_.store.withdraw(key_, kind);
+  auto parsed = metrics::parse(kind, fetched.rows(), history);
+  fetched.results.clear();
+  if (!parsed.snapshot) co_return metrics::Outcome{nullptr, std::move(parsed.error), 0};
+  if (exact) co_await read_exact_bloat(conn, *parsed.snapshot, history);
+  if (stopped_) co_return metrics::Outcome{};
+  // The filter (shared by this watch's connections) is set up now, after the pass, with no wait until
+  // rendering is done.
+  auto& filter = filter_for(kind);
+  filter.expected_bytes = expected_bytes;
+  ctx_.store.withdraw(key_, kind);
+  co_return metrics::finish(kind, std::move(parsed.snapshot), key_.target, key_.datname, filter);
+}
+
+awaitable<void> DatabaseWatch::read_exact_bloat(pg::Connection& conn, metrics::Snapshot& snapshot,
+                                                const metrics::History& history) {
+  // The previous run's readings of relations still there decide this pass's order (the round robin), and
+  // stay exported until read again.
+  collectors::attach_readings(snapshot.bloat, history.exact);
+  collectors::ExactSettings settings;
+  settings.min_size_bytes = ctx_.bloat.exact_min_size_bytes;
+  settings.budget = ctx_.bloat.exact_budget;
+  settings.lock_timeout = ctx_.bloat.lock_timeout;
+  settings.query_timeout = target_.connection.statement_timeout + kClientDeadlineMargin;
+  const auto pass = co_await collectors::read_exact(conn, snapshot.bloat, settings);
+  if (stopped_) co_return;
+  collectors::attach_readings(snapshot.bloat, pass.readings);
+  // A database that can no longer give readings (the extension dropped, the grant revoked) exports none:
+  // the old ones would never be renewed. One that could not tell this time (a lost connection) keeps them.
+  if (pass.availability && *pass.availability != model::ExactAvailability::kAvailable)
+    for (auto& b : snapshot.bloat) b.exact.reset();
+  snapshot.bloat_exact = pass.availability ? pass.availability : history.bloat_exact;
+  report_exact(pass, history.bloat_exact);
+}
+
+void DatabaseWatch::report_exact(const collectors::ExactPass& pass,
+                                 std::optional<model::ExactAvailability> before) {
+  using model::ExactAvailability;
+  // Unavailability is logged when it starts or changes, never per run: the gauge says it all along.
+  if (pass.availability && pass.availability != before) {
+    if (*pass.availability == ExactAvailability::kMissing)
+      spdlog::warn(
+          "exact bloat readings unavailable: extension pgstattuple is not installed in the database "
+          "(CREATE EXTENSION pgstattuple; and GRANT pg_stat_scan_tables, or pg_monitor, to pghealthd's "
+          "role) target={} datname={}",
+          key_.target, key_.datname);
+    else if (*pass.availability == ExactAvailability::kNotPermitted)
+      spdlog::warn(
+          "exact bloat readings unavailable: the role may not call pgstattuple's functions (GRANT "
+          "pg_stat_scan_tables, or pg_monitor, to pghealthd's role) target={} datname={}",
+          key_.target, key_.datname);
+    else if (before)
+      spdlog::info("exact bloat readings available target={} datname={}", key_.target, key_.datname);
+  }
+  for (const auto& skip : pass.skipped)
+    spdlog::debug("exact bloat reading skipped target={} datname={} relation=\"{}\" error=\"{}\"",
+                  key_.target, key_.datname, skip.relation, skip.why);
+  const bool refused = pass.availability == ExactAvailability::kNotPermitted;
+  const std::string error = pass.error && !refused ? pg::describe(*pass.error) : std::string();
+  if (error != last_exact_error_ && !error.empty())
+    spdlog::warn("exact bloat pass ended early target={} datname={} error=\"{}\"", key_.target, key_.datname,
+                 error);
+  last_exact_error_ = error;
+  spdlog::debug("exact bloat pass target={} datname={} due={} read={} skipped={} left={} seconds={:.3f}",
+                key_.target, key_.datname, pass.due, pass.readings.size(), pass.skipped.size(), pass.left,
+                pass.seconds);
 }
 
 }  // namespace pghealthd::app

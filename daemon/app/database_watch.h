@@ -32,6 +32,11 @@
 #include "metrics/snapshot.h"
 #include "pg/connection.h"
 
+namespace pghealthd::collectors {
+struct Fetched;
+struct ExactPass;
+}  // namespace pghealthd::collectors
+
 namespace pghealthd::app {
 
 class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
@@ -67,6 +72,15 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   // Runs the queued collector that took longest last time, on `conn` (the watch's own when `primary`).
   awaitable<void> run_next(pg::Connection& conn, bool primary);
   awaitable<void> collect(collectors::Kind kind, pg::Connection& conn, bool primary);
+  // The run's snapshot from the server's answer: parsed, read exactly when it is the bloat collector's and
+  // bloat.exact is on, rendered. Empty when the watch stopped meanwhile.
+  awaitable<metrics::Outcome> build(collectors::Kind kind, collectors::Fetched& fetched,
+                                    pg::Connection& conn);
+  // The exact bloat pass of a run (collectors/bloat_exact.h): the previous run's readings carried on, this
+  // run's added, and what happened logged (report_exact).
+  awaitable<void> read_exact_bloat(pg::Connection& conn, metrics::Snapshot& snapshot,
+                                   const metrics::History& history);
+  void report_exact(const collectors::ExactPass& pass, std::optional<model::ExactAvailability> before);
   struct Lane;
   awaitable<void> lane(std::shared_ptr<DatabaseWatch> self, std::shared_ptr<Lane> lane);
   // Work waits while every connection is busy: wake a parked lane, or open one after kSpillAfter.
@@ -107,6 +121,7 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   bool ever_connected_ = false;
   bool waiting_to_retry_ = false;  // in backoff: due collectors fail at once instead of queueing
   std::string last_connect_error_;
+  std::string last_exact_error_;  // what ended the last exact bloat pass early (logged when it changes)
 };
 
 }  // namespace pghealthd::app

@@ -40,6 +40,8 @@ struct Data {
   std::vector<model::DatabaseAge> databases;   // freeze: every database of the server
   std::vector<model::SequenceState> sequences;  // sequences
   std::vector<model::RelationBloat> bloat;      // bloat: tables and btree indexes, with their estimates
+  // bloat, when bloat.exact is on: whether the database gives exact readings (collectors/bloat_exact.h).
+  std::optional<model::ExactAvailability> bloat_exact;
   // stat_user_tables: each table's dead-ratio history (by relid), carried from the previous snapshot.
   std::unordered_map<std::int64_t, model::Churn> churn;
 };

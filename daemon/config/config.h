@@ -165,6 +165,17 @@ struct Indexes {
   bool operator==(const Indexes&) const = default;  // reload compares configurations
 };
 
+// Exact bloat readings (`bloat:`, opt-in): the bloat collector also reads each relation of at least
+// exact_min_size_bytes with extension pgstattuple (pgstattuple_approx for tables, pgstatindex for btree
+// indexes), as many per run as fit in exact_budget, the least recently read first, each under lock_timeout.
+struct Bloat {
+  bool exact = false;
+  std::int64_t exact_min_size_bytes = 104857600;   // 100 MiB: smaller relations keep the estimate alone
+  Duration exact_budget{std::chrono::minutes(1)};  // no reading starts after this much of a run
+  Duration lock_timeout{std::chrono::seconds(1)};  // each reading's wait for its ACCESS SHARE lock
+  bool operator==(const Bloat&) const = default;   // reload compares configurations
+};
+
 // Cardinality controls: which tables get per-table and per-index series, and a series budget per target.
 // The vacuum policy sees every table whatever these say: they shape only what /metrics exports.
 struct Cardinality {
@@ -190,6 +201,7 @@ struct Config {
   Tuning tuning;
   Reindex reindex;
   Indexes indexes;
+  Bloat bloat;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };
 

@@ -314,6 +314,33 @@ void read_collectors(Reader& r, const YAML::Node& node, Collectors& out) {
   one("bloat", out.bloat);
 }
 
+void read_bloat(Reader& r, const YAML::Node& node, Bloat& out) {
+  const std::string what = "bloat";
+  if (!r.expect_map(node, what, {"exact", "exact_min_size_bytes", "exact_budget", "lock_timeout"})) return;
+  if (const auto n = node["exact"])
+    if (auto b = r.boolean(n, what + ".exact")) out.exact = *b;
+  if (const auto n = node["exact_min_size_bytes"])
+    if (auto i = r.integer(n, what + ".exact_min_size_bytes", 0, INT64_MAX)) out.exact_min_size_bytes = *i;
+  if (const auto n = node["exact_budget"])
+    if (auto d = r.duration(n, what + ".exact_budget")) out.exact_budget = *d;
+  // Not 0: on the server that means waiting for a lock forever, behind any ACCESS EXCLUSIVE request.
+  if (const auto n = node["lock_timeout"])
+    if (auto d = r.server_duration(n, what + ".lock_timeout", kLockTimeoutLimit)) out.lock_timeout = *d;
+}
+
+// What bloat.exact needs of the collectors: the bloat collector runs it, and a pass longer than the
+// collector's interval would make every other run a skipped one.
+void check_bloat(Reader& r, const YAML::Node& node, const Bloat& b, const Collectors& c) {
+  if (!b.exact) return;
+  if (!c.bloat.enabled)
+    r.error(node["exact"], "bloat.exact needs the bloat collector (collectors.bloat.enabled)");
+  if (b.exact_budget >= c.bloat.interval)
+    r.error(node["exact_budget"] ? node["exact_budget"] : node["exact"],
+            "bloat.exact_budget (" + describe_duration(b.exact_budget) +
+                ") must be shorter than collectors.bloat.interval (" + describe_duration(c.bloat.interval) +
+                ")");
+}
+
 void read_indexes(Reader& r, const YAML::Node& node, Indexes& out) {
   if (!r.expect_map(node, "indexes", {"unused_min_stats_age"})) return;
   if (const auto n = node["unused_min_stats_age"])
@@ -725,8 +752,8 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (!root || root.IsNull())
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
-                    {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality", "connection",
-                     "vacuum", "freeze", "advice", "tuning", "reindex", "indexes"}))
+                    {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality",
+                     "connection", "vacuum", "freeze", "advice", "tuning", "reindex", "indexes", "bloat"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -763,6 +790,10 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (const auto n = root["tuning"]) read_tuning(r, n, cfg.tuning);
   if (const auto n = root["reindex"]) read_reindex(r, n, cfg.reindex);
   if (const auto n = root["indexes"]) read_indexes(r, n, cfg.indexes);
+  if (const auto n = root["bloat"]) {
+    read_bloat(r, n, cfg.bloat);
+    check_bloat(r, n, cfg.bloat, cfg.collectors);
+  }
 
   const auto targets = root["targets"];
   if (!targets) {

@@ -67,6 +67,7 @@ enum class Family : std::size_t {
   kIndexBloatRatio,
   kIndexBloatBytes,
   kBloatUnestimated,
+  kBloatExactAvailable,
   kCount,
 };
 
@@ -181,23 +182,27 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
      "pghealthd_sequence_used_ratio."},
     {"pghealthd_table_bloat_ratio", "gauge",
      "Share of the table's heap not needed by its rows at its fill factor, 0..1; `method` says how it was "
-     "obtained (estimate: from statistics)."},
+     "obtained (estimate: from statistics; exact: pgstattuple_approx, when bloat.exact is on)."},
     {"pghealthd_table_bloat_bytes", "gauge", "Bytes of the table's heap not needed by its rows at its fill factor."},
     {"pghealthd_index_bloat_ratio", "gauge",
      "Share of the btree index not needed by its entries at its fill factor, 0..1; `method` says how it was "
-     "obtained."},
+     "obtained (estimate: from statistics; exact: pgstatindex, when bloat.exact is on)."},
     {"pghealthd_index_bloat_bytes", "gauge", "Bytes of the btree index not needed by its entries at its fill factor."},
     {"pghealthd_bloat_unestimated", "gauge",
      "Tables and btree indexes given no bloat estimate, by reason: never_analyzed, no_statistics (pg_stats "
      "hidden from the role), stale_statistics, expression_index."},
+    {"pghealthd_bloat_exact_available", "gauge",
+     "1 when the database gives exact bloat readings (extension pgstattuple installed and its functions "
+     "callable by the role, e.g. through pg_stat_scan_tables); 0 when the extension is missing or not "
+     "permitted; absent when bloat.exact is off."},
 }};
 
 // Every label pghealthd's own series use, which a target's constant labels (targets[].labels) may not
 // name; and the ones Prometheus itself sets on a scrape, or reserves (le, quantile).
-inline constexpr std::array<std::string_view, 21> kBuiltInLabels{
-    "target", "datname", "schemaname", "relname", "indexrelname", "sequencename", "collector",
-    "kind",   "area",    "source",     "by",      "phase",        "action",       "result",
-    "reason", "version", "covered_by", "le",      "quantile",     "instance",     "job"};
+inline constexpr std::array<std::string_view, 22> kBuiltInLabels{
+    "target", "datname", "schemaname", "relname",  "indexrelname", "sequencename", "collector", "kind",
+    "area",   "source",  "by",         "phase",    "action",       "result",       "reason",    "version",
+    "method", "covered_by", "le",      "quantile", "instance",     "job"};
 
 [[nodiscard]] constexpr const FamilyInfo& info(Family f) { return kFamilies[static_cast<std::size_t>(f)]; }
 

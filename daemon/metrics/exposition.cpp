@@ -308,28 +308,41 @@ Fragments render_sequences(std::string_view target, std::string_view datname,
 }
 
 Fragments render_bloat(std::string_view target, std::string_view datname,
-                       const std::vector<model::RelationBloat>& relations, const SeriesFilter& filter) {
+                       const std::vector<model::RelationBloat>& relations,
+                       std::optional<model::ExactAvailability> exact, const SeriesFilter& filter) {
   std::array<std::int64_t, model::kUnestimatedCount> unestimated{};
   for (const auto& b : relations)
     if (b.estimate.unestimated) ++unestimated[static_cast<std::size_t>(*b.estimate.unestimated)];
   auto f = render_rows(
       relations, filter,
       [&](const model::RelationBloat& b) {
-        return !b.estimate.unestimated && filter.keeps(b.schemaname, b.relname, std::nullopt);
+        return (!b.estimate.unestimated || b.exact) && filter.keeps(b.schemaname, b.relname, std::nullopt);
       },
-      [](const model::RelationBloat& b) { return b.estimate.wasted_bytes; },
+      [](const model::RelationBloat& b) {
+        return std::max(b.estimate.wasted_bytes, b.exact ? b.exact->wasted_bytes : 0.0);
+      },
       [&](Fragments& out, const model::RelationBloat& b) {
         Row row(target, filter.constant_labels, datname, b.schemaname, b.relname);
         if (b.index) row.label("indexrelname", b.indexrelname);
-        const std::optional<double> ratio = b.estimate.ratio, bytes = b.estimate.wasted_bytes;
-        row.add(out, b.index ? Family::kIndexBloatRatio : Family::kTableBloatRatio, ratio, "method", "estimate");
-        row.add(out, b.index ? Family::kIndexBloatBytes : Family::kTableBloatBytes, bytes, "method", "estimate");
+        const auto ratio_family = b.index ? Family::kIndexBloatRatio : Family::kTableBloatRatio;
+        const auto bytes_family = b.index ? Family::kIndexBloatBytes : Family::kTableBloatBytes;
+        if (!b.estimate.unestimated) {
+          row.add(out, ratio_family, std::optional<double>(b.estimate.ratio), "method", "estimate");
+          row.add(out, bytes_family, std::optional<double>(b.estimate.wasted_bytes), "method", "estimate");
+        }
+        if (b.exact) {
+          row.add(out, ratio_family, std::optional<double>(b.exact->ratio), "method", "exact");
+          row.add(out, bytes_family, std::optional<double>(b.exact->wasted_bytes), "method", "exact");
+        }
       });
   for (std::size_t i = 0; i < model::kUnestimatedCount; ++i) {
     const auto reason = model::name(static_cast<model::Unestimated>(i));
     append_sample(f, Family::kBloatUnestimated, database_labels(target, filter.constant_labels, datname, "reason", reason),
                   std::optional<std::int64_t>(unestimated[i]));
   }
+  if (exact)
+    append_sample(f, Family::kBloatExactAvailable, database_labels(target, filter.constant_labels, datname),
+                  std::optional<std::int64_t>(*exact == model::ExactAvailability::kAvailable ? 1 : 0));
   return f;
 }
 

@@ -97,11 +97,16 @@ struct SeriesFilter {
                                        const std::optional<model::DatabaseStatistics>& statistics = std::nullopt,
                                        const SeriesFilter& filter = {});
 
-// One used ratio per readable sequence (schema filters apply; over budget, the nearest to their limit are
-// kept), and the count of unreadable ones (never cut).
+// Per-table and per-index bloat (filtered and cut like the other per-table series, the most wasted bytes
+// kept first): method="estimate" where the statistics allow one, method="exact" where a reading of
+// pgstattuple exists, both when both do. Per database, never cut: the count of relations without an
+// estimate by reason, and, when `exact` is known (bloat.exact on), whether exact readings are available.
 [[nodiscard]] Fragments render_bloat(std::string_view target, std::string_view datname,
                                      const std::vector<model::RelationBloat>& relations,
+                                     std::optional<model::ExactAvailability> exact = std::nullopt,
                                      const SeriesFilter& filter = {});
+// One used ratio per readable sequence (schema filters apply; over budget, the nearest to their limit are
+// kept), and the count of unreadable ones (never cut).
 [[nodiscard]] Fragments render_sequences(std::string_view target, std::string_view datname,
                                          const std::vector<model::SequenceState>& sequences,
                                          const SeriesFilter& filter = {});

@@ -14,7 +14,8 @@ Fragments render(collectors::Kind kind, const collectors::Data& data, std::strin
     case collectors::Kind::kVacuumProgress: return render_vacuum_progress(target, datname, data.vacuums, filter);
     case collectors::Kind::kFreeze: return render_freeze(target, datname, data.freeze, data.databases, filter);
     case collectors::Kind::kSequences: return render_sequences(target, datname, data.sequences, filter);
-    case collectors::Kind::kBloat: return render_bloat(target, datname, data.bloat, filter);
+    case collectors::Kind::kBloat:
+      return render_bloat(target, datname, data.bloat, data.bloat_exact, filter);
   }
   return {};
 }
@@ -35,10 +36,20 @@ void carry_churn(const History& history, collectors::Data& now) {
 
 }  // namespace
 
-Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target, std::string_view datname,
-                const SeriesFilter& filter, const History& history) {
+History History::of(const collectors::Data& previous) {
+  History h;
+  h.statistics = previous.statistics;
+  h.churn = previous.churn;
+  for (const auto& b : previous.bloat)
+    if (b.exact) h.exact.emplace(b.relid, *b.exact);
+  h.bloat_exact = previous.bloat_exact;
+  return h;
+}
+
+Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history) {
   auto snap = std::make_shared<Snapshot>();
-  if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty()) return {nullptr, std::move(error), 0};
+  if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty())
+    return {nullptr, std::move(error)};
   // Statistics never reset are judged by how long pghealthd has read them: that carries on from the last run.
   if (snap->statistics) {
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -46,9 +57,21 @@ Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view ta
         model::watched_since(history.statistics, *snap->statistics, now);
   }
   if (kind == collectors::Kind::kStatUserTables) carry_churn(history, *snap);
-  snap->series = render(kind, *snap, target, datname, filter);
-  const auto n = collectors::rows_of(kind, *snap);
-  return {std::move(snap), {}, n};
+  return {std::move(snap), {}};
+}
+
+Outcome finish(collectors::Kind kind, std::shared_ptr<Snapshot> snapshot, std::string_view target,
+               std::string_view datname, const SeriesFilter& filter) {
+  snapshot->series = render(kind, *snapshot, target, datname, filter);
+  const auto n = collectors::rows_of(kind, *snapshot);
+  return {std::move(snapshot), {}, n};
+}
+
+Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target,
+                std::string_view datname, const SeriesFilter& filter, const History& history) {
+  auto parsed = parse(kind, rows, history);
+  if (!parsed.snapshot) return {nullptr, std::move(parsed.error), 0};
+  return finish(kind, std::move(parsed.snapshot), target, datname, filter);
 }
 
 }  // namespace pghealthd::metrics

@@ -25,18 +25,33 @@ struct Outcome {
 };
 
 // What a collector's snapshots pass on to the next over time: since when statistics never reset have been
-// read, and each table's dead-ratio history. Copied out of the previous snapshot, so that snapshot (tens of
-// MB of text at 10,000 tables) can go before the next is built.
+// read, each table's dead-ratio history, and the bloat collector's exact readings (by relid) and whether
+// the database could give them. Copied out of the previous snapshot, so that snapshot (tens of MB of text
+// at 10,000 tables) can go before the next is built.
 struct History {
   std::optional<model::DatabaseStatistics> statistics;
   std::unordered_map<std::int64_t, model::Churn> churn;
-  [[nodiscard]] static History of(const collectors::Data& previous) { return {previous.statistics, previous.churn}; }
+  std::unordered_map<std::int64_t, model::ExactBloat> exact;
+  std::optional<model::ExactAvailability> bloat_exact;
+  [[nodiscard]] static History of(const collectors::Data& previous);
+};
+
+// A run's typed rows before they are rendered (parse()), or why the answer could not be used.
+struct Parsed {
+  std::shared_ptr<Snapshot> snapshot;  // null on error
+  std::string error;
 };
 
 // Parses a run of `kind` (collectors::definition(kind).parse) and renders its series under `filter`,
-// carrying on from `history` (the same collector's previous snapshot of the database).
+// carrying on from `history` (the same collector's previous snapshot of the database): parse() then
+// finish(), for a caller with nothing to add in between.
 [[nodiscard]] Outcome process(collectors::Kind kind, const pg::Rows& rows, std::string_view target,
                               std::string_view datname, const SeriesFilter& filter, const History& history = {});
+// process() in two halves, for a caller that adds to the typed rows before they are rendered (the exact
+// bloat readings, app/database_watch.cpp).
+[[nodiscard]] Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history = {});
+[[nodiscard]] Outcome finish(collectors::Kind kind, std::shared_ptr<Snapshot> snapshot,
+                             std::string_view target, std::string_view datname, const SeriesFilter& filter);
 
 // Renders the series of a run of `kind` from its typed rows.
 [[nodiscard]] Fragments render(collectors::Kind kind, const collectors::Data& data, std::string_view target,

@@ -77,6 +77,18 @@ std::string_view name(Unestimated u) {
   return "?";
 }
 
+std::string_view name(ExactAvailability a) {
+  switch (a) {
+    case ExactAvailability::kAvailable:
+      return "available";
+    case ExactAvailability::kMissing:
+      return "missing";
+    case ExactAvailability::kNotPermitted:
+      return "not_permitted";
+  }
+  return "?";
+}
+
 BloatEstimate estimate_table_bloat(const RelationShape& t, const BloatSettings& s) {
   if (t.relpages <= 0) return {};  // empty: nothing is wasted, whatever the statistics
   if (const auto why = unusable(t, s)) {
@@ -103,6 +115,39 @@ BloatEstimate estimate_btree_bloat(const RelationShape& i, const BloatSettings& 
   const double room = (i.block_size - kPageHeader - kBtreeSpecial) * std::clamp(i.fillfactor, 10, 100) / 100.0;
   const double per_page = std::max(1.0, std::floor(room / (item + kLinePointer)));
   return waste(i, 1 + std::ceil(i.reltuples / per_page));  // and the metapage
+}
+
+ExactBloat exact_table_bloat(double table_len, double approx_free_space, double dead_tuple_len,
+                             int fillfactor, double now_unix) {
+  ExactBloat e;
+  e.measured_unix = now_unix;
+  if (!(table_len > 0)) return e;
+  const double kept = table_len * (100 - std::clamp(fillfactor, 10, 100)) / 100.0;
+  e.wasted_bytes = std::max(0.0, approx_free_space + dead_tuple_len - kept);
+  e.ratio = std::min(1.0, e.wasted_bytes / table_len);
+  return e;
+}
+
+ExactBloat exact_btree_bloat(double index_size, double avg_leaf_density, int fillfactor, double now_unix) {
+  ExactBloat e;
+  e.measured_unix = now_unix;
+  if (std::isnan(avg_leaf_density) || !(index_size > 0)) return e;
+  e.ratio = std::clamp(1 - avg_leaf_density / std::clamp(fillfactor, 10, 100), 0.0, 1.0);
+  e.wasted_bytes = e.ratio * index_size;
+  return e;
+}
+
+std::vector<ExactCandidate> exact_round_robin(std::vector<ExactCandidate> candidates,
+                                              std::int64_t min_size_bytes) {
+  std::erase_if(candidates,
+                [&](const ExactCandidate& c) { return c.size_bytes < static_cast<double>(min_size_bytes); });
+  std::sort(candidates.begin(), candidates.end(), [](const ExactCandidate& a, const ExactCandidate& b) {
+    if (a.measured_unix.has_value() != b.measured_unix.has_value()) return !a.measured_unix.has_value();
+    if (a.measured_unix != b.measured_unix) return *a.measured_unix < *b.measured_unix;
+    if (a.size_bytes != b.size_bytes) return a.size_bytes > b.size_bytes;
+    return a.relid < b.relid;
+  });
+  return candidates;
 }
 
 }  // namespace pghealthd::model

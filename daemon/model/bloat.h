@@ -67,12 +67,17 @@ struct BloatEstimate {
 };
 
 // A reading of extension pgstattuple (method="exact"): pgstattuple_approx() of a table, pgstatindex() of
-// a btree index, taken by the bloat collector when bloat.exact is on (see collectors/bloat.h).
+// a btree index, taken by the bloat collector when bloat.exact is on (see collectors/bloat_exact.h).
 struct ExactBloat {
   double ratio = 0;         // wasted / size, 0..1
   double wasted_bytes = 0;  // bytes the rows (entries) do not need at the fill factor
   double measured_unix = 0;  // when it was read (seconds since the epoch)
 };
+
+// Whether a database can give exact readings: extension pgstattuple is there and the role may call its
+// functions (they are granted to pg_stat_scan_tables, which pg_monitor includes).
+enum class ExactAvailability { kAvailable, kMissing, kNotPermitted };
+[[nodiscard]] std::string_view name(ExactAvailability a);
 
 // One relation of the bloat collector: a table (its heap) or one of its btree indexes, what the estimate
 // was made from, and the estimate.
@@ -91,5 +96,31 @@ struct RelationBloat {
 
 [[nodiscard]] BloatEstimate estimate_table_bloat(const RelationShape& table, const BloatSettings& s = {});
 [[nodiscard]] BloatEstimate estimate_btree_bloat(const RelationShape& index, const BloatSettings& s = {});
+
+// A table's reading from pgstattuple_approx(): its free space and dead rows, less the free space its fill
+// factor asks to keep (100 - fillfactor percent of every page), are wasted; never below 0, and an empty
+// table wastes nothing.
+[[nodiscard]] ExactBloat exact_table_bloat(double table_len, double approx_free_space, double dead_tuple_len,
+                                           int fillfactor, double now_unix);
+// A btree index's reading from pgstatindex(): its leaves hold avg_leaf_density percent where its fill factor
+// asks for fillfactor percent, so 1 - density / fillfactor of it is wasted (never below 0), leaves and
+// upper pages alike. pgstatindex gives NaN for an index without leaves: nothing is wasted.
+[[nodiscard]] ExactBloat exact_btree_bloat(double index_size, double avg_leaf_density, int fillfactor,
+                                           double now_unix);
+
+// A relation the exact method may read: its size (relpages x block size) and when it was last read.
+struct ExactCandidate {
+  std::int64_t relid = 0;
+  bool index = false;
+  double size_bytes = 0;
+  std::optional<double> measured_unix;  // the time of its previous exact reading; none when never read
+};
+
+// The order in which a run reads relations exactly: those of at least min_size_bytes, never read first
+// (the larger first), then the oldest reading first. A run that stops at its budget leaves the rest at
+// the head of the next run's order: a round robin that needs no cursor, only the readings carried from run
+// to run.
+[[nodiscard]] std::vector<ExactCandidate> exact_round_robin(std::vector<ExactCandidate> candidates,
+                                                            std::int64_t min_size_bytes);
 
 }  // namespace pghealthd::model

@@ -1,9 +1,15 @@
 // Bloat you can trust (issue 15), on a real server: the statistics-based estimate of a table and its btree
 // indexes against pgstattuple's exact reading, fresh and after 75% of the rows were deleted; and a
-// pg_monitor-only role, which sees no pg_stats rows, gets no number but the reason.
+// pg_monitor-only role, which sees no pg_stats rows, gets no number but the reason. The exact method
+// (bloat.exact): its numbers are pgstattuple's, a database without the extension or the grant says so once,
+// a locked relation is skipped after bloat.lock_timeout, and a tiny budget goes round robin over the runs.
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/cluster.h"
 #include "support/daemon.h"
@@ -21,6 +27,49 @@ std::string config_for(const std::string& conninfo) {
 }
 
 double number(const std::string& s) { return std::stod(s); }
+
+// bloat.exact on for every relation (exact_min_size_bytes 0), the bloat collector every `interval`, debug
+// logs (each exact pass logs a line).
+std::string exact_config(const std::string& conninfo, const std::string& interval, const std::string& budget,
+                         const std::string& extra = "") {
+  return "log_level: debug\n"
+         "targets:\n"
+         "  - name: t\n"
+         "    conninfo: \"" + conninfo + "\"\n"
+         "collectors:\n"
+         "  bloat: { interval: " + interval + " }\n"
+         "bloat:\n"
+         "  exact: true\n"
+         "  exact_min_size_bytes: 0\n"
+         "  exact_budget: " + budget + "\n" + extra;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// The debug line of every exact pass so far, in order.
+std::vector<std::string> exact_passes(const std::string& log) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find("exact bloat pass target=") != std::string::npos) out.push_back(line);
+  return out;
+}
+
+// A `key=N` field of a log line.
+long field(const std::string& line, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex(" " + key + "=([0-9]+)"))) return -1;
+  return std::stol(m[1]);
+}
+
+std::optional<double> exact(const Scrape& s, const std::string& family, const std::string& label,
+                            const std::string& name) {
+  return s.value(family, {{label, name}, {"method", "exact"}});
+}
 
 }  // namespace
 
@@ -126,4 +175,155 @@ TEST_CASE("a table changed a lot since its last ANALYZE gets no number but stale
     return x.value("pghealthd_table_bloat_ratio", {{"relname", "churned"}, {"method", "estimate"}}).has_value() &&
            x.value("pghealthd_bloat_unestimated", {{"reason", "stale_statistics"}}) == 0.0;
   }));
+}
+
+TEST_CASE("with bloat.exact a bloated table and its btree indexes get method=exact numbers equal to pgstattuple's") {
+  Cluster pg;
+  pg.exec("CREATE EXTENSION pgstattuple;\n"
+          "CREATE TABLE orders (id int PRIMARY KEY, pad text) WITH (fillfactor = 90);\n"
+          "CREATE INDEX orders_pad ON orders (pad);");
+  pg.exec("INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 200000) g;");
+  // Three rows in four deleted and vacuumed: the pages stay, three quarters of them empty. Never analyzed,
+  // so there is no estimate: the exact numbers stand alone.
+  pg.exec("DELETE FROM orders WHERE id % 4 <> 0;");
+  pg.exec("VACUUM orders;");
+  // pgstattuple's own numbers, by SQL: free space and dead rows less the 10% the fill factor keeps free; an
+  // index's leaf density against its fill factor (90).
+  const double table = number(pg.scalar(
+      "SELECT greatest(0, approx_free_space + dead_tuple_len - table_len * 0.1) / table_len "
+      "FROM pgstattuple_approx('orders')"));
+  const double table_bytes = number(pg.scalar(
+      "SELECT greatest(0, approx_free_space + dead_tuple_len - table_len * 0.1) FROM pgstattuple_approx('orders')"));
+  auto index = [&](const std::string& name) {
+    return number(pg.scalar("SELECT greatest(0, 1 - avg_leaf_density / 90) FROM pgstatindex('" + name + "')"));
+  };
+  const double pkey = index("orders_pkey"), pad = index("orders_pad");
+  INFO("pgstattuple: table " << table << ", pkey " << pkey << ", pad " << pad);
+  CHECK(table > 0.5);
+  CHECK(pkey > 0.5);
+
+  Daemon d(exact_config(pg.conninfo(), "2s", "1s"));
+  auto s = d.wait_for([](const Scrape& x) {
+    return exact(x, "pghealthd_table_bloat_ratio", "relname", "orders") &&
+           exact(x, "pghealthd_index_bloat_ratio", "indexrelname", "orders_pkey") &&
+           exact(x, "pghealthd_index_bloat_ratio", "indexrelname", "orders_pad");
+  });
+  REQUIRE(s);
+  CHECK(s->value("pghealthd_bloat_exact_available", {{"datname", "postgres"}}) == 1.0);
+  CHECK(*exact(*s, "pghealthd_table_bloat_ratio", "relname", "orders") == Approx(table).margin(0.01));
+  CHECK(*exact(*s, "pghealthd_table_bloat_bytes", "relname", "orders") == Approx(table_bytes).epsilon(0.01));
+  CHECK(*exact(*s, "pghealthd_index_bloat_ratio", "indexrelname", "orders_pkey") == Approx(pkey).margin(0.01));
+  CHECK(*exact(*s, "pghealthd_index_bloat_ratio", "indexrelname", "orders_pad") == Approx(pad).margin(0.01));
+  CHECK_FALSE(s->value("pghealthd_table_bloat_ratio", {{"relname", "orders"}, {"method", "estimate"}}));
+  CHECK(s->value("pghealthd_bloat_unestimated", {{"reason", "never_analyzed"}}) == 3.0);
+
+  // Analyzed: the estimate comes, beside the exact reading.
+  pg.exec("ANALYZE orders;");
+  s = d.wait_for([](const Scrape& x) {
+    return x.value("pghealthd_table_bloat_ratio", {{"relname", "orders"}, {"method", "estimate"}}).has_value();
+  });
+  REQUIRE(s);
+  CHECK(*exact(*s, "pghealthd_table_bloat_ratio", "relname", "orders") == Approx(table).margin(0.01));
+  CHECK(s->all("pghealthd_index_bloat_ratio", {{"indexrelname", "orders_pkey"}}).size() == 2);
+  CHECK(d.log().find("exact bloat readings unavailable") == std::string::npos);
+}
+
+TEST_CASE("without pgstattuple, or without the grant, exact readings are unavailable and the log says so once") {
+  Cluster pg;
+  pg.exec("CREATE TABLE orders (id int PRIMARY KEY, pad text);\n"
+          "INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 1000) g;\n"
+          "CREATE ROLE plain LOGIN;");
+  {
+    Daemon d(exact_config(pg.conninfo(), "300ms", "100ms"));
+    REQUIRE(d.wait_for([&](const Scrape& x) {
+      return x.value("pghealthd_bloat_exact_available", {{"datname", "postgres"}}) == 0.0 &&
+             exact_passes(d.log()).size() >= 4;
+    }));
+    const auto log = d.log();
+    CHECK(occurrences(log, "extension pgstattuple is not installed") == 1);
+    CHECK(log.find("CREATE EXTENSION pgstattuple") != std::string::npos);
+    CHECK_FALSE(d.scrape().value("pghealthd_table_bloat_ratio", {{"relname", "orders"}, {"method", "exact"}}));
+
+    // Created: readings come, and the log says that too.
+    pg.exec("CREATE EXTENSION pgstattuple;");
+    REQUIRE(d.wait_for([](const Scrape& x) {
+      return x.value("pghealthd_bloat_exact_available", {{"datname", "postgres"}}) == 1.0 &&
+             exact(x, "pghealthd_table_bloat_ratio", "relname", "orders").has_value();
+    }));
+    CHECK(d.log().find("exact bloat readings available") != std::string::npos);
+  }
+
+  // A role without pg_stat_scan_tables (nor pg_monitor) may not call the functions.
+  Daemon d(exact_config(pg.conninfo() + " user=plain", "300ms", "100ms"));
+  REQUIRE(d.wait_for([&](const Scrape& x) {
+    return x.value("pghealthd_bloat_exact_available", {{"datname", "postgres"}}) == 0.0 &&
+           exact_passes(d.log()).size() >= 4;
+  }));
+  CHECK(occurrences(d.log(), "the role may not call pgstattuple's functions") == 1);
+  CHECK(d.log().find("GRANT pg_stat_scan_tables") != std::string::npos);
+  pg.exec("GRANT pg_stat_scan_tables TO plain;");
+  REQUIRE(d.wait_for([](const Scrape& x) {
+    return x.value("pghealthd_bloat_exact_available", {{"datname", "postgres"}}) == 1.0 &&
+           exact(x, "pghealthd_index_bloat_ratio", "indexrelname", "orders_pkey").has_value();
+  }));
+}
+
+TEST_CASE("an exact reading of a locked table gives up after bloat.lock_timeout and the others are read") {
+  Cluster pg;
+  pg.exec("CREATE EXTENSION pgstattuple;\n"
+          "CREATE TABLE locked (id int PRIMARY KEY);\n"
+          "CREATE TABLE free (id int PRIMARY KEY);\n"
+          "INSERT INTO locked SELECT generate_series(1, 1000);\n"
+          "INSERT INTO free SELECT generate_series(1, 1000);");
+  Session holder(pg.conninfo());
+  holder.exec("BEGIN");
+  holder.exec("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE");
+  Daemon d(exact_config(pg.conninfo(), "1s", "500ms", "  lock_timeout: 100ms\n"));
+  auto s = d.wait_for([&](const Scrape& x) {
+    return exact(x, "pghealthd_table_bloat_ratio", "relname", "free").has_value() &&
+           exact(x, "pghealthd_index_bloat_ratio", "indexrelname", "free_pkey").has_value() &&
+           d.log().find("exact bloat reading skipped target=t datname=postgres relation=\"public.locked\"") !=
+               std::string::npos;
+  });
+  REQUIRE(s);
+  CHECK_FALSE(exact(*s, "pghealthd_table_bloat_ratio", "relname", "locked"));
+  CHECK(d.log().find("SQLSTATE 55P03") != std::string::npos);
+  // The wait was the pass's own lock_timeout, and the session's own (1s) came back after it: the estimate's
+  // query and the other collectors go on.
+  CHECK(s->value("pghealthd_collector_success", {{"collector", "bloat"}}) == 1.0);
+  holder.exec("COMMIT");
+  REQUIRE(d.wait_for([](const Scrape& x) {
+    return exact(x, "pghealthd_table_bloat_ratio", "relname", "locked").has_value();
+  }));
+}
+
+TEST_CASE("with a tiny exact_budget each run reads at least one relation and successive runs cover them all") {
+  Cluster pg;
+  std::string ddl = "CREATE EXTENSION pgstattuple;\n";
+  for (int i = 0; i < 6; ++i) {
+    const auto t = "t" + std::to_string(i);
+    ddl += "CREATE TABLE " + t + " (id int PRIMARY KEY);\nINSERT INTO " + t + " SELECT generate_series(1, 500);\n";
+  }
+  pg.exec(ddl);
+  Daemon d(exact_config(pg.conninfo(), "300ms", "1ms"));
+  // Six tables and their six primary keys.
+  auto all_read = [](const Scrape& x) {
+    return x.all("pghealthd_table_bloat_ratio", {{"method", "exact"}}).size() == 6 &&
+           x.all("pghealthd_index_bloat_ratio", {{"method", "exact"}}).size() == 6;
+  };
+  REQUIRE(d.wait_for(all_read));
+  const auto passes = exact_passes(d.log());
+  INFO(d.log());
+  REQUIRE(passes.size() >= 2);  // not all in one run
+  CHECK(field(passes.front(), "due") == 12);
+  CHECK(field(passes.front(), "left") > 0);
+  for (const auto& line : passes) {
+    INFO(line);
+    CHECK(field(line, "read") >= 1);
+    CHECK(field(line, "read") + field(line, "left") + field(line, "skipped") == 12);
+  }
+  // The round robin goes on: the oldest reading is renewed first, so every reading stays recent.
+  const auto before = passes.size();
+  REQUIRE(eventually([&] { return exact_passes(d.log()).size() >= before + 12; }));
+  CHECK(all_read(d.scrape()));
 }

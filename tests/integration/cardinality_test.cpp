@@ -89,7 +89,8 @@ TEST_CASE("a series budget caps what a target exports, and says so in a metric a
   double per_database = 0;
   for (const auto& sample : s->samples())
     if (sample.name.rfind("pghealthd_database_", 0) == 0 || sample.name == "pghealthd_sequences_unreadable" ||
-        sample.name == "pghealthd_autovacuum_enabled" || sample.name == "pghealthd_bloat_unestimated")
+        sample.name == "pghealthd_autovacuum_enabled" || sample.name == "pghealthd_bloat_unestimated" ||
+        sample.name == "pghealthd_bloat_exact_available")
       per_database += 1;
   CHECK(sum(*s, "pghealthd_collector_series") - *s->value("pghealthd_collector_series", {{"collector", "xmin_horizon"}}) -
             *s->value("pghealthd_collector_series", {{"collector", "vacuum_progress"}}) - per_database <=

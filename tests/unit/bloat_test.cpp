@@ -1,8 +1,15 @@
 // Statistics-based bloat estimates (model/bloat.h) on relations whose layout is computed by hand from
-// PostgreSQL's page and tuple rules, and every reason to give no number.
+// PostgreSQL's page and tuple rules, every reason to give no number; and the exact method's readings, its
+// round robin and the pure pieces of its pass.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
 #include "collectors/bloat.h"
+#include "collectors/bloat_exact.h"
+#include "metrics/snapshot.h"
 #include "model/bloat.h"
 #include "pg/rows.h"
 
@@ -174,4 +181,180 @@ TEST_CASE("the bloat collector's answer becomes estimates, an index's with its f
                                      "valid", "exclusion", "columns"},
                                     {{"t", "1", "1", "s", "t", "", "1", "1", "100", "t", "0", "f", "t", "f", "garbage"}});
   CHECK_THAT(pghealthd::collectors::parse_bloat(bad, data), Catch::Matchers::Contains("malformed columns"));
+}
+
+// --- the exact method: pgstattuple's readings ---------------------------------------------------------------
+
+TEST_CASE("an exact table reading: free space and dead rows are wasted, less what the fill factor keeps",
+          "[bloat][exact]") {
+  using pghealthd::model::exact_table_bloat;
+  // 100 pages, a quarter free and a tenth dead rows, packed to the brim (fill factor 100).
+  const double len = 100 * 8192.0;
+  const auto full = exact_table_bloat(len, len / 4, len / 10, 100, 1700000000);
+  CHECK(full.ratio == Approx(0.35));
+  CHECK(full.wasted_bytes == Approx(0.35 * len));
+  CHECK(full.measured_unix == 1700000000);
+  // At fill factor 80 a fifth of every page is meant to stay free: only the rest is wasted.
+  CHECK(exact_table_bloat(len, len / 4, len / 10, 80, 0).ratio == Approx(0.15));
+  // Less free space than the fill factor keeps: nothing wasted, never below 0.
+  CHECK(exact_table_bloat(len, len / 10, 0, 70, 0).wasted_bytes == 0);
+  CHECK(exact_table_bloat(len, len / 10, 0, 70, 0).ratio == 0);
+  // An empty table wastes nothing (no division by 0).
+  const auto empty = exact_table_bloat(0, 0, 0, 100, 5);
+  CHECK(empty.ratio == 0);
+  CHECK(empty.wasted_bytes == 0);
+  CHECK(empty.measured_unix == 5);
+}
+
+TEST_CASE("an exact btree reading: the leaves' density against the fill factor, and an empty index",
+          "[bloat][exact]") {
+  using pghealthd::model::exact_btree_bloat;
+  // Leaves 45% full where the fill factor asks for 90%: half the index is wasted.
+  const auto half = exact_btree_bloat(1000 * 8192.0, 45, 90, 1700000000);
+  CHECK(half.ratio == Approx(0.5));
+  CHECK(half.wasted_bytes == Approx(500 * 8192.0));
+  CHECK(half.measured_unix == 1700000000);
+  // Fuller than the fill factor (rightmost-page splits pack leaves to 100%): 0, not negative.
+  CHECK(exact_btree_bloat(8192.0 * 10, 98, 90, 0).ratio == 0);
+  CHECK(exact_btree_bloat(8192.0 * 10, 98, 90, 0).wasted_bytes == 0);
+  CHECK(exact_btree_bloat(8192.0 * 10, 50, 100, 0).ratio == Approx(0.5));
+  // No leaves yet: pgstatindex says NaN.
+  const auto empty = exact_btree_bloat(8192.0, std::nan(""), 90, 0);
+  CHECK(empty.ratio == 0);
+  CHECK(empty.wasted_bytes == 0);
+}
+
+TEST_CASE("the exact round robin: big enough only, never read first, then the oldest reading first",
+          "[bloat][exact]") {
+  using pghealthd::model::exact_round_robin;
+  using pghealthd::model::ExactCandidate;
+  constexpr std::int64_t kMin = 100 << 20;
+  const std::vector<ExactCandidate> run{
+      {1, false, 200 << 20, 1000.0},          // read at 1000
+      {2, true, 150 << 20, std::nullopt},     // never read
+      {3, false, 10 << 20, std::nullopt},     // too small
+      {4, false, 100 << 20, 500.0},           // exactly the threshold, read longest ago
+      {5, true, 300 << 20, std::nullopt},     // never read, larger
+  };
+  auto relids = [](const std::vector<ExactCandidate>& order) {
+    std::vector<std::int64_t> out;
+    for (const auto& c : order) out.push_back(c.relid);
+    return out;
+  };
+  CHECK(relids(exact_round_robin(run, kMin)) == std::vector<std::int64_t>{5, 2, 4, 1});
+  CHECK(relids(exact_round_robin(run, 0)) == std::vector<std::int64_t>{5, 2, 3, 4, 1});
+  CHECK(exact_round_robin(run, std::int64_t{1} << 40).empty());
+  // A run reads the head of the order and stops at its budget; the next run starts where it stopped,
+  // because what it read is now the newest.
+  auto next = run;
+  next[4].measured_unix = 2000;  // relid 5
+  next[1].measured_unix = 2001;  // relid 2
+  CHECK(relids(exact_round_robin(next, kMin)) == std::vector<std::int64_t>{4, 1, 5, 2});
+}
+
+// --- the exact pass's pure pieces (collectors/bloat_exact.h) ------------------------------------------------
+
+TEST_CASE("the pgstattuple look-up: installed and callable, missing, or not permitted", "[bloat][exact]") {
+  using pghealthd::collectors::parse_extension_state;
+  using pghealthd::model::ExactAvailability;
+  using pghealthd::pg::TextRows;
+  const std::vector<std::string> columns{"lock_timeout", "schema", "functions", "permitted"};
+  const auto there = parse_extension_state(TextRows(columns, {{"1s", "My \"Ext\"", "t", "t"}}));
+  REQUIRE(there);
+  CHECK(there->availability == ExactAvailability::kAvailable);
+  CHECK(there->schema == "My \"Ext\"");  // unquoted: the pass quotes it with libpq's rules
+  CHECK(there->lock_timeout == "1s");
+  const auto missing = parse_extension_state(TextRows(columns, {{"1s", std::nullopt, "f", "f"}}));
+  REQUIRE(missing);
+  CHECK(missing->availability == ExactAvailability::kMissing);
+  // Created long ago and never updated: no regclass versions of the functions.
+  CHECK(parse_extension_state(TextRows(columns, {{"1s", "public", "f", "f"}}))->availability ==
+        ExactAvailability::kMissing);
+  CHECK(parse_extension_state(TextRows(columns, {{"1s", "public", "t", "f"}}))->availability ==
+        ExactAvailability::kNotPermitted);
+  CHECK_FALSE(parse_extension_state(TextRows(columns, {})));
+  CHECK_FALSE(parse_extension_state(TextRows({"lock_timeout", "schema"}, {{"1s", "public"}})));
+}
+
+TEST_CASE("an exact reading from pgstattuple's answer, nothing for a relation dropped meanwhile", "[bloat][exact]") {
+  using pghealthd::collectors::parse_index_reading;
+  using pghealthd::collectors::parse_table_reading;
+  using pghealthd::pg::TextRows;
+  const std::vector<std::string> table{"table_len", "approx_free_space", "dead_tuple_len"};
+  const auto t = parse_table_reading(TextRows(table, {{"819200", "204800", "81920"}}), 100, 42);
+  REQUIRE(t);
+  CHECK(t->ratio == Approx(0.35));
+  CHECK(t->measured_unix == 42);
+  CHECK_FALSE(parse_table_reading(TextRows(table, {}), 100, 42));
+  CHECK_FALSE(parse_table_reading(TextRows(table, {{"x", "1", "1"}}), 100, 42));
+  const std::vector<std::string> index{"index_size", "avg_leaf_density"};
+  const auto i = parse_index_reading(TextRows(index, {{"8192000", "45"}}), 90, 42);
+  REQUIRE(i);
+  CHECK(i->ratio == Approx(0.5));
+  const auto empty = parse_index_reading(TextRows(index, {{"8192", "NaN"}}), 90, 42);
+  REQUIRE(empty);
+  CHECK(empty->ratio == 0);
+  CHECK(pghealthd::collectors::table_reading_sql("\"my ext\"").find("\"my ext\".pgstattuple_approx(c.oid::regclass)") !=
+        std::string::npos);
+  CHECK(pghealthd::collectors::index_reading_sql("x").find("x.pgstatindex(c.oid::regclass)") != std::string::npos);
+}
+
+TEST_CASE("a failed exact reading: dropped, skipped, not permitted, or the end of the pass", "[bloat][exact]") {
+  using pghealthd::collectors::classify_reading_failure;
+  using pghealthd::collectors::ReadingFailure;
+  using pghealthd::pg::Error;
+  auto server = [](std::string sqlstate) { return Error{Error::Kind::kServer, std::move(sqlstate), "m"}; };
+  CHECK(classify_reading_failure(server("42P01")) == ReadingFailure::kGone);
+  CHECK(classify_reading_failure(server("55P03")) == ReadingFailure::kSkip);  // lock_timeout
+  CHECK(classify_reading_failure(server("57014")) == ReadingFailure::kSkip);  // statement_timeout
+  CHECK(classify_reading_failure(server("XX000")) == ReadingFailure::kSkip);
+  CHECK(classify_reading_failure(server("42501")) == ReadingFailure::kNotPermitted);
+  CHECK(classify_reading_failure(Error{Error::Kind::kConnection, "", "lost"}) == ReadingFailure::kStop);
+  CHECK(classify_reading_failure(Error{Error::Kind::kTimeout, "", "no answer"}) == ReadingFailure::kStop);
+  CHECK(classify_reading_failure(Error{Error::Kind::kClosed, "", "closed"}) == ReadingFailure::kStop);
+}
+
+TEST_CASE("the exact candidates: tables and valid indexes by size, carrying their readings", "[bloat][exact]") {
+  using pghealthd::model::ExactBloat;
+  using pghealthd::model::RelationBloat;
+  RelationBloat table, index, invalid;
+  table.relid = 1;
+  table.shape.relpages = 100;
+  table.exact = ExactBloat{0.1, 8192, 1000};
+  index.relid = 2;
+  index.index = true;
+  index.shape.relpages = 10;
+  invalid.relid = 3;
+  invalid.index = true;
+  invalid.valid = false;
+  std::vector<RelationBloat> relations{table, index, invalid};
+  const auto c = pghealthd::collectors::exact_candidates(relations);
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].relid == 1);
+  CHECK(c[0].size_bytes == 100 * 8192.0);
+  CHECK(c[0].measured_unix == 1000.0);
+  CHECK(c[1].index);
+  CHECK_FALSE(c[1].measured_unix);
+  // This run's readings replace the carried ones; a reading of a relation gone is not attached anywhere.
+  pghealthd::collectors::attach_readings(relations, {{2, ExactBloat{0.5, 40960, 2000}}, {99, ExactBloat{1, 1, 1}}});
+  CHECK(relations[0].exact->measured_unix == 1000);
+  CHECK(relations[1].exact->measured_unix == 2000);
+  CHECK_FALSE(relations[2].exact);
+}
+
+TEST_CASE("the previous bloat snapshot passes its exact readings and availability on to the next run",
+          "[bloat][exact]") {
+  pghealthd::collectors::Data previous;
+  pghealthd::model::RelationBloat read, unread;
+  read.relid = 7;
+  read.exact = pghealthd::model::ExactBloat{0.3, 3 * 8192, 1000};
+  unread.relid = 8;
+  previous.bloat = {read, unread};
+  previous.bloat_exact = pghealthd::model::ExactAvailability::kAvailable;
+  const auto h = pghealthd::metrics::History::of(previous);
+  REQUIRE(h.exact.size() == 1);
+  CHECK(h.exact.at(7).measured_unix == 1000);
+  CHECK(h.bloat_exact == pghealthd::model::ExactAvailability::kAvailable);
+  CHECK(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).exact.empty());
+  CHECK_FALSE(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).bloat_exact);
 }

@@ -862,7 +862,7 @@ TEST_CASE("a target's labels: Prometheus label names, none of pghealthd's own, s
                        "label name '1cluster' in targets[0].labels is not a Prometheus label name");
   check_single_problem(std::string(kOneTarget) + "    labels: { clu-ster: x }\n", 4, 15, "is not a Prometheus label name");
   check_single_problem(std::string(kOneTarget) + "    labels: { __meta: x }\n", 4, 15, "starts with __");
-  for (const char* builtin : {"target", "datname", "indexrelname", "instance", "job", "covered_by", "le"}) {
+  for (const char* builtin : {"target", "datname", "indexrelname", "method", "instance", "job", "covered_by", "le"}) {
     INFO(builtin);
     check_single_problem(std::string(kOneTarget) + "    labels: { " + builtin + ": x }\n", 4, 15,
                          "is one of pghealthd's or Prometheus' own labels");
@@ -870,4 +870,52 @@ TEST_CASE("a target's labels: Prometheus label names, none of pghealthd's own, s
   check_single_problem(std::string(kOneTarget) + "    labels: [cluster]\n", 4, 13, "must be a mapping");
   check_single_problem(std::string(kOneTarget) + "    labels: { cluster: [a, b] }\n", 4, 24,
                        "targets[0].labels.cluster must be a string");
+}
+
+TEST_CASE("bloat: exact readings are off by default, and every key is read", "[config][bloat]") {
+  const Config defaults = config_of(kOneTarget);
+  CHECK_FALSE(defaults.bloat.exact);
+  CHECK(defaults.bloat.exact_min_size_bytes == 104857600);
+  CHECK(defaults.bloat.exact_budget == 1min);
+  CHECK(defaults.bloat.lock_timeout == 1s);
+  const Config set = config_of(std::string(kOneTarget) +
+                               "bloat:\n"
+                               "  exact: true\n"
+                               "  exact_min_size_bytes: 0\n"
+                               "  exact_budget: 30s\n"
+                               "  lock_timeout: 200ms\n");
+  CHECK(set.bloat.exact);
+  CHECK(set.bloat.exact_min_size_bytes == 0);
+  CHECK(set.bloat.exact_budget == 30s);
+  CHECK(set.bloat.lock_timeout == 200ms);
+}
+
+TEST_CASE("mistakes in bloat: are reported at their place", "[config][errors][bloat]") {
+  const std::string base(kOneTarget);  // lines 1-3; bloat: on line 4, its keys from line 5
+  check_single_problem(base + "bloat:\n  exact: maybe\n", 5, 10, "bloat.exact must be true or false");
+  check_single_problem(base + "bloat:\n  exact_min_size_bytes: -1\n", 5, 25,
+                       "bloat.exact_min_size_bytes must be a whole number from 0");
+  check_single_problem(base + "bloat:\n  exact_min_size_bytes: 1.5e9\n", 5, 25, "must be a whole number");
+  check_single_problem(base + "bloat:\n  exact_budget: 0s\n", 5, 17, "bloat.exact_budget must be greater than zero");
+  check_single_problem(base + "bloat:\n  exact_budget: soon\n", 5, 17, "bloat.exact_budget must be a duration");
+  // 0 would let a reading wait for its lock forever.
+  check_single_problem(base + "bloat:\n  lock_timeout: 0s\n", 5, 17, "bloat.lock_timeout must be greater than zero");
+  check_single_problem(base + "bloat:\n  lock_timeout: 30d\n", 5, 17, "PostgreSQL's lock_timeout limit");
+  check_single_problem(base + "bloat:\n  exactly: true\n", 5, 3,
+                       "unknown key 'exactly' in bloat (known: exact, exact_min_size_bytes, exact_budget, lock_timeout)");
+  check_single_problem(base + "bloat: true\n", 4, 8, "bloat must be a mapping");
+}
+
+TEST_CASE("bloat.exact needs the bloat collector, and a budget shorter than its interval", "[config][errors][bloat]") {
+  const std::string base(kOneTarget);
+  check_single_problem(base + "collectors: { bloat: { enabled: false } }\nbloat:\n  exact: true\n", 6, 10,
+                       "bloat.exact needs the bloat collector (collectors.bloat.enabled)");
+  check_single_problem(base + "collectors: { bloat: { interval: 1m } }\nbloat:\n  exact: true\n", 6, 10,
+                       "bloat.exact_budget (1m) must be shorter than collectors.bloat.interval (1m)");
+  check_single_problem(base + "collectors: { bloat: { interval: 10m } }\nbloat:\n  exact: true\n  exact_budget: 1h\n",
+                       7, 17, "bloat.exact_budget (1h) must be shorter than collectors.bloat.interval (10m)");
+  // Off, the budget is not used and not checked.
+  CHECK_FALSE(config_of(base + "collectors: { bloat: { interval: 30s } }\n").bloat.exact);
+  CHECK(config_of(base + "collectors: { bloat: { interval: 2s } }\nbloat: { exact: true, exact_budget: 1s }\n")
+            .bloat.exact);
 }

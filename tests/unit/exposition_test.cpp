@@ -551,7 +551,7 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   heap.relname = index.relname = "Message";
   index.index = true;
   index.indexrelname = "Message_pkey";
-  const Fragments bloat_b = render_bloat("t", "b", {heap, index});
+  const Fragments bloat_b = render_bloat("t", "b", {heap, index}, pghealthd::model::ExactAvailability::kAvailable);
   std::string out;
   write_families(out,
                  {&tables_a, &io_a, &tables_b, &indexes_b, &horizon_a, &vacuums_b, &freeze_a, &sequences_a, &bloat_b});
@@ -590,6 +590,73 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   CHECK(samples["pghealthd_table_autovacuum_threshold_tuples"] == 3);
   CHECK(samples["pghealthd_xmin_horizon_age_transactions"] == 4);  // one per source
   CHECK(samples["pghealthd_vacuum_progress_ratio"] == 1);
+}
+
+TEST_CASE("bloat: the exact reading beside the estimate, alone where there is no estimate, and whether exact "
+          "readings are available",
+          "[exposition][bloat]") {
+  using pghealthd::model::ExactAvailability;
+  using pghealthd::model::ExactBloat;
+  using pghealthd::model::RelationBloat;
+  using pghealthd::model::Unestimated;
+  RelationBloat both, exact_only, estimate_only, neither;
+  for (auto* b : {&both, &exact_only, &estimate_only, &neither}) b->schemaname = "public";
+  both.relname = "Message";
+  both.estimate.ratio = 0.5;
+  both.estimate.wasted_bytes = 8192;
+  both.exact = ExactBloat{0.25, 4096, 1700000000};
+  exact_only.relname = "Message";
+  exact_only.index = true;
+  exact_only.indexrelname = "Message_pkey";
+  exact_only.estimate.unestimated = Unestimated::kNoStatistics;
+  exact_only.exact = ExactBloat{0.125, 2048, 1700000000};
+  estimate_only.relname = "Other";
+  neither.relname = "Hidden";
+  neither.estimate.unestimated = Unestimated::kNeverAnalyzed;
+  const std::vector<RelationBloat> relations{both, exact_only, estimate_only, neither};
+
+  const Fragments f = render_bloat("t", "d", relations, ExactAvailability::kAvailable);
+  const std::string other = R"({target="t",datname="d",schemaname="public",relname="Other")";
+  CHECK(lines(f, Family::kTableBloatRatio) ==
+        "pghealthd_table_bloat_ratio" + kTable + ",method=\"estimate\"} 0.5\n" +
+        "pghealthd_table_bloat_ratio" + kTable + ",method=\"exact\"} 0.25\n" +
+        "pghealthd_table_bloat_ratio" + other + ",method=\"estimate\"} 0\n");
+  CHECK(lines(f, Family::kTableBloatBytes) ==
+        "pghealthd_table_bloat_bytes" + kTable + ",method=\"estimate\"} 8192\n" +
+        "pghealthd_table_bloat_bytes" + kTable + ",method=\"exact\"} 4096\n" +
+        "pghealthd_table_bloat_bytes" + other + ",method=\"estimate\"} 0\n");
+  const std::string pkey = kTable + R"(,indexrelname="Message_pkey")";
+  CHECK(lines(f, Family::kIndexBloatRatio) == "pghealthd_index_bloat_ratio" + pkey + ",method=\"exact\"} 0.125\n");
+  CHECK(lines(f, Family::kIndexBloatBytes) == "pghealthd_index_bloat_bytes" + pkey + ",method=\"exact\"} 2048\n");
+  CHECK(lines(f, Family::kBloatExactAvailable) == "pghealthd_bloat_exact_available{target=\"t\",datname=\"d\"} 1\n");
+  CHECK_THAT(lines(f, Family::kBloatUnestimated), Catch::Contains(",reason=\"no_statistics\"} 1\n"));
+  CHECK_THAT(lines(f, Family::kBloatUnestimated), Catch::Contains(",reason=\"never_analyzed\"} 1\n"));
+  CHECK(f.per_database == 5);  // four reasons and availability: never cut
+
+  // Missing or not permitted: 0. bloat.exact off: no such series at all.
+  CHECK(lines(render_bloat("t", "d", relations, ExactAvailability::kMissing), Family::kBloatExactAvailable) ==
+        "pghealthd_bloat_exact_available{target=\"t\",datname=\"d\"} 0\n");
+  CHECK(lines(render_bloat("t", "d", relations, ExactAvailability::kNotPermitted), Family::kBloatExactAvailable) ==
+        "pghealthd_bloat_exact_available{target=\"t\",datname=\"d\"} 0\n");
+  CHECK(lines(render_bloat("t", "d", relations), Family::kBloatExactAvailable).empty());
+}
+
+TEST_CASE("bloat over the series budget keeps the most wasted bytes, by either method", "[exposition][bloat]") {
+  using pghealthd::model::ExactBloat;
+  using pghealthd::model::RelationBloat;
+  RelationBloat small_estimate, big_exact;
+  small_estimate.schemaname = big_exact.schemaname = "public";
+  small_estimate.relname = "small";
+  small_estimate.estimate.wasted_bytes = 8192;
+  big_exact.relname = "big";
+  big_exact.estimate.unestimated = pghealthd::model::Unestimated::kStaleStatistics;
+  big_exact.exact = ExactBloat{0.9, 1e9, 1700000000};
+  pghealthd::metrics::SeriesFilter filter;
+  filter.budget = 3;  // room for one relation's two series, not both relations' four
+  const Fragments f = render_bloat("t", "d", {small_estimate, big_exact}, std::nullopt, filter);
+  CHECK(f.dropped == 2);
+  CHECK_THAT(lines(f, Family::kTableBloatRatio), Catch::Contains("relname=\"big\",method=\"exact\""));
+  CHECK(lines(f, Family::kTableBloatRatio).find("small") == std::string::npos);
 }
 
 TEST_CASE("write_families leaves out families without samples", "[exposition]") {
