@@ -16,10 +16,11 @@ namespace {
 
 constexpr std::string_view kListDatabases = "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname";
 
-// What the report reads: the three views, the freeze ages and the sequences (no series are rendered).
-constexpr std::array<collectors::Kind, 5> kReported{
+// What the report reads: the three views, the freeze ages, the sequences and the bloat estimates (no
+// series are rendered).
+constexpr std::array<collectors::Kind, 6> kReported{
     collectors::Kind::kStatUserTables, collectors::Kind::kStatioUserTables, collectors::Kind::kStatUserIndexes,
-    collectors::Kind::kFreeze, collectors::Kind::kSequences};
+    collectors::Kind::kFreeze, collectors::Kind::kSequences, collectors::Kind::kBloat};
 
 report::DatabaseReport unreadable(const std::string& target, const std::string& datname, std::string error) {
   report::DatabaseReport r;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "metrics/exposition.h"
@@ -12,8 +13,6 @@
 
 namespace pghealthd::report {
 namespace {
-
-constexpr std::size_t kOkRowsShown = 5;  // per section in text: every problem, and a few healthy rows
 
 std::string table_name(const std::string& schema, const std::string& rel) {
   return schema == "public" ? rel : schema + "." + rel;
@@ -63,8 +62,91 @@ Section finish(std::string title, std::vector<std::string> columns, std::vector<
     if (a.row.status != b.row.status) return a.row.status > b.row.status;
     return a.key > b.key;
   });
-  Section s{std::move(title), std::move(columns), {}};
+  Section s;
+  s.title = std::move(title);
+  s.columns = std::move(columns);
   for (auto& r : rows) s.rows.push_back(std::move(r.row));
+  return s;
+}
+
+// Bloat: the relations that waste the most bytes, by the exact reading where there is one (pgstattuple),
+// else the estimate from statistics; a bounded list, worst first, with a line for the rest. Relations given
+// no number are counted by reason, each with what would give them one.
+Section bloat_section(const std::vector<model::RelationBloat>& relations, const Thresholds& t, double now) {
+  std::vector<Keyed> rows;
+  std::array<std::size_t, model::kUnestimatedCount> unestimated{};
+  for (const auto& b : relations) {
+    if (!b.exact && b.estimate.unestimated) {
+      ++unestimated[static_cast<std::size_t>(*b.estimate.unestimated)];
+      continue;
+    }
+    const double ratio = b.exact ? b.exact->ratio : b.estimate.ratio;
+    const double wasted = b.exact ? b.exact->wasted_bytes : b.estimate.wasted_bytes;
+    const auto wasted_bytes = static_cast<std::int64_t>(wasted);
+    const std::string index = pg::quote_identifier(b.schemaname) + "." + pg::quote_identifier(b.indexrelname);
+    Keyed k;
+    k.key = wasted;
+    if (ratio > t.bloat_ratio_warning && wasted > t.bloat_bytes_warning) {
+      k.row.status = Status::kWarning;
+      k.row.note = fmt::format("{} of it wasted: ", bytes(wasted_bytes));
+      // VACUUM makes the space reusable but gives none back; only a rewrite does.
+      if (!b.index)
+        k.row.note += "VACUUM does not give the space back; VACUUM FULL rewrites the table under an exclusive lock, "
+                      "pg_repack without one";
+      else if (!b.valid)
+        k.row.note += "the index is invalid: DROP INDEX CONCURRENTLY " + index + " and create it again";
+      else if (b.exclusion)
+        k.row.note += "it enforces an exclusion constraint, which REINDEX CONCURRENTLY cannot rebuild: REINDEX INDEX " +
+                      index + " (blocks writes to the table while it runs)";
+      else
+        k.row.note += "REINDEX INDEX CONCURRENTLY " + index + " rebuilds it without blocking writes";
+    } else {
+      k.row.note = wasted > t.bloat_bytes_warning
+                       ? fmt::format("below {:.0f}% wasted", 100 * t.bloat_ratio_warning)
+                       : "below " + bytes(static_cast<std::int64_t>(t.bloat_bytes_warning)) + " wasted";
+    }
+    if (b.exact) k.row.note += "; measured " + age(b.exact->measured_unix, now);
+    k.row.cells = {table_name(b.schemaname, b.relname), b.index ? b.indexrelname : "-",
+                   b.exact ? "exact" : "estimate", percent(ratio), bytes(wasted_bytes),
+                   bytes(static_cast<std::int64_t>(b.shape.relpages * b.shape.block_size)),
+                   std::string(report::name(k.row.status))};
+    rows.push_back(std::move(k));
+  }
+  auto s = finish("Bloat", {"table", "index", "method", "wasted %", "wasted", "size", "status"}, std::move(rows));
+  // Worst first, so whatever needs attention is listed before anything is left out, and the exit status
+  // sees it.
+  if (s.rows.size() > t.bloat_rows_shown) {
+    const auto left = s.rows.size() - t.bloat_rows_shown;
+    const auto left_problems = static_cast<std::size_t>(
+        std::count_if(s.rows.begin() + static_cast<std::ptrdiff_t>(t.bloat_rows_shown), s.rows.end(),
+                      [](const Row& r) { return r.status != Status::kOk; }));
+    s.rows.resize(t.bloat_rows_shown);
+    s.footnotes.push_back(fmt::format("... and {} more {} with less wasted{}", left, left == 1 ? "relation" : "relations",
+                                      left_problems ? fmt::format(", {} of them above the thresholds", left_problems)
+                                                    : std::string()));
+  }
+  s.ok_rows_shown = t.bloat_rows_shown;
+  for (std::size_t i = 0; i < model::kUnestimatedCount; ++i) {
+    if (!unestimated[i]) continue;
+    const auto reason = static_cast<model::Unestimated>(i);
+    std::string_view hint;
+    switch (reason) {
+      case model::Unestimated::kNeverAnalyzed: hint = "never analyzed, pg_stats has nothing on them: ANALYZE them"; break;
+      case model::Unestimated::kNoStatistics:
+        hint = "the role cannot read their pg_stats rows (pg_monitor alone sees none for tables it may not SELECT): "
+               "GRANT SELECT on them, or check as a role that may read them";
+        break;
+      case model::Unestimated::kStaleStatistics:
+        hint = "changed a lot since their last ANALYZE, the statistics describe rows that are gone: ANALYZE them";
+        break;
+      case model::Unestimated::kExpressionIndex:
+        hint = "indexes on expressions, whose keys pg_stats does not describe: only the exact method (pgstattuple) "
+               "can say";
+        break;
+    }
+    s.footnotes.push_back(fmt::format("{} {} not estimated, {}: {}", unestimated[i],
+                                      unestimated[i] == 1 ? "relation" : "relations", model::name(reason), hint));
+  }
   return s;
 }
 
@@ -367,6 +449,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   if (!tuning.empty())
     r.sections.push_back(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
                                 std::move(tuning)));
+  if (!data.bloat.empty()) r.sections.push_back(bloat_section(data.bloat, t, now));
   return r;
 }
 
@@ -392,8 +475,14 @@ std::string render_text(const std::vector<DatabaseReport>& reports) {
       std::size_t problems = 0;
       for (const auto& row : s.rows) problems += row.status != Status::kOk;
       out += fmt::format("\n{} ({} of {} need attention)\n", s.title, problems, s.rows.size());
-      if (s.rows.empty()) continue;
-      const std::size_t shown = std::min(s.rows.size(), problems + kOkRowsShown);
+      auto footnotes = [&] {
+        for (const auto& f : s.footnotes) out += "  " + f + "\n";
+      };
+      if (s.rows.empty()) {
+        footnotes();
+        continue;
+      }
+      const std::size_t shown = std::min(s.rows.size(), problems + s.ok_rows_shown);
       std::vector<std::size_t> width(s.columns.size());
       for (std::size_t c = 0; c < s.columns.size(); ++c) width[c] = s.columns[c].size();
       for (std::size_t i = 0; i < shown; ++i)
@@ -407,6 +496,7 @@ std::string render_text(const std::vector<DatabaseReport>& reports) {
       line(s.columns, "");
       for (std::size_t i = 0; i < shown; ++i) line(s.rows[i].cells, s.rows[i].note);
       if (shown < s.rows.size()) out += fmt::format("  ... and {} more OK\n", s.rows.size() - shown);
+      footnotes();
     }
     out += "\n";
   }
@@ -454,6 +544,11 @@ std::string render_json(const std::vector<DatabaseReport>& reports) {
         out += "],\"note\":";
         escape_json(out, row.note);
         out += '}';
+      }
+      out += "],\"footnotes\":[";
+      for (std::size_t f = 0; f < sec.footnotes.size(); ++f) {
+        if (f) out += ',';
+        escape_json(out, sec.footnotes[f]);
       }
       out += "]}";
     }

@@ -1,6 +1,6 @@
 // The one-shot health report of `pghealthd check`: the tables a DBA knows from a maintenance report
-// (vacuum/analyze recency, dead tuples, index usage, cache hit ratio, autovacuum settings), each row with a
-// status, worst first. Pure: built from collector snapshots and `now`, rendered as text or JSON.
+// (vacuum/analyze recency, dead tuples, index usage, cache hit ratio, autovacuum settings, bloat), each row
+// with a status, worst first. Pure: built from collector snapshots and `now`, rendered as text or JSON.
 #pragma once
 
 #include <string>
@@ -24,6 +24,11 @@ struct Section {
   std::string title;
   std::vector<std::string> columns;
   std::vector<Row> rows;  // worst first
+  // The text shows every row that needs attention and this many others; the rest are counted in one line.
+  std::size_t ok_rows_shown = 5;
+  // Lines below the rows, in the text and the JSON: what the rows do not say (the relations a bounded
+  // section left out, those it could give no number).
+  std::vector<std::string> footnotes;
 };
 
 struct DatabaseReport {
@@ -49,6 +54,12 @@ struct Thresholds {
   double sequence_warning = 0.8, sequence_critical = 0.95;
   // advice.target_dead_ratio: the dead ratio the "Autovacuum tuning" section's advice aims under.
   double advice_target_dead_ratio = 0.05;
+  // Bloat: a relation is a warning when both its wasted share and its wasted bytes are above these, as
+  // PghealthdTableBloated and PghealthdIndexBloated (dashboards/alerts/pghealthd-rules.yml) say: a small
+  // table half empty costs nothing worth a rewrite. The section lists the worst bloat_rows_shown.
+  double bloat_ratio_warning = 0.5;
+  double bloat_bytes_warning = 1024.0 * 1024 * 1024;
+  std::size_t bloat_rows_shown = 10;
 };
 
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,

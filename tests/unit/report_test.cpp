@@ -1,4 +1,5 @@
-// pghealthd check's report (report/health_report.h): the freeze age section's status rules, worst first.
+// pghealthd check's report (report/health_report.h): the status rules of its sections (freeze age, autovacuum,
+// tuning, bloat), worst first.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -141,4 +142,118 @@ TEST_CASE("check's Autovacuum tuning section: advice from the dead rows now, wor
   CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("no history"));
   CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("ALTER TABLE \"public\".\"big_churn\" SET (autovacuum_vacuum_scale_factor = "));
   CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("SET (autovacuum_vacuum_scale_factor = 0.2)"));
+}
+
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+// A relation of `pages` 8 KiB pages whose estimate says `ratio` of them are wasted.
+pghealthd::model::RelationBloat bloated(std::string relname, std::string indexrelname, double pages, double ratio) {
+  pghealthd::model::RelationBloat b;
+  b.schemaname = "public";
+  b.relname = std::move(relname);
+  b.indexrelname = std::move(indexrelname);
+  b.index = !b.indexrelname.empty();
+  b.shape.relpages = pages;
+  b.estimate.ratio = ratio;
+  b.estimate.wasted_bytes = ratio * pages * 8192;
+  b.estimate.expected_pages = pages * (1 - ratio);
+  return b;
+}
+
+pghealthd::model::RelationBloat unestimated(std::string relname, pghealthd::model::Unestimated why) {
+  auto b = bloated(std::move(relname), "", 1000, 0);
+  b.estimate = {};
+  b.estimate.unestimated = why;
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("check's Bloat section: the worst wasted bytes first, an exact reading where there is one, a warning "
+          "past half and 1 GiB, at most ten rows, unestimated ones counted with a hint",
+          "[report]") {
+  using pghealthd::model::Unestimated;
+  pghealthd::collectors::Data data;
+  const double pages_of_4gib = 4 * kGiB / 8192;
+  data.bloat.push_back(bloated("orders", "", pages_of_4gib, 0.6));          // 2.4 GiB and 60%: a warning
+  data.bloat.push_back(bloated("events", "", pages_of_4gib, 0.3));          // 1.2 GiB but 30%: OK
+  data.bloat.push_back(bloated("tiny", "", 1000, 0.95));                    // 95% of 7.8 MiB: OK
+  auto by_expression = bloated("orders", "orders_lower_email", pages_of_4gib / 2, 0);
+  by_expression.estimate = {};
+  by_expression.estimate.unestimated = Unestimated::kExpressionIndex;
+  by_expression.exact = pghealthd::model::ExactBloat{0.75, 1.5 * kGiB, 1.7e9 - 7200};  // exact wins
+  data.bloat.push_back(by_expression);
+  auto excluding = bloated("rooms", "rooms_during_excl", pages_of_4gib, 0.55);
+  excluding.exclusion = true;
+  data.bloat.push_back(excluding);
+  for (int i = 0; i < 12; ++i) data.bloat.push_back(bloated("small_" + std::to_string(i), "", 100, 0.1));
+  data.bloat.push_back(unestimated("new_a", Unestimated::kNeverAnalyzed));
+  data.bloat.push_back(unestimated("new_b", Unestimated::kNeverAnalyzed));
+  data.bloat.push_back(unestimated("hidden", Unestimated::kNoStatistics));
+  data.bloat.push_back(unestimated("lower_idx", Unestimated::kExpressionIndex));
+
+  const auto r = pghealthd::report::build("t", "d", data, {}, 1.7e9);
+  const auto& s = section(r, "Bloat");
+  REQUIRE(s.columns == std::vector<std::string>{"table", "index", "method", "wasted %", "wasted", "size", "status"});
+  REQUIRE(s.rows.size() == 10);
+  // The three warnings by wasted bytes, then the rest by wasted bytes.
+  CHECK(s.rows[0].cells == std::vector<std::string>{"orders", "-", "estimate", "60.00%", "2.4 GiB", "4.0 GiB", "WARNING"});
+  CHECK_THAT(s.rows[0].note, Catch::Matchers::Contains("VACUUM FULL") && Catch::Matchers::Contains("pg_repack"));
+  CHECK(s.rows[1].cells == std::vector<std::string>{"rooms", "rooms_during_excl", "estimate", "55.00%", "2.2 GiB",
+                                                    "4.0 GiB", "WARNING"});
+  CHECK_THAT(s.rows[1].note, Catch::Matchers::Contains("REINDEX INDEX \"public\".\"rooms_during_excl\" (blocks writes"));
+  CHECK(s.rows[2].cells == std::vector<std::string>{"orders", "orders_lower_email", "exact", "75.00%", "1.5 GiB",
+                                                    "2.0 GiB", "WARNING"});
+  CHECK(s.rows[2].note == "1.5 GiB of it wasted: REINDEX INDEX CONCURRENTLY \"public\".\"orders_lower_email\" rebuilds "
+                          "it without blocking writes; measured 2h ago");
+  CHECK(s.rows[3].cells.at(0) == "events");
+  CHECK(s.rows[3].status == Status::kOk);
+  CHECK(s.rows[3].note == "below 50% wasted");
+  CHECK(s.rows[4].cells.at(0) == "tiny");
+  CHECK(s.rows[4].note == "below 1.0 GiB wasted");
+  CHECK(s.rows[5].cells.at(0).rfind("small_", 0) == 0);
+  // Seven of the small ones left out, and the unestimated ones (an exact reading makes one estimated).
+  REQUIRE(s.footnotes.size() == 4);
+  CHECK(s.footnotes[0] == "... and 7 more relations with less wasted");
+  CHECK(s.footnotes[1] == "2 relations not estimated, never_analyzed: never analyzed, pg_stats has nothing on them: "
+                          "ANALYZE them");
+  CHECK_THAT(s.footnotes[2], Catch::Matchers::StartsWith("1 relation not estimated, no_statistics: the role cannot read"));
+  CHECK_THAT(s.footnotes[3], Catch::Matchers::StartsWith("1 relation not estimated, expression_index: ") &&
+                                 Catch::Matchers::Contains("only the exact method"));
+  CHECK(pghealthd::report::overall({r}) == Status::kWarning);
+
+  const auto text = pghealthd::report::render_text({r});
+  INFO(text);
+  const auto at = text.find("Bloat (3 of 10 need attention)");
+  REQUIRE(at != std::string::npos);
+  CHECK(text.find("... and 7 more relations with less wasted", at) != std::string::npos);
+  CHECK(text.find("2 relations not estimated, never_analyzed", at) != std::string::npos);
+  CHECK(text.find("more OK", at) == std::string::npos);  // all ten rows shown
+  CHECK(text.find("small_", at) != std::string::npos);
+  CHECK(pghealthd::report::render_json({r}).find(
+            "\"footnotes\":[\"... and 7 more relations with less wasted\",\"2 relations not estimated") !=
+        std::string::npos);
+}
+
+TEST_CASE("check's Bloat section: warnings left out of the list are counted, and a database with no "
+          "relations has no Bloat section",
+          "[report]") {
+  pghealthd::collectors::Data data;
+  for (int i = 0; i < 12; ++i) data.bloat.push_back(bloated("big_" + std::to_string(i), "", 4 * kGiB / 8192, 0.6 + 0.01 * i));
+  pghealthd::report::Thresholds t;
+  auto r = pghealthd::report::build("t", "d", data, t, 1.7e9);
+  const auto& s = section(r, "Bloat");
+  REQUIRE(s.rows.size() == 10);
+  CHECK(s.rows.front().cells.at(0) == "big_11");
+  CHECK(s.footnotes == std::vector<std::string>{"... and 2 more relations with less wasted, 2 of them above the thresholds"});
+
+  // Thresholds are the report's: below them nothing needs attention.
+  t.bloat_bytes_warning = 16 * kGiB;
+  r = pghealthd::report::build("t", "d", data, t, 1.7e9);
+  CHECK(pghealthd::report::overall({r}) == Status::kOk);
+
+  r = pghealthd::report::build("t", "d", pghealthd::collectors::Data{}, t, 1.7e9);
+  for (const auto& x : r.sections) CHECK(x.title != "Bloat");
 }
