@@ -27,7 +27,8 @@ WITH rels AS MATERIALIZED (
    WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')),
      cols AS MATERIALIZED (
   SELECT a.attrelid, a.attnum,
-         coalesce(s.avg_width::text || ':' || s.null_frac::text, '?:?') || ':' || t.typlen::text || ':' ||
+         coalesce(s.avg_width::text || ':' || s.null_frac::text || ':' || s.n_distinct::text, '?:?:?') || ':' ||
+           t.typlen::text || ':' ||
            t.typalign::text AS shape
     FROM rels r
     JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -87,22 +88,23 @@ std::optional<std::vector<std::optional<model::ColumnWidth>>> parse_columns(std:
     const auto semi = text.find(';');
     std::string_view item = text.substr(0, semi);
     text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
-    std::string_view parts[4];
-    for (int p = 0; p < 4; ++p) {
+    constexpr int kParts = 5;
+    std::string_view parts[kParts];
+    for (int p = 0; p < kParts; ++p) {
       const auto colon = item.find(':');
-      if ((p < 3) == (colon == std::string_view::npos)) return std::nullopt;  // four parts, no more
+      if ((p < kParts - 1) == (colon == std::string_view::npos)) return std::nullopt;  // five parts, no more
       parts[p] = item.substr(0, colon);
-      item = p < 3 ? item.substr(colon + 1) : std::string_view();
+      item = p < kParts - 1 ? item.substr(colon + 1) : std::string_view();
     }
-    const auto typlen = number_of(parts[2]);
-    if (!typlen || parts[3].size() != 1) return std::nullopt;
-    if (parts[0] == "?" && parts[1] == "?") {
+    const auto typlen = number_of(parts[3]);
+    if (!typlen || parts[4].size() != 1) return std::nullopt;
+    if (parts[0] == "?" && parts[1] == "?" && parts[2] == "?") {
       out.emplace_back(std::nullopt);
       continue;
     }
-    const auto width = number_of(parts[0]), null_frac = number_of(parts[1]);
-    if (!width || !null_frac) return std::nullopt;
-    out.emplace_back(model::ColumnWidth{*width, *null_frac, static_cast<int>(*typlen), parts[3][0]});
+    const auto width = number_of(parts[0]), null_frac = number_of(parts[1]), distinct = number_of(parts[2]);
+    if (!width || !null_frac || !distinct) return std::nullopt;
+    out.emplace_back(model::ColumnWidth{*width, *null_frac, static_cast<int>(*typlen), parts[4][0], *distinct});
   }
   return out;
 }

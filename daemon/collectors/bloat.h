@@ -17,8 +17,8 @@ extern const std::string_view kBloatSql;
 // Fills out.bloat, with each relation's estimate computed.
 [[nodiscard]] std::string parse_bloat(const pg::Rows& rows, Data& out);
 
-// The "columns" field of an answer row: "width:null_frac:typlen:typalign" per stored column, in order,
-// separated by ';', with '?' for a width and null fraction pg_stats did not show. Nothing on a malformed one.
+// The "columns" field of an answer row: "width:null_frac:n_distinct:typlen:typalign" per stored column, in
+// order, separated by ';', with '?' for the three pg_stats did not show. Nothing on a malformed one.
 [[nodiscard]] std::optional<std::vector<std::optional<model::ColumnWidth>>> parse_columns(std::string_view text);
 
 }  // namespace pghealthd::collectors

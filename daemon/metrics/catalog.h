@@ -190,7 +190,7 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies{{
     {"pghealthd_index_bloat_bytes", "gauge", "Bytes of the btree index not needed by its entries at its fill factor."},
     {"pghealthd_bloat_unestimated", "gauge",
      "Tables and btree indexes given no bloat estimate, by reason: never_analyzed, no_statistics (pg_stats "
-     "hidden from the role), stale_statistics, expression_index."},
+     "hidden from the role), stale_statistics, expression_index, repeated_keys."},
     {"pghealthd_bloat_exact_available", "gauge",
      "1 when the database gives exact bloat readings (extension pgstattuple installed and its functions "
      "callable by the role, e.g. through pg_stat_scan_tables); 0 when the extension is missing or not "

@@ -54,6 +54,21 @@ std::optional<Unestimated> unusable(const RelationShape& r, const BloatSettings&
   return std::nullopt;
 }
 
+// The share of an index's rows whose key another row has: 1 - distinct keys / rows, the distinct keys at
+// most the product of each column's distinct values (a null counts as one more value: nulls are
+// deduplicated too).
+double repeated_share(const RelationShape& r) {
+  double distinct = 1;
+  for (const auto& c : r.columns) {
+    const double values = c->n_distinct > 0   ? c->n_distinct
+                          : c->n_distinct < 0 ? -c->n_distinct * r.reltuples
+                                              : r.reltuples;  // unknown: no repeats claimed
+    distinct *= std::max(1.0, values) + (c->null_frac > 0 ? 1 : 0);
+    if (distinct >= r.reltuples) return 0;
+  }
+  return 1 - distinct / r.reltuples;
+}
+
 // The estimate once the pages the rows need are known.
 BloatEstimate waste(const RelationShape& r, double expected_pages) {
   BloatEstimate e;
@@ -73,6 +88,7 @@ std::string_view name(Unestimated u) {
     case Unestimated::kNoStatistics: return "no_statistics";
     case Unestimated::kStaleStatistics: return "stale_statistics";
     case Unestimated::kExpressionIndex: return "expression_index";
+    case Unestimated::kRepeatedKeys: return "repeated_keys";
   }
   return "?";
 }
@@ -90,7 +106,7 @@ std::string_view name(ExactAvailability a) {
 }
 
 BloatEstimate estimate_table_bloat(const RelationShape& t, const BloatSettings& s) {
-  if (t.relpages <= 0) return {};  // empty: nothing is wasted, whatever the statistics
+  // (No pages is no waste, but only once analyzed: a table never vacuumed nor analyzed has relpages 0 too.)
   if (const auto why = unusable(t, s)) {
     BloatEstimate e;
     e.unestimated = why;
@@ -104,8 +120,9 @@ BloatEstimate estimate_table_bloat(const RelationShape& t, const BloatSettings& 
 }
 
 BloatEstimate estimate_btree_bloat(const RelationShape& i, const BloatSettings& s) {
-  if (i.relpages <= 0) return {};
-  if (const auto why = unusable(i, s)) {
+  auto why = unusable(i, s);
+  if (!why && i.reltuples > 0 && repeated_share(i) > s.repeated_share) why = Unestimated::kRepeatedKeys;
+  if (why) {
     BloatEstimate e;
     e.unestimated = why;
     return e;

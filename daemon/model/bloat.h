@@ -11,6 +11,10 @@
 //   stale_statistics    more rows were modified since the last ANALYZE than a share of its rows: reltuples
 //                       and the widths describe a table that is gone
 //   expression_index    a btree index on expressions: the table's pg_stats say nothing of its keys' widths
+//   repeated_keys       a btree index where more than a tenth of the rows repeat another row's key (by
+//                       pg_stats.n_distinct and null_frac): deduplication (PostgreSQL 13+) keeps one copy of
+//                       a repeated key per posting list, so counting an entry per row would read tens of
+//                       points too low (47 under for a 10-value column, bench/results/bloat_accuracy.md)
 // What the layout rules say (src/include/storage/bufpage.h, access/htup_details.h, access/itup.h,
 // access/nbtree.h): a page header of 24 bytes and a 4-byte line pointer per tuple; a heap tuple header of
 // 23 bytes plus a null bitmap of one bit per column when any column may be null, MAXALIGNed; an index
@@ -33,6 +37,9 @@ struct ColumnWidth {
   double null_frac = 0;  // pg_stats.null_frac
   int typlen = 4;        // pg_type.typlen: > 0 fixed, -1 varlena, -2 cstring
   char typalign = 'i';   // pg_type.typalign: c (1), s (2), i (4), d (8)
+  // pg_stats.n_distinct: above 0 the number of distinct non-null values, below 0 minus their share of
+  // the rows (-1: unique), 0 unknown.
+  double n_distinct = -1;
 };
 
 struct RelationShape {
@@ -48,14 +55,16 @@ struct RelationShape {
   bool expressions = false;           // an index with expression keys
 };
 
-enum class Unestimated { kNeverAnalyzed, kNoStatistics, kStaleStatistics, kExpressionIndex };
-inline constexpr std::size_t kUnestimatedCount = 4;
+enum class Unestimated { kNeverAnalyzed, kNoStatistics, kStaleStatistics, kExpressionIndex, kRepeatedKeys };
+inline constexpr std::size_t kUnestimatedCount = 5;
 [[nodiscard]] std::string_view name(Unestimated u);
 
 struct BloatSettings {
   // Statistics are stale when more than this share of reltuples was modified since the last ANALYZE (twice
   // autovacuum's default analyze scale factor: autovacuum would have analyzed it long before).
   double stale_share = 0.2;
+  // A btree index's keys repeat when more than this share of its rows have a key another row has.
+  double repeated_share = 0.1;
   int maxalign = 8;  // 64-bit platforms
 };
 

@@ -143,6 +143,10 @@ Section bloat_section(const std::vector<model::RelationBloat>& relations, const 
         hint = "indexes on expressions, whose keys pg_stats does not describe: only the exact method (pgstattuple) "
                "can say";
         break;
+      case model::Unestimated::kRepeatedKeys:
+        hint = "btree indexes whose keys repeat, which deduplication stores once per posting list: only the exact "
+               "method (pgstattuple) can say";
+        break;
     }
     s.footnotes.push_back(fmt::format("{} {} not estimated, {}: {}", unestimated[i],
                                       unestimated[i] == 1 ? "relation" : "relations", model::name(reason), hint));

@@ -70,16 +70,16 @@ TEST_CASE("the fill factor, the null bitmap and alignment change what a table ne
   CHECK(estimate_table_bloat(half).ratio == 0);
   // Nine columns, one sometimes null: a 2-byte bitmap makes the header 25, MAXALIGNed to 32.
   auto nullable = orders(1000);
-  nullable.columns = {kInt, kInt, kInt, kInt, kInt, kInt, kInt, kInt, ColumnWidth{4, 0.5, 4, 'i'}};
+  nullable.columns = {kInt, kInt, kInt, kInt, kInt, kInt, kInt, kInt, ColumnWidth{4, 0.5, 4, 'i', -1}};
   // data: 8 x 4 + 0.5 x 4 = 34; tuple = MAXALIGN(32 + 34) = 72, + 4: 107 a page.
   CHECK(estimate_table_bloat(nullable).expected_pages == std::ceil(20000.0 / 107));
   // A bigint after an int is padded to 8: 4 + 4 + 8 = 16 bytes of data, a 40-byte tuple, 185 a page.
   auto padded = orders(1000);
-  padded.columns = {kInt, ColumnWidth{8, 0, 8, 'd'}};
+  padded.columns = {kInt, ColumnWidth{8, 0, 8, 'd', -1}};
   CHECK(estimate_table_bloat(padded).expected_pages == std::ceil(20000.0 / 185));
   // A long varlena (200 bytes, a 4-byte header) is aligned to its type: 4 + 200 = 204 of data.
   auto wide = orders(1000);
-  wide.columns = {ColumnWidth{1, 0, 1, 'c'}, ColumnWidth{200, 0, -1, 'i'}};
+  wide.columns = {ColumnWidth{1, 0, 1, 'c', -1}, ColumnWidth{200, 0, -1, 'i', -1}};
   // MAXALIGN(24 + 4 + 200) = 232, + 4: 34 a page.
   CHECK(estimate_table_bloat(wide).expected_pages == std::ceil(20000.0 / 34));
 }
@@ -94,7 +94,7 @@ TEST_CASE("a btree index: its items, its fill factor and its metapage", "[bloat]
   // A key that may be null adds the 4-byte null bitmap: a 12-byte header MAXALIGNed to 16, a 24-byte item,
   // 262 to a leaf.
   auto nullable = int_index(112);
-  nullable.columns = {ColumnWidth{4, 0.1, 4, 'i'}};
+  nullable.columns = {ColumnWidth{4, 0.1, 4, 'i', -1}};
   CHECK(estimate_btree_bloat(nullable).expected_pages == 1 + std::ceil(20000.0 / 262));
   // Deduplicated duplicates take less room than one item each: never below 0.
   CHECK(estimate_btree_bloat(int_index(20)).ratio == 0);
@@ -123,15 +123,21 @@ TEST_CASE("no number where the statistics cannot be trusted, and the reason", "[
   expression.expressions = true;
   CHECK(estimate_btree_bloat(expression).unestimated == Unestimated::kExpressionIndex);
   CHECK(pghealthd::model::name(Unestimated::kStaleStatistics) == "stale_statistics");
+  // Never vacuumed nor analyzed: relpages is 0 too, which is not "empty, nothing wasted".
+  auto fresh = orders(0, -1);
+  fresh.analyzed = false;
+  CHECK(estimate_table_bloat(fresh).unestimated == Unestimated::kNeverAnalyzed);
+  auto fresh_index = int_index(0);
+  fresh_index.analyzed = false;
+  fresh_index.reltuples = -1;
+  CHECK(estimate_btree_bloat(fresh_index).unestimated == Unestimated::kNeverAnalyzed);
   // Every row deleted and analyzed: no pg_stats rows (nothing to sample), and every page is wasted.
   auto emptied = orders(500, 0);
   emptied.columns = {std::nullopt, std::nullopt};
   CHECK_FALSE(estimate_table_bloat(emptied).unestimated);
   CHECK(estimate_table_bloat(emptied).ratio == 1.0);
-  // An empty relation wastes nothing, whatever its statistics.
-  auto empty = orders(0, -1);
-  empty.analyzed = false;
-  const auto e = estimate_table_bloat(empty);
+  // An empty relation, analyzed, wastes nothing.
+  const auto e = estimate_table_bloat(orders(0, 0));
   CHECK_FALSE(e.unestimated);
   CHECK(e.wasted_bytes == 0);
 }
@@ -140,18 +146,21 @@ TEST_CASE("no number where the statistics cannot be trusted, and the reason", "[
 
 TEST_CASE("the bloat collector's columns field: widths, hidden statistics, malformed text", "[bloat]") {
   using pghealthd::collectors::parse_columns;
-  const auto c = parse_columns("4:0:4:i;33:0.25:-1:i;?:?:8:d");
+  const auto c = parse_columns("4:0:-1:4:i;33:0.25:10:-1:i;?:?:?:8:d");
   REQUIRE(c);
   REQUIRE(c->size() == 3);
   CHECK((*c)[0]->avg_width == 4);
   CHECK((*c)[1]->null_frac == 0.25);
   CHECK((*c)[1]->typlen == -1);
+  CHECK((*c)[1]->n_distinct == 10);
+  CHECK((*c)[0]->n_distinct == -1);
   CHECK_FALSE((*c)[2]);
   CHECK(parse_columns("")->empty());
-  CHECK_FALSE(parse_columns("4:0:4"));
-  CHECK_FALSE(parse_columns("4:0:4:i:x"));
-  CHECK_FALSE(parse_columns("four:0:4:i"));
-  CHECK_FALSE(parse_columns("4:0:4:"));
+  CHECK_FALSE(parse_columns("4:0:4:i"));  // no n_distinct
+  CHECK_FALSE(parse_columns("4:0:-1:4:i:x"));
+  CHECK_FALSE(parse_columns("four:0:-1:4:i"));
+  CHECK_FALSE(parse_columns("4:0:many:4:i"));
+  CHECK_FALSE(parse_columns("4:0:-1:4:"));
 }
 
 TEST_CASE("the bloat collector's answer becomes estimates, an index's with its fill factor", "[bloat]") {
@@ -159,10 +168,10 @@ TEST_CASE("the bloat collector's answer becomes estimates, an index's with its f
       {"kind", "relid", "table_relid", "schemaname", "relname", "indexrelname", "relpages", "reltuples", "fillfactor",
        "analyzed", "modified", "expressions", "valid", "exclusion", "columns"},
       {{"t", "16390", "16390", "public", "orders", "", "334", "20000", "100", "t", "0", "f", "t", "f",
-        "4:0:4:i;33:0:-1:i"},
+        "4:0:-1:4:i;33:0:-1:-1:i"},
        {"i", "16395", "16390", "public", "orders", "orders_pkey", "112", "20000", "90", "t", "0", "f", "f", "t",
-        "4:0:4:i"},
-       {"t", "16400", "16400", "public", "hidden", "", "100", "5000", "100", "t", "0", "f", "t", "f", "?:?:4:i"}});
+        "4:0:-1:4:i"},
+       {"t", "16400", "16400", "public", "hidden", "", "100", "5000", "100", "t", "0", "f", "t", "f", "?:?:?:4:i"}});
   pghealthd::collectors::Data data;
   REQUIRE(pghealthd::collectors::parse_bloat(rows, data).empty());
   REQUIRE(data.bloat.size() == 3);
@@ -357,4 +366,37 @@ TEST_CASE("the previous bloat snapshot passes its exact readings and availabilit
   CHECK(h.bloat_exact == pghealthd::model::ExactAvailability::kAvailable);
   CHECK(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).exact.empty());
   CHECK_FALSE(pghealthd::metrics::History::of(pghealthd::collectors::Data{}).bloat_exact);
+}
+
+TEST_CASE("no number for a btree index whose keys repeat: deduplication keeps one copy per posting list",
+          "[bloat]") {
+  using pghealthd::model::ColumnWidth;
+  // 20,000 rows; a key of 10 values repeats in all but 10 rows.
+  auto ten_values = int_index(100);
+  ten_values.columns = {ColumnWidth{4, 0, 4, 'i', 10}};
+  CHECK(estimate_btree_bloat(ten_values).unestimated == Unestimated::kRepeatedKeys);
+  CHECK(pghealthd::model::name(Unestimated::kRepeatedKeys) == "repeated_keys");
+  // A unique key 30% NULL (n_distinct -0.7): the nulls repeat.
+  auto nulls = int_index(100);
+  nulls.columns = {ColumnWidth{4, 0.3, 4, 'i', -0.7}};
+  CHECK(estimate_btree_bloat(nulls).unestimated == Unestimated::kRepeatedKeys);
+  // 5% NULL: under a tenth of the rows repeat, the estimate stands.
+  nulls.columns = {ColumnWidth{4, 0.05, 4, 'i', -0.95}};
+  CHECK_FALSE(estimate_btree_bloat(nulls).unestimated);
+  // Two columns: 10 values, then a unique one: the pairs do not repeat.
+  auto pairs = int_index(100);
+  pairs.columns = {ColumnWidth{4, 0, 4, 'i', 10}, ColumnWidth{4, 0, 4, 'i', -1}};
+  CHECK_FALSE(estimate_btree_bloat(pairs).unestimated);
+  // 19,000 distinct values of 20,000 rows (5% repeat): estimated; 15,000 (25%): not.
+  auto some = int_index(100);
+  some.columns = {ColumnWidth{4, 0, 4, 'i', 19000}};
+  CHECK_FALSE(estimate_btree_bloat(some).unestimated);
+  some.columns = {ColumnWidth{4, 0, 4, 'i', 15000}};
+  CHECK(estimate_btree_bloat(some).unestimated == Unestimated::kRepeatedKeys);
+  // n_distinct unknown (0): no repeats claimed. A table is never refused for repeats.
+  some.columns = {ColumnWidth{4, 0, 4, 'i', 0}};
+  CHECK_FALSE(estimate_btree_bloat(some).unestimated);
+  auto table = orders(500);
+  table.columns = {ColumnWidth{4, 0, 4, 'i', 10}, ColumnWidth{33, 0, -1, 'i', 10}};
+  CHECK_FALSE(estimate_table_bloat(table).unestimated);
 }

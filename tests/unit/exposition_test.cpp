@@ -631,7 +631,7 @@ TEST_CASE("bloat: the exact reading beside the estimate, alone where there is no
   CHECK(lines(f, Family::kBloatExactAvailable) == "pghealthd_bloat_exact_available{target=\"t\",datname=\"d\"} 1\n");
   CHECK_THAT(lines(f, Family::kBloatUnestimated), Catch::Contains(",reason=\"no_statistics\"} 1\n"));
   CHECK_THAT(lines(f, Family::kBloatUnestimated), Catch::Contains(",reason=\"never_analyzed\"} 1\n"));
-  CHECK(f.per_database == 5);  // four reasons and availability: never cut
+  CHECK(f.per_database == 6);  // five reasons and availability: never cut
 
   // Missing or not permitted: 0. bloat.exact off: no such series at all.
   CHECK(lines(render_bloat("t", "d", relations, ExactAvailability::kMissing), Family::kBloatExactAvailable) ==
