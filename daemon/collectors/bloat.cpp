@@ -22,7 +22,7 @@ WITH rels AS MATERIALIZED (
      AND n.nspname !~ '^pg_toast'),
      -- pg_stats once (it checks the role's column privileges row by row), joined by hash below.
      stats AS MATERIALIZED (
-  SELECT schemaname, tablename, attname, avg_width, null_frac
+  SELECT schemaname, tablename, attname, avg_width, null_frac, n_distinct
     FROM pg_stats
    WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')),
      cols AS MATERIALIZED (
