@@ -258,14 +258,20 @@ void Store::tuning_change(const DbKey& key, std::string_view result) {
 
 void Store::reindex_run(const DbKey& key, const std::string& schema, const std::string& rel, const std::string& index,
                         std::string_view result) {
+  reindex_count(reindex_runs_, key, schema, rel, index, "result", result);
+}
+
+void Store::reindex_count(prometheus::Family<prometheus::Counter>& family, const DbKey& key, const std::string& schema,
+                          const std::string& rel, const std::string& index, const char* label,
+                          std::string_view value) {
   Entry* e = with_engine(key);
   if (!e) return;
   auto labels = db_labels(key);
   labels["schemaname"] = schema;
   labels["relname"] = rel;
   labels["indexrelname"] = index;
-  labels["result"] = std::string(result);
-  count(reindex_runs_, labels, e->vacuum_table_runs[{schema, rel}]);
+  labels[label] = std::string(value);
+  count(family, labels, e->vacuum_table_runs[{schema, rel}]);
 }
 
 void Store::reindex_reclaimed(const DbKey& key, double bytes) {
@@ -275,14 +281,7 @@ void Store::reindex_reclaimed(const DbKey& key, double bytes) {
 
 void Store::reindex_skipped(const DbKey& key, const std::string& schema, const std::string& rel,
                             const std::string& index, std::string_view reason) {
-  Entry* e = with_engine(key);
-  if (!e) return;
-  auto labels = db_labels(key);
-  labels["schemaname"] = schema;
-  labels["relname"] = rel;
-  labels["indexrelname"] = index;
-  labels["reason"] = std::string(reason);
-  count(reindex_skipped_, labels, e->vacuum_table_runs[{schema, rel}]);
+  reindex_count(reindex_skipped_, key, schema, rel, index, "reason", reason);
 }
 
 void Store::reindex_leftover_dropped(const DbKey& key) {

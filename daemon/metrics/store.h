@@ -124,6 +124,10 @@ class Store {
   [[nodiscard]] prometheus::Labels target_labels(const std::string& target) const;
   void add_database_series(const DbKey& key, DbSeries& s);
   void remove_database_series(DbSeries& s);
+  // Counts one event of an index in `family`, labelled by the index and `label`="value"; the series goes
+  // with the index's table.
+  void reindex_count(prometheus::Family<prometheus::Counter>& family, const DbKey& key, const std::string& schema,
+                     const std::string& rel, const std::string& index, const char* label, std::string_view value);
   // The database's entry when it has maintenance series (an engine), else nullptr.
   [[nodiscard]] Entry* with_engine(const DbKey& key);
   std::shared_ptr<prometheus::Registry> registry_;
