@@ -9,6 +9,7 @@
 #include "metrics/exposition.h"
 #include "model/stats.h"
 #include "pg/conninfo.h"
+#include "policy/reindex_policy.h"
 #include "report/advice_report.h"
 
 namespace pghealthd::report {
@@ -76,12 +77,12 @@ Section bloat_section(const std::vector<model::RelationBloat>& relations, const 
   std::vector<Keyed> rows;
   std::array<std::size_t, model::kUnestimatedCount> unestimated{};
   for (const auto& b : relations) {
-    if (!b.exact && b.estimate.unestimated) {
+    const auto number = policy::bloat_number(b);  // the number a REINDEX decision would use
+    if (!number) {
       ++unestimated[static_cast<std::size_t>(*b.estimate.unestimated)];
       continue;
     }
-    const double ratio = b.exact ? b.exact->ratio : b.estimate.ratio;
-    const double wasted = b.exact ? b.exact->wasted_bytes : b.estimate.wasted_bytes;
+    const double ratio = number->ratio, wasted = number->wasted_bytes;
     const auto wasted_bytes = static_cast<std::int64_t>(wasted);
     const std::string index = pg::quote_identifier(b.schemaname) + "." + pg::quote_identifier(b.indexrelname);
     Keyed k;
@@ -107,7 +108,7 @@ Section bloat_section(const std::vector<model::RelationBloat>& relations, const 
     }
     if (b.exact) k.row.note += "; measured " + age(b.exact->measured_unix, now);
     k.row.cells = {table_name(b.schemaname, b.relname), b.index ? b.indexrelname : "-",
-                   b.exact ? "exact" : "estimate", percent(ratio), bytes(wasted_bytes),
+                   std::string(number->method), percent(ratio), bytes(wasted_bytes),
                    bytes(static_cast<std::int64_t>(b.shape.relpages * b.shape.block_size)),
                    std::string(report::name(k.row.status))};
     rows.push_back(std::move(k));
