@@ -6,6 +6,7 @@
 
 #include "app/context.h"
 #include "app/target_watch.h"
+#include "base/clock.h"
 #include "collectors/fetch.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
@@ -54,8 +55,7 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   }
   conn.close();
   if (!error.empty()) co_return unreadable(t.name, datname, std::move(error));
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = base::unix_now();
   co_return report::build(t.name, datname, data, thresholds, now);
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "app/schedule.h"
+#include "base/clock.h"
 #include "collectors/bloat_exact.h"
 #include "collectors/fetch.h"
 
@@ -38,10 +39,6 @@ void release_freed_memory(std::size_t rows) {
 #else
   (void)rows;
 #endif
-}
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -439,7 +436,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   if (kind == collectors::Kind::kFreeze) ctx_.engines.on_freeze(key_, snapshot);
   if (kind == collectors::Kind::kBloat) ctx_.engines.on_bloat(key_, snapshot);
   s.success->Set(1);
-  series_->collector[idx(kind)].last_success->Set(unix_now());
+  series_->collector[idx(kind)].last_success->Set(base::unix_now());
   if (!last.empty()) {
     spdlog::info("collector recovered target={} datname={} collector={}", key_.target, key_.datname,
                  def.name);

@@ -4,22 +4,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/clock.h"
+
 namespace pghealthd::collectors {
 namespace {
 
 using std::chrono::steady_clock;
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// Parameter lists built outside co_await: GCC 12 miscompiles a braced initializer list inside one.
-std::vector<std::string> no_params() { return {}; }
-std::vector<std::string> one_param(std::string value) {
-  std::vector<std::string> v;
-  v.push_back(std::move(value));
-  return v;
-}
 
 std::string relation_name(const model::RelationBloat& b) {
   return b.schemaname + "." + (b.index ? b.indexrelname : b.relname);
@@ -53,7 +43,7 @@ Reading reading_of(const pg::Rows& rows, bool index, int fillfactor, double now_
 // Looks up the extension and the session's lock_timeout; nothing (and pass.error) when the query fails.
 awaitable<std::optional<ExtensionState>> look_up(pg::Connection& conn, const ExactSettings& s,
                                                  ExactPass& pass) {
-  auto q = co_await conn.query(kAvailabilitySql, no_params(), s.query_timeout);
+  auto q = co_await conn.query(kAvailabilitySql, {}, s.query_timeout);
   if (q.error) {
     pass.error = std::move(q.error);
     co_return std::nullopt;
@@ -67,7 +57,7 @@ awaitable<std::optional<ExtensionState>> look_up(pg::Connection& conn, const Exa
 awaitable<std::optional<pg::Error>> set_lock_timeout(pg::Connection& conn, std::string value,
                                                      std::chrono::milliseconds timeout) {
   static constexpr std::string_view kSet = "SELECT set_config('lock_timeout', $1, false)";
-  auto q = co_await conn.query(kSet, one_param(std::move(value)), timeout);
+  auto q = co_await conn.query(kSet, pg::one_param(std::move(value)), timeout);
   co_return std::move(q.error);
 }
 
@@ -86,7 +76,7 @@ awaitable<void> read_due(pg::Connection& conn, const std::vector<model::Relation
       co_return;
     }
     const auto& rel = *by_relid.at(order[i].relid);
-    auto q = co_await conn.query(rel.index ? index_sql : table_sql, one_param(std::to_string(rel.relid)),
+    auto q = co_await conn.query(rel.index ? index_sql : table_sql, pg::one_param(std::to_string(rel.relid)),
                                  s.query_timeout);
     if (q.error) {
       const auto failure = conn.connected() ? classify_reading_failure(*q.error) : ReadingFailure::kStop;
@@ -101,7 +91,7 @@ awaitable<void> read_due(pg::Connection& conn, const std::vector<model::Relation
       pass.left = order.size() - i;
       co_return;
     }
-    auto reading = reading_of(pg::ResultRows(q.result.get()), rel.index, rel.shape.fillfactor, unix_now());
+    auto reading = reading_of(pg::ResultRows(q.result.get()), rel.index, rel.shape.fillfactor, base::unix_now());
     if (!reading.error.empty())
       pass.skipped.push_back({relation_name(rel), "unusable answer: " + reading.error});
     else if (reading.bloat)

@@ -89,14 +89,6 @@ std::optional<Counters> counters_at(const PGresult* r, int first) {
   return c;
 }
 
-// One text parameter. (A function, not a braced list at the call: GCC 12 rejects an initializer_list
-// inside a co_await expression with "array used as initializer".)
-std::vector<std::string> arg(std::string value) {
-  std::vector<std::string> v;
-  v.push_back(std::move(value));
-  return v;
-}
-
 void log_failure(std::string_view what, const model::DbKey& key, const pg::Error& e) {
   spdlog::warn("{} target={} datname={} error=\"{}\"", what, key.target, key.datname, pg::describe(e));
 }
@@ -380,7 +372,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   bool leader = false;
   if (!dry_run && !env.in_recovery) {
     static constexpr std::string_view kLock = "SELECT pg_try_advisory_lock($1::bigint)";
-    auto l = co_await conn_->query(kLock, arg(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
+    auto l = co_await conn_->query(kLock, pg::one_param(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
     if (stopped_) co_return;
     leader = !l.error && first_is_true(l.result.get(), 0);
     env.leader = leader;
@@ -416,7 +408,7 @@ awaitable<void> Engine::check([[maybe_unused]] std::shared_ptr<Engine> self,
   }
   if (leader && !stopped_) {
     static constexpr std::string_view kUnlock = "SELECT pg_advisory_unlock($1::bigint)";
-    (void)co_await conn_->query(kUnlock, arg(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
+    (void)co_await conn_->query(kUnlock, pg::one_param(std::to_string(kLeaderLockKey)), kControlQueryTimeout);
   }
 }
 
@@ -424,7 +416,7 @@ awaitable<std::optional<Counters>> Engine::read_counters(std::int64_t relid) {
   static constexpr std::string_view kCounters =
       "SELECT pg_stat_get_vacuum_count($1::oid), pg_stat_get_analyze_count($1::oid), "
       "pg_stat_get_dead_tuples($1::oid), pg_stat_get_live_tuples($1::oid)";
-  auto q = co_await watch_->query(kCounters, arg(std::to_string(relid)), kControlQueryTimeout);
+  auto q = co_await watch_->query(kCounters, pg::one_param(std::to_string(relid)), kControlQueryTimeout);
   if (q.error) co_return std::nullopt;
   co_return counters_at(q.result.get(), 0);
 }
@@ -433,7 +425,7 @@ awaitable<std::optional<std::pair<std::int64_t, std::int64_t>>> Engine::read_age
   static constexpr std::string_view kAges =
       "SELECT greatest(age(c.relfrozenxid), age(t.relfrozenxid)), greatest(mxid_age(c.relminmxid), "
       "mxid_age(t.relminmxid)) FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = $1::oid";
-  auto q = co_await watch_->query(kAges, arg(std::to_string(relid)), kControlQueryTimeout);
+  auto q = co_await watch_->query(kAges, pg::one_param(std::to_string(relid)), kControlQueryTimeout);
   if (q.error) co_return std::nullopt;
   pg::ResultRows rows(q.result.get());
   if (rows.size() < 1) co_return std::nullopt;  // dropped meanwhile
@@ -449,7 +441,7 @@ awaitable<std::optional<Counters>> Engine::prepare(const policy::Decision& d, co
       "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid), "
       "pg_stat_get_vacuum_count($1::oid), pg_stat_get_analyze_count($1::oid), "
       "pg_stat_get_dead_tuples($1::oid), pg_stat_get_live_tuples($1::oid)";
-  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  auto pre = co_await watch_->query(kRecheck, pg::one_param(std::to_string(t.relid)), kControlQueryTimeout);
   if (stopped_) co_return std::nullopt;
   if (pre.error) {
     log_failure("maintenance check failed right before acting", key_, *pre.error);
@@ -623,7 +615,7 @@ awaitable<void> Engine::tune(const policy::Decision& d, SettingsPtr s) {
   // Right before acting: still a primary, nobody vacuuming it (ALTER TABLE would queue for its lock).
   static constexpr std::string_view kRecheck =
       "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid)";
-  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  auto pre = co_await watch_->query(kRecheck, pg::one_param(std::to_string(t.relid)), kControlQueryTimeout);
   if (stopped_) co_return;
   if (pre.error) {
     log_failure("maintenance check failed right before tuning", key_, *pre.error);
@@ -655,7 +647,7 @@ awaitable<void> Engine::tune(const policy::Decision& d, SettingsPtr s) {
   std::optional<std::string> after;
   if (!q.error) {
     static constexpr std::string_view kRead = "SELECT coalesce(reloptions::text, '') FROM pg_class WHERE oid = $1::oid";
-    auto r = co_await watch_->query(kRead, arg(std::to_string(t.relid)), kControlQueryTimeout);
+    auto r = co_await watch_->query(kRead, pg::one_param(std::to_string(t.relid)), kControlQueryTimeout);
     if (!r.error && pg::ResultRows(r.result.get()).size() == 1) after = first_text(r.result.get(), 0, "");
   }
   const auto result = classify_tuning(q.error, cancelled_by_us_, after.has_value(),
@@ -723,7 +715,7 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   static constexpr std::string_view kRecheck =
       "SELECT pg_is_in_recovery(), EXISTS (SELECT 1 FROM pg_stat_progress_vacuum WHERE relid = $1::oid), "
       "EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE relid = $1::oid)";
-  auto pre = co_await watch_->query(kRecheck, arg(std::to_string(t.relid)), kControlQueryTimeout);
+  auto pre = co_await watch_->query(kRecheck, pg::one_param(std::to_string(t.relid)), kControlQueryTimeout);
   if (stopped_) co_return false;
   if (pre.error) {
     log_failure("maintenance check failed right before reindexing", key_, *pre.error);
@@ -810,7 +802,7 @@ awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
       "AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid) "
       "AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.relation = c.oid AND l.pid <> pg_backend_pid() "
       "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) ORDER BY c.oid";
-  auto q = co_await watch_->query(kLeftovers, arg(std::to_string(table_relid)), kControlQueryTimeout);
+  auto q = co_await watch_->query(kLeftovers, pg::one_param(std::to_string(table_relid)), kControlQueryTimeout);
   if (stopped_) co_return false;
   if (q.error) {
     log_failure("cannot look for leftovers of failed REINDEX CONCURRENTLY", key_, *q.error);
@@ -830,7 +822,7 @@ awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
     bool gone = false;
     if (!drop.error) {  // proven by the catalog, not by the command's status
       static constexpr std::string_view kGone = "SELECT NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = $1::oid)";
-      auto g = co_await watch_->query(kGone, arg(oid), kControlQueryTimeout);
+      auto g = co_await watch_->query(kGone, pg::one_param(oid), kControlQueryTimeout);
       gone = !g.error && first_is_true(g.result.get(), 0);
     }
     if (gone) {
@@ -854,7 +846,7 @@ awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
 
 awaitable<bool> Engine::set_statement_timeout(config::Duration timeout) {
   static constexpr std::string_view kSet = "SELECT set_config('statement_timeout', $1, false)";
-  auto q = co_await conn_->query(kSet, arg(std::to_string(timeout.count())), kControlQueryTimeout);
+  auto q = co_await conn_->query(kSet, pg::one_param(std::to_string(timeout.count())), kControlQueryTimeout);
   if (q.error && !stopped_) log_failure("cannot set the maintenance session's statement_timeout", key_, *q.error);
   co_return !q.error;
 }
@@ -919,7 +911,7 @@ awaitable<void> Engine::watch_blockers([[maybe_unused]] std::shared_ptr<Engine> 
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
     if (*done || stopped_) break;
-    auto q = co_await watch_->query(sql, arg(std::to_string(backend_pid)), kControlQueryTimeout);
+    auto q = co_await watch_->query(sql, pg::one_param(std::to_string(backend_pid)), kControlQueryTimeout);
     if (q.error || *done || stopped_) continue;
     const auto waited = pg::ResultRows(q.result.get()).get(0, 0);
     const double seconds = waited ? std::strtod(std::string(*waited).c_str(), nullptr) : 0.0;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/clock.h"
+
 namespace pghealthd::metrics {
 namespace {
 
@@ -257,7 +259,7 @@ Fragments render_table_io(std::string_view target, std::string_view datname,
 Fragments render_indexes(std::string_view target, std::string_view datname,
                          const std::vector<model::IndexStats>& rows,
                          const std::optional<model::DatabaseStatistics>& statistics, const SeriesFilter& filter) {
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = base::unix_now();
   const auto stats_age =
       statistics ? model::statistics_age(*statistics, now) : std::nullopt;
   auto f = render_rows(

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "base/clock.h"
+
 namespace pghealthd::metrics {
 
 Fragments render(collectors::Kind kind, const collectors::Data& data, std::string_view target,
@@ -25,7 +27,7 @@ namespace {
 // Each table's history goes on from the previous snapshot (a new table starts one, a table that is gone is
 // forgotten), and its running peak is exported.
 void carry_churn(const History& history, collectors::Data& now) {
-  const double unix_now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double unix_now = base::unix_now();
   for (auto& t : now.tables) {
     auto& churn = now.churn[t.relid];
     if (const auto old = history.churn.find(t.relid); old != history.churn.end()) churn = old->second;
@@ -52,7 +54,7 @@ Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history
     return {nullptr, std::move(error)};
   // Statistics never reset are judged by how long pghealthd has read them: that carries on from the last run.
   if (snap->statistics) {
-    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double now = base::unix_now();
     snap->statistics->watched_since =
         model::watched_since(history.statistics, *snap->statistics, now);
   }

@@ -43,6 +43,14 @@ class ResultRows final : public Rows {
   const PGresult* r_;
 };
 
+// One text parameter for query(). (A function, not a braced list at the call: GCC 12 rejects an
+// initializer_list of strings inside a co_await expression with "array used as initializer".)
+[[nodiscard]] inline std::vector<std::string> one_param(std::string value) {
+  std::vector<std::string> v;
+  v.push_back(std::move(value));
+  return v;
+}
+
 struct QueryOutcome {
   ResultPtr result;  // the last result (rows or command status) when no error
   std::optional<Error> error;
