@@ -791,12 +791,13 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
 }
 
 awaitable<bool> Engine::drop_leftovers(std::int64_t table_relid) {
-  // Invalid *_ccnew / *_ccold indexes, unless someone builds an index on their table now or holds a lock on
-  // them (a REINDEX CONCURRENTLY in progress elsewhere has exactly such an index).
+  // Invalid indexes (few), unless someone builds an index on their table now or holds a lock on them (a
+  // REINDEX CONCURRENTLY in progress elsewhere has exactly such an index); which of them are leftovers of a
+  // failed rebuild is policy::is_reindex_leftover's to say.
   static constexpr std::string_view kLeftovers =
       "SELECT n.nspname, c.relname, c.oid FROM pg_index i "
       "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' AND c.relpersistence <> 't' "
+      "WHERE NOT i.indisvalid AND c.relpersistence <> 't' "
       "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' "
       "AND ($1::oid = 0 OR i.indrelid = $1::oid) "
       "AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid) "
