@@ -8,6 +8,7 @@
 #include "app/target_watch.h"
 #include "base/clock.h"
 #include "collectors/fetch.h"
+#include "collectors/stat_user_tables.h"
 #include "pg/connection.h"
 #include "pg/conninfo.h"
 #include "report/health_report.h"
@@ -55,6 +56,7 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
   }
   conn.close();
   if (!error.empty()) co_return unreadable(t.name, datname, std::move(error));
+  collectors::attach_index_scans(data.tables, &data.indexes);
   const double now = base::unix_now();
   co_return report::build(t.name, datname, data, thresholds, now);
 }

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "collectors/bloat_exact.h"
 #include "collectors/fetch.h"
+#include "collectors/stat_user_tables.h"
 
 namespace pghealthd::app {
 namespace {
@@ -466,6 +467,10 @@ awaitable<metrics::Outcome> DatabaseWatch::build(collectors::Kind kind, collecto
   auto parsed = metrics::parse(kind, fetched.rows(), history);
   fetched.results.clear();
   if (!parsed.snapshot) co_return metrics::Outcome{nullptr, std::move(parsed.error), 0};
+  if (kind == collectors::Kind::kStatUserTables) {
+    const auto indexes = ctx_.store.get(key_, collectors::Kind::kStatUserIndexes);
+    collectors::attach_index_scans(parsed.snapshot->tables, indexes ? &indexes->indexes : nullptr);
+  }
   if (exact) co_await read_exact_bloat(conn, *parsed.snapshot, history);
   if (stopped_) co_return metrics::Outcome{};
   // The filter (shared by this watch's connections) is set up now, after the pass, with no wait until

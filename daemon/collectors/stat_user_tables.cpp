@@ -1,63 +1,77 @@
 #include "collectors/stat_user_tables.h"
 
+#include <unordered_map>
+
 namespace pghealthd::collectors {
 
 namespace {
 
 // The query, with a marker where the columns of newer servers go (see stat_user_tables_sql).
+//
+// What it leaves to others, to cost the server less than the view it replaces (issue 18): the server's
+// autovacuum settings come once, in a row of scope 's', not repeated in every table's row (ten float8 values
+// per table to format); and idx_scan, which the view sums over each table's indexes (a statistics lookup
+// per index), is summed by pghealthd from the stat_user_indexes collector's per-index counts
+// (metrics::History::index_scans). A table's row says only whether it has indexes (relhasindex).
 constexpr std::string_view kTemplate = R"SQL(
-WITH settings AS MATERIALIZED (
-  SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS av_on,
-         current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
-         current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor,
-         current_setting('autovacuum_vacuum_insert_threshold')::float8 AS av_insert_threshold,
-         current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS av_insert_scale_factor,
-         current_setting('autovacuum_analyze_threshold')::float8 AS av_analyze_threshold,
-         current_setting('autovacuum_analyze_scale_factor')::float8 AS av_analyze_scale_factor,
-         -- -1 means "vacuum_cost_limit/_delay's value", as autovacuum reads it; pg_settings gives ms unitless.
-         coalesce(nullif(current_setting('autovacuum_vacuum_cost_limit')::int, -1),
-                  current_setting('vacuum_cost_limit')::int)::float8 AS av_cost_limit,
-         (SELECT coalesce(nullif(a.setting::float8, -1), v.setting::float8)
-            FROM pg_settings a, pg_settings v
-           WHERE a.name = 'autovacuum_vacuum_cost_delay' AND v.name = 'vacuum_cost_delay') AS av_cost_delay,
-         current_setting('block_size')::bigint AS block_size),
-     index_scans AS MATERIALIZED (
-  SELECT indrelid, sum(pg_stat_get_numscans(indexrelid))::bigint AS idx_scan
-    FROM pg_index GROUP BY indrelid),
-     toast AS MATERIALIZED (
+WITH toast AS MATERIALIZED (
   SELECT oid, relpages FROM pg_class WHERE relkind = 't')
-SELECT c.oid AS relid,
+SELECT 's' AS scope,
+       NULL::oid AS relid, NULL::"char" AS relkind, NULL::"char" AS relpersistence, NULL::bigint AS parent_relid,
+       NULL::float8 AS reltuples, NULL::text AS reloptions, NULL::float8 AS relpages, NULL::bool AS has_indexes,
+       NULL::name AS schemaname, NULL::name AS relname, NULL::bigint AS n_live_tup, NULL::bigint AS n_dead_tup,
+       NULL::bigint AS n_mod_since_analyze, NULL::bigint AS n_ins_since_vacuum, NULL::bigint AS seq_scan,
+       NULL::float8 AS last_vacuum, NULL::float8 AS last_autovacuum, NULL::float8 AS last_analyze,
+       NULL::float8 AS last_autoanalyze, NULL::bigint AS vacuum_count, NULL::bigint AS autovacuum_count,
+       NULL::bigint AS analyze_count, NULL::bigint AS autoanalyze_count,
+       NULL::float8 AS last_seq_scan, NULL::float8 AS total_vacuum_time, NULL::float8 AS total_autovacuum_time,
+       NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time, NULL::float8 AS relallfrozen,
+       NULL::bigint AS size_bytes,
+       current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS av_on,
+       current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
+       current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor,
+       @MAX_THRESHOLD@ AS av_max_threshold,
+       current_setting('autovacuum_vacuum_insert_threshold')::float8 AS av_insert_threshold,
+       current_setting('autovacuum_vacuum_insert_scale_factor')::float8 AS av_insert_scale_factor,
+       current_setting('autovacuum_analyze_threshold')::float8 AS av_analyze_threshold,
+       current_setting('autovacuum_analyze_scale_factor')::float8 AS av_analyze_scale_factor,
+       -- -1 means "vacuum_cost_limit/_delay's value", as autovacuum reads it; pg_settings gives ms unitless.
+       coalesce(nullif(current_setting('autovacuum_vacuum_cost_limit')::int, -1),
+                current_setting('vacuum_cost_limit')::int)::float8 AS av_cost_limit,
+       (SELECT coalesce(nullif(a.setting::float8, -1), v.setting::float8)
+          FROM pg_settings a, pg_settings v
+         WHERE a.name = 'autovacuum_vacuum_cost_delay' AND v.name = 'vacuum_cost_delay') AS av_cost_delay
+UNION ALL
+SELECT 't',
+       c.oid,
        c.relkind,
        c.relpersistence,
-       inh.inhparent::bigint AS parent_relid,
-       c.reltuples::float8 AS reltuples,
-       c.reloptions::text AS reloptions,
-       s.av_on, s.av_threshold, s.av_scale_factor, s.av_insert_threshold, s.av_insert_scale_factor,
-       s.av_analyze_threshold, s.av_analyze_scale_factor, s.av_cost_limit, s.av_cost_delay,
-       c.relpages::float8 AS relpages,
-       n.nspname AS schemaname,
+       inh.inhparent::bigint,
+       c.reltuples::float8,
+       c.reloptions::text,
+       c.relpages::float8,
+       c.relhasindex,
+       n.nspname,
        c.relname,
-       pg_stat_get_live_tuples(c.oid) AS n_live_tup,
-       pg_stat_get_dead_tuples(c.oid) AS n_dead_tup,
-       pg_stat_get_mod_since_analyze(c.oid) AS n_mod_since_analyze,
-       pg_stat_get_ins_since_vacuum(c.oid) AS n_ins_since_vacuum,
-       pg_stat_get_numscans(c.oid) AS seq_scan,
-       x.idx_scan,
-       date_part('epoch', pg_stat_get_last_vacuum_time(c.oid)) AS last_vacuum,
-       date_part('epoch', pg_stat_get_last_autovacuum_time(c.oid)) AS last_autovacuum,
-       date_part('epoch', pg_stat_get_last_analyze_time(c.oid)) AS last_analyze,
-       date_part('epoch', pg_stat_get_last_autoanalyze_time(c.oid)) AS last_autoanalyze,
-       pg_stat_get_vacuum_count(c.oid) AS vacuum_count,
-       pg_stat_get_autovacuum_count(c.oid) AS autovacuum_count,
-       pg_stat_get_analyze_count(c.oid) AS analyze_count,
-       pg_stat_get_autoanalyze_count(c.oid) AS autoanalyze_count,
+       pg_stat_get_live_tuples(c.oid),
+       pg_stat_get_dead_tuples(c.oid),
+       pg_stat_get_mod_since_analyze(c.oid),
+       pg_stat_get_ins_since_vacuum(c.oid),
+       pg_stat_get_numscans(c.oid),
+       date_part('epoch', pg_stat_get_last_vacuum_time(c.oid)),
+       date_part('epoch', pg_stat_get_last_autovacuum_time(c.oid)),
+       date_part('epoch', pg_stat_get_last_analyze_time(c.oid)),
+       date_part('epoch', pg_stat_get_last_autoanalyze_time(c.oid)),
+       pg_stat_get_vacuum_count(c.oid),
+       pg_stat_get_autovacuum_count(c.oid),
+       pg_stat_get_analyze_count(c.oid),
+       pg_stat_get_autoanalyze_count(c.oid),
        @VERSIONED@
-       (c.relpages::bigint + coalesce(t.relpages, 0)::bigint) * s.block_size AS size_bytes
-  FROM settings s
- CROSS JOIN pg_class c
+       (c.relpages::bigint + coalesce(t.relpages, 0)::bigint) * current_setting('block_size')::bigint,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN toast t ON t.oid = c.reltoastrelid
-  LEFT JOIN index_scans x ON x.indrelid = c.oid
   LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND c.relispartition
  WHERE c.relkind IN ('r', 'm', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -66,34 +80,32 @@ SELECT c.oid AS relid,
 
 // A function that does not exist on a server fails the whole query, so older servers get NULL columns of
 // the same names: one parser, and the series are absent where the server has no such column.
-constexpr std::string_view kBefore16 = "NULL::float8 AS last_seq_scan,";
-constexpr std::string_view kSince16 = "date_part('epoch', pg_stat_get_lastscan(c.oid)) AS last_seq_scan,";
+constexpr std::string_view kBefore16 = "NULL,";
+constexpr std::string_view kSince16 = "date_part('epoch', pg_stat_get_lastscan(c.oid)),";
 // 18 also caps the dead-row trigger (autovacuum_vacuum_max_threshold; -1 before: no cap) and counts only
 // the pages not all frozen for the insert trigger (relallfrozen).
-constexpr std::string_view kBefore18 =
-    "NULL::float8 AS total_vacuum_time, NULL::float8 AS total_autovacuum_time, "
-    "NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time, "
-    "-1::float8 AS av_max_threshold, NULL::float8 AS relallfrozen,";
+constexpr std::string_view kBefore18 = "NULL, NULL, NULL, NULL, NULL,";
 constexpr std::string_view kSince18 =
-    "pg_stat_get_total_vacuum_time(c.oid) AS total_vacuum_time, "
-    "pg_stat_get_total_autovacuum_time(c.oid) AS total_autovacuum_time, "
-    "pg_stat_get_total_analyze_time(c.oid) AS total_analyze_time, "
-    "pg_stat_get_total_autoanalyze_time(c.oid) AS total_autoanalyze_time, "
-    "(SELECT current_setting('autovacuum_vacuum_max_threshold')::float8) AS av_max_threshold, "
-    "c.relallfrozen::float8 AS relallfrozen,";
+    "pg_stat_get_total_vacuum_time(c.oid), pg_stat_get_total_autovacuum_time(c.oid), "
+    "pg_stat_get_total_analyze_time(c.oid), pg_stat_get_total_autoanalyze_time(c.oid), c.relallfrozen::float8,";
+constexpr std::string_view kMaxThresholdBefore18 = "-1::float8";
+constexpr std::string_view kMaxThresholdSince18 = "current_setting('autovacuum_vacuum_max_threshold')::float8";
 
-std::string with_columns(std::string_view last_scan, std::string_view totals) {
+std::string with_columns(std::string_view last_scan, std::string_view totals, std::string_view max_threshold) {
   std::string sql(kTemplate);
   const auto at = sql.find("@VERSIONED@");
   sql.replace(at, 11, std::string(last_scan) + "\n       " + std::string(totals));
+  const auto max = sql.find("@MAX_THRESHOLD@");
+  sql.replace(max, 15, max_threshold);
   return sql;
 }
 
 }  // namespace
 
 std::string_view stat_user_tables_sql(int server_version) {
-  static const std::string before16 = with_columns(kBefore16, kBefore18), since16 = with_columns(kSince16, kBefore18),
-                           since18 = with_columns(kSince16, kSince18);
+  static const std::string before16 = with_columns(kBefore16, kBefore18, kMaxThresholdBefore18),
+                           since16 = with_columns(kSince16, kBefore18, kMaxThresholdBefore18),
+                           since18 = with_columns(kSince16, kSince18, kMaxThresholdSince18);
   if (server_version >= 180000) return since18;
   if (server_version >= 160000) return since16;
   return before16;
@@ -101,14 +113,15 @@ std::string_view stat_user_tables_sql(int server_version) {
 
 pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
   pg::FieldReader f(rows);
-  const int schema = f.require("schemaname"), rel = f.require("relname"), live = f.require("n_live_tup"),
-            dead = f.require("n_dead_tup"), mod = f.require("n_mod_since_analyze"),
-            seq = f.require("seq_scan"), idx = f.require("idx_scan"), lv = f.require("last_vacuum"),
+  const int scope = f.require("scope"), schema = f.require("schemaname"), rel = f.require("relname"),
+            live = f.require("n_live_tup"), dead = f.require("n_dead_tup"), mod = f.require("n_mod_since_analyze"),
+            seq = f.require("seq_scan"), has_indexes = f.require("has_indexes"), lv = f.require("last_vacuum"),
             lav = f.require("last_autovacuum"), la = f.require("last_analyze"),
             laa = f.require("last_autoanalyze"), vc = f.require("vacuum_count"),
             avc = f.require("autovacuum_count"), ac = f.require("analyze_count"),
             aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
-            relkind = f.require("relkind"), persistence = f.require("relpersistence"), parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
+            relkind = f.require("relkind"), persistence = f.require("relpersistence"),
+            parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor"),
             av_max = f.require("av_max_threshold"), av_ins = f.require("av_insert_threshold"),
             av_ins_sf = f.require("av_insert_scale_factor"), av_an = f.require("av_analyze_threshold"),
@@ -120,8 +133,38 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
             autoan_ms = f.require("total_autoanalyze_time");
   pg::Parsed<model::TableStats> out;
   if (!f.error().empty()) return {{}, f.error()};
+  // The server's settings come in the one row of scope 's'; every table starts from them.
+  int settings_row = -1, tables = 0;
+  for (int r = 0; r < rows.size(); ++r) {
+    if (f.text(r, scope) == "s")
+      settings_row = r;
+    else
+      ++tables;
+  }
+  if (tables == 0) return out;
+  std::optional<model::AutovacuumSettings> server;
+  if (settings_row >= 0) {
+    const int r = settings_row;
+    model::AutovacuumSettings s;
+    s.enabled = s.server_enabled = f.boolean(r, av_on);
+    s.base_threshold = f.number(r, av_thr).value_or(s.base_threshold);
+    s.scale_factor = f.number(r, av_sf).value_or(s.scale_factor);
+    s.max_threshold = f.number(r, av_max).value_or(s.max_threshold);
+    s.insert_threshold = f.number(r, av_ins).value_or(s.insert_threshold);
+    s.insert_scale_factor = f.number(r, av_ins_sf).value_or(s.insert_scale_factor);
+    s.analyze_threshold = f.number(r, av_an).value_or(s.analyze_threshold);
+    s.analyze_scale_factor = f.number(r, av_an_sf).value_or(s.analyze_scale_factor);
+    s.cost_limit = f.number(r, av_cl).value_or(s.cost_limit);
+    s.cost_delay_ms = f.number(r, av_cd).value_or(s.cost_delay_ms);
+    server = s;
+  }
+  if (!f.error().empty()) return {{}, f.error()};
+  if (!server) return {{}, "no row of the server's autovacuum settings (scope 's')"};
   out.rows.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {
+    const std::string row_scope = f.text(r, scope);
+    if (row_scope == "s") continue;
+    if (row_scope != "t") return {{}, "row " + std::to_string(r) + ": unknown scope '" + row_scope + "'"};
     model::TableStats t;
     t.relid = f.integer(r, relid).value_or(0);
     const std::string kind = f.text(r, relkind);
@@ -129,30 +172,19 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.temporary = f.text(r, persistence) == "t";
     t.reltuples = f.number(r, reltuples);
     t.parent_relid = f.integer(r, parent);
-    model::AutovacuumSettings server;
-    server.enabled = server.server_enabled = f.boolean(r, av_on);
-    server.base_threshold = f.number(r, av_thr).value_or(server.base_threshold);
-    server.scale_factor = f.number(r, av_sf).value_or(server.scale_factor);
-    server.max_threshold = f.number(r, av_max).value_or(server.max_threshold);
-    server.insert_threshold = f.number(r, av_ins).value_or(server.insert_threshold);
-    server.insert_scale_factor = f.number(r, av_ins_sf).value_or(server.insert_scale_factor);
-    server.analyze_threshold = f.number(r, av_an).value_or(server.analyze_threshold);
-    server.analyze_scale_factor = f.number(r, av_an_sf).value_or(server.analyze_scale_factor);
-    server.cost_limit = f.number(r, av_cl).value_or(server.cost_limit);
-    server.cost_delay_ms = f.number(r, av_cd).value_or(server.cost_delay_ms);
     t.relpages = f.number(r, relpages);
     t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);
-    t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
+    t.autovacuum = options ? model::effective_autovacuum(*server, *options) : *server;
     if (options) t.reloptions = std::string(*options);
     t.schemaname = f.text(r, schema);
     t.relname = f.text(r, rel);
+    t.has_indexes = f.boolean(r, has_indexes);
     t.live_tuples = f.integer(r, live);
     t.dead_tuples = f.integer(r, dead);
     t.mod_since_analyze = f.integer(r, mod);
     t.ins_since_vacuum = f.integer(r, ins);
     t.seq_scans = f.integer(r, seq);
-    t.index_scans = f.integer(r, idx);
     t.last_vacuum = f.number(r, lv);
     t.last_autovacuum = f.number(r, lav);
     t.last_analyze = f.number(r, la);
@@ -171,6 +203,26 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     out.rows.push_back(std::move(t));
   }
   return out;
+}
+
+void attach_index_scans(std::vector<model::TableStats>& tables, const std::vector<model::IndexStats>* indexes) {
+  if (!indexes) {
+    for (auto& t : tables) t.index_scans.reset();
+    return;
+  }
+  std::unordered_map<std::int64_t, std::int64_t> sums;
+  sums.reserve(indexes->size());
+  for (const auto& i : *indexes) sums[i.table_relid] += i.scans.value_or(0);
+  for (auto& t : tables) {
+    // As the view: NULL without indexes, else the sum of their scans (0 for a partitioned parent's, whose
+    // indexes have no storage and no statistics of their own).
+    if (!t.has_indexes) {
+      t.index_scans.reset();
+      continue;
+    }
+    const auto it = sums.find(t.relid);
+    t.index_scans = it == sums.end() ? 0 : it->second;
+  }
 }
 
 }  // namespace pghealthd::collectors

@@ -51,7 +51,8 @@ struct TableStats {
   Count dead_tuples;         // n_dead_tup
   Count mod_since_analyze;   // n_mod_since_analyze
   Count seq_scans;           // seq_scan
-  Count index_scans;         // idx_scan (NULL for a table without indexes)
+  Count index_scans;         // idx_scan (NULL for a table without indexes): collectors::attach_index_scans
+  bool has_indexes = false;  // pg_class.relhasindex
   Seconds last_vacuum;       // last_vacuum
   Seconds last_autovacuum;   // last_autovacuum
   Seconds last_analyze;      // last_analyze

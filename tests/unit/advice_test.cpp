@@ -7,6 +7,7 @@
 
 #include "metrics/snapshot.h"
 #include "pg/rows.h"
+#include "support/table_rows.h"
 #include "policy/advice.h"
 #include "policy/tuning_policy.h"
 
@@ -42,16 +43,16 @@ TEST_CASE("process carries each table's history from snapshot to snapshot and ex
           "[advice]") {
   // Three collections: 10% dead, 30% dead, then autovacuum ran (count 1 -> 2) and 5% are dead.
   auto answer = [](const char* dead, const char* autovacuums) {
-    return pghealthd::pg::TextRows(
+    return pghealthd::test::table_rows(
         {"relid", "relkind", "relpersistence", "parent_relid", "reltuples", "reloptions", "av_on", "av_threshold",
          "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan",
-         "idx_scan", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
+         "has_indexes", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
          "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan", "total_vacuum_time",
          "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "size_bytes", "av_max_threshold",
          "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay",
          "relpages", "relallfrozen", "n_ins_since_vacuum"},
         {{"16390", "r", "p", std::nullopt, "900", std::nullopt, "t", "50", "0.2", "public", "orders", "900", dead,
-          "0", "0", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
+          "0", "0", "f", std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
           std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "8192", "-1", "1000", "0.2", "50",
           "0.1", "200", "2", "1", std::nullopt, "0"}});
   };
