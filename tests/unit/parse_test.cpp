@@ -68,10 +68,15 @@ Answer stat_user_tables_answer() {
             "8192", "100000000", "1000", "0.2", "50", "0.1", "400", "20", "1", "0", "33"}}};
 }
 
+// A table with TOAST, in the shape of kStatioUserTablesSql: its row, then one row per index of the table
+// (two) and of its TOAST table (one), which the parser sums per relation.
 Answer statio_user_tables_answer() {
-  return {{"schemaname", "relname", "heap_blks_read", "heap_blks_hit", "idx_blks_read", "idx_blks_hit",
-           "toast_blks_read", "toast_blks_hit", "tidx_blks_read", "tidx_blks_hit"},
-          {{"public", "Message", "10", "90", "11", "91", "12", "92", "13", "93"}}};
+  return {{"scope", "relid", "toast_relid", "schemaname", "relname", "blks_read", "blks_hit", "toast_blks_read",
+           "toast_blks_hit"},
+          {{"t", "16390", "16393", "public", "Message", "10", "90", "12", "92"},
+           {"i", "16390", std::nullopt, std::nullopt, std::nullopt, "5", "40", std::nullopt, std::nullopt},
+           {"i", "16390", std::nullopt, std::nullopt, std::nullopt, "6", "51", std::nullopt, std::nullopt},
+           {"i", "16393", std::nullopt, std::nullopt, std::nullopt, "13", "93", std::nullopt, std::nullopt}}};
 }
 
 // In the column order of stat_user_indexes_sql: one index, then the database's statistics row.
@@ -414,15 +419,13 @@ TEST_CASE("statio_user_tables: every column lands in its field", "[parse]") {
 }
 
 TEST_CASE("statio_user_tables: a table without TOAST or indexes has NULL columns", "[parse]") {
-  const auto parsed =
-      pghealthd::collectors::parse_statio_user_tables(statio_user_tables_answer()
-                                                          .with(0, "idx_blks_read", std::nullopt)
-                                                          .with(0, "idx_blks_hit", std::nullopt)
-                                                          .with(0, "toast_blks_read", std::nullopt)
-                                                          .with(0, "toast_blks_hit", std::nullopt)
-                                                          .with(0, "tidx_blks_read", std::nullopt)
-                                                          .with(0, "tidx_blks_hit", std::nullopt)
-                                                          .text_rows());
+  auto answer = statio_user_tables_answer().with(0, "toast_relid", std::nullopt)
+                    .with(0, "toast_blks_read", std::nullopt)
+                    .with(0, "toast_blks_hit", std::nullopt);
+  answer.rows.resize(1);  // no index rows
+  // Another table's index says nothing of this one.
+  answer.rows.push_back({"i", "17000", std::nullopt, std::nullopt, std::nullopt, "1", "2", std::nullopt, std::nullopt});
+  const auto parsed = pghealthd::collectors::parse_statio_user_tables(answer.text_rows());
   REQUIRE(parsed.ok());
   REQUIRE(parsed.rows.size() == 1);
   const auto& t = parsed.rows[0];
@@ -434,6 +437,13 @@ TEST_CASE("statio_user_tables: a table without TOAST or indexes has NULL columns
   CHECK_FALSE(t.toast_blks_hit.has_value());
   CHECK_FALSE(t.tidx_blks_read.has_value());
   CHECK_FALSE(t.tidx_blks_hit.has_value());
+}
+
+TEST_CASE("statio_user_tables: an index row of an unknown scope is refused", "[parse]") {
+  const auto parsed =
+      pghealthd::collectors::parse_statio_user_tables(statio_user_tables_answer().with(1, "scope", "x").text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("unknown scope 'x'"));
 }
 
 TEST_CASE("statio_user_tables: a missing column is named and no rows are returned", "[parse]") {
@@ -449,7 +459,7 @@ TEST_CASE("statio_user_tables: a value that is not an integer names its row and 
   const auto parsed = pghealthd::collectors::parse_statio_user_tables(
       statio_user_tables_answer().with(0, "toast_blks_hit", "12abc").text_rows());
   CHECK_FALSE(parsed.ok());
-  CHECK_THAT(parsed.error, Contains("row 1, column 8: expected an integer, got '12abc'"));
+  CHECK_THAT(parsed.error, Contains("row 1, column 9: expected an integer, got '12abc'"));
   CHECK(parsed.rows.empty());
 }
 
