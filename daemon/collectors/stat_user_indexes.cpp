@@ -43,11 +43,7 @@ SELECT 'i' AS scope,
        coalesce(i.reloptions::text, '') AS options,
        CASE WHEN x.indexprs IS NULL THEN '' ELSE pg_get_expr(x.indexprs, x.indrelid) END AS expressions,
        CASE WHEN x.indpred IS NULL THEN '' ELSE pg_get_expr(x.indpred, x.indrelid) END AS predicate,
-       CASE WHEN x.indisprimary OR x.indisunique OR x.indisexclusion
-            THEN coalesce((SELECT k.conname FROM pg_constraint k
-                            WHERE k.conrelid = c.oid AND k.conindid = i.oid AND k.contype IN ('p', 'u', 'x')
-                            LIMIT 1), '')
-            ELSE '' END AS constraint_name,
+       coalesce(k.conname, '') AS constraint_name,
        coalesce(h.inhparent::regclass::text, '') AS parent_index,
        NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions
   FROM settings s
@@ -56,6 +52,9 @@ SELECT 'i' AS scope,
   JOIN pg_class i ON i.oid = x.indexrelid
   JOIN pg_am am ON am.oid = i.relam
   JOIN pg_namespace n ON n.oid = c.relnamespace
+  -- At most one: an index backs one primary key, unique or exclusion constraint of its table. Hash-joined
+  -- once instead of a lookup per unique index.
+  LEFT JOIN pg_constraint k ON k.conindid = i.oid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')
   LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition
  WHERE c.relkind IN ('r', 't', 'm')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
