@@ -23,6 +23,9 @@ using std::chrono::steady_clock;
 // Our client-side deadline sits above the server's statement_timeout, so the server's cancel (SQLSTATE
 // 57014) normally ends a slow query; ours only fires when the server itself stops answering.
 constexpr std::chrono::seconds kClientDeadlineMargin{2};
+// A collector with full runs (Definition::has_full_runs) makes every this many runs a full one: with
+// stat_user_tables every 30 s, its TOAST sizes are at most five minutes old.
+constexpr std::size_t kFullRunEvery = 10;
 
 // Lanes (see the header): how long due collectors wait behind running ones before another connection
 // opens, and how long an extra connection stays open with nothing to do.
@@ -394,7 +397,16 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
 awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& conn, bool primary) {
   const auto& def = collectors::definition(kind);
   const auto started = steady_clock::now();
-  auto fetched = co_await collectors::fetch(conn, def, target_.connection.statement_timeout + kClientDeadlineMargin);
+  // A full run (Definition::has_full_runs) first, every kFullRunEvery-th after, and whenever the last run
+  // met what it could not carry over (a table new since the last full run) or there is none to carry from.
+  // (The previous snapshot is not held meanwhile: build() lets it go before the new one is built.)
+  const bool full = [&] {
+    const auto previous = ctx_.store.get(key_, kind);
+    return !def.has_full_runs || !previous || previous->toast_unknown ||
+           since_full_[idx(kind)] + 1 >= kFullRunEvery;
+  }();
+  auto fetched = co_await collectors::fetch(conn, def, target_.connection.statement_timeout + kClientDeadlineMargin,
+                                            full);
   if (stopped_) co_return;
   auto& s = series_->collector[idx(kind)];
   const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
@@ -432,6 +444,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
     co_return;
   }
   report_series(kind, snapshot->series);
+  since_full_[idx(kind)] = full ? 0 : since_full_[idx(kind)] + 1;
   ctx_.store.put(key_, kind, snapshot);
   if (kind == collectors::Kind::kStatUserTables) ctx_.engines.on_tables(key_, snapshot);
   if (kind == collectors::Kind::kFreeze) ctx_.engines.on_freeze(key_, snapshot);

@@ -112,6 +112,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   std::array<std::string, collectors::kKindCount> last_error_{};
   metrics::SeriesFilter filter_;
   std::array<std::size_t, collectors::kKindCount> dropped_{};  // at each collector's last run
+  // Runs since the last full one, of the collectors that have them (Definition::has_full_runs).
+  std::array<std::size_t, collectors::kKindCount> since_full_{};
   std::vector<std::shared_ptr<asio::steady_timer>> timers_;
   asio::steady_timer wakeup_;
   bool stopped_ = false;

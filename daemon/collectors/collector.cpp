@@ -28,8 +28,9 @@ std::string_view same_sql(int /*server_version*/) {
 }
 
 const std::array<Definition, kKindCount> kAll{{
+    // Full runs also read the TOAST tables' pages (stat_user_tables.cpp).
     {Kind::kStatUserTables, "stat_user_tables", &stat_user_tables_sql,
-     &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true},
+     &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true, 0, true},
     {Kind::kStatioUserTables, "statio_user_tables", &same_sql<kStatioUserTablesSql>,
      &parse_into<model::TableIo, parse_statio_user_tables, &Data::io>, true},
     {Kind::kStatUserIndexes, "stat_user_indexes", &stat_user_indexes_sql, &parse_stat_user_indexes, true},

@@ -44,6 +44,9 @@ struct Data {
   std::optional<model::ExactAvailability> bloat_exact;
   // stat_user_tables: each table's dead-ratio history (by relid), carried from the previous snapshot.
   std::unordered_map<std::int64_t, model::Churn> churn;
+  // stat_user_tables: a run that was not full met tables whose TOAST size it could not carry over (new
+  // ones): their size is their heap's alone until the next full run, which should come next.
+  bool toast_unknown = false;
 };
 
 struct Definition {
@@ -61,6 +64,9 @@ struct Definition {
   // back short; each page is its own transaction, so the locks it takes (a sequence's last value locks
   // the sequence) are held for one page only. See fetch().
   int page_rows = 0;
+  // The statement takes $1, a bool: whether this is a full run, which also reads the columns that change
+  // seldom (stat_user_tables: the TOAST tables' pages). The caller decides when (see fetch()).
+  bool has_full_runs = false;
 };
 
 [[nodiscard]] const std::array<Definition, kKindCount>& all();

@@ -11,12 +11,14 @@ pg::ConcatRows Fetched::rows() const {
   return pg::ConcatRows(std::move(parts));
 }
 
-awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout) {
+awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout,
+                         bool full) {
   Fetched out;
   const auto sql = def.sql(conn.server_version());
   std::string after = "0";
   for (;;) {
     std::vector<std::string> params;
+    if (def.has_full_runs) params.emplace_back(full ? "true" : "false");
     if (def.page_rows > 0) params.push_back(after);
     auto q = co_await conn.query(sql, std::move(params), timeout);
     if (q.error) {

@@ -25,7 +25,9 @@ struct Fetched {
   mutable std::vector<pg::ResultRows> views_;
 };
 
-// `timeout` bounds each statement.
-[[nodiscard]] awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout);
+// `timeout` bounds each statement. `full`: for a collector with full runs (Definition::has_full_runs),
+// whether this is one; the others ignore it.
+[[nodiscard]] awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout,
+                                       bool full = true);
 
 }  // namespace pghealthd::collectors

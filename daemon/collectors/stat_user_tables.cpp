@@ -12,10 +12,11 @@ namespace {
 // autovacuum settings come once, in a row of scope 's', not repeated in every table's row (ten float8 values
 // per table to format); and idx_scan, which the view sums over each table's indexes (a statistics lookup
 // per index), is summed by pghealthd from the stat_user_indexes collector's per-index counts
-// (metrics::History::index_scans). A table's row says only whether it has indexes (relhasindex).
+// (attach_index_scans); a table's row says only whether it has indexes (relhasindex). And the pages of a
+// table's TOAST table, which only its vacuums and analyzes change and which cost a second pass over pg_class
+// (a quarter of the query), are read when $1 is true: on the first run, every tenth, and the run after one
+// that met a table it did not know (app/database_watch.cpp); other runs carry them over (carry_toast).
 constexpr std::string_view kTemplate = R"SQL(
-WITH toast AS MATERIALIZED (
-  SELECT oid, relpages FROM pg_class WHERE relkind = 't')
 SELECT 's' AS scope,
        NULL::oid AS relid, NULL::"char" AS relkind, NULL::"char" AS relpersistence, NULL::bigint AS parent_relid,
        NULL::float8 AS reltuples, NULL::text AS reloptions, NULL::float8 AS relpages, NULL::bool AS has_indexes,
@@ -26,7 +27,7 @@ SELECT 's' AS scope,
        NULL::bigint AS analyze_count, NULL::bigint AS autoanalyze_count,
        NULL::float8 AS last_seq_scan, NULL::float8 AS total_vacuum_time, NULL::float8 AS total_autovacuum_time,
        NULL::float8 AS total_analyze_time, NULL::float8 AS total_autoanalyze_time, NULL::float8 AS relallfrozen,
-       NULL::bigint AS size_bytes,
+       NULL::bigint AS heap_bytes, NULL::bigint AS toast_bytes,
        current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS av_on,
        current_setting('autovacuum_vacuum_threshold')::float8 AS av_threshold,
        current_setting('autovacuum_vacuum_scale_factor')::float8 AS av_scale_factor,
@@ -67,11 +68,13 @@ SELECT 't',
        pg_stat_get_analyze_count(c.oid),
        pg_stat_get_autoanalyze_count(c.oid),
        @VERSIONED@
-       (c.relpages::bigint + coalesce(t.relpages, 0)::bigint) * current_setting('block_size')::bigint,
+       c.relpages::bigint * current_setting('block_size')::bigint,
+       CASE WHEN $1::bool
+            THEN coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = c.reltoastrelid), 0)::bigint
+                 * current_setting('block_size')::bigint END,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN toast t ON t.oid = c.reltoastrelid
   LEFT JOIN pg_inherits inh ON inh.inhrelid = c.oid AND c.relispartition
  WHERE c.relkind IN ('r', 'm', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -119,7 +122,7 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
             lav = f.require("last_autovacuum"), la = f.require("last_analyze"),
             laa = f.require("last_autoanalyze"), vc = f.require("vacuum_count"),
             avc = f.require("autovacuum_count"), ac = f.require("analyze_count"),
-            aac = f.require("autoanalyze_count"), size = f.require("size_bytes"), relid = f.require("relid"),
+            aac = f.require("autoanalyze_count"), heap = f.require("heap_bytes"), toast = f.require("toast_bytes"), relid = f.require("relid"),
             relkind = f.require("relkind"), persistence = f.require("relpersistence"),
             parent = f.require("parent_relid"), reltuples = f.require("reltuples"), relopts = f.require("reloptions"),
             av_on = f.require("av_on"), av_thr = f.require("av_threshold"), av_sf = f.require("av_scale_factor"),
@@ -193,7 +196,9 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.autovacuum_count = f.integer(r, avc);
     t.analyze_count = f.integer(r, ac);
     t.autoanalyze_count = f.integer(r, aac);
-    t.size_bytes = f.integer(r, size);
+    t.heap_bytes = f.integer(r, heap);
+    t.toast_bytes = f.integer(r, toast);
+    if (t.heap_bytes && t.toast_bytes) t.size_bytes = *t.heap_bytes + *t.toast_bytes;
     t.last_seq_scan = f.number(r, last_scan);
     t.vacuum_time_ms = f.number(r, vac_ms);
     t.autovacuum_time_ms = f.number(r, autovac_ms);

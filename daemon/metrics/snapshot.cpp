@@ -36,12 +36,30 @@ void carry_churn(const History& history, collectors::Data& now) {
   }
 }
 
+// A run that did not read the TOAST tables' pages takes each table's from the previous snapshot; a table
+// that one did not know counts its heap alone, and says so (Data::toast_unknown).
+void carry_toast(const History& history, collectors::Data& now) {
+  for (auto& t : now.tables) {
+    if (t.toast_bytes || !t.heap_bytes) continue;
+    if (const auto old = history.toast_bytes.find(t.relid); old != history.toast_bytes.end()) {
+      t.toast_bytes = old->second;
+      t.size_bytes = *t.heap_bytes + old->second;
+    } else {
+      t.size_bytes = t.heap_bytes;
+      now.toast_unknown = true;
+    }
+  }
+}
+
 }  // namespace
 
 History History::of(const collectors::Data& previous) {
   History h;
   h.statistics = previous.statistics;
   h.churn = previous.churn;
+  h.toast_bytes.reserve(previous.tables.size());
+  for (const auto& t : previous.tables)
+    if (t.toast_bytes) h.toast_bytes.emplace(t.relid, *t.toast_bytes);
   for (const auto& b : previous.bloat)
     if (b.exact) h.exact.emplace(b.relid, *b.exact);
   h.bloat_exact = previous.bloat_exact;
@@ -58,7 +76,10 @@ Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history
     snap->statistics->watched_since =
         model::watched_since(history.statistics, *snap->statistics, now);
   }
-  if (kind == collectors::Kind::kStatUserTables) carry_churn(history, *snap);
+  if (kind == collectors::Kind::kStatUserTables) {
+    carry_toast(history, *snap);
+    carry_churn(history, *snap);
+  }
   return {std::move(snap), {}};
 }
 

@@ -31,6 +31,7 @@ struct Outcome {
 struct History {
   std::optional<model::DatabaseStatistics> statistics;
   std::unordered_map<std::int64_t, model::Churn> churn;
+  std::unordered_map<std::int64_t, std::int64_t> toast_bytes;  // stat_user_tables: by relid, when known
   std::unordered_map<std::int64_t, model::ExactBloat> exact;
   std::optional<model::ExactAvailability> bloat_exact;
   [[nodiscard]] static History of(const collectors::Data& previous);

@@ -68,6 +68,10 @@ struct TableStats {
   std::optional<double> analyze_time_ms;     // total_analyze_time (18+)
   std::optional<double> autoanalyze_time_ms; // total_autoanalyze_time (18+)
   Count size_bytes;  // (heap + TOAST) relpages * block_size
+  Count heap_bytes;   // relpages * block_size
+  // The TOAST table's relpages * block_size (0 without one): read on some runs only and carried over on
+  // the others (metrics::parse), as only the TOAST table's vacuums and analyzes change it.
+  Count toast_bytes;
   std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
   Count ins_since_vacuum;            // n_ins_since_vacuum (13+)
   // The highest dead-row ratio pghealthd saw since the table's last autovacuum (Churn::current_peak),

@@ -48,13 +48,13 @@ TEST_CASE("process carries each table's history from snapshot to snapshot and ex
          "av_scale_factor", "schemaname", "relname", "n_live_tup", "n_dead_tup", "n_mod_since_analyze", "seq_scan",
          "has_indexes", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze", "vacuum_count",
          "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan", "total_vacuum_time",
-         "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "size_bytes", "av_max_threshold",
+         "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time", "heap_bytes", "av_max_threshold",
          "av_insert_threshold", "av_insert_scale_factor", "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay",
-         "relpages", "relallfrozen", "n_ins_since_vacuum"},
+         "relpages", "relallfrozen", "n_ins_since_vacuum", "toast_bytes"},
         {{"16390", "r", "p", std::nullopt, "900", std::nullopt, "t", "50", "0.2", "public", "orders", "900", dead,
           "0", "0", "f", std::nullopt, std::nullopt, std::nullopt, std::nullopt, "0", autovacuums, "0", "0",
           std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, "8192", "-1", "1000", "0.2", "50",
-          "0.1", "200", "2", "1", std::nullopt, "0"}});
+          "0.1", "200", "2", "1", std::nullopt, "0", "0"}});
   };
   const auto kind = pghealthd::collectors::Kind::kStatUserTables;
   pghealthd::metrics::SeriesFilter filter;

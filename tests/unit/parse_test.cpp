@@ -60,12 +60,13 @@ Answer stat_user_tables_answer() {
            "seq_scan", "has_indexes", "last_vacuum", "last_autovacuum", "last_analyze", "last_autoanalyze",
            "vacuum_count", "autovacuum_count", "analyze_count", "autoanalyze_count", "last_seq_scan",
            "total_vacuum_time", "total_autovacuum_time", "total_analyze_time", "total_autoanalyze_time",
-           "size_bytes", "av_max_threshold", "av_insert_threshold", "av_insert_scale_factor",
-           "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay", "relpages", "relallfrozen", "n_ins_since_vacuum"},
+           "heap_bytes", "av_max_threshold", "av_insert_threshold", "av_insert_scale_factor",
+           "av_analyze_threshold", "av_analyze_scale_factor", "av_cost_limit", "av_cost_delay", "relpages", "relallfrozen", "n_ins_since_vacuum",
+           "toast_bytes"},
           {{"16390", "r", "p", "16385", "950", "{fillfactor=70,autovacuum_vacuum_threshold=10}", "t", "60", "0.15",
             "public", "Message", "900", "100", "42", "7", "t", "1700000001.5", "1700000002.25", "1700000003",
             "1700000004.125", "1", "2", "3", "4", "1700000005.5", "1500.25", "2500.5", "300", "400",
-            "8192", "100000000", "1000", "0.2", "50", "0.1", "400", "20", "1", "0", "33"}}};
+            "8192", "100000000", "1000", "0.2", "50", "0.1", "400", "20", "1", "0", "33", "0"}}};
 }
 
 // A table with TOAST, in the shape of kStatioUserTablesSql: its row, then one row per index of the table
@@ -1009,4 +1010,29 @@ TEST_CASE("ConcatRows: the pages of a paged collector read as one answer, in ord
   CHECK(seq.page_rows == pghealthd::collectors::kSequencePage);
   CHECK_THAT(std::string(seq.sql(150000)), Contains("LIMIT " + std::to_string(seq.page_rows) + ")"));
   CHECK_THAT(std::string(seq.sql(150000)), Contains("$1::oid"));
+}
+
+TEST_CASE("stat_user_tables: a run without TOAST pages carries each table's over, and says when it cannot",
+          "[collectors]") {
+  const auto kind = definition_named("stat_user_tables").kind;
+  const pghealthd::metrics::SeriesFilter filter;
+  const auto full = pghealthd::metrics::process(kind, stat_user_tables_answer().with(0, "toast_bytes", "4096").table_rows(),
+                                                "t", "d", filter);
+  REQUIRE(full.snapshot);
+  CHECK(full.snapshot->tables.at(0).size_bytes == 8192 + 4096);
+  CHECK_FALSE(full.snapshot->toast_unknown);
+
+  // Not read this time: the previous run's 4096 stands; a table new since then counts its heap alone.
+  auto partial = stat_user_tables_answer().with(0, "toast_bytes", std::nullopt);
+  partial.rows.push_back(partial.rows[0]);
+  partial.rows[1][0] = "16391";
+  partial.rows[1][10] = "New";
+  const auto next =
+      pghealthd::metrics::process(kind, partial.table_rows(), "t", "d", filter, pghealthd::metrics::History::of(*full.snapshot));
+  REQUIRE(next.snapshot);
+  CHECK(next.snapshot->tables.at(0).size_bytes == 8192 + 4096);
+  CHECK(next.snapshot->tables.at(0).toast_bytes == 4096);
+  CHECK(next.snapshot->tables.at(1).size_bytes == 8192);
+  CHECK_FALSE(next.snapshot->tables.at(1).toast_bytes.has_value());
+  CHECK(next.snapshot->toast_unknown);
 }
