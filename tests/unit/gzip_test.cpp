@@ -137,3 +137,32 @@ TEST_CASE("a body's pieces stay valid after the store replaces its snapshots", "
   CHECK(body.joined() == before);
   CHECK(before.find("relname=\"kept\"} 42") != std::string::npos);
 }
+
+TEST_CASE("a piece inflates on its own to exactly its text", "[gzip]") {
+  for (const auto& text : {std::string(), std::string("a"), text_of(200000, 4)}) {
+    const auto piece = deflate_piece(text);
+    CHECK(pghealthd::base::inflate_piece(piece) == text);
+  }
+  // Many pieces from one Deflater are as self-contained as pieces of their own.
+  pghealthd::base::Deflater deflater;
+  const auto a = deflater.piece(text_of(70000, 5));
+  const auto b = deflater.piece(text_of(70000, 5));
+  CHECK(a.data == b.data);
+  CHECK(pghealthd::base::inflate_piece(b) == text_of(70000, 5));
+}
+
+TEST_CASE("a corrupt piece, or one that does not inflate to its size, is an error", "[gzip]") {
+  auto piece = deflate_piece(text_of(5000, 6));
+  auto longer = piece;
+  longer.size += 1;
+  CHECK_THROWS(pghealthd::base::inflate_piece(longer));
+  auto shorter = piece;
+  shorter.size -= 1;
+  CHECK_THROWS(pghealthd::base::inflate_piece(shorter));
+  auto truncated = piece;
+  truncated.data.resize(truncated.data.size() / 2);
+  CHECK_THROWS(pghealthd::base::inflate_piece(truncated));
+  auto garbage = piece;
+  garbage.data.assign(garbage.data.size(), '\xff');
+  CHECK_THROWS(pghealthd::base::inflate_piece(garbage));
+}
