@@ -191,6 +191,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return ok;
   }
 
+  // Writes a body of pieces a stretch at a time (base::BodyReader): gathered writes (writev) of the parts
+  // that lie in memory as they are sent, and of a buffer of inflated text for the parts kept compressed,
+  // refilled for each write. So a plain /metrics of any size takes one buffer (~128 KiB) per scrape.
+  template <typename Stream>
+  awaitable<boost::system::error_code> write_pieces(Stream& stream, const base::Pieces& body) {
+    boost::system::error_code ec;
+    base::BodyReader reader(body);
+    std::vector<asio::const_buffer> buffers;
+    for (;;) {
+      const auto& views = reader.next();
+      if (views.empty()) break;
+      buffers.clear();
+      for (auto v : views) buffers.emplace_back(v.data(), v.size());
+      co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+      if (ec || stopped) break;
+    }
+    co_return ec;
+  }
+
   template <typename Stream>
   awaitable<void> serve(Stream& stream) {
     beast::flat_buffer buffer;
@@ -261,19 +280,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       res.keep_alive(req.keep_alive());
       const bool head = req.method() == bhttp::verb::head;
       if (head || !out.pieces.parts.empty()) {
-        // The header alone, then (unless HEAD) the pieces as they lie in memory: gathered writes
-        // (writev) of the snapshots' text, with no copy of the body in between.
+        // The header alone, then (unless HEAD) the pieces: the length is known up front, the body is
+        // written a stretch at a time (write_pieces).
         res.content_length(out.pieces.parts.empty() ? out.body.size() : out.pieces.size());
         beast::get_lowest_layer(stream).expires_after(limits.write_timeout);
         bhttp::response_serializer<bhttp::string_body> sr{res};
         co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
-        if (!ec && !head) {
-          std::vector<asio::const_buffer> buffers;
-          buffers.reserve(out.pieces.parts.size());
-          for (auto p : out.pieces.parts)
-            if (!p.empty()) buffers.emplace_back(p.data(), p.size());
-          co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
-        }
+        if (!ec && !head) ec = co_await write_pieces(stream, out.pieces);
       } else {
         res.body() = std::move(out.body);
         res.prepare_payload();

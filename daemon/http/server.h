@@ -26,8 +26,9 @@ struct Response {
   Response() = default;
   Response(int status_, std::string content_type_, std::string body_)
       : status(status_), content_type(std::move(content_type_)), body(std::move(body_)) {}
-  // A body sent as it lies in memory (see base::Pieces); `encoding` names its Content-Encoding if it is
-  // already encoded (the server then never compresses it again).
+  // A body of pieces (see base::Pieces), sent as they lie in memory or inflated while they are written;
+  // `encoding` names its Content-Encoding if it is already encoded (the server then never compresses it
+  // again).
   Response(int status_, std::string content_type_, base::Pieces pieces_, std::string encoding = {})
       : status(status_),
         content_type(std::move(content_type_)),

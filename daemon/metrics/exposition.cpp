@@ -44,10 +44,10 @@ class Row {
   [[nodiscard]] std::string block() const { return labels_ + "} "; }
 
   template <typename V>
-  void add(Fragments& f, Family family, const std::optional<V>& value, std::string_view extra_key = {},
+  void add(FragmentsWriter& w, Family family, const std::optional<V>& value, std::string_view extra_key = {},
            std::string_view extra_value = {}) const {
     if (!value) return;  // NULL in the view: the series is absent
-    std::string& out = f.lines[static_cast<std::size_t>(family)];
+    std::string& out = w.sample(family);
     out += info(family).name;
     out += labels_;
     if (!extra_key.empty()) {
@@ -60,25 +60,23 @@ class Row {
     out += "} ";
     append_value(out, *value);
     out += '\n';
-    ++f.series;
   }
 
  private:
   std::string labels_;
 };
 
-// Appends one sample of a per-database series: the family's name, `labels` (a whole "{...} " block, values
-// already escaped), the value. Absent values add nothing.
+// Appends one sample of a per-database series, a row of its own: the family's name, `labels` (a whole
+// "{...} " block, values already escaped), the value. Absent values add nothing.
 template <typename V>
-void append_sample(Fragments& f, Family family, std::string_view labels, const std::optional<V>& value) {
+void append_sample(FragmentsWriter& w, Family family, std::string_view labels, const std::optional<V>& value) {
   if (!value) return;
-  std::string& out = f.lines[static_cast<std::size_t>(family)];
+  std::string& out = w.sample(family, true);
   out += info(family).name;
   out += labels;
   append_value(out, *value);
   out += '\n';
-  ++f.series;
-  ++f.per_database;
+  w.end_row();
 }
 
 // The "{...} " label block of a per-database series: the row of the database, then `key` = one of our own
@@ -91,36 +89,37 @@ std::string database_labels(std::string_view target, std::string_view constant, 
 }
 
 // Renders the rows the filter keeps; if they come to more series than the filter allows, renders again
-// the most significant first (by `priority`, descending) until the next row would not fit.
+// the most significant first (by `priority`, descending) until the next row would not fit. The caller may
+// add per-database samples, then finishes the writer.
 template <typename T, typename Keep, typename Priority, typename RenderRow>
-Fragments render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Keep keep, Priority priority,
-                      RenderRow render_row) {
+FragmentsWriter render_rows(const std::vector<T>& rows, const SeriesFilter& filter, Keep keep, Priority priority,
+                            RenderRow render_row) {
   std::vector<const T*> kept;
   kept.reserve(rows.size());
   for (const auto& r : rows)
     if (keep(r)) kept.push_back(&r);
-  Fragments f;
-  for (std::size_t i = 0; i < kFamilyCount; ++i)
-    if (const auto n = filter.expected_bytes[i]; n > 0) f.lines[i].reserve(n + n / 16 + 256);
-  for (const auto* r : kept) render_row(f, *r);
-  const std::size_t wanted = f.series;
+  std::size_t wanted = 0;
+  {
+    FragmentsWriter all(filter.expected_bytes);
+    for (const auto* r : kept) {
+      render_row(all, *r);
+      all.end_row();
+    }
+    wanted = all.series();
+    if (wanted <= filter.allowance(wanted)) return all;
+  }  // what went over the budget goes before it is rendered again
   const std::size_t allowed = filter.allowance(wanted);
-  if (wanted <= allowed) return f;
-
   std::stable_sort(kept.begin(), kept.end(), [&](const T* a, const T* b) { return priority(*a) > priority(*b); });
-  Fragments cut;
+  FragmentsWriter cut(filter.expected_bytes);
   for (const auto* r : kept) {
-    std::array<std::size_t, kFamilyCount> sizes{};
-    for (std::size_t i = 0; i < kFamilyCount; ++i) sizes[i] = cut.lines[i].size();
-    const std::size_t before = cut.series;
     render_row(cut, *r);
-    if (cut.series > allowed) {
-      for (std::size_t i = 0; i < kFamilyCount; ++i) cut.lines[i].resize(sizes[i]);
-      cut.series = before;
+    if (cut.series() > allowed) {
+      cut.drop_row();
       break;
     }
+    cut.end_row();
   }
-  cut.dropped = wanted - cut.series;
+  cut.set_dropped(wanted - cut.series());
   return cut;
 }
 
@@ -167,6 +166,65 @@ std::size_t Fragments::bytes() const {
   return n;
 }
 
+std::size_t Fragments::compressed_bytes() const {
+  std::size_t n = 0;
+  for (const auto& l : lines) n += l.compressed_size();
+  return n;
+}
+
+std::string Fragments::text(Family family) const { return lines[static_cast<std::size_t>(family)].inflated(); }
+
+FragmentsWriter::FragmentsWriter(const std::array<std::size_t, kFamilyCount>& expected, std::size_t chunk_bytes)
+    : chunk_(chunk_bytes) {
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    if (expected[i] == 0) continue;
+    // A buffer fills to a chunk and a row; the pieces are kept until the snapshot goes.
+    buffers_[i].reserve(std::min(expected[i], chunk_) + 1024);
+    text_[i].reserve(expected[i] / chunk_ + 1);
+  }
+}
+
+std::string& FragmentsWriter::sample(Family family, bool per_database) {
+  ++series_;
+  if (per_database) ++per_database_;
+  return buffers_[static_cast<std::size_t>(family)];
+}
+
+void FragmentsWriter::end_row() {
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    if (buffers_[i].size() >= chunk_) flush(i);
+    kept_[i] = buffers_[i].size();
+  }
+  kept_series_ = series_;
+  kept_per_database_ = per_database_;
+}
+
+void FragmentsWriter::drop_row() {
+  for (std::size_t i = 0; i < kFamilyCount; ++i) buffers_[i].resize(kept_[i]);
+  series_ = kept_series_;
+  per_database_ = kept_per_database_;
+}
+
+void FragmentsWriter::flush(std::size_t family) {
+  auto& buffer = buffers_[family];
+  if (buffer.empty()) return;
+  text_[family].append(deflater_.piece(buffer));
+  buffer.clear();  // keeps its capacity for the next chunk
+}
+
+Fragments FragmentsWriter::finish() && {
+  end_row();
+  Fragments f;
+  for (std::size_t i = 0; i < kFamilyCount; ++i) {
+    flush(i);
+    f.lines[i] = std::move(text_[i]);
+  }
+  f.series = series_;
+  f.per_database = per_database_;
+  f.dropped = dropped_;
+  return f;
+}
+
 void append_escaped(std::string& out, std::string_view v) {
   for (char c : v) {
     switch (c) {
@@ -196,10 +254,10 @@ void append_value(std::string& out, double v) {
 
 Fragments render_tables(std::string_view target, std::string_view datname,
                         const std::vector<model::TableStats>& rows, const SeriesFilter& filter) {
-  auto f = render_rows(
+  auto w = render_rows(
       rows, filter, [&](const model::TableStats& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
       [](const model::TableStats& t) { return t.size_bytes.value_or(0); },
-      [&](Fragments& out, const model::TableStats& t) {
+      [&](FragmentsWriter& out, const model::TableStats& t) {
         const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(out, Family::kTableLiveTuples, t.live_tuples);
         row.add(out, Family::kTableDeadTuples, t.dead_tuples);
@@ -232,17 +290,17 @@ Fragments render_tables(std::string_view target, std::string_view datname,
       });
   // The server's autovacuum as this database's session sees it (track_counts may be set per database).
   if (!rows.empty())
-    append_sample(f, Family::kAutovacuumEnabled, database_labels(target, filter.constant_labels, datname),
+    append_sample(w, Family::kAutovacuumEnabled, database_labels(target, filter.constant_labels, datname),
                   std::optional<std::int64_t>(rows.front().autovacuum.server_enabled ? 1 : 0));
-  return f;
+  return std::move(w).finish();
 }
 
 Fragments render_table_io(std::string_view target, std::string_view datname,
                           const std::vector<model::TableIo>& rows, const SeriesFilter& filter) {
   return render_rows(
-      rows, filter, [&](const model::TableIo& t) { return filter.keeps(t.schemaname, t.relname); },
-      [&](const model::TableIo& t) { return filter.size_of(t.schemaname, t.relname); },
-      [&](Fragments& f, const model::TableIo& t) {
+             rows, filter, [&](const model::TableIo& t) { return filter.keeps(t.schemaname, t.relname); },
+             [&](const model::TableIo& t) { return filter.size_of(t.schemaname, t.relname); },
+             [&](FragmentsWriter& f, const model::TableIo& t) {
         const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(f, Family::kTableBlocksHit, t.heap_blks_hit, "area", "heap");
         row.add(f, Family::kTableBlocksHit, t.idx_blks_hit, "area", "index");
@@ -253,7 +311,8 @@ Fragments render_table_io(std::string_view target, std::string_view datname,
         row.add(f, Family::kTableBlocksRead, t.toast_blks_read, "area", "toast");
         row.add(f, Family::kTableBlocksRead, t.tidx_blks_read, "area", "toast_index");
         row.add(f, Family::kTableCacheHitRatio, model::cache_hit_ratio(t.heap_blks_hit, t.heap_blks_read));
-      });
+      })
+      .finish();
 }
 
 Fragments render_indexes(std::string_view target, std::string_view datname,
@@ -262,10 +321,10 @@ Fragments render_indexes(std::string_view target, std::string_view datname,
   const double now = base::unix_now();
   const auto stats_age =
       statistics ? model::statistics_age(*statistics, now) : std::nullopt;
-  auto f = render_rows(
+  auto w = render_rows(
       rows, filter, [&](const model::IndexStats& i) { return filter.keeps(i.schemaname, i.relname); },
       [](const model::IndexStats& i) { return i.size_bytes.value_or(0); },
-      [&](Fragments& out, const model::IndexStats& i) {
+      [&](FragmentsWriter& out, const model::IndexStats& i) {
         const Row row(target, filter.constant_labels, datname, i.schemaname, i.relname, i.indexrelname);
         row.add(out, Family::kIndexScans, i.scans);
         row.add(out, Family::kIndexTuplesRead, i.tuples_read);
@@ -283,30 +342,30 @@ Fragments render_indexes(std::string_view target, std::string_view datname,
         }
       });
   if (statistics)
-    append_sample(f, Family::kDatabaseStatsReset, database_labels(target, filter.constant_labels, datname),
+    append_sample(w, Family::kDatabaseStatsReset, database_labels(target, filter.constant_labels, datname),
                   statistics->reset_timestamp);
-  return f;
+  return std::move(w).finish();
 }
 
 Fragments render_sequences(std::string_view target, std::string_view datname,
                            const std::vector<model::SequenceState>& sequences, const SeriesFilter& filter) {
   std::int64_t unreadable = 0;
   for (const auto& s : sequences) unreadable += s.readable ? 0 : 1;
-  auto f = render_rows(
+  auto w = render_rows(
       sequences, filter,
       [&](const model::SequenceState& s) {
         return s.readable && config::selected(s.schemaname, filter.include_schemas, filter.exclude_schemas);
       },
       [](const model::SequenceState& s) { return model::sequence_used_ratio(s).value_or(0); },
-      [&](Fragments& out, const model::SequenceState& s) {
+      [&](FragmentsWriter& out, const model::SequenceState& s) {
         Row row(target, filter.constant_labels, datname);
         row.label("schemaname", s.schemaname);
         row.label("sequencename", s.sequencename);
         row.add(out, Family::kSequenceUsedRatio, model::sequence_used_ratio(s));
       });
-  append_sample(f, Family::kSequencesUnreadable, database_labels(target, filter.constant_labels, datname),
+  append_sample(w, Family::kSequencesUnreadable, database_labels(target, filter.constant_labels, datname),
                 std::optional<std::int64_t>(unreadable));
-  return f;
+  return std::move(w).finish();
 }
 
 Fragments render_bloat(std::string_view target, std::string_view datname,
@@ -315,7 +374,7 @@ Fragments render_bloat(std::string_view target, std::string_view datname,
   std::array<std::int64_t, model::kUnestimatedCount> unestimated{};
   for (const auto& b : relations)
     if (b.estimate.unestimated) ++unestimated[static_cast<std::size_t>(*b.estimate.unestimated)];
-  auto f = render_rows(
+  auto w = render_rows(
       relations, filter,
       [&](const model::RelationBloat& b) {
         return (!b.estimate.unestimated || b.exact) && filter.keeps(b.schemaname, b.relname, std::nullopt);
@@ -323,7 +382,7 @@ Fragments render_bloat(std::string_view target, std::string_view datname,
       [](const model::RelationBloat& b) {
         return std::max(b.estimate.wasted_bytes, b.exact ? b.exact->wasted_bytes : 0.0);
       },
-      [&](Fragments& out, const model::RelationBloat& b) {
+      [&](FragmentsWriter& out, const model::RelationBloat& b) {
         Row row(target, filter.constant_labels, datname, b.schemaname, b.relname);
         if (b.index) row.label("indexrelname", b.indexrelname);
         const auto ratio_family = b.index ? Family::kIndexBloatRatio : Family::kTableBloatRatio;
@@ -339,13 +398,13 @@ Fragments render_bloat(std::string_view target, std::string_view datname,
       });
   for (std::size_t i = 0; i < model::kUnestimatedCount; ++i) {
     const auto reason = model::name(static_cast<model::Unestimated>(i));
-    append_sample(f, Family::kBloatUnestimated, database_labels(target, filter.constant_labels, datname, "reason", reason),
+    append_sample(w, Family::kBloatUnestimated, database_labels(target, filter.constant_labels, datname, "reason", reason),
                   std::optional<std::int64_t>(unestimated[i]));
   }
   if (exact)
-    append_sample(f, Family::kBloatExactAvailable, database_labels(target, filter.constant_labels, datname),
+    append_sample(w, Family::kBloatExactAvailable, database_labels(target, filter.constant_labels, datname),
                   std::optional<std::int64_t>(*exact == model::ExactAvailability::kAvailable ? 1 : 0));
-  return f;
+  return std::move(w).finish();
 }
 
 std::string constant_labels_block(const std::vector<std::pair<std::string, std::string>>& labels) {
@@ -362,7 +421,7 @@ std::string constant_labels_block(const std::vector<std::pair<std::string, std::
 
 Fragments render_horizon(std::string_view target, std::string_view datname,
                          const std::vector<model::HorizonHolder>& holders, const SeriesFilter& filter) {
-  Fragments f;
+  FragmentsWriter w;
   for (const char* source : model::kHorizonSources) {
     std::optional<std::int64_t> xids = 0;
     std::optional<double> seconds;
@@ -377,53 +436,49 @@ Fragments render_horizon(std::string_view target, std::string_view datname,
     const bool timed = std::string_view(source) == "transaction" || std::string_view(source) == "prepared_transaction";
     if (!any && timed) seconds = 0.0;
     const auto labels = database_labels(target, filter.constant_labels, datname, "source", source);
-    append_sample(f, Family::kXminHorizonAgeSeconds, labels, seconds);
-    append_sample(f, Family::kXminHorizonAgeTransactions, labels, xids);
+    append_sample(w, Family::kXminHorizonAgeSeconds, labels, seconds);
+    append_sample(w, Family::kXminHorizonAgeTransactions, labels, xids);
   }
-  return f;
+  return std::move(w).finish();
 }
 
 Fragments render_vacuum_progress(std::string_view target, std::string_view datname,
                                  const std::vector<model::VacuumProgress>& vacuums, const SeriesFilter& filter) {
-  Fragments f;
+  FragmentsWriter w;
   for (const auto& v : vacuums) {
     // The phase is the server's text and `by` our own word; both are escaped like every label from data.
     Row row(target, filter.constant_labels, datname, v.schemaname, v.relname);
     row.label("by", v.by);
     row.label("phase", v.phase);
-    row.add(f, Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
+    row.add(w, Family::kVacuumProgressRatio, model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned));
     // Only a clock stepped back between the two readings could make it negative: an age never is.
-    row.add(f, Family::kVacuumProgressSeconds,
+    row.add(w, Family::kVacuumProgressSeconds,
             v.running_seconds ? std::optional<double>(std::max(*v.running_seconds, 0.0)) : std::nullopt);
+    w.end_row();
   }
-  return f;
+  return std::move(w).finish();
 }
 
 Fragments render_freeze(std::string_view target, std::string_view datname, const std::vector<model::FreezeAge>& tables,
                         const std::vector<model::DatabaseAge>& databases, const SeriesFilter& filter) {
-  auto f = render_rows(
+  auto w = render_rows(
       tables, filter, [&](const model::FreezeAge& t) { return filter.keeps(t.schemaname, t.relname, t.size_bytes); },
       [](const model::FreezeAge& t) { return t.size_bytes.value_or(0); },
-      [&](Fragments& out, const model::FreezeAge& t) {
+      [&](FragmentsWriter& out, const model::FreezeAge& t) {
         const Row row(target, filter.constant_labels, datname, t.schemaname, t.relname);
         row.add(out, Family::kTableXidAge, t.xid_age);
         row.add(out, Family::kTableMxidAge, t.mxid_age);
         row.add(out, Family::kTableFreezeMaxAge, std::optional<std::int64_t>(t.freeze_max_age));
         row.add(out, Family::kTableFreezeDueRatio, model::freeze_due_ratio(t));
       });
-  if (!filter.database_rows) return f;
-  for (const auto& d : databases) {  // the row's own database, whichever database the query ran in
-    const auto labels = database_labels(target, filter.constant_labels, d.datname);
-    append_sample(f, Family::kDatabaseXidAge, labels, d.xid_age);
-    append_sample(f, Family::kDatabaseMxidAge, labels, d.mxid_age);
+  if (filter.database_rows) {
+    for (const auto& d : databases) {  // the row's own database, whichever database the query ran in
+      const auto labels = database_labels(target, filter.constant_labels, d.datname);
+      append_sample(w, Family::kDatabaseXidAge, labels, d.xid_age);
+      append_sample(w, Family::kDatabaseMxidAge, labels, d.mxid_age);
+    }
   }
-  return f;
-}
-
-const base::Deflated& Fragments::deflated(std::size_t family) const {
-  auto& d = deflated_[family];
-  if (!d) d = base::deflate_piece(lines[family]);
-  return *d;
+  return std::move(w).finish();
 }
 
 namespace {
@@ -456,7 +511,7 @@ const base::Deflated& family_header_deflated(std::size_t family) {
 void write_families(std::string& out, const std::vector<const Fragments*>& parts) {
   for_each_family(
       parts, [&](std::size_t family) { out += family_header(family); },
-      [&](const Fragments& part, std::size_t family) { out += part.lines[family]; });
+      [&](const Fragments& part, std::size_t family) { out += part.lines[family].inflated(); });
 }
 
 }  // namespace pghealthd::metrics

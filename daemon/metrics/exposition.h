@@ -1,8 +1,10 @@
 // Snapshot -> Prometheus text exposition (format 0.0.4).
 //
 // Per-table series are rendered once per collection into Fragments (sample lines grouped by family), not
-// per scrape: at 10,000 tables that is ~300,000 series, which prometheus-cpp's per-series objects would
-// hold at several times the memory. A scrape only concatenates fragments under each family's header.
+// per scrape: at 10,000 tables that is ~300,000 series and ~35 MB of text, which prometheus-cpp's
+// per-series objects would hold at several times the memory. The text is compressed while it is rendered
+// (FragmentsWriter), a small buffer at a time, and only the compressed pieces are kept: a gzip scrape
+// sends them as they are, a plain scrape inflates them while it writes (base::BodyReader).
 #pragma once
 
 #include <array>
@@ -23,19 +25,18 @@
 
 namespace pghealthd::metrics {
 
-// Sample lines (without HELP/TYPE) for each family that one collection produced.
+// Sample lines (without HELP/TYPE) for each family that one collection produced, compressed.
 struct Fragments {
-  std::array<std::string, kFamilyCount> lines;
+  // Each family's lines as pieces of about FragmentsWriter::kChunkBytes of text, every piece whole lines.
+  std::array<base::DeflatedText, kFamilyCount> lines;
   std::size_t series = 0;   // sample lines in `lines`
   std::size_t per_database = 0;  // of `series`: per-database samples, never cut nor counted by the budget
   std::size_t dropped = 0;  // series left out to stay within the series budget (SeriesFilter::allowance)
+  // Length of all the text, uncompressed (what a plain scrape sends of it), and what it takes in memory.
   [[nodiscard]] std::size_t bytes() const;
-  // A family's lines as a gzip piece, compressed on the first gzip scrape and then reused by every scrape
-  // until the snapshot is replaced. Not thread-safe: called from the loop thread only, like the Store.
-  [[nodiscard]] const base::Deflated& deflated(std::size_t family) const;
-
- private:
-  mutable std::array<std::optional<base::Deflated>, kFamilyCount> deflated_;
+  [[nodiscard]] std::size_t compressed_bytes() const;
+  // A family's lines as text, inflated: for tests and fuzzing, never for a scrape.
+  [[nodiscard]] std::string text(Family family) const;
 };
 
 // Appends `v` escaped for a label value: backslash, double quote and newline.
@@ -63,8 +64,8 @@ struct SeriesFilter {
   std::size_t others_exported = 0;
   std::size_t others_wanted = 0;
 
-  // Bytes per family of the same collector's previous run (0: unknown): each family's buffer is reserved
-  // at about that size, so the new text does not grow by doubling and copying (which briefly holds both).
+  // Bytes per family of the same collector's previous run (0: unknown): a hint for the writer's buffers
+  // (FragmentsWriter), so a family that filled them last time does not grow its buffer by doubling.
   std::array<std::size_t, kFamilyCount> expected_bytes{};
 
   // Whether the freeze collector renders the per-database ages: they list every database of the server,
@@ -84,6 +85,44 @@ struct SeriesFilter {
   [[nodiscard]] std::size_t allowance(std::size_t wanted) const;
   [[nodiscard]] std::int64_t size_of(std::string_view schema, std::string_view table) const;
   [[nodiscard]] static std::string key(std::string_view schema, std::string_view table);
+};
+
+// Renders sample lines into Fragments in bounded memory: each family's text goes to a small buffer that
+// is compressed into a piece of Fragments::lines when it holds kChunkBytes or more, and at the end. So no
+// family's whole text is ever held, compressed or not.
+//
+// Samples are added a row (a table, an index) at a time: end_row() keeps the row's samples, drop_row()
+// takes them back (a row that would go over the series budget). Buffers are only compressed in
+// end_row(), so a row can always be taken back. Not thread-safe.
+class FragmentsWriter {
+ public:
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+  // `expected`: each family's text in the previous run (SeriesFilter::expected_bytes), 0 if unknown.
+  explicit FragmentsWriter(const std::array<std::size_t, kFamilyCount>& expected = {},
+                           std::size_t chunk_bytes = kChunkBytes);
+
+  // The buffer to append one whole sample line of `family` to; counts the sample.
+  [[nodiscard]] std::string& sample(Family family, bool per_database = false);
+  // Keeps the samples added since the last end_row() or drop_row(), compressing full buffers.
+  void end_row();
+  // Takes back the samples added since the last end_row() or drop_row().
+  void drop_row();
+  // Samples kept and added so far.
+  [[nodiscard]] std::size_t series() const { return series_; }
+  void set_dropped(std::size_t n) { dropped_ = n; }
+  // Keeps the last row and compresses what is left in the buffers.
+  [[nodiscard]] Fragments finish() &&;
+
+ private:
+  void flush(std::size_t family);
+  std::size_t chunk_;
+  base::Deflater deflater_;
+  std::array<std::string, kFamilyCount> buffers_;
+  std::array<std::size_t, kFamilyCount> kept_{};  // each buffer's length at the last end_row()
+  std::array<base::DeflatedText, kFamilyCount> text_;
+  std::size_t series_ = 0, kept_series_ = 0;
+  std::size_t per_database_ = 0, kept_per_database_ = 0;
+  std::size_t dropped_ = 0;
 };
 
 [[nodiscard]] Fragments render_tables(std::string_view target, std::string_view datname,
@@ -134,7 +173,7 @@ struct SeriesFilter {
 
 // Every family that has samples in `parts`, in catalog order: its HELP and TYPE once, then the samples of
 // each part. `header(family)` and `lines(part, family)` receive the pieces in output order; nothing is
-// copied, so a scrape can send the snapshots' own text (Store::body).
+// copied or inflated, so a scrape can send the snapshots' own pieces (Store::body).
 template <typename Header, typename Lines>
 void for_each_family(const std::vector<const Fragments*>& parts, Header&& header, Lines&& lines) {
   for (std::size_t i = 0; i < kFamilyCount; ++i) {
@@ -151,7 +190,8 @@ void for_each_family(const std::vector<const Fragments*>& parts, Header&& header
 [[nodiscard]] const std::string& family_header(std::size_t family);
 [[nodiscard]] const base::Deflated& family_header_deflated(std::size_t family);
 
-// Appends every family that has samples in `parts` (see for_each_family) to `out`.
+// Appends every family that has samples in `parts` (see for_each_family) to `out`, inflated: the text a
+// plain scrape sends of them (tests, fuzzing).
 void write_families(std::string& out, const std::vector<const Fragments*>& parts);
 
 }  // namespace pghealthd::metrics

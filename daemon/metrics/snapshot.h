@@ -26,8 +26,8 @@ struct Outcome {
 
 // What a collector's snapshots pass on to the next over time: since when statistics never reset have been
 // read, each table's dead-ratio history, and the bloat collector's exact readings (by relid) and whether
-// the database could give them. Copied out of the previous snapshot, so that snapshot (tens of MB of text
-// at 10,000 tables) can go before the next is built.
+// the database could give them. Copied out of the previous snapshot, so that snapshot (tens of MB of typed
+// rows at 10,000 tables) can go before the next is built.
 struct History {
   std::optional<model::DatabaseStatistics> statistics;
   std::unordered_map<std::int64_t, model::Churn> churn;

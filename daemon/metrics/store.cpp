@@ -342,8 +342,8 @@ std::vector<std::pair<DbKey, std::shared_ptr<const Snapshot>>> Store::snapshots(
 }
 
 base::Pieces Store::body(bool gzip) const {
-  // Owns what the pieces point into: the snapshots (shared, immutable but for their gzip cache), and
-  // this scrape's own text. Its strings are final before any view of them is taken.
+  // Owns what the pieces point into: the snapshots (shared, immutable), and this scrape's own text. Its
+  // strings are final before any view of them is taken.
   struct Held {
     std::vector<std::shared_ptr<const Snapshot>> snapshots;
     std::string self;
@@ -365,24 +365,30 @@ base::Pieces Store::body(bool gzip) const {
 
   base::Pieces out;
   if (!gzip) {
-    out.parts.push_back(held->self);
+    // The snapshots' pieces are inflated while they are written (base::BodyReader).
+    out.add(held->self);
     for_each_family(
-        parts, [&](std::size_t family) { out.parts.push_back(family_header(family)); },
-        [&](const Fragments& part, std::size_t family) { out.parts.push_back(part.lines[family]); });
+        parts, [&](std::size_t family) { out.add(family_header(family)); },
+        [&](const Fragments& part, std::size_t family) {
+          for (const auto& piece : part.lines[family].pieces()) out.add_inflated(piece);
+        });
   } else {
     base::GzipTrailer trailer;
     auto add = [&](const base::Deflated& d) {
       trailer.add(d);
-      out.parts.push_back(d.data);
+      out.add(d.data);
     };
-    out.parts.push_back(base::GzipTrailer::header());
+    out.add(base::GzipTrailer::header());
+    // The daemon's own series are the only text compressed for a scrape: a few KB, new every time.
     held->self_deflated = base::deflate_piece(held->self);
     add(held->self_deflated);
     for_each_family(
         parts, [&](std::size_t family) { add(family_header_deflated(family)); },
-        [&](const Fragments& part, std::size_t family) { add(part.deflated(family)); });
+        [&](const Fragments& part, std::size_t family) {
+          for (const auto& piece : part.lines[family].pieces()) add(piece);
+        });
     held->gzip_end = trailer.end();
-    out.parts.push_back(held->gzip_end);
+    out.add(held->gzip_end);
   }
   out.owner = std::move(held);
   return out;

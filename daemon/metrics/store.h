@@ -103,11 +103,11 @@ class Store {
   void config_loaded(bool ok);
 
   // The whole /metrics body in Prometheus text format, as pieces: the daemon's own series (rendered now),
-  // then each family's HELP/TYPE and the snapshots' own text, which `owner` keeps alive while it is sent.
-  // With `gzip`, the same text gzip-encoded: each snapshot family is compressed on the first gzip scrape
-  // after its collection and reused until replaced, so most scrapes compress only the daemon's own series.
+  // then each family's HELP/TYPE and the snapshots' own compressed pieces, which `owner` keeps alive while
+  // they are sent. Plain, the pieces are inflated as they are written (base::BodyReader), in bounded
+  // memory; with `gzip`, they are sent as they are, in one gzip member.
   [[nodiscard]] base::Pieces body(bool gzip) const;
-  // The same text in one string (tests, `check`).
+  // The plain text in one string (tests).
   [[nodiscard]] std::string render() const { return body(false).joined(); }
 
 

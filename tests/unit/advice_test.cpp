@@ -71,7 +71,7 @@ TEST_CASE("process carries each table's history from snapshot to snapshot and ex
   const auto& churn = third.snapshot->churn.at(16390);
   REQUIRE(churn.peaks.size() == 1);
   CHECK(churn.peaks[0] == Approx(0.3).epsilon(0.01));
-  CHECK(third.snapshot->series.lines[static_cast<std::size_t>(pghealthd::metrics::Family::kTableDeadTupleRatioPeak)]
+  CHECK(third.snapshot->series.text(pghealthd::metrics::Family::kTableDeadTupleRatioPeak)
             .find("pghealthd_table_dead_tuple_ratio_peak{") == 0);
 }
 

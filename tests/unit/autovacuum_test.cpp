@@ -56,7 +56,7 @@ TableStats table_with(std::optional<double> reltuples, std::optional<std::int64_
   return t;
 }
 
-const std::string& lines(const Fragments& f, Family family) { return f.lines[static_cast<std::size_t>(family)]; }
+std::string lines(const Fragments& f, Family family) { return f.text(family); }
 
 HorizonHolder holder(std::string source, std::int64_t xids, std::optional<double> seconds, std::string xmin = "1") {
   HorizonHolder h;

@@ -39,9 +39,7 @@ using pghealthd::model::VacuumProgress;
 // The labels every per-table sample of target "t", database "d", table public."Message" carries.
 const std::string kTable = R"({target="t",datname="d",schemaname="public",relname="Message")";
 
-const std::string& lines(const Fragments& f, Family family) {
-  return f.lines[static_cast<std::size_t>(family)];
-}
+std::string lines(const Fragments& f, Family family) { return f.text(family); }
 
 std::string escaped(std::string_view v) {
   std::string out;

@@ -137,3 +137,117 @@ TEST_CASE("a body's pieces stay valid after the store replaces its snapshots", "
   CHECK(body.joined() == before);
   CHECK(before.find("relname=\"kept\"} 42") != std::string::npos);
 }
+
+TEST_CASE("a piece inflates on its own to exactly its text", "[gzip]") {
+  for (const auto& text : {std::string(), std::string("a"), text_of(200000, 4)}) {
+    const auto piece = deflate_piece(text);
+    CHECK(pghealthd::base::inflate_piece(piece) == text);
+  }
+  // Many pieces from one Deflater are as self-contained as pieces of their own.
+  pghealthd::base::Deflater deflater;
+  const auto a = deflater.piece(text_of(70000, 5));
+  const auto b = deflater.piece(text_of(70000, 5));
+  CHECK(a.data == b.data);
+  CHECK(pghealthd::base::inflate_piece(b) == text_of(70000, 5));
+}
+
+TEST_CASE("a corrupt piece, or one that does not inflate to its size, is an error", "[gzip]") {
+  auto piece = deflate_piece(text_of(5000, 6));
+  auto longer = piece;
+  longer.size += 1;
+  CHECK_THROWS(pghealthd::base::inflate_piece(longer));
+  auto shorter = piece;
+  shorter.size -= 1;
+  CHECK_THROWS(pghealthd::base::inflate_piece(shorter));
+  auto truncated = piece;
+  truncated.data.resize(truncated.data.size() / 2);
+  CHECK_THROWS(pghealthd::base::inflate_piece(truncated));
+  auto garbage = piece;
+  garbage.data.assign(garbage.data.size(), '\xff');
+  CHECK_THROWS(pghealthd::base::inflate_piece(garbage));
+}
+
+TEST_CASE("a body reader writes bytes and inflated pieces in order, in bounded stretches", "[gzip]") {
+  using pghealthd::base::BodyReader;
+  using pghealthd::base::Pieces;
+  const std::vector<std::string> texts{text_of(300000, 7), "", text_of(100, 8), text_of(70000, 9)};
+  std::vector<Deflated> pieces;
+  for (const auto& t : texts) pieces.push_back(deflate_piece(t));
+  Pieces body;
+  std::string expected;
+  body.add("# HELP x\n");
+  expected += "# HELP x\n";
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    body.add_inflated(pieces[i]);
+    expected += texts[i];
+    if (i == 1) {
+      body.add("between\n");
+      expected += "between\n";
+    }
+  }
+  CHECK(body.size() == expected.size());
+  CHECK(body.joined() == expected);
+  for (std::size_t buffer : {std::size_t{1}, std::size_t{1000}, std::size_t{65536}, BodyReader::kBuffer}) {
+    INFO("buffer " << buffer);
+    BodyReader reader(body, buffer);
+    std::string out;
+    for (;;) {
+      const auto& views = reader.next();
+      if (views.empty()) break;
+      for (auto v : views) out += v;
+    }
+    CHECK(out == expected);
+  }
+  // Of deflated pieces alone, no stretch is larger than the buffer.
+  Pieces deflated_only;
+  for (const auto& p : pieces) deflated_only.add_inflated(p);
+  BodyReader reader(deflated_only, 50000);
+  std::size_t total = 0;
+  for (;;) {
+    const auto& views = reader.next();
+    if (views.empty()) break;
+    std::size_t stretch = 0;
+    for (auto v : views) stretch += v.size();
+    CHECK(stretch <= 50000);
+    total += stretch;
+  }
+  CHECK(total == deflated_only.size());
+}
+
+TEST_CASE("the plain /metrics of a large database is the inflated gzip body, written in small stretches", "[gzip]") {
+  using namespace pghealthd;
+  metrics::Store store("test");
+  const metrics::DbKey key{"t", "d"};
+  store.add_database(key);
+  auto snap = std::make_shared<metrics::Snapshot>();
+  std::vector<model::TableStats> rows(3000);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].schemaname = "public";
+    rows[i].relname = "t" + std::to_string(i);
+    rows[i].live_tuples = static_cast<std::int64_t>(i * 7919 % 100003);
+    rows[i].dead_tuples = static_cast<std::int64_t>(i % 17);
+    rows[i].size_bytes = static_cast<std::int64_t>(8192 * (i + 1));
+  }
+  snap->series = metrics::render_tables("t", "d", rows);
+  REQUIRE(snap->series.lines[static_cast<std::size_t>(metrics::Family::kTableLiveTuples)].pieces().size() > 1);
+  store.put(key, collectors::Kind::kStatUserTables, snap);
+
+  const auto plain = store.body(false);
+  const auto text = plain.joined();
+  CHECK(plain.size() == text.size());
+  CHECK(gunzip(store.body(true).joined()) == text);
+  // Self metrics first, then the families as write_families writes them.
+  std::string families;
+  metrics::write_families(families, {&snap->series});
+  REQUIRE(text.size() > families.size());
+  CHECK(text.substr(text.size() - families.size()) == families);
+  // No stretch holds more inflated text than the reader's buffer.
+  pghealthd::base::BodyReader reader(plain, 4096);
+  std::size_t total = 0;
+  for (;;) {
+    const auto& views = reader.next();
+    if (views.empty()) break;
+    for (auto v : views) total += v.size();
+  }
+  CHECK(total == text.size());
+}
