@@ -17,9 +17,10 @@
 #
 # For each N: a throwaway PostgreSQL (Unix socket only, autovacuum off) with N tables (id primary key +
 # one secondary index each; every 10th in schema "Sales" with a quoted mixed-case name; every 4th with 100
-# rows, every 8th with a third of them deleted). pghealthd runs with every collector at a 10m interval, so
-# its first collection cycle is measured once (start until every collector has logged its run) and each
-# scrape measures serving only. The peer runs the queries of bench/queries.yaml on every scrape.
+# rows, every 8th with a third of them deleted). pghealthd runs with every collector it knows (probed with
+# --check-config) at a 10m interval, so its first collection cycle is measured once (start until every
+# collector has logged its run) and each scrape measures serving only. The peer runs the queries of
+# bench/queries.yaml on every scrape.
 # CPU comes from /proc/PID/stat (utime+stime); PostgreSQL's CPU is the postmaster plus all its children,
 # including the ones that exited meanwhile (the postmaster's cutime+cstime). Everything runs under
 # `nice -n 10`, only on 127.0.0.1 and Unix sockets, and is stopped on exit.
@@ -80,6 +81,11 @@ built_from() { # what the binary was built from, as far as we know
   if [ -f "$stamp" ] && [ ! "$PGHEALTHD" -nt "$stamp" ]; then cat "$stamp"
   else echo "build not made by bench/run.sh; the work tree is now at git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"; fi
 }
+
+# The collectors the binary knows (it rejects unknown keys): the first cycle runs every one of them.
+mapfile -t known < <(known_collectors "$PGHEALTHD")
+[ ${#known[@]} -gt 0 ] || die "$PGHEALTHD accepts none of the collectors ${all_collectors[*]}"
+once_kinds=("${known[@]}")
 
 # --- measuring ------------------------------------------------------------------------------------------
 # CPU ticks of one process: "utime stime"; fields counted after the ")" that ends the command name.
@@ -229,7 +235,7 @@ run_one() {
   "$PGHEALTHD" --config "$work/pghealthd.yaml" 2>"$work/pghealthd.log" &
   ph_pid=$!
   local deadline=$((SECONDS + 600))
-  until [ "$(collected_kinds "$work/pghealthd.log")" -ge "$once_collectors" ]; do
+  until [ "$(collected_kinds "$work/pghealthd.log")" -ge "${#once_kinds[@]}" ]; do
     kill -0 "$ph_pid" 2>/dev/null || { cat "$work/pghealthd.log" >&2; die "pghealthd exited"; }
     if grep -q 'collector failed' "$work/pghealthd.log"; then cat "$work/pghealthd.log" >&2; die "a collector failed"; fi
     [ $SECONDS -lt $deadline ] || die "pghealthd's first cycle took more than 600 s"
