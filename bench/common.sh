@@ -143,28 +143,47 @@ run_niced() {
   exec nice -n 10 "$@"
 }
 
+# Whether a pghealthd binary accepts a piece of configuration (YAML lines beside listen and targets): it
+# rejects unknown keys, so this tells which collectors and sections a binary has. Connects to nothing.
+pghealthd_accepts() { # binary yaml
+  local f
+  f=$(mktemp)
+  printf 'listen: "127.0.0.1:1"\n%s\ntargets: [{name: probe, conninfo: "host=/nonexistent"}]\n' "$2" >"$f"
+  if "$1" --check-config --config "$f" >/dev/null 2>&1; then rm -f "$f"; return 0; fi
+  rm -f "$f"; return 1
+}
+# Every collector pghealthd has had, in the order of config/pghealthd.yaml; known_collectors BINARY prints
+# those the binary knows, one a line.
+all_collectors=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon vacuum_progress freeze sequences bloat)
+known_collectors() { # binary
+  local c
+  for c in "${all_collectors[@]}"; do
+    if pghealthd_accepts "$1" "collectors: {$c: {enabled: true}}"; then echo "$c"; fi
+  done
+}
+
 # pghealthd's configuration with every collector at a 10m interval, so that it collects once, at start:
-# listening on PORT, watching database DBNAME of the throwaway PostgreSQL (start_postgres).
+# listening on PORT, watching database DBNAME of the throwaway PostgreSQL (start_postgres). The collectors
+# are those of the array once_kinds when the caller sets it (bench/run.sh: all the binary knows, so that
+# none runs at its default interval beside them), else the seven below.
 once_config() { # port dbname
+  local c kinds=(stat_user_tables statio_user_tables stat_user_indexes xmin_horizon vacuum_progress freeze sequences)
+  if [ -n "${once_kinds+x}" ]; then kinds=("${once_kinds[@]}"); fi
   cat <<YAML
 listen: "127.0.0.1:$1"
 log_level: debug
 connection:
   statement_timeout: 60s
 collectors:
-  stat_user_tables: {interval: 10m}
-  statio_user_tables: {interval: 10m}
-  stat_user_indexes: {interval: 10m}
-  xmin_horizon: {interval: 10m}
-  vacuum_progress: {interval: 10m}
-  freeze: {interval: 10m}
-  sequences: {interval: 10m}
+YAML
+  for c in "${kinds[@]}"; do echo "  $c: {interval: 10m}"; done
+  cat <<YAML
 targets:
   - name: bench
     conninfo: "host=$PGHOST port=$PGPORT user=postgres dbname=$2 application_name=pghealthd"
 YAML
 }
-once_collectors=7  # in once_config
+once_collectors=7  # in once_config without once_kinds
 
 # How many collectors have logged a run in pghealthd's log FILE, each counted once (they may finish in
 # any order: the slowest starts first and the others run beside it on spare connections).
