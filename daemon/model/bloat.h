@@ -48,7 +48,8 @@ struct RelationShape {
   int block_size = 8192;
   int fillfactor = 100;  // the relation's own, else 100 for a table and 90 for a btree index
   // Every column the relation stores (a table's live attributes, an index's key and INCLUDE columns), in
-  // order; none where pg_stats has no row the role may see.
+  // order; none where pg_stats has no row the role may see. Emptied once the estimate is made
+  // (collectors/bloat.cpp): snapshots do not keep it.
   std::vector<std::optional<ColumnWidth>> columns;
   bool analyzed = false;              // last_analyze or last_autoanalyze is set (for an index: its table's)
   double modified_since_analyze = 0;  // n_mod_since_analyze (an index: its table's)
