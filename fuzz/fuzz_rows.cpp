@@ -70,7 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     if (!outcome.error.empty()) broken(def.name, "a snapshot and an error");
-    if (outcome.rows != static_cast<std::size_t>(rows.size())) broken(def.name, "a row count that is not the input's");
+    // Some input rows are not rows of their own: stat_user_tables' settings row, statio_user_tables' index
+    // rows (summed into their table's), stat_user_indexes' database row. None is ever made up.
+    if (outcome.rows > static_cast<std::size_t>(rows.size())) broken(def.name, "more rows than the input has");
     const auto& snap = *outcome.snapshot;
     // What a scrape does with it.
     std::string exposition;
