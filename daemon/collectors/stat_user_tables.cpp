@@ -145,29 +145,27 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
       ++tables;
   }
   if (tables == 0) return out;
-  std::optional<model::AutovacuumSettings> server;
-  if (settings_row >= 0) {
+  if (settings_row < 0) return {{}, "no row of the server's autovacuum settings (scope 's')"};
+  model::AutovacuumSettings server;
+  {
     const int r = settings_row;
-    model::AutovacuumSettings s;
-    s.enabled = s.server_enabled = f.boolean(r, av_on);
-    s.base_threshold = f.number(r, av_thr).value_or(s.base_threshold);
-    s.scale_factor = f.number(r, av_sf).value_or(s.scale_factor);
-    s.max_threshold = f.number(r, av_max).value_or(s.max_threshold);
-    s.insert_threshold = f.number(r, av_ins).value_or(s.insert_threshold);
-    s.insert_scale_factor = f.number(r, av_ins_sf).value_or(s.insert_scale_factor);
-    s.analyze_threshold = f.number(r, av_an).value_or(s.analyze_threshold);
-    s.analyze_scale_factor = f.number(r, av_an_sf).value_or(s.analyze_scale_factor);
-    s.cost_limit = f.number(r, av_cl).value_or(s.cost_limit);
-    s.cost_delay_ms = f.number(r, av_cd).value_or(s.cost_delay_ms);
-    server = s;
+    server.enabled = server.server_enabled = f.boolean(r, av_on);
+    server.base_threshold = f.number(r, av_thr).value_or(server.base_threshold);
+    server.scale_factor = f.number(r, av_sf).value_or(server.scale_factor);
+    server.max_threshold = f.number(r, av_max).value_or(server.max_threshold);
+    server.insert_threshold = f.number(r, av_ins).value_or(server.insert_threshold);
+    server.insert_scale_factor = f.number(r, av_ins_sf).value_or(server.insert_scale_factor);
+    server.analyze_threshold = f.number(r, av_an).value_or(server.analyze_threshold);
+    server.analyze_scale_factor = f.number(r, av_an_sf).value_or(server.analyze_scale_factor);
+    server.cost_limit = f.number(r, av_cl).value_or(server.cost_limit);
+    server.cost_delay_ms = f.number(r, av_cd).value_or(server.cost_delay_ms);
   }
   if (!f.error().empty()) return {{}, f.error()};
-  if (!server) return {{}, "no row of the server's autovacuum settings (scope 's')"};
-  out.rows.reserve(static_cast<std::size_t>(rows.size()));
+  out.rows.reserve(static_cast<std::size_t>(tables));
   for (int r = 0; r < rows.size(); ++r) {
     const std::string row_scope = f.text(r, scope);
     if (row_scope == "s") continue;
-    if (row_scope != "t") return {{}, "row " + std::to_string(r) + ": unknown scope '" + row_scope + "'"};
+    if (row_scope != "t") return {{}, "row " + std::to_string(r + 1) + ": unknown scope '" + row_scope + "'"};
     model::TableStats t;
     t.relid = f.integer(r, relid).value_or(0);
     const std::string kind = f.text(r, relkind);
@@ -178,7 +176,7 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.relpages = f.number(r, relpages);
     t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);
-    t.autovacuum = options ? model::effective_autovacuum(*server, *options) : *server;
+    t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
     if (options) t.reloptions = std::string(*options);
     t.schemaname = f.text(r, schema);
     t.relname = f.text(r, rel);
