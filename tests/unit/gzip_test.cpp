@@ -84,13 +84,25 @@ TEST_CASE("a gzip piece compresses repetitive exposition text well", "[gzip]") {
   CHECK(piece.data.size() < text.size() / 4);
 }
 
+namespace {
+
+// Puts `rows` as database `datname`'s stat_user_tables snapshot into `store` (target "t"); returns it.
+std::shared_ptr<pghealthd::metrics::Snapshot> put_tables(pghealthd::metrics::Store& store, const std::string& datname,
+                                                          const std::vector<pghealthd::model::TableStats>& rows) {
+  const pghealthd::metrics::DbKey key{"t", datname};
+  store.add_database(key);
+  auto snap = std::make_shared<pghealthd::metrics::Snapshot>();
+  snap->series = pghealthd::metrics::render_tables("t", datname, rows);
+  store.put(key, pghealthd::collectors::Kind::kStatUserTables, snap);
+  return snap;
+}
+
+}  // namespace
+
 TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip]") {
   using namespace pghealthd;
   metrics::Store store("test");
-  auto put_tables = [&](const std::string& datname, std::int64_t live) {
-    const metrics::DbKey key{"t", datname};
-    store.add_database(key);
-    auto snap = std::make_shared<metrics::Snapshot>();
+  auto tables = [](std::int64_t live) {
     std::vector<model::TableStats> rows(200);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       rows[i].schemaname = "public";
@@ -98,11 +110,10 @@ TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip
       rows[i].live_tuples = live + static_cast<std::int64_t>(i);
       rows[i].dead_tuples = 3;
     }
-    snap->series = metrics::render_tables("t", datname, rows);
-    store.put(key, collectors::Kind::kStatUserTables, snap);
+    return rows;
   };
-  put_tables("a", 100);
-  put_tables("b", 5000);
+  put_tables(store, "a", tables(100));
+  put_tables(store, "b", tables(5000));
 
   const auto plain = store.body(false).joined();
   REQUIRE(plain.find("pghealthd_table_live_tuples{target=\"t\",datname=\"b\",schemaname=\"public\",relname=\"t1\"} 5001") !=
@@ -112,7 +123,7 @@ TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip
   CHECK(gunzip(store.body(true).joined()) == plain);
 
   // A new collection replaces a snapshot: the next gzip scrape carries its values, not the cached ones.
-  put_tables("a", 7);
+  put_tables(store, "a", tables(7));
   const auto plain2 = store.body(false).joined();
   REQUIRE(plain2 != plain);
   CHECK(gunzip(store.body(true).joined()) == plain2);
@@ -121,16 +132,12 @@ TEST_CASE("the gzip body of /metrics inflates to exactly the plain body", "[gzip
 TEST_CASE("a body's pieces stay valid after the store replaces its snapshots", "[gzip]") {
   using namespace pghealthd;
   metrics::Store store("test");
-  const metrics::DbKey key{"t", "d"};
-  store.add_database(key);
-  auto snap = std::make_shared<metrics::Snapshot>();
   std::vector<model::TableStats> rows(1);
   rows[0].schemaname = "public";
   rows[0].relname = "kept";
   rows[0].live_tuples = 42;
-  snap->series = metrics::render_tables("t", "d", rows);
-  store.put(key, collectors::Kind::kStatUserTables, snap);
-  snap.reset();
+  put_tables(store, "d", rows);  // the store is the snapshot's only owner
+  const metrics::DbKey key{"t", "d"};
   const auto body = store.body(false);  // as a scrape in progress holds it
   const auto before = body.joined();
   store.withdraw(key, collectors::Kind::kStatUserTables);  // the only other owner lets go
@@ -217,9 +224,6 @@ TEST_CASE("a body reader writes bytes and inflated pieces in order, in bounded s
 TEST_CASE("the plain /metrics of a large database is the inflated gzip body, written in small stretches", "[gzip]") {
   using namespace pghealthd;
   metrics::Store store("test");
-  const metrics::DbKey key{"t", "d"};
-  store.add_database(key);
-  auto snap = std::make_shared<metrics::Snapshot>();
   std::vector<model::TableStats> rows(3000);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     rows[i].schemaname = "public";
@@ -228,9 +232,8 @@ TEST_CASE("the plain /metrics of a large database is the inflated gzip body, wri
     rows[i].dead_tuples = static_cast<std::int64_t>(i % 17);
     rows[i].size_bytes = static_cast<std::int64_t>(8192 * (i + 1));
   }
-  snap->series = metrics::render_tables("t", "d", rows);
+  const auto snap = put_tables(store, "d", rows);
   REQUIRE(snap->series.lines[static_cast<std::size_t>(metrics::Family::kTableLiveTuples)].pieces().size() > 1);
-  store.put(key, collectors::Kind::kStatUserTables, snap);
 
   const auto plain = store.body(false);
   const auto text = plain.joined();
