@@ -400,37 +400,48 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   // A full run (Definition::has_full_runs) first, every kFullRunEvery-th after, and whenever the last run
   // met what it could not carry over (a table new since the last full run) or there is none to carry from.
   // (The previous snapshot is not held meanwhile: build() lets it go before the new one is built.)
-  const bool full = [&] {
+  bool full = [&] {
     const auto previous = ctx_.store.get(key_, kind);
     return !def.has_full_runs || !previous || previous->toast_unknown ||
            since_full_[idx(kind)] + 1 >= kFullRunEvery;
   }();
-  auto fetched = co_await collectors::fetch(conn, def, target_.connection.statement_timeout + kClientDeadlineMargin,
-                                            full);
-  if (stopped_) co_return;
   auto& s = series_->collector[idx(kind)];
-  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
-  last_seconds_[idx(kind)] = seconds;
-
   std::string error;
   std::shared_ptr<const metrics::Snapshot> snapshot;
   std::size_t rows = 0;
-  if (fetched.error) {
-    error = pg::describe(*fetched.error);
-    // A lane's lost connection ends the lane; the watch's own decides whether the database is down.
-    if (primary && !conn.connected()) set_up(false, error);
-  } else if (!fetched.unusable.empty()) {
-    error = "unusable answer from the server: " + fetched.unusable;
-  } else {
-    auto outcome = co_await build(kind, fetched, conn);
+  std::optional<Carried> carried;
+  double seconds = 0;
+  for (;;) {
+    auto fetched = co_await collectors::fetch(conn, def, target_.connection.statement_timeout + kClientDeadlineMargin,
+                                              full);
     if (stopped_) co_return;
-    if (outcome.snapshot) {
-      snapshot = std::move(outcome.snapshot);
-      rows = outcome.rows;
+    seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+    last_seconds_[idx(kind)] = seconds;
+    if (fetched.error) {
+      error = pg::describe(*fetched.error);
+      // A lane's lost connection ends the lane; the watch's own decides whether the database is down.
+      if (primary && !conn.connected()) set_up(false, error);
+    } else if (!fetched.unusable.empty()) {
+      error = "unusable answer from the server: " + fetched.unusable;
     } else {
-      error = "unusable answer from the server: " + outcome.error;
+      auto outcome = co_await build(kind, fetched, conn, full, carried);
+      if (stopped_) co_return;
+      release_freed_memory(outcome.rows);
+      // A light run met an index created, altered or dropped since the last full run: a full one now.
+      if (outcome.needs_full_run && !full) {
+        spdlog::debug("definitions changed, full run target={} datname={} collector={}", key_.target, key_.datname,
+                      def.name);
+        full = true;
+        continue;
+      }
+      if (outcome.snapshot) {
+        snapshot = std::move(outcome.snapshot);
+        rows = outcome.rows;
+      } else {
+        error = "unusable answer from the server: " + outcome.error;
+      }
     }
-    release_freed_memory(rows);
+    break;
   }
   s.duration->Set(seconds);
   auto& last = last_error_[idx(kind)];
@@ -461,25 +472,36 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
 }
 
 awaitable<metrics::Outcome> DatabaseWatch::build(collectors::Kind kind, collectors::Fetched& fetched,
-                                                 pg::Connection& conn) {
-  // What is watched over time goes on from the previous snapshot (metrics::History), whose sizes are also a
-  // hint for the new buffers.
-  std::array<std::size_t, metrics::kFamilyCount> expected_bytes{};
-  metrics::History history;
-  if (const auto previous = ctx_.store.get(key_, kind)) {
-    for (std::size_t i = 0; i < metrics::kFamilyCount; ++i)
-      expected_bytes[i] = previous->series.lines[i].size();
-    history = metrics::History::of(*previous);
-  }
+                                                 pg::Connection& conn, bool full, std::optional<Carried>& carried) {
+  const bool exact = kind == collectors::Kind::kBloat && ctx_.bloat.exact;
+  // A light run updates the previous run's rows (Definition::light_sql).
+  std::optional<collectors::Data> light;
+  if (!carried) {
+    // What is watched over time goes on from the previous snapshot (metrics::History), whose sizes are also a
+    // hint for the new buffers. Taken once per run: a light run that must be made again in full keeps it.
+    carried.emplace();
+    auto previous = ctx_.store.get(key_, kind);
+    if (previous) {
+      for (std::size_t i = 0; i < metrics::kFamilyCount; ++i)
+        carried->expected_bytes[i] = previous->series.lines[i].size();
+      carried->history = metrics::History::of(*previous);
+    }
   // The previous snapshot goes before the new one is built, not after: at 10,000 tables its typed rows are
   // several MB (11 MB for stat_user_indexes), and building runs on the loop, so no scrape can fall in between (a scrape still being
   // written keeps its own reference). Except before an exact bloat pass, which takes up to
   // bloat.exact_budget: /metrics keeps the previous bloat series until the new ones are ready.
-  const bool exact = kind == collectors::Kind::kBloat && ctx_.bloat.exact;
-  if (!exact) ctx_.store.withdraw(key_, kind);
-  auto parsed = metrics::parse(kind, fetched.rows(), history);
+    if (!exact) ctx_.store.withdraw(key_, kind);
+    if (!full && collectors::definition(kind).light_sql) light = metrics::take_previous(kind, std::move(previous));
+  }
+  const auto& history = carried->history;
+  auto parsed = metrics::parse(kind, fetched.rows(), history, std::move(light));
   fetched.results.clear();
   if (!parsed.snapshot) co_return metrics::Outcome{nullptr, std::move(parsed.error), 0};
+  if (parsed.snapshot->needs_full_run) {
+    metrics::Outcome again;
+    again.needs_full_run = true;
+    co_return again;
+  }
   if (kind == collectors::Kind::kStatUserTables) {
     const auto indexes = ctx_.store.get(key_, collectors::Kind::kStatUserIndexes);
     collectors::attach_index_scans(parsed.snapshot->tables, indexes ? &indexes->indexes : nullptr);
@@ -489,7 +511,7 @@ awaitable<metrics::Outcome> DatabaseWatch::build(collectors::Kind kind, collecto
   // The filter (shared by this watch's connections) is set up now, after the pass, with no wait until
   // rendering is done.
   auto& filter = filter_for(kind);
-  filter.expected_bytes = expected_bytes;
+  filter.expected_bytes = carried->expected_bytes;
   ctx_.store.withdraw(key_, kind);
   co_return metrics::finish(kind, std::move(parsed.snapshot), key_.target, key_.datname, filter);
 }

@@ -74,8 +74,13 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   awaitable<void> collect(collectors::Kind kind, pg::Connection& conn, bool primary);
   // The run's snapshot from the server's answer: parsed, read exactly when it is the bloat collector's and
   // bloat.exact is on, rendered. Empty when the watch stopped meanwhile.
-  awaitable<metrics::Outcome> build(collectors::Kind kind, collectors::Fetched& fetched,
-                                    pg::Connection& conn);
+  // What a run carries on from the collector's previous snapshot, taken at its first build().
+  struct Carried {
+    std::array<std::size_t, metrics::kFamilyCount> expected_bytes{};
+    metrics::History history;
+  };
+  awaitable<metrics::Outcome> build(collectors::Kind kind, collectors::Fetched& fetched, pg::Connection& conn,
+                                    bool full, std::optional<Carried>& carried);
   // The exact bloat pass of a run (collectors/bloat_exact.h): the previous run's readings carried on, this
   // run's added, and what happened logged (report_exact).
   awaitable<void> read_exact_bloat(pg::Connection& conn, metrics::Snapshot& snapshot,

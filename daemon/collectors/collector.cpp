@@ -30,10 +30,13 @@ std::string_view same_sql(int /*server_version*/) {
 const std::array<Definition, kKindCount> kAll{{
     // Full runs also read the TOAST tables' pages (stat_user_tables.cpp).
     {Kind::kStatUserTables, "stat_user_tables", &stat_user_tables_sql,
-     &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true, 0, true},
+     &parse_into<model::TableStats, parse_stat_user_tables, &Data::tables>, true, 0, true, nullptr, nullptr},
     {Kind::kStatioUserTables, "statio_user_tables", &same_sql<kStatioUserTablesSql>,
      &parse_into<model::TableIo, parse_statio_user_tables, &Data::io>, true},
-    {Kind::kStatUserIndexes, "stat_user_indexes", &stat_user_indexes_sql, &parse_stat_user_indexes, true},
+    // Light runs read counters only; full runs (the first, every tenth, after a definition changed) also the
+    // names and definitions that redundancy is judged from (stat_user_indexes.cpp).
+    {Kind::kStatUserIndexes, "stat_user_indexes", &stat_user_indexes_sql, &parse_stat_user_indexes, true, 0, true,
+     &stat_user_indexes_light_sql, &parse_stat_user_indexes_light},
     {Kind::kXminHorizon, "xmin_horizon", &same_sql<kXminHorizonSql>,
      &parse_into<model::HorizonHolder, parse_xmin_horizon, &Data::horizon>, false},
     {Kind::kVacuumProgress, "vacuum_progress", &same_sql<kVacuumProgressSql>,

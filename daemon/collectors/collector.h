@@ -47,6 +47,9 @@ struct Data {
   // stat_user_tables: a run that was not full met tables whose TOAST size it could not carry over (new
   // ones): their size is their heap's alone until the next full run, which should come next.
   bool toast_unknown = false;
+  // A light run (Definition::light_sql) met what the previous rows cannot carry (an index created, dropped
+  // or altered since): its rows are not usable, and a full run must be made instead.
+  bool needs_full_run = false;
 };
 
 struct Definition {
@@ -64,9 +67,14 @@ struct Definition {
   // back short; each page is its own transaction, so the locks it takes (a sequence's last value locks
   // the sequence) are held for one page only. See fetch().
   int page_rows = 0;
-  // The statement takes $1, a bool: whether this is a full run, which also reads the columns that change
-  // seldom (stat_user_tables: the TOAST tables' pages). The caller decides when (see fetch()).
+  // Full runs also read what changes seldom; the others do not. The caller decides which run is full (see
+  // fetch()). Either the statement takes $1, a bool: whether this run is full (stat_user_tables: the TOAST
+  // tables' pages); or, with light_sql set, a run that is not full runs that statement instead and
+  // parse_light reads it, updating the previous run's rows that the caller put into `out`
+  // (stat_user_indexes: counters only, names and redundancy verdicts kept).
   bool has_full_runs = false;
+  std::string_view (*light_sql)(int server_version) = nullptr;
+  std::string (*parse_light)(const pg::Rows& rows, Data& out) = nullptr;
 };
 
 [[nodiscard]] const std::array<Definition, kKindCount>& all();

@@ -14,11 +14,12 @@ pg::ConcatRows Fetched::rows() const {
 awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chrono::milliseconds timeout,
                          bool full) {
   Fetched out;
-  const auto sql = def.sql(conn.server_version());
+  const bool light = def.has_full_runs && !full && def.light_sql;
+  const auto sql = light ? def.light_sql(conn.server_version()) : def.sql(conn.server_version());
   std::string after = "0";
   for (;;) {
     std::vector<std::string> params;
-    if (def.has_full_runs) params.emplace_back(full ? "true" : "false");
+    if (def.has_full_runs && !def.light_sql) params.emplace_back(full ? "true" : "false");
     if (def.page_rows > 0) params.push_back(after);
     auto q = co_await conn.query(sql, std::move(params), timeout);
     if (q.error) {

@@ -1,6 +1,7 @@
 #include "collectors/stat_user_indexes.h"
 
 #include <charconv>
+#include <unordered_map>
 
 namespace pghealthd::collectors {
 namespace {
@@ -11,29 +12,74 @@ namespace {
 // CONCURRENTLY of its table runs (its transient _ccnew and _ccold indexes are invalid meanwhile).
 // Expressions and predicates are deparsed (pg_get_expr) only where there are any: stored node trees hold
 // the position in the statement that created them, so two identical indexes would differ.
-constexpr std::string_view kTemplate = R"SQL(
+//
+// Two statements over the same rows: a full one with each index's names and definition, and a light one
+// with its counters alone (the names and definitions cost the server about half of a run, and change only
+// with DDL). Both give each index a `version`: a hash of the xmin of every catalog row its names, flags and
+// verdict come from (its pg_class and pg_index rows, its table's pg_class row, the schema's, its
+// constraint's, a partition index's parent's). Any transactional change of one of them (CREATE, DROP,
+// ALTER, RENAME, a constraint added USING INDEX, ATTACH PARTITION) writes a new row version with a new
+// xmin; VACUUM and ANALYZE update relpages in place and do not. A column rename changes no index's version
+// but changes no verdict either (it renames the column in every expression alike), and definitions are not
+// kept, only verdicts.
+constexpr std::string_view kFrom = R"SQL(
+  FROM settings s
+ CROSS JOIN pg_class c
+  JOIN pg_index x ON c.oid = x.indrelid
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_am am ON am.oid = i.relam
+  -- At most one: an index backs one primary key, unique or exclusion constraint of its table. Hash-joined
+  -- once instead of a lookup per unique index.
+  LEFT JOIN pg_constraint k ON k.conindid = i.oid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')
+  LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition
+ WHERE c.relkind IN ('r', 't', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_toast')SQL";
+
+constexpr std::string_view kWith = R"SQL(
 WITH progress AS MATERIALIZED (
   SELECT relid, index_relid, command FROM pg_stat_progress_create_index),
      settings AS MATERIALIZED (
-  SELECT current_setting('block_size')::bigint AS block_size)
-SELECT 'i' AS scope,
-       i.oid AS indexrelid,
-       c.oid AS relid,
-       n.nspname AS schemaname,
-       c.relname,
-       i.relname AS indexrelname,
+  SELECT current_setting('block_size')::bigint AS block_size))SQL";
+
+// The counters of both statements, after indexrelid.
+constexpr std::string_view kCounters = R"SQL(
+       hashint8extended((i.xmin::text::bigint << 32) | x.xmin::text::bigint, i.oid::bigint)
+       # hashint8extended((c.xmin::text::bigint << 32) | n.xmin::text::bigint, coalesce(k.xmin::text::bigint, 0))
+       # CASE WHEN h.inhparent IS NULL THEN 0
+              ELSE (SELECT hashint8extended(p.xmin::text::bigint, p.oid::bigint)
+                      FROM pg_class p WHERE p.oid = h.inhparent) END AS version,
        pg_stat_get_numscans(i.oid) AS idx_scan,
        pg_stat_get_tuples_returned(i.oid) AS idx_tup_read,
        pg_stat_get_tuples_fetched(i.oid) AS idx_tup_fetch,
        @LAST_SCAN@
        i.relpages::bigint * s.block_size AS size_bytes,
-       (x.indisprimary OR x.indisunique OR x.indisexclusion) AS enforces_constraint,
-       x.indisunique AS is_unique,
-       x.indisreplident AS replica_identity,
        x.indisvalid AS valid,
        NOT x.indisvalid AND EXISTS (SELECT 1 FROM progress p
                                      WHERE p.index_relid = i.oid
-                                        OR (p.relid = c.oid AND p.command = 'REINDEX CONCURRENTLY')) AS building,
+                                        OR (p.relid = c.oid AND p.command = 'REINDEX CONCURRENTLY')) AS building,)SQL";
+
+constexpr std::string_view kDatabaseRow = R"SQL(
+       date_part('epoch', pg_stat_get_db_stat_reset_time(d.oid)) AS stats_reset,
+       date_part('epoch', now()) AS server_now,
+       pg_stat_get_db_xact_commit(d.oid) + pg_stat_get_db_xact_rollback(d.oid) AS transactions
+  FROM pg_database d
+ WHERE d.datname = current_database())SQL";
+
+std::string statement(bool full, std::string_view last_scan) {
+  std::string sql(kWith);
+  sql += "\nSELECT 'i' AS scope,\n       i.oid AS indexrelid,";
+  sql += kCounters;
+  if (full)
+    sql += R"SQL(
+       c.oid AS relid,
+       n.nspname AS schemaname,
+       c.relname,
+       i.relname AS indexrelname,
+       (x.indisprimary OR x.indisunique OR x.indisexclusion) AS enforces_constraint,
+       x.indisunique AS is_unique,
+       x.indisreplident AS replica_identity,
        am.amname AS access_method,
        x.indkey::text AS columns,
        x.indnkeyatts AS key_columns,
@@ -44,37 +90,21 @@ SELECT 'i' AS scope,
        CASE WHEN x.indexprs IS NULL THEN '' ELSE pg_get_expr(x.indexprs, x.indrelid) END AS expressions,
        CASE WHEN x.indpred IS NULL THEN '' ELSE pg_get_expr(x.indpred, x.indrelid) END AS predicate,
        coalesce(k.conname, '') AS constraint_name,
-       coalesce(h.inhparent::regclass::text, '') AS parent_index,
-       NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions
-  FROM settings s
- CROSS JOIN pg_class c
-  JOIN pg_index x ON c.oid = x.indrelid
-  JOIN pg_class i ON i.oid = x.indexrelid
-  JOIN pg_am am ON am.oid = i.relam
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  -- At most one: an index backs one primary key, unique or exclusion constraint of its table. Hash-joined
-  -- once instead of a lookup per unique index.
-  LEFT JOIN pg_constraint k ON k.conindid = i.oid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')
-  LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition
- WHERE c.relkind IN ('r', 't', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname !~ '^pg_toast'
-UNION ALL
-SELECT 'd', NULL, NULL, '', '', '', NULL, NULL, NULL, NULL::float8, NULL, false, false, false, true, false, '', '',
-       NULL, '', '', '', '', '', '', '', '',
-       date_part('epoch', pg_stat_get_db_stat_reset_time(d.oid)),
-       date_part('epoch', now()),
-       pg_stat_get_db_xact_commit(d.oid) + pg_stat_get_db_xact_rollback(d.oid)
-  FROM pg_database d
- WHERE d.datname = current_database()
-)SQL";
-
-std::string with_last_scan(std::string_view column) {
-  std::string sql(kTemplate);
+       coalesce(h.inhparent::regclass::text, '') AS parent_index,)SQL";
+  sql += "\n       NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions";
+  sql += kFrom;
+  sql += "\nUNION ALL\nSELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,";
+  if (full) sql += " NULL, '', '', '', false, false, false, '', '', NULL, '', '', '', '', '', '', '', '',";
+  sql += kDatabaseRow;
+  // The full run's parser judges redundancy one table at a time (the 'd' row's NULL sorts last).
+  if (full) sql += "\nORDER BY relid";
   const std::string_view marker = "@LAST_SCAN@";
-  sql.replace(sql.find(marker), marker.size(), column);
+  sql.replace(sql.find(marker), marker.size(), last_scan);
   return sql;
 }
+
+constexpr std::string_view kLastScanBefore16 = "NULL::float8 AS last_idx_scan,";
+constexpr std::string_view kLastScanSince16 = "date_part('epoch', pg_stat_get_lastscan(i.oid)) AS last_idx_scan,";
 
 // "1 2 0" (int2vector, oidvector as text) -> {1, 2, 0}; false on anything else.
 template <typename T>
@@ -93,89 +123,170 @@ bool parse_vector(std::string_view text, std::vector<T>& out) {
   return true;
 }
 
-// Writes each index's redundancy verdict into it.
-void judge_redundancy(std::vector<model::IndexStats>& indexes) {
-  std::vector<const model::IndexDefinition*> all;
-  all.reserve(indexes.size());
-  for (const auto& i : indexes) all.push_back(&i);
-  for (const auto& r : model::redundant_indexes(std::move(all))) {
-    // Both point into `indexes`: the verdict goes to the element itself.
-    auto& index = indexes[static_cast<std::size_t>(static_cast<const model::IndexStats*>(r.index) - indexes.data())];
+// Writes the redundancy verdicts of one table's indexes into `indexes`, where they start at `first` in the
+// order of `definitions`.
+void judge_redundancy(const std::vector<model::IndexDefinition>& definitions, std::vector<model::IndexStats>& indexes,
+                      std::size_t first) {
+  const auto at = [&](const model::IndexDefinition* d) -> model::IndexStats& {
+    return indexes[first + static_cast<std::size_t>(d - definitions.data())];
+  };
+  for (const auto& r : model::redundant_indexes(definitions)) {
+    auto& index = at(r.index);
     index.redundant_kind = std::string(r.kind);
-    index.covered_by = r.covered_by->indexrelname;
+    index.covered_by = at(r.covered_by).indexrelname;
   }
+}
+
+// The columns both statements have.
+struct CounterColumns {
+  int scope, indexrelid, version, scans, read, fetch, last_scan, size, valid, building, reset, now, xacts;
+  explicit CounterColumns(pg::FieldReader& f)
+      : scope(f.require("scope")), indexrelid(f.require("indexrelid")), version(f.require("version")),
+        scans(f.require("idx_scan")), read(f.require("idx_tup_read")), fetch(f.require("idx_tup_fetch")),
+        last_scan(f.require("last_idx_scan")), size(f.require("size_bytes")), valid(f.require("valid")),
+        building(f.require("building")), reset(f.require("stats_reset")), now(f.require("server_now")),
+        xacts(f.require("transactions")) {}
+
+  void read_counters(pg::FieldReader& f, int r, model::IndexStats& i) const {
+    i.scans = f.integer(r, scans);
+    i.tuples_read = f.integer(r, read);
+    i.tuples_fetched = f.integer(r, fetch);
+    i.last_scan = f.number(r, last_scan);
+    i.size_bytes = f.integer(r, size);
+    i.valid = f.boolean(r, valid);
+    i.building = f.boolean(r, building);
+  }
+
+  [[nodiscard]] model::DatabaseStatistics read_database(pg::FieldReader& f, int r) const {
+    model::DatabaseStatistics d;
+    d.reset_timestamp = f.number(r, reset);
+    d.server_now = f.number(r, now).value_or(0);
+    d.transactions = f.integer(r, xacts);
+    return d;
+  }
+};
+
+std::string unknown_scope(int r, std::string_view kind) {
+  return "row " + std::to_string(r) + ": unknown scope '" + std::string(kind) + "'";
 }
 
 }  // namespace
 
 std::string_view stat_user_indexes_sql(int server_version) {
-  static const std::string before16 = with_last_scan("NULL::float8 AS last_idx_scan,"),
-                           since16 = with_last_scan("date_part('epoch', pg_stat_get_lastscan(i.oid)) AS last_idx_scan,");
+  static const std::string before16 = statement(true, kLastScanBefore16),
+                           since16 = statement(true, kLastScanSince16);
+  return server_version >= 160000 ? since16 : before16;
+}
+
+std::string_view stat_user_indexes_light_sql(int server_version) {
+  static const std::string before16 = statement(false, kLastScanBefore16),
+                           since16 = statement(false, kLastScanSince16);
   return server_version >= 160000 ? since16 : before16;
 }
 
 std::string parse_stat_user_indexes(const pg::Rows& rows, Data& out) {
   pg::FieldReader f(rows);
-  const int scope = f.require("scope"), indexrelid = f.require("indexrelid"), relid = f.require("relid"),
-            schema = f.require("schemaname"), rel = f.require("relname"), idx = f.require("indexrelname"),
-            scans = f.require("idx_scan"), read = f.require("idx_tup_read"), fetch = f.require("idx_tup_fetch"),
-            last_scan = f.require("last_idx_scan"), size = f.require("size_bytes"),
-            enforces = f.require("enforces_constraint"), unique = f.require("is_unique"),
-            replident = f.require("replica_identity"), valid = f.require("valid"), building = f.require("building"),
+  const CounterColumns c(f);
+  const int relid = f.require("relid"), schema = f.require("schemaname"), rel = f.require("relname"),
+            idx = f.require("indexrelname"), enforces = f.require("enforces_constraint"),
+            unique = f.require("is_unique"), replident = f.require("replica_identity"),
             am = f.require("access_method"), columns = f.require("columns"), key_columns = f.require("key_columns"),
             opclasses = f.require("opclasses"), collations = f.require("collations"),
             column_options = f.require("column_options"), options = f.require("options"),
             expressions = f.require("expressions"), predicate = f.require("predicate"),
-            constraint = f.require("constraint_name"), parent = f.require("parent_index"),
-            reset = f.require("stats_reset"), now = f.require("server_now"), xacts = f.require("transactions");
+            constraint = f.require("constraint_name"), parent = f.require("parent_index");
   if (!f.error().empty()) return f.error();
   std::vector<model::IndexStats> indexes;
-  std::optional<model::DatabaseStatistics> statistics;
   indexes.reserve(static_cast<std::size_t>(rows.size()));
+  // The definitions of one table's indexes at a time (the rows come ordered by table): redundancy is judged
+  // between indexes of one table, and the definitions are let go once judged, so that a full run costs the
+  // memory of one table's, not of every index's.
+  std::vector<model::IndexDefinition> table;
+  std::size_t table_first = 0;
+  std::optional<model::DatabaseStatistics> statistics;
   for (int r = 0; r < rows.size(); ++r) {
-    const std::string kind = f.text(r, scope);
+    const std::string kind = f.text(r, c.scope);
     if (kind == "d") {
-      model::DatabaseStatistics d;
-      d.reset_timestamp = f.number(r, reset);
-      d.server_now = f.number(r, now).value_or(0);
-      d.transactions = f.integer(r, xacts);
-      statistics = d;
+      statistics = c.read_database(f, r);
     } else if (kind == "i") {
+      model::IndexDefinition d;
+      d.indexrelid = f.integer(r, c.indexrelid).value_or(0);
+      d.table_relid = f.integer(r, relid).value_or(0);
+      if (!table.empty() && d.table_relid != table.front().table_relid) {
+        if (d.table_relid < table.front().table_relid)
+          return "row " + std::to_string(r) + ": the indexes are not ordered by their table's relid";
+        judge_redundancy(table, indexes, table_first);
+        table.clear();
+      }
+      if (table.empty()) table_first = indexes.size();
+      d.enforces_constraint = f.boolean(r, enforces);
+      d.unique = f.boolean(r, unique);
+      d.access_method = f.text(r, am);
+      d.key_columns = static_cast<int>(f.integer(r, key_columns).value_or(0));
+      if (!parse_vector(f.text(r, columns), d.columns) || !parse_vector(f.text(r, opclasses), d.opclasses) ||
+          !parse_vector(f.text(r, collations), d.collations) ||
+          !parse_vector(f.text(r, column_options), d.column_options))
+        return "row " + std::to_string(r) + ": an index definition vector is not a list of numbers";
+      d.options = f.text(r, options);
+      d.expressions = f.text(r, expressions);
+      d.predicate = f.text(r, predicate);
       model::IndexStats i;
-      i.indexrelid = f.integer(r, indexrelid).value_or(0);
-      i.table_relid = f.integer(r, relid).value_or(0);
+      static_cast<model::IndexIdentity&>(i) = d;  // the names are the index's only, not the definition's
       i.schemaname = f.text(r, schema);
       i.relname = f.text(r, rel);
       i.indexrelname = f.text(r, idx);
-      i.scans = f.integer(r, scans);
-      i.tuples_read = f.integer(r, read);
-      i.tuples_fetched = f.integer(r, fetch);
-      i.last_scan = f.number(r, last_scan);
-      i.size_bytes = f.integer(r, size);
-      i.enforces_constraint = f.boolean(r, enforces);
-      i.unique = f.boolean(r, unique);
-      i.replica_identity = f.boolean(r, replident);
-      i.valid = f.boolean(r, valid);
-      i.building = f.boolean(r, building);
-      i.access_method = f.text(r, am);
-      i.key_columns = static_cast<int>(f.integer(r, key_columns).value_or(0));
-      if (!parse_vector(f.text(r, columns), i.columns) || !parse_vector(f.text(r, opclasses), i.opclasses) ||
-          !parse_vector(f.text(r, collations), i.collations) ||
-          !parse_vector(f.text(r, column_options), i.column_options))
-        return "row " + std::to_string(r) + ": an index definition vector is not a list of numbers";
-      i.options = f.text(r, options);
-      i.expressions = f.text(r, expressions);
-      i.predicate = f.text(r, predicate);
       i.constraint_name = f.text(r, constraint);
+      i.version = f.integer(r, c.version).value_or(0);
+      c.read_counters(f, r, i);
+      i.replica_identity = f.boolean(r, replident);
       i.parent_index = f.text(r, parent);
       indexes.push_back(std::move(i));
+      table.push_back(std::move(d));
     } else {
-      return "row " + std::to_string(r) + ": unknown scope '" + kind + "'";
+      return unknown_scope(r, kind);
     }
     if (!f.error().empty()) return f.error();
   }
-  judge_redundancy(indexes);
+  if (!table.empty()) judge_redundancy(table, indexes, table_first);
   out.indexes = std::move(indexes);
+  out.statistics = statistics;
+  return {};
+}
+
+std::string parse_stat_user_indexes_light(const pg::Rows& rows, Data& out) {
+  pg::FieldReader f(rows);
+  const CounterColumns c(f);
+  if (!f.error().empty()) return f.error();
+  // The previous run's indexes, by indexrelid: each row updates its own, of the same version.
+  std::unordered_map<std::int64_t, std::size_t> known;
+  known.reserve(out.indexes.size());
+  for (std::size_t k = 0; k < out.indexes.size(); ++k) known.emplace(out.indexes[k].indexrelid, k);
+  std::optional<model::DatabaseStatistics> statistics;
+  std::size_t updated = 0;
+  for (int r = 0; r < rows.size(); ++r) {
+    const std::string kind = f.text(r, c.scope);
+    if (kind == "d") {
+      statistics = c.read_database(f, r);
+    } else if (kind == "i") {
+      const auto at = known.find(f.integer(r, c.indexrelid).value_or(0));
+      // An index created or altered since: its names, flags or verdicts (and its table's others') are not
+      // known. Only a full run can tell.
+      if (at == known.end() || out.indexes[at->second].version != f.integer(r, c.version).value_or(0)) {
+        out.needs_full_run = true;
+        return {};
+      }
+      c.read_counters(f, r, out.indexes[at->second]);
+      ++updated;
+    } else {
+      return unknown_scope(r, kind);
+    }
+    if (!f.error().empty()) return f.error();
+  }
+  // An index dropped since: another's verdict may have been judged against it.
+  if (updated != out.indexes.size()) {
+    out.needs_full_run = true;
+    return {};
+  }
   out.statistics = statistics;
   return {};
 }

@@ -66,10 +66,31 @@ History History::of(const collectors::Data& previous) {
   return h;
 }
 
-Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history) {
+collectors::Data take_previous(collectors::Kind kind, std::shared_ptr<const Snapshot> previous) {
+  collectors::Data out;
+  if (!previous || kind != collectors::Kind::kStatUserIndexes) return out;
+  // The snapshot was made non-const (parse() below) and is only shared as const: when this is its last
+  // reference, nothing can see it change.
+  if (previous.use_count() == 1)
+    out.indexes = std::move(const_cast<Snapshot&>(*previous).indexes);
+  else
+    out.indexes = previous->indexes;
+  return out;
+}
+
+Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history,
+             std::optional<collectors::Data> light) {
+  const auto& def = collectors::definition(kind);
   auto snap = std::make_shared<Snapshot>();
-  if (auto error = collectors::definition(kind).parse(rows, *snap); !error.empty())
-    return {nullptr, std::move(error)};
+  std::string error;
+  if (light && def.parse_light) {
+    static_cast<collectors::Data&>(*snap) = std::move(*light);
+    error = def.parse_light(rows, *snap);
+  } else {
+    error = def.parse(rows, *snap);
+  }
+  if (!error.empty()) return {nullptr, std::move(error)};
+  if (snap->needs_full_run) return {std::move(snap), {}};
   // Statistics never reset are judged by how long pghealthd has read them: that carries on from the last run.
   if (snap->statistics) {
     const double now = base::unix_now();

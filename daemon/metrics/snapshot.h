@@ -22,6 +22,8 @@ struct Outcome {
   std::shared_ptr<const Snapshot> snapshot;  // null on error
   std::string error;
   std::size_t rows = 0;
+  // A light run's rows were not usable (collectors::Data::needs_full_run): neither snapshot nor error.
+  bool needs_full_run = false;
 };
 
 // What a collector's snapshots pass on to the next over time: since when statistics never reset have been
@@ -50,7 +52,13 @@ struct Parsed {
                               std::string_view datname, const SeriesFilter& filter, const History& history = {});
 // process() in two halves, for a caller that adds to the typed rows before they are rendered (the exact
 // bloat readings, app/database_watch.cpp).
-[[nodiscard]] Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history = {});
+// `light`: a light run (collectors::Definition::light_sql), with the previous run's rows for its parser to
+// update (take_previous()); its snapshot may come back with needs_full_run set, and is then to be dropped.
+[[nodiscard]] Parsed parse(collectors::Kind kind, const pg::Rows& rows, const History& history = {},
+                           std::optional<collectors::Data> light = std::nullopt);
+// What a light run of `kind` updates, out of its previous snapshot: moved when nothing else holds it (the
+// store has let it go and no scrape is writing it), copied otherwise.
+[[nodiscard]] collectors::Data take_previous(collectors::Kind kind, std::shared_ptr<const Snapshot> previous);
 [[nodiscard]] Outcome finish(collectors::Kind kind, std::shared_ptr<Snapshot> snapshot,
                              std::string_view target, std::string_view datname, const SeriesFilter& filter);
 

@@ -11,12 +11,20 @@
 
 namespace pghealthd::model {
 
-// One index's definition, from pg_index / pg_class / pg_am (the columns as the catalog stores them).
-struct IndexDefinition {
+// Who an index is: its names and what it enforces. What the exporter keeps of every index between runs
+// (IndexStats); the definition below is read to judge redundancy and then let go.
+struct IndexIdentity {
   std::int64_t indexrelid = 0;  // also its age: a lower OID was created earlier (barring wraparound)
   std::int64_t table_relid = 0;
   std::string schemaname, relname, indexrelname;
   std::string access_method;               // pg_am.amname: btree, hash, gist, gin, brin, ...
+  bool unique = false;                     // indisunique: enforces uniqueness, constraint or not
+  bool enforces_constraint = false;        // primary key, unique (constraint or index) or exclusion
+  std::string constraint_name;             // the pg_constraint it backs, "" none
+};
+
+// One index's definition, from pg_index / pg_class / pg_am (the columns as the catalog stores them).
+struct IndexDefinition : IndexIdentity {
   std::vector<int> columns;                // indkey: key columns, then INCLUDE columns; 0 is an expression
   int key_columns = 0;                     // indnkeyatts
   std::vector<std::int64_t> opclasses;     // indclass, one per key column
@@ -25,9 +33,6 @@ struct IndexDefinition {
   std::string options;                     // the index's reloptions as text, "" when none
   std::string expressions;                 // pg_get_expr(indexprs), "" when none
   std::string predicate;                   // pg_get_expr(indpred), "" for a full index
-  bool unique = false;                     // indisunique: enforces uniqueness, constraint or not
-  bool enforces_constraint = false;        // primary key, unique (constraint or index) or exclusion
-  std::string constraint_name;             // the pg_constraint it backs, "" none
 };
 
 // An index that another makes redundant.

@@ -93,9 +93,12 @@ struct TableIo {
   Count tidx_blks_read, tidx_blks_hit;
 };
 
-// One row of pg_stat_user_indexes, with the index's definition (for the redundancy rules), validity and
-// what protects it from being called unused.
-struct IndexStats : IndexDefinition {
+// One row of pg_stat_user_indexes, with the index's validity, what protects it from being called unused,
+// and the redundancy verdict judged from its definition (which is not kept).
+struct IndexStats : IndexIdentity {
+  // A hash of the catalog rows its names, flags and verdict come from (collectors/stat_user_indexes.cpp):
+  // a light run updates the counters of an index of the same version only.
+  std::int64_t version = 0;
   Count scans;                    // idx_scan
   Count tuples_read;              // idx_tup_read
   Count tuples_fetched;           // idx_tup_fetch

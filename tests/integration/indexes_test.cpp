@@ -92,6 +92,50 @@ TEST_CASE("duplicate and prefix indexes are flagged with what covers them, their
   }
 }
 
+TEST_CASE("between full runs, index series follow scans and DDL: a dropped, a renamed index, a renamed schema",
+          "[versions]") {
+  Cluster pg;
+  pg.exec(kIndexZoo);
+  pg.exec("CREATE SCHEMA shop;\n"
+          "CREATE TABLE shop.orders (id int PRIMARY KEY, v int);\n"
+          "CREATE INDEX orders_v ON shop.orders (v);\n");
+  Daemon d(config_for(pg, "log_level: debug\n"));
+  const auto redundant = [](const Scrape& s, const std::string& index) {
+    const auto r = s.all("pghealthd_index_redundant", {{"indexrelname", index}});
+    return r.empty() ? std::string() : r[0].labels.at("kind") + " of " + r[0].labels.at("covered_by");
+  };
+  REQUIRE(d.wait_for([&](const Scrape& s) { return redundant(s, "zoo_a_again") == "duplicate of zoo_a"; }));
+  // Scans reach the series on the runs that read counters only (the light ones, between full runs).
+  const double before = d.scrape().value("pghealthd_index_scans_total", {{"indexrelname", "zoo_pkey"}}).value_or(-1);
+  REQUIRE(before >= 0);
+  pg.exec("SET enable_seqscan = off; SELECT * FROM zoo WHERE id = 7; SELECT * FROM zoo WHERE id = 8;");
+  REQUIRE(d.wait_for([&](const Scrape& s) {
+    return s.value("pghealthd_index_scans_total", {{"indexrelname", "zoo_pkey"}}).value_or(0) >= before + 2;
+  }));
+  // A rename between two runs: the light run after it sees the index's other version and asks for a full
+  // run at once (a periodic full run would pick the name up too, but says nothing).
+  REQUIRE_THAT(d.log(), !Catch::Contains("definitions changed"));
+  pg.exec("ALTER INDEX zoo_b RENAME TO zoo_b_renamed;");
+  REQUIRE(d.wait_for([](const Scrape& s) { return !s.all("pghealthd_index_valid", {{"indexrelname", "zoo_b_renamed"}}).empty(); }));
+  CHECK_THAT(d.log(), Catch::Contains("definitions changed, full run"));
+  // A drop and a schema renamed.
+  pg.exec("DROP INDEX zoo_a;\n"
+          "ALTER SCHEMA shop RENAME TO store;\n");
+  const auto s = d.wait_for([&](const Scrape& s) {
+    return s.all("pghealthd_index_valid", {{"indexrelname", "zoo_a"}}).empty() &&
+           !s.all("pghealthd_index_valid", {{"indexrelname", "zoo_b_renamed"}}).empty() &&
+           !s.all("pghealthd_index_valid", {{"schemaname", "store"}, {"indexrelname", "orders_v"}}).empty();
+  });
+  REQUIRE(s);
+  CHECK(redundant(*s, "zoo_a_again").empty());  // its twin is gone: no longer a duplicate
+  CHECK(redundant(*s, "zoo_b_renamed") == "prefix of zoo_b_c");
+  CHECK(s->all("pghealthd_index_valid", {{"indexrelname", "zoo_b"}}).empty());
+  CHECK(s->all("pghealthd_index_valid", {{"schemaname", "shop"}}).empty());
+  // And every index has its series, under the names the catalog has now.
+  const auto indexes = pg.sql("SELECT count(*) FROM pg_stat_user_indexes");
+  CHECK(s->all("pghealthd_index_valid").size() == std::stoul(*indexes.at(0)[0]));
+}
+
 TEST_CASE("a partitioned table: its partitions' indexes are judged, its own are not, and check names the parent to drop",
           "[versions]") {
   Cluster pg;

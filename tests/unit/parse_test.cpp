@@ -82,17 +82,27 @@ Answer statio_user_tables_answer() {
 
 // In the column order of stat_user_indexes_sql: one index, then the database's statistics row.
 Answer stat_user_indexes_answer() {
-  return {{"scope", "indexrelid", "relid", "schemaname", "relname", "indexrelname", "idx_scan", "idx_tup_read",
-           "idx_tup_fetch", "last_idx_scan", "size_bytes", "enforces_constraint", "is_unique", "replica_identity",
-           "valid", "building", "access_method", "columns", "key_columns", "opclasses", "collations",
-           "column_options", "options", "expressions", "predicate", "constraint_name", "parent_index",
-           "stats_reset", "server_now", "transactions"},
-          {{"i", "16400", "16384", "public", "Message", "Message_pkey", "5", "6", "7", "1700000100.25", "16384", "t",
-            "t", "f", "t", "f", "btree", "1", "1", "1978", "0", "0", "", "", "", "Message_pkey", "", std::nullopt,
-            std::nullopt, std::nullopt},
-           {"d", std::nullopt, std::nullopt, "", "", "", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-            std::nullopt, "f", "f", "f", "t", "f", "", "", std::nullopt, "", "", "", "", "", "", "", "",
+  return {{"scope", "indexrelid", "version", "idx_scan", "idx_tup_read", "idx_tup_fetch", "last_idx_scan",
+           "size_bytes", "valid", "building", "relid", "schemaname", "relname", "indexrelname",
+           "enforces_constraint", "is_unique", "replica_identity", "access_method", "columns", "key_columns",
+           "opclasses", "collations", "column_options", "options", "expressions", "predicate", "constraint_name",
+           "parent_index", "stats_reset", "server_now", "transactions"},
+          {{"i", "16400", "-7311", "5", "6", "7", "1700000100.25", "16384", "t", "f", "16384", "public", "Message",
+            "Message_pkey", "t", "t", "f", "btree", "1", "1", "1978", "0", "0", "", "", "", "Message_pkey", "",
+            std::nullopt, std::nullopt, std::nullopt},
+           {"d", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+            "f", "f", std::nullopt, "", "", "", "f", "f", "f", "", "", std::nullopt, "", "", "", "", "", "", "", "",
             "1700000000.5", "1700086400.5", "42"}}};
+}
+
+// The light statement's answer (stat_user_indexes_light_sql) for the same index, with other counters.
+Answer stat_user_indexes_light_answer() {
+  return {{"scope", "indexrelid", "version", "idx_scan", "idx_tup_read", "idx_tup_fetch", "last_idx_scan",
+           "size_bytes", "valid", "building", "stats_reset", "server_now", "transactions"},
+          {{"i", "16400", "-7311", "15", "16", "17", "1700000200.5", "24576", "t", "f", std::nullopt, std::nullopt,
+            std::nullopt},
+           {"d", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+            "f", "f", "1700000000.5", "1700086500.5", "50"}}};
 }
 
 // parse_stat_user_indexes into a fresh Data: the error ("" on success) and what it filled.
@@ -487,11 +497,7 @@ TEST_CASE("stat_user_indexes: every column lands in its field, and the statistic
   CHECK(i.valid);
   CHECK_FALSE(i.building);
   CHECK(i.access_method == "btree");
-  CHECK(i.columns == std::vector<int>{1});
-  CHECK(i.key_columns == 1);
-  CHECK(i.opclasses == std::vector<std::int64_t>{1978});
-  CHECK(i.collations == std::vector<std::int64_t>{0});
-  CHECK(i.column_options == std::vector<int>{0});
+  CHECK(i.version == -7311);
   CHECK(i.constraint_name == "Message_pkey");
   CHECK(i.redundant_kind.empty());
   REQUIRE(data.statistics.has_value());
@@ -502,36 +508,42 @@ TEST_CASE("stat_user_indexes: every column lands in its field, and the statistic
 
 TEST_CASE("stat_user_indexes: each index gets its redundancy verdict from its table's other indexes", "[parse]") {
   auto answer = stat_user_indexes_answer();
-  auto dup = answer.rows[0];
-  dup[1] = "16401";
-  dup[5] = "Message_id_idx";
-  dup[11] = "f";  // enforces nothing
-  dup[12] = "f";
-  dup[25] = "";
-  answer.rows.push_back(dup);
-  auto multi = dup;  // (id, sent_at) makes nothing redundant that is not already a duplicate
-  multi[1] = "16402";
-  multi[5] = "Message_id_sent_idx";
-  multi[17] = "1 3";
-  multi[18] = "2";
-  multi[19] = "1978 1978";
-  multi[20] = "0 0";
-  multi[21] = "0 0";
-  answer.rows.push_back(multi);
+  Answer dup{answer.columns, {answer.rows[0]}};
+  dup = dup.with(0, "indexrelid", "16401")
+            .with(0, "indexrelname", "Message_id_idx")
+            .with(0, "enforces_constraint", "f")  // enforces nothing
+            .with(0, "is_unique", "f")
+            .with(0, "constraint_name", "");
+  // (id, sent_at) makes nothing redundant that is not already a duplicate
+  const auto multi = dup.with(0, "indexrelid", "16402")
+                         .with(0, "indexrelname", "Message_id_sent_idx")
+                         .with(0, "columns", "1 3")
+                         .with(0, "key_columns", "2")
+                         .with(0, "opclasses", "1978 1978")
+                         .with(0, "collations", "0 0")
+                         .with(0, "column_options", "0 0");
+  // Another table's index, identical but for its table: judged apart.
+  const auto other = dup.with(0, "indexrelid", "16403").with(0, "relid", "16390").with(0, "indexrelname", "Other_id_idx");
+  answer.rows.insert(answer.rows.begin() + 1, {dup.rows[0], multi.rows[0], other.rows[0]});
   const auto [error, data] = parse_indexes(answer);
   REQUIRE(error.empty());
-  REQUIRE(data.indexes.size() == 3);
+  REQUIRE(data.indexes.size() == 4);
   CHECK(data.indexes[0].redundant_kind.empty());  // the primary key is kept
   CHECK(data.indexes[1].redundant_kind == "duplicate");
   CHECK(data.indexes[1].covered_by == "Message_pkey");
   CHECK(data.indexes[2].redundant_kind.empty());
+  CHECK(data.indexes[3].redundant_kind.empty());
+  // Judged a table at a time: rows out of their table's order are refused, not misjudged.
+  std::swap(answer.rows[2], answer.rows[3]);
+  std::swap(answer.rows[0], answer.rows[3]);
+  CHECK_THAT(parse_indexes(answer).first, Contains("not ordered by their table's relid"));
 }
 
 TEST_CASE("stat_user_indexes: booleans other than t or f, and definition vectors that are no numbers, are errors",
           "[parse]") {
   const Cell value = GENERATE(Cell("true"), Cell("1"), Cell(""), Cell(std::nullopt));
   const auto [error, data] = parse_indexes(stat_user_indexes_answer().with(0, "enforces_constraint", value));
-  CHECK_THAT(error, Contains("row 1, column 12: expected t or f"));
+  CHECK_THAT(error, Contains("row 1, column 15: expected t or f"));
   CHECK(data.indexes.empty());
   const auto [error2, data2] = parse_indexes(stat_user_indexes_answer().with(0, "columns", "1 x"));
   CHECK_THAT(error2, Contains("not a list of numbers"));
@@ -570,6 +582,99 @@ TEST_CASE("stat_user_indexes: odd index names pass through unchanged, an unknown
   REQUIRE(error.empty());
   CHECK(data.indexes.at(0).indexrelname == name);
   CHECK_THAT(parse_indexes(stat_user_indexes_answer().with(1, "scope", "x")).first, Contains("unknown scope"));
+}
+
+TEST_CASE("stat_user_indexes: a light run updates the counters of the indexes it knows, names and verdicts kept",
+          "[parse]") {
+  auto [error, data] = parse_indexes(stat_user_indexes_answer());
+  REQUIRE(error.empty());
+  data.indexes[0].redundant_kind = "duplicate";  // as a full run would have judged it
+  data.indexes[0].covered_by = "Message_other";
+  data.statistics.reset();
+  REQUIRE(pghealthd::collectors::parse_stat_user_indexes_light(stat_user_indexes_light_answer().text_rows(), data)
+              .empty());
+  CHECK_FALSE(data.needs_full_run);
+  REQUIRE(data.indexes.size() == 1);
+  const auto& i = data.indexes[0];
+  CHECK(i.scans == 15);
+  CHECK(i.tuples_read == 16);
+  CHECK(i.tuples_fetched == 17);
+  CHECK(i.last_scan == 1700000200.5);
+  CHECK(i.size_bytes == 24576);
+  CHECK(i.indexrelname == "Message_pkey");
+  CHECK(i.schemaname == "public");
+  CHECK(i.constraint_name == "Message_pkey");
+  CHECK(i.redundant_kind == "duplicate");
+  CHECK(i.covered_by == "Message_other");
+  REQUIRE(data.statistics.has_value());
+  CHECK(data.statistics->transactions == 50);
+}
+
+TEST_CASE("stat_user_indexes: a light run that meets a new, altered or dropped index asks for a full run",
+          "[parse]") {
+  const auto light = stat_user_indexes_light_answer();
+  auto [error, known] = parse_indexes(stat_user_indexes_answer());
+  REQUIRE(error.empty());
+  const auto run = [&](const Answer& answer) {
+    auto data = known;
+    const auto e = pghealthd::collectors::parse_stat_user_indexes_light(answer.text_rows(), data);
+    CHECK(e.empty());
+    return data.needs_full_run;
+  };
+  CHECK_FALSE(run(light));
+  SECTION("altered: another version") { CHECK(run(light.with(0, "version", "-7312"))); }
+  SECTION("created: an index it does not know") {
+    auto more = light;
+    more.rows.insert(more.rows.begin(), light.with(0, "indexrelid", "16401").rows[0]);
+    CHECK(run(more));
+  }
+  SECTION("dropped: an index it knows is not there") {
+    auto fewer = light;
+    fewer.rows.erase(fewer.rows.begin());
+    CHECK(run(fewer));
+  }
+  SECTION("no run before: nothing is known") {
+    known.indexes.clear();
+    CHECK(run(light));
+  }
+}
+
+TEST_CASE("stat_user_indexes: a light answer with a bad or missing column is an error, not a full run", "[parse]") {
+  auto [error, data] = parse_indexes(stat_user_indexes_answer());
+  REQUIRE(error.empty());
+  auto copy = data;
+  CHECK_THAT(pghealthd::collectors::parse_stat_user_indexes_light(
+                 stat_user_indexes_light_answer().with(0, "idx_scan", "many").text_rows(), copy),
+             Contains("expected an integer"));
+  copy = data;
+  CHECK_THAT(pghealthd::collectors::parse_stat_user_indexes_light(
+                 stat_user_indexes_light_answer().without("valid").text_rows(), copy),
+             Contains("no column 'valid'"));
+  CHECK_FALSE(copy.needs_full_run);
+}
+
+TEST_CASE("a light run starts from its previous snapshot's rows: taken when nothing else holds them, else copied",
+          "[collectors]") {
+  using pghealthd::collectors::Kind;
+  auto first = pghealthd::metrics::parse(Kind::kStatUserIndexes, stat_user_indexes_answer().text_rows());
+  REQUIRE(first.snapshot);
+  std::shared_ptr<const pghealthd::metrics::Snapshot> held = first.snapshot;
+  first.snapshot.reset();
+  SECTION("a scrape still holds it: copied") {
+    auto seed = pghealthd::metrics::take_previous(Kind::kStatUserIndexes, held);
+    CHECK(seed.indexes.size() == 1);
+    CHECK(held->indexes.size() == 1);  // untouched
+  }
+  SECTION("the last reference: moved") {
+    auto seed = pghealthd::metrics::take_previous(Kind::kStatUserIndexes, std::move(held));
+    REQUIRE(seed.indexes.size() == 1);
+    const auto next = pghealthd::metrics::parse(Kind::kStatUserIndexes, stat_user_indexes_light_answer().text_rows(),
+                                                {}, std::move(seed));
+    REQUIRE(next.snapshot);
+    CHECK_FALSE(next.snapshot->needs_full_run);
+    CHECK(next.snapshot->indexes.at(0).scans == 15);
+    CHECK(next.snapshot->indexes.at(0).indexrelname == "Message_pkey");
+  }
 }
 
 // --- parse_sequences -----------------------------------------------------------------------------------
@@ -801,15 +906,15 @@ TEST_CASE("statio_user_tables process renders the table's series", "[collectors]
 
 TEST_CASE("stat_user_indexes process renders the index's series", "[collectors]") {
   auto answer = stat_user_indexes_answer();
-  auto sent_at = answer.rows[0];
-  sent_at[1] = "16401";
-  sent_at[5] = "Message_sent_at_idx";
-  sent_at[6] = "0";
-  sent_at[10] = "8192";
-  sent_at[11] = sent_at[12] = "f";
-  sent_at[17] = "3";
-  sent_at[25] = "";
-  answer.rows.push_back(sent_at);
+  answer.rows.push_back(answer.with(0, "indexrelid", "16401")
+                            .with(0, "indexrelname", "Message_sent_at_idx")
+                            .with(0, "idx_scan", "0")
+                            .with(0, "size_bytes", "8192")
+                            .with(0, "enforces_constraint", "f")
+                            .with(0, "is_unique", "f")
+                            .with(0, "columns", "3")
+                            .with(0, "constraint_name", "")
+                            .rows[0]);
   pghealthd::metrics::SeriesFilter filter;
   filter.unused_min_stats_age_seconds = 3600;  // the statistics are a day old
   const auto out = pghealthd::metrics::process(definition_named("stat_user_indexes").kind, answer.text_rows(), "t", "d", filter);
