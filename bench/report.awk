@@ -150,7 +150,7 @@ END {
   for (i = 1; i <= nn; i++) if (!has(ns[i], "pghealthd", "steady", "wall_s")) old_rows = old_rows (old_rows != "" ? ", " : "") fint(ns[i])
   print "**Method**, per N. A throwaway PostgreSQL gets N tables (`id` primary key + one secondary index each; every"
   print "10th in schema `\"Sales\"` with a quoted mixed-case name; every 4th with 100 rows, every 8th with a third"
-  print "of them deleted), autovacuum off, and its catalogs analyzed once (since 2026-12-05 18:00 UTC; as autovacuum"
+  print "of them deleted), autovacuum off, and its catalogs analyzed once (runs after 2026-12-05 13:00 UTC; as autovacuum"
   print "would have on a live server, so the planner knows pg_class's size). Then, one after another:"
   print ""
   fr = (mn != "") ? cnt[mn, "psql", "psql_floor", col["wall_s"]] : 5
