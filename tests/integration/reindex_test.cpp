@@ -235,10 +235,15 @@ TEST_CASE("a pghealthd killed in the middle of a REINDEX leaves an invalid copy 
   {
     // lock_timeout long: the rebuild waits for the reader, and is killed while it waits.
     Daemon d(config_for(pg, "60s"));
-    const auto waiting = eventually([&] {
-      return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'REINDEX INDEX CONCURRENTLY%'") == "1" &&
-             invalid_indexes(pg).find("_ccnew") != std::string::npos;
-    });
+    // (As long as the first test's wait: a collection, an estimate and a decision come first, and under a
+    // loaded CI machine that took more than 30 s once.)
+    const auto waiting = eventually(
+        [&] {
+          return pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'REINDEX INDEX CONCURRENTLY%'") ==
+                     "1" &&
+                 invalid_indexes(pg).find("_ccnew") != std::string::npos;
+        },
+        std::chrono::seconds(90));
     INFO(d.log());
     REQUIRE(waiting);
     ::kill(d.pid(), SIGKILL);
@@ -253,7 +258,7 @@ TEST_CASE("a pghealthd killed in the middle of a REINDEX leaves an invalid copy 
   REQUIRE_THAT(invalid_indexes(pg), Catch::Contains("_ccnew"));
 
   Daemon again(config_for(pg, "5s", "", "", "1000000000"));  // (nothing to rebuild: the leftover only)
-  const bool clean = eventually([&] { return invalid_indexes(pg).empty(); });
+  const bool clean = eventually([&] { return invalid_indexes(pg).empty(); }, std::chrono::seconds(90));
   INFO(again.log());
   REQUIRE(clean);
   // (The catalog shows the drop a moment before pghealthd has checked it, counted it and said so.)
