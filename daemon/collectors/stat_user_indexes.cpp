@@ -1,5 +1,6 @@
 #include "collectors/stat_user_indexes.h"
 
+#include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
@@ -96,8 +97,6 @@ std::string statement(bool full, std::string_view last_scan) {
   sql += "\nUNION ALL\nSELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,";
   if (full) sql += " NULL, '', '', '', false, false, false, '', '', NULL, '', '', '', '', '', '', '', '',";
   sql += kDatabaseRow;
-  // The full run's parser judges redundancy one table at a time (the 'd' row's NULL sorts last).
-  if (full) sql += "\nORDER BY relid";
   const std::string_view marker = "@LAST_SCAN@";
   sql.replace(sql.find(marker), marker.size(), last_scan);
   return sql;
@@ -123,17 +122,16 @@ bool parse_vector(std::string_view text, std::vector<T>& out) {
   return true;
 }
 
-// Writes the redundancy verdicts of one table's indexes into `indexes`, where they start at `first` in the
-// order of `definitions`.
-void judge_redundancy(const std::vector<model::IndexDefinition>& definitions, std::vector<model::IndexStats>& indexes,
-                      std::size_t first) {
-  const auto at = [&](const model::IndexDefinition* d) -> model::IndexStats& {
-    return indexes[first + static_cast<std::size_t>(d - definitions.data())];
+// Writes the redundancy verdicts of one table's indexes into `indexes`: definitions[k] is of indexes[at[k]].
+void judge_redundancy(const std::vector<model::IndexDefinition>& definitions, const std::vector<std::size_t>& at,
+                      std::vector<model::IndexStats>& indexes) {
+  const auto of = [&](const model::IndexDefinition* d) -> model::IndexStats& {
+    return indexes[at[static_cast<std::size_t>(d - definitions.data())]];
   };
   for (const auto& r : model::redundant_indexes(definitions)) {
-    auto& index = at(r.index);
+    auto& index = of(r.index);
     index.redundant_kind = std::string(r.kind);
-    index.covered_by = at(r.covered_by).indexrelname;
+    index.covered_by = of(r.covered_by).indexrelname;
   }
 }
 
@@ -167,7 +165,7 @@ struct CounterColumns {
 };
 
 std::string unknown_scope(int r, std::string_view kind) {
-  return "row " + std::to_string(r) + ": unknown scope '" + std::string(kind) + "'";
+  return "row " + std::to_string(r + 1) + ": unknown scope '" + std::string(kind) + "'";
 }
 
 }  // namespace
@@ -198,56 +196,73 @@ std::string parse_stat_user_indexes(const pg::Rows& rows, Data& out) {
   if (!f.error().empty()) return f.error();
   std::vector<model::IndexStats> indexes;
   indexes.reserve(static_cast<std::size_t>(rows.size()));
-  // The definitions of one table's indexes at a time (the rows come ordered by table): redundancy is judged
-  // between indexes of one table, and the definitions are let go once judged, so that a full run costs the
-  // memory of one table's, not of every index's.
-  std::vector<model::IndexDefinition> table;
-  std::size_t table_first = 0;
   std::optional<model::DatabaseStatistics> statistics;
+  struct Row {
+    std::int64_t table_relid;
+    std::size_t index;  // in `indexes`
+    int row;            // in `rows`
+  };
+  std::vector<Row> by_table;
+  by_table.reserve(static_cast<std::size_t>(rows.size()));
   for (int r = 0; r < rows.size(); ++r) {
     const std::string kind = f.text(r, c.scope);
     if (kind == "d") {
       statistics = c.read_database(f, r);
     } else if (kind == "i") {
-      model::IndexDefinition d;
-      d.indexrelid = f.integer(r, c.indexrelid).value_or(0);
-      d.table_relid = f.integer(r, relid).value_or(0);
-      if (!table.empty() && d.table_relid != table.front().table_relid) {
-        if (d.table_relid < table.front().table_relid)
-          return "row " + std::to_string(r) + ": the indexes are not ordered by their table's relid";
-        judge_redundancy(table, indexes, table_first);
-        table.clear();
-      }
-      if (table.empty()) table_first = indexes.size();
-      d.enforces_constraint = f.boolean(r, enforces);
-      d.unique = f.boolean(r, unique);
-      d.access_method = f.text(r, am);
-      d.key_columns = static_cast<int>(f.integer(r, key_columns).value_or(0));
-      if (!parse_vector(f.text(r, columns), d.columns) || !parse_vector(f.text(r, opclasses), d.opclasses) ||
-          !parse_vector(f.text(r, collations), d.collations) ||
-          !parse_vector(f.text(r, column_options), d.column_options))
-        return "row " + std::to_string(r) + ": an index definition vector is not a list of numbers";
-      d.options = f.text(r, options);
-      d.expressions = f.text(r, expressions);
-      d.predicate = f.text(r, predicate);
       model::IndexStats i;
-      static_cast<model::IndexIdentity&>(i) = d;  // the names are the index's only, not the definition's
+      i.indexrelid = f.integer(r, c.indexrelid).value_or(0);
+      i.table_relid = f.integer(r, relid).value_or(0);
       i.schemaname = f.text(r, schema);
       i.relname = f.text(r, rel);
       i.indexrelname = f.text(r, idx);
+      i.access_method = f.text(r, am);
+      i.enforces_constraint = f.boolean(r, enforces);
+      i.unique = f.boolean(r, unique);
       i.constraint_name = f.text(r, constraint);
       i.version = f.integer(r, c.version).value_or(0);
       c.read_counters(f, r, i);
       i.replica_identity = f.boolean(r, replident);
       i.parent_index = f.text(r, parent);
+      by_table.push_back({i.table_relid, indexes.size(), r});
       indexes.push_back(std::move(i));
-      table.push_back(std::move(d));
     } else {
       return unknown_scope(r, kind);
     }
     if (!f.error().empty()) return f.error();
   }
-  if (!table.empty()) judge_redundancy(table, indexes, table_first);
+  // Redundancy is judged between the indexes of one table: their definitions are read from the answer a
+  // table at a time and let go once judged, so a full run holds one table's, not every index's.
+  std::stable_sort(by_table.begin(), by_table.end(),
+                   [](const Row& a, const Row& b) { return a.table_relid < b.table_relid; });
+  std::vector<model::IndexDefinition> table;
+  std::vector<std::size_t> at;
+  for (std::size_t k = 0; k < by_table.size();) {
+    table.clear();
+    at.clear();
+    for (const auto relid_of_table = by_table[k].table_relid;
+         k < by_table.size() && by_table[k].table_relid == relid_of_table; ++k) {
+      const auto& i = indexes[by_table[k].index];
+      const int r = by_table[k].row;
+      model::IndexDefinition d;
+      d.indexrelid = i.indexrelid;
+      d.table_relid = i.table_relid;
+      d.access_method = i.access_method;
+      d.unique = i.unique;
+      d.enforces_constraint = i.enforces_constraint;
+      d.key_columns = static_cast<int>(f.integer(r, key_columns).value_or(0));
+      if (!parse_vector(f.text(r, columns), d.columns) || !parse_vector(f.text(r, opclasses), d.opclasses) ||
+          !parse_vector(f.text(r, collations), d.collations) ||
+          !parse_vector(f.text(r, column_options), d.column_options))
+        return "row " + std::to_string(r + 1) + ": an index definition vector is not a list of numbers";
+      d.options = f.text(r, options);
+      d.expressions = f.text(r, expressions);
+      d.predicate = f.text(r, predicate);
+      if (!f.error().empty()) return f.error();
+      table.push_back(std::move(d));
+      at.push_back(by_table[k].index);
+    }
+    judge_redundancy(table, at, indexes);
+  }
   out.indexes = std::move(indexes);
   out.statistics = statistics;
   return {};
