@@ -82,6 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)model::dead_tuple_ratio(t.live_tuples, t.dead_tuples);
       (void)model::autovacuum_due_ratio(t);
     }
+    // A light run over the same bytes, updating what this one read: it keeps the rows it knows or asks
+    // for a full run, and never adds any.
+    if (def.parse_light) {
+      const auto light = metrics::parse(def.kind, rows, {}, static_cast<const collectors::Data&>(snap));
+      if (!light.snapshot && light.error.empty()) broken(def.name, "light: no snapshot and no error");
+      if (light.snapshot && !light.snapshot->needs_full_run &&
+          collectors::rows_of(def.kind, *light.snapshot) != outcome.rows)
+        broken(def.name, "light: another number of rows than it knew");
+    }
   }
   return 0;
 }
