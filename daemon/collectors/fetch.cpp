@@ -3,11 +3,8 @@
 namespace pghealthd::collectors {
 
 pg::ConcatRows Fetched::rows() const {
-  views_.clear();
-  views_.reserve(results.size());
-  for (const auto& r : results) views_.emplace_back(r.get());
   std::vector<const pg::Rows*> parts;
-  for (const auto& v : views_) parts.push_back(&v);
+  for (const auto& r : results) parts.push_back(&r);
   return pg::ConcatRows(std::move(parts));
 }
 
@@ -21,12 +18,12 @@ awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chron
     std::vector<std::string> params;
     if (def.has_full_runs && !def.light_sql) params.emplace_back(full ? "true" : "false");
     if (def.page_rows > 0) params.push_back(after);
-    auto q = co_await conn.query(sql, std::move(params), timeout);
+    auto q = co_await conn.query_rows(sql, std::move(params), timeout);
     if (q.error) {
       out.error = std::move(q.error);
       co_return out;
     }
-    const pg::ResultRows page(q.result.get());
+    const pg::PackedRows& page = q.rows;
     const int n = page.size();
     if (def.page_rows > 0 && n > 0) {
       const int key = page.column("page_key");
@@ -37,7 +34,7 @@ awaitable<Fetched> fetch(pg::Connection& conn, const Definition& def, std::chron
       }
       after = std::string(*last);
     }
-    out.results.push_back(std::move(q.result));
+    out.results.push_back(std::move(q.rows));
     if (def.page_rows <= 0 || n < def.page_rows) co_return out;
   }
 }

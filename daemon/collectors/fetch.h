@@ -14,15 +14,12 @@
 namespace pghealthd::collectors {
 
 struct Fetched {
-  std::vector<pg::ResultPtr> results;  // one per page
-  std::optional<pg::Error> error;      // the server's or the connection's, when a page failed
-  std::string unusable;                // a page whose answer cannot be continued from (no page_key)
+  std::vector<pg::PackedRows> results;  // one per page
+  std::optional<pg::Error> error;       // the server's or the connection's, when a page failed
+  std::string unusable;                 // a page whose answer cannot be continued from (no page_key)
   [[nodiscard]] bool ok() const { return !error && unusable.empty(); }
-  // Every page's rows as one answer; valid while this Fetched lives.
+  // Every page's rows as one answer; valid while this Fetched lives and its results stay.
   [[nodiscard]] pg::ConcatRows rows() const;
-
- private:
-  mutable std::vector<pg::ResultRows> views_;
 };
 
 // `timeout` bounds each statement. `full`: for a collector with full runs (Definition::has_full_runs),

@@ -302,6 +302,45 @@ awaitable<std::optional<Error>> Connection::connect(ConnectParams params) {
 
 awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std::string> params,
                                           std::chrono::milliseconds timeout) {
+  co_return co_await run(sql, std::move(params), timeout, nullptr);
+}
+
+awaitable<RowsOutcome> Connection::query_rows(std::string_view sql, std::vector<std::string> params,
+                                              std::chrono::milliseconds timeout) {
+  RowsOutcome out;
+  auto q = co_await run(sql, std::move(params), timeout, &out.rows);
+  out.notices = std::move(q.notices);
+  if (q.error) {
+    out.error = std::move(q.error);
+    out.rows.clear();
+  }
+  co_return out;
+}
+
+namespace {
+
+// Copies a result's rows into `into` (the first result also gives the columns); false when they do not fit.
+bool pack(const PGresult* r, PackedRows& into, std::vector<std::optional<std::string_view>>& fields) {
+  const int columns = PQnfields(r);
+  if (!into.has_columns()) {
+    std::vector<std::string> names;
+    names.reserve(static_cast<std::size_t>(columns));
+    for (int c = 0; c < columns; ++c) names.emplace_back(PQfname(r, c));
+    into.set_columns(std::move(names));
+  }
+  fields.resize(static_cast<std::size_t>(columns));
+  const ResultRows rows(r);
+  for (int row = 0; row < rows.size(); ++row) {
+    for (int c = 0; c < columns; ++c) fields[static_cast<std::size_t>(c)] = rows.get(row, c);
+    if (!into.append(fields.data(), fields.size())) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+awaitable<QueryOutcome> Connection::run(std::string_view sql, std::vector<std::string> params,
+                                        std::chrono::milliseconds timeout, PackedRows* into) {
   QueryOutcome out;
   if (!connected()) {
     out.error = Error{Error::Kind::kConnection, {}, "not connected"};
@@ -326,6 +365,10 @@ awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std:
     close();
     co_return out;
   }
+  // Single-row mode must be asked for right after sending. Should libpq refuse it, the rows come in one
+  // result and are packed from there: the same rows, only not bounded in flight.
+  if (into) PQsetSingleRowMode(conn_);
+  std::vector<std::optional<std::string_view>> fields;
   auto deadline = Clock::now() + timeout;
   for (;;) {
     const int f = PQflush(conn_);
@@ -360,6 +403,9 @@ awaitable<QueryOutcome> Connection::query(std::string_view sql, std::vector<std:
         break;
       }
       const auto st = PQresultStatus(r.get());
+      if (into && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !failure && !pack(r.get(), *into, fields))
+        failure = Error{Error::Kind::kServer, {}, "a row of the server's answer is too large to keep"};
+      if (st == PGRES_SINGLE_TUPLE) continue;
       if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) {
         if (!failure) last = std::move(r);
       } else if (!failure) {

@@ -57,6 +57,13 @@ struct QueryOutcome {
   std::vector<Notice> notices;
 };
 
+// query_rows' outcome: the rows (none when there is an error) instead of a PGresult.
+struct RowsOutcome {
+  PackedRows rows;
+  std::optional<Error> error;
+  std::vector<Notice> notices;
+};
+
 struct ConnectParams {
   std::string conninfo;               // user's conninfo or URI
   std::optional<std::string> dbname;  // replaces conninfo's dbname
@@ -83,6 +90,12 @@ class Connection {
   [[nodiscard]] awaitable<QueryOutcome> query(std::string_view sql, std::vector<std::string> params,
                                               std::chrono::milliseconds timeout);
 
+  // query() for a statement that returns rows, copying them as they arrive (libpq's single-row mode) into
+  // PackedRows, so that a large answer never sits whole in a PGresult. Deadlines, cancellation and errors
+  // as query().
+  [[nodiscard]] awaitable<RowsOutcome> query_rows(std::string_view sql, std::vector<std::string> params,
+                                                  std::chrono::milliseconds timeout);
+
   [[nodiscard]] bool connected() const;
   [[nodiscard]] int backend_pid() const;
   // The server's version as PQserverVersion gives it (150004 for 15.4); 0 when not connected.
@@ -108,6 +121,9 @@ class Connection {
  private:
   struct Wait;
   enum class WaitResult { kReady, kTimeout, kClosed, kError };
+  // query() and query_rows(): with `into`, rows go there as they arrive and out.result is the final, empty one.
+  awaitable<QueryOutcome> run(std::string_view sql, std::vector<std::string> params,
+                              std::chrono::milliseconds timeout, PackedRows* into);
   awaitable<WaitResult> wait_socket(bool for_write, Clock::time_point deadline);
   void finish_off_loop();
   static void on_notice(void* self, const PGresult* res);

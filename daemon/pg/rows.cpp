@@ -1,6 +1,9 @@
 #include "pg/rows.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <limits>
 #include <utility>
 
 namespace pghealthd::pg {
@@ -16,6 +19,67 @@ std::optional<std::string_view> TextRows::get(int row, int col) const {
   if (col < 0 || static_cast<std::size_t>(col) >= r.size() || !r[static_cast<std::size_t>(col)])
     return std::nullopt;
   return std::string_view(*r[static_cast<std::size_t>(col)]);
+}
+
+namespace {
+constexpr std::uint32_t kNullFlag = 0x8000'0000U;
+}  // namespace
+
+bool PackedRows::append(const std::optional<std::string_view>* fields, std::size_t count) {
+  if (count != columns_.size()) return false;
+  std::size_t text = 0;
+  for (std::size_t i = 0; i < count; ++i)
+    if (fields[i]) text += fields[i]->size();
+  if (text >= kNullFlag) return false;
+  const std::size_t bytes = count * sizeof(std::uint32_t) + text;
+  if (chunks_.empty() || capacity_ - used_ < bytes) {
+    if (chunks_.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
+    capacity_ = std::max(kChunk, bytes);
+    chunks_.push_back(std::make_unique_for_overwrite<char[]>(capacity_));
+    used_ = 0;
+  }
+  char* base = chunks_.back().get() + used_;
+  char* data = base + count * sizeof(std::uint32_t);
+  std::uint32_t end = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t mark = end | kNullFlag;
+    if (fields[i]) {
+      if (!fields[i]->empty()) std::memcpy(data + end, fields[i]->data(), fields[i]->size());
+      end += static_cast<std::uint32_t>(fields[i]->size());
+      mark = end;
+    }
+    std::memcpy(base + i * sizeof(std::uint32_t), &mark, sizeof mark);
+  }
+  rows_.push_back(Place{static_cast<std::uint32_t>(chunks_.size() - 1), static_cast<std::uint32_t>(used_)});
+  used_ += bytes;
+  return true;
+}
+
+void PackedRows::clear() {
+  std::vector<std::unique_ptr<char[]>>().swap(chunks_);
+  std::vector<Place>().swap(rows_);
+  used_ = capacity_ = 0;
+}
+
+int PackedRows::column(std::string_view name) const {
+  for (std::size_t i = 0; i < columns_.size(); ++i)
+    if (columns_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::optional<std::string_view> PackedRows::get(int row, int col) const {
+  const auto& place = rows_.at(static_cast<std::size_t>(row));
+  if (col < 0 || static_cast<std::size_t>(col) >= columns_.size()) return std::nullopt;
+  const char* base = chunks_[place.chunk].get() + place.offset;
+  const auto mark_of = [base](std::size_t i) {
+    std::uint32_t m = 0;
+    std::memcpy(&m, base + i * sizeof m, sizeof m);
+    return m;
+  };
+  const std::uint32_t mark = mark_of(static_cast<std::size_t>(col));
+  if (mark & kNullFlag) return std::nullopt;
+  const std::uint32_t start = col == 0 ? 0 : mark_of(static_cast<std::size_t>(col) - 1) & ~kNullFlag;
+  return std::string_view(base + columns_.size() * sizeof(std::uint32_t) + start, mark - start);
 }
 
 ConcatRows::ConcatRows(std::vector<const Rows*> parts) : parts_(std::move(parts)) {
