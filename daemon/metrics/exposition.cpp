@@ -43,8 +43,9 @@ class Row {
   // The whole "{...} " label block, for a per-database sample (append_sample).
   [[nodiscard]] std::string block() const { return labels_ + "} "; }
 
-  template <typename V>
-  void add(FragmentsWriter& w, Family family, const std::optional<V>& value, std::string_view extra_key = {},
+  // `value`: a std::optional or a model::Nullable.
+  template <typename Maybe>
+  void add(FragmentsWriter& w, Family family, const Maybe& value, std::string_view extra_key = {},
            std::string_view extra_value = {}) const {
     if (!value) return;  // NULL in the view: the series is absent
     std::string& out = w.sample(family);
@@ -68,8 +69,8 @@ class Row {
 
 // Appends one sample of a per-database series, a row of its own: the family's name, `labels` (a whole
 // "{...} " block, values already escaped), the value. Absent values add nothing.
-template <typename V>
-void append_sample(FragmentsWriter& w, Family family, std::string_view labels, const std::optional<V>& value) {
+template <typename Maybe>  // a std::optional or a model::Nullable
+void append_sample(FragmentsWriter& w, Family family, std::string_view labels, const Maybe& value) {
   if (!value) return;
   std::string& out = w.sample(family, true);
   out += info(family).name;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/indexes.h"
+#include "model/nullable.h"
 
 namespace pghealthd::model {
 
@@ -19,8 +20,10 @@ struct DbKey {
   auto operator<=>(const DbKey&) const = default;
 };
 
-using Count = std::optional<std::int64_t>;
-using Seconds = std::optional<double>;  // a Unix timestamp in seconds
+// NULL-able values in 8 bytes (model/nullable.h): the rows below hold many of them per table and index.
+using Count = Nullable<std::int64_t>;
+using Seconds = Nullable<double>;  // a Unix timestamp in seconds
+using Number = Nullable<double>;   // any other number; never NaN
 
 // Autovacuum's three triggers for one table (dead rows, inserted rows, modified rows for ANALYZE): the
 // server settings, overridden by the table's reloptions, as relation_needs_vacanalyze() reads them.
@@ -44,7 +47,7 @@ struct TableStats {
   std::int64_t relid = 0;
   char relkind = 'r';  // r table, p partitioned parent, m materialized view, t TOAST
   bool temporary = false;  // relpersistence 't': a session's temporary table (schema pg_temp_N)
-  std::optional<std::int64_t> parent_relid;  // the partitioned parent of a partition
+  Count parent_relid;  // the partitioned parent of a partition
   std::string schemaname;
   std::string relname;
   Count live_tuples;         // n_live_tup
@@ -63,22 +66,22 @@ struct TableStats {
   Count autoanalyze_count;
   // Columns of newer servers; NULL (absent) on older ones, which do not have them.
   Seconds last_seq_scan;                     // last_seq_scan (16+)
-  std::optional<double> vacuum_time_ms;      // total_vacuum_time (18+), milliseconds
-  std::optional<double> autovacuum_time_ms;  // total_autovacuum_time (18+)
-  std::optional<double> analyze_time_ms;     // total_analyze_time (18+)
-  std::optional<double> autoanalyze_time_ms; // total_autoanalyze_time (18+)
+  Number vacuum_time_ms;      // total_vacuum_time (18+), milliseconds
+  Number autovacuum_time_ms;  // total_autovacuum_time (18+)
+  Number analyze_time_ms;     // total_analyze_time (18+)
+  Number autoanalyze_time_ms; // total_autoanalyze_time (18+)
   Count size_bytes;  // (heap + TOAST) relpages * block_size
   Count heap_bytes;   // relpages * block_size
   // The TOAST table's relpages * block_size (0 without one): read on some runs only and carried over on
   // the others (metrics::parse), as only the TOAST table's vacuums and analyzes change it.
   Count toast_bytes;
-  std::optional<double> reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
+  Number reltuples;  // pg_class.reltuples; -1 (never vacuumed or analyzed) stays -1
   Count ins_since_vacuum;            // n_ins_since_vacuum (13+)
   // The highest dead-row ratio pghealthd saw since the table's last autovacuum (Churn::current_peak),
   // set from the history the stat_user_tables snapshots carry; absent before pghealthd saw it twice.
-  std::optional<double> dead_ratio_peak;
-  std::optional<double> relpages;      // pg_class.relpages
-  std::optional<double> relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
+  Number dead_ratio_peak;
+  Number relpages;      // pg_class.relpages
+  Number relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
   AutovacuumSettings autovacuum;
   std::string reloptions;  // pg_class.reloptions as text, "" when none (advice's undo restores a DBA's own)
 };
