@@ -22,33 +22,46 @@ std::optional<std::string_view> TextRows::get(int row, int col) const {
 }
 
 namespace {
-constexpr std::uint32_t kNullFlag = 0x8000'0000U;
+// A field is its length and then its text: one byte for a length up to kLongestShort, else kLong and four
+// bytes of length; kNull alone for NULL. Most fields of the statistics views are short numbers or names.
+constexpr unsigned char kLongestShort = 253, kNull = 254, kLong = 255;
 }  // namespace
 
 bool PackedRows::append(const std::optional<std::string_view>* fields, std::size_t count) {
   if (count != columns_.size()) return false;
-  std::size_t text = 0;
-  for (std::size_t i = 0; i < count; ++i)
-    if (fields[i]) text += fields[i]->size();
-  if (text >= kNullFlag) return false;
-  const std::size_t bytes = count * sizeof(std::uint32_t) + text;
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!fields[i]) {
+      ++bytes;
+      continue;
+    }
+    const std::size_t n = fields[i]->size();
+    if (n > std::numeric_limits<std::uint32_t>::max()) return false;
+    bytes += (n <= kLongestShort ? 1 : 1 + sizeof(std::uint32_t)) + n;
+  }
+  if (bytes > std::numeric_limits<std::uint32_t>::max()) return false;
   if (chunks_.empty() || capacity_ - used_ < bytes) {
     if (chunks_.size() >= std::numeric_limits<std::uint32_t>::max()) return false;
     capacity_ = std::max(kChunk, bytes);
     chunks_.push_back(std::make_unique_for_overwrite<char[]>(capacity_));
     used_ = 0;
   }
-  char* base = chunks_.back().get() + used_;
-  char* data = base + count * sizeof(std::uint32_t);
-  std::uint32_t end = 0;
+  char* out = chunks_.back().get() + used_;
   for (std::size_t i = 0; i < count; ++i) {
-    std::uint32_t mark = end | kNullFlag;
-    if (fields[i]) {
-      if (!fields[i]->empty()) std::memcpy(data + end, fields[i]->data(), fields[i]->size());
-      end += static_cast<std::uint32_t>(fields[i]->size());
-      mark = end;
+    if (!fields[i]) {
+      *out++ = static_cast<char>(kNull);
+      continue;
     }
-    std::memcpy(base + i * sizeof(std::uint32_t), &mark, sizeof mark);
+    const auto n = static_cast<std::uint32_t>(fields[i]->size());
+    if (n <= kLongestShort) {
+      *out++ = static_cast<char>(n);
+    } else {
+      *out++ = static_cast<char>(kLong);
+      std::memcpy(out, &n, sizeof n);
+      out += sizeof n;
+    }
+    if (n > 0) std::memcpy(out, fields[i]->data(), n);
+    out += n;
   }
   rows_.push_back(Place{static_cast<std::uint32_t>(chunks_.size() - 1), static_cast<std::uint32_t>(used_)});
   used_ += bytes;
@@ -70,16 +83,24 @@ int PackedRows::column(std::string_view name) const {
 std::optional<std::string_view> PackedRows::get(int row, int col) const {
   const auto& place = rows_.at(static_cast<std::size_t>(row));
   if (col < 0 || static_cast<std::size_t>(col) >= columns_.size()) return std::nullopt;
-  const char* base = chunks_[place.chunk].get() + place.offset;
-  const auto mark_of = [base](std::size_t i) {
-    std::uint32_t m = 0;
-    std::memcpy(&m, base + i * sizeof m, sizeof m);
-    return m;
-  };
-  const std::uint32_t mark = mark_of(static_cast<std::size_t>(col));
-  if (mark & kNullFlag) return std::nullopt;
-  const std::uint32_t start = col == 0 ? 0 : mark_of(static_cast<std::size_t>(col) - 1) & ~kNullFlag;
-  return std::string_view(base + columns_.size() * sizeof(std::uint32_t) + start, mark - start);
+  // Walks the row's fields up to `col`: a few dozen at most, each a byte or five to skip.
+  const char* at = chunks_[place.chunk].get() + place.offset;
+  for (int i = 0;; ++i) {
+    const auto mark = static_cast<unsigned char>(*at++);
+    std::uint32_t n = 0;
+    if (mark == kNull) {
+      if (i == col) return std::nullopt;
+      continue;
+    }
+    if (mark == kLong) {
+      std::memcpy(&n, at, sizeof n);
+      at += sizeof n;
+    } else {
+      n = mark;
+    }
+    if (i == col) return std::string_view(at, n);
+    at += n;
+  }
 }
 
 ConcatRows::ConcatRows(std::vector<const Rows*> parts) : parts_(std::move(parts)) {

@@ -35,9 +35,10 @@ class TextRows final : public Rows {
 };
 
 // Rows copied out of libpq's results as they arrive (Connection::query_rows, single-row mode), packed: each
-// row's field ends (4 bytes a field, NULL a flag bit) and then its text, rows side by side in chunks of 64 KiB.
-// A PGresult holding the whole answer would cost 16 bytes a field (NULLs too), a terminating NUL per value
-// and a block per few rows: at 10,000 tables the answers in flight were the largest part of the peak memory.
+// field its length (one byte, five when longer than 253 bytes; NULL one byte) and its text, rows side by side
+// in chunks of 64 KiB. A PGresult holding the whole answer would cost 16 bytes a field (NULLs too), a
+// terminating NUL per value and a block per few rows: at 10,000 tables the answers in flight were the largest
+// part of the peak memory. Reading a field walks its row's fields before it.
 class PackedRows final : public Rows {
  public:
   PackedRows() = default;
@@ -48,7 +49,7 @@ class PackedRows final : public Rows {
   void set_columns(std::vector<std::string> names) { columns_ = std::move(names); }
   [[nodiscard]] bool has_columns() const { return !columns_.empty(); }
   // Appends one row: a field for each column (nullopt for NULL). False, leaving the rows as they were, when
-  // the row has another count of fields or more than 2 GiB of text.
+  // the row has another count of fields or 4 GiB or more of text.
   bool append(const std::optional<std::string_view>* fields, std::size_t count);
   void clear();
 

@@ -49,6 +49,22 @@ TEST_CASE("PackedRows: many rows and a row larger than a chunk keep their text",
   CHECK(rows.get(7'001, 1) == Field("n"));
 }
 
+TEST_CASE("PackedRows: lengths around the one-byte limit read back whole", "[rows]") {
+  PackedRows rows;
+  rows.set_columns({"a", "b", "c", "d"});
+  const std::string s253(253, 'a'), s254(254, 'b'), s255(255, 'c'), s256(256, 'd');
+  REQUIRE(append(rows, {s253, s254, s255, s256}));
+  REQUIRE(append(rows, {std::nullopt, s256, std::nullopt, ""}));
+  CHECK(rows.get(0, 0) == Field(s253));
+  CHECK(rows.get(0, 1) == Field(s254));
+  CHECK(rows.get(0, 2) == Field(s255));
+  CHECK(rows.get(0, 3) == Field(s256));
+  CHECK(rows.get(1, 0) == std::nullopt);
+  CHECK(rows.get(1, 1) == Field(s256));
+  CHECK(rows.get(1, 2) == std::nullopt);
+  CHECK(rows.get(1, 3) == Field(""));
+}
+
 TEST_CASE("PackedRows: a row with another count of fields is refused and changes nothing", "[rows]") {
   PackedRows rows;
   rows.set_columns({"a", "b"});
