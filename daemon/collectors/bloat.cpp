@@ -132,7 +132,7 @@ std::string parse_bloat(const pg::Rows& rows, Data& out) {
     b.schemaname = f.text(r, schema);
     b.relname = f.text(r, rel);
     b.indexrelname = f.text(r, index);
-    auto& s = b.shape;
+    model::RelationShape s;
     s.relpages = f.number(r, pages).value_or(0);
     s.reltuples = f.number(r, tuples).value_or(-1);
     s.fillfactor = static_cast<int>(f.integer(r, ff).value_or(b.index ? 90 : 100));
@@ -144,9 +144,7 @@ std::string parse_bloat(const pg::Rows& rows, Data& out) {
     s.columns = std::move(*parsed);
     if (!f.error().empty()) return f.error();
     b.estimate = b.index ? model::estimate_btree_bloat(s) : model::estimate_table_bloat(s);
-    // The columns served the estimate only: the snapshot keeps the relation's size and fill factor, not a
-    // vector of widths per relation for an hour (a few MB at 10,000 tables: issue 18's memory target).
-    std::vector<std::optional<model::ColumnWidth>>().swap(s.columns);
+    b.shape = model::KeptShape{s.relpages, s.block_size, s.fillfactor};
     all.push_back(std::move(b));
   }
   out.bloat = std::move(all);
