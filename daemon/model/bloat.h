@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,6 +93,32 @@ struct ExactBloat {
   double measured_unix = 0;  // when it was read (seconds since the epoch)
 };
 
+// An optional value held on the heap: 8 bytes where none is set, for a value most rows lack (an exact reading
+// of a few relations out of 30,000), with std::optional's interface as the code uses it. Copies copy the value.
+template <typename T>
+class Boxed {
+ public:
+  Boxed() = default;
+  Boxed(const T& v) : p_(std::make_unique<T>(v)) {}  // NOLINT: as std::optional, implicit
+  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  Boxed(Boxed&&) noexcept = default;
+  Boxed& operator=(const Boxed& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  Boxed& operator=(Boxed&&) noexcept = default;
+  ~Boxed() = default;
+
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
+  const T& operator*() const noexcept { return *p_; }
+  const T* operator->() const noexcept { return p_.get(); }
+  void reset() noexcept { p_.reset(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 // Whether a database can give exact readings: extension pgstattuple is there and the role may call its
 // functions (they are granted to pg_stat_scan_tables, which pg_monitor includes).
 enum class ExactAvailability { kAvailable, kMissing, kNotPermitted };
@@ -109,7 +136,7 @@ struct RelationBloat {
   std::string indexrelname;  // an index's name; empty for a table
   KeptShape shape;
   BloatEstimate estimate;
-  std::optional<ExactBloat> exact;  // the latest exact reading, when there is one
+  Boxed<ExactBloat> exact;  // the latest exact reading, when there is one
 };
 
 [[nodiscard]] BloatEstimate estimate_table_bloat(const RelationShape& table, const BloatSettings& s = {});

@@ -400,3 +400,20 @@ TEST_CASE("no number for a btree index whose keys repeat: deduplication keeps on
   table.columns = {ColumnWidth{4, 0, 4, 'i', 10}, ColumnWidth{33, 0, -1, 'i', 10}};
   CHECK_FALSE(estimate_table_bloat(table).unestimated);
 }
+
+TEST_CASE("a relation's exact reading is copied with it and reset alone", "[bloat][exact]") {
+  using pghealthd::model::ExactBloat;
+  using pghealthd::model::RelationBloat;
+  RelationBloat read;
+  CHECK_FALSE(read.exact);
+  read.exact = ExactBloat{0.25, 4096, 1000};
+  RelationBloat copy = read;
+  read.exact.reset();
+  CHECK_FALSE(read.exact);
+  REQUIRE(copy.exact);
+  CHECK(copy.exact->ratio == 0.25);
+  CHECK((*copy.exact).measured_unix == 1000);
+  read = copy;
+  REQUIRE(read.exact);
+  CHECK(read.exact->wasted_bytes == 4096);
+}
