@@ -47,6 +47,7 @@ struct TableStats {
   std::int64_t relid = 0;
   char relkind = 'r';  // r table, p partitioned parent, m materialized view, t TOAST
   bool temporary = false;  // relpersistence 't': a session's temporary table (schema pg_temp_N)
+  bool has_indexes = false;  // pg_class.relhasindex (beside the other flags: no padding of its own)
   Count parent_relid;  // the partitioned parent of a partition
   std::string schemaname;
   std::string relname;
@@ -55,7 +56,6 @@ struct TableStats {
   Count mod_since_analyze;   // n_mod_since_analyze
   Count seq_scans;           // seq_scan
   Count index_scans;         // idx_scan (NULL for a table without indexes): collectors::attach_index_scans
-  bool has_indexes = false;  // pg_class.relhasindex
   Seconds last_vacuum;       // last_vacuum
   Seconds last_autovacuum;   // last_autovacuum
   Seconds last_analyze;      // last_analyze
