@@ -69,6 +69,7 @@ bool PackedRows::append(const std::optional<std::string_view>* fields, std::size
 }
 
 void PackedRows::clear() {
+  marked_row_ = -1;
   std::vector<std::unique_ptr<char[]>>().swap(chunks_);
   std::vector<Place>().swap(rows_);
   used_ = capacity_ = 0;
@@ -81,26 +82,35 @@ int PackedRows::column(std::string_view name) const {
 }
 
 std::optional<std::string_view> PackedRows::get(int row, int col) const {
-  const auto& place = rows_.at(static_cast<std::size_t>(row));
   if (col < 0 || static_cast<std::size_t>(col) >= columns_.size()) return std::nullopt;
-  // Walks the row's fields up to `col`: a few dozen at most, each a byte or five to skip.
-  const char* at = chunks_[place.chunk].get() + place.offset;
-  for (int i = 0;; ++i) {
-    const auto mark = static_cast<unsigned char>(*at++);
-    std::uint32_t n = 0;
-    if (mark == kNull) {
-      if (i == col) return std::nullopt;
-      continue;
+  // A parser reads a row's fields one after another, in any order: the row's field marks are found once
+  // (a walk of a few dozen, each a byte or five to skip) and kept until another row is read.
+  if (row != marked_row_) {
+    const auto& place = rows_.at(static_cast<std::size_t>(row));
+    marks_.resize(columns_.size());
+    const char* at = chunks_[place.chunk].get() + place.offset;
+    for (auto& m : marks_) {
+      m = at;
+      const auto mark = static_cast<unsigned char>(*at++);
+      if (mark == kNull) continue;
+      std::uint32_t n = mark;
+      if (mark == kLong) {
+        std::memcpy(&n, at, sizeof n);
+        at += sizeof n;
+      }
+      at += n;
     }
-    if (mark == kLong) {
-      std::memcpy(&n, at, sizeof n);
-      at += sizeof n;
-    } else {
-      n = mark;
-    }
-    if (i == col) return std::string_view(at, n);
-    at += n;
+    marked_row_ = row;
   }
+  const char* at = marks_[static_cast<std::size_t>(col)];
+  const auto mark = static_cast<unsigned char>(*at++);
+  if (mark == kNull) return std::nullopt;
+  std::uint32_t n = mark;
+  if (mark == kLong) {
+    std::memcpy(&n, at, sizeof n);
+    at += sizeof n;
+  }
+  return std::string_view(at, n);
 }
 
 ConcatRows::ConcatRows(std::vector<const Rows*> parts) : parts_(std::move(parts)) {

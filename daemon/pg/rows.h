@@ -68,6 +68,9 @@ class PackedRows final : public Rows {
   std::size_t used_ = 0;      // bytes taken in the last chunk
   std::size_t capacity_ = 0;  // the last chunk's size (a row larger than kChunk gets a chunk of its own size)
   std::vector<Place> rows_;
+  // Where each field of row marked_row_ starts (get()): a cache, so one reader at a time.
+  mutable int marked_row_ = -1;
+  mutable std::vector<const char*> marks_;
 };
 
 // Several answers with the same columns seen as one (the pages of a paged collector, in order).

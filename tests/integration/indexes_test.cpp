@@ -121,10 +121,10 @@ TEST_CASE("between full runs, index series follow scans and DDL: a dropped, a re
   // A drop and a schema renamed.
   pg.exec("DROP INDEX zoo_a;\n"
           "ALTER SCHEMA shop RENAME TO store;\n");
-  const auto s = d.wait_for([&](const Scrape& s) {
-    return s.all("pghealthd_index_valid", {{"indexrelname", "zoo_a"}}).empty() &&
-           !s.all("pghealthd_index_valid", {{"indexrelname", "zoo_b_renamed"}}).empty() &&
-           !s.all("pghealthd_index_valid", {{"schemaname", "store"}, {"indexrelname", "orders_v"}}).empty();
+  const auto s = d.wait_for([&](const Scrape& now) {
+    return now.all("pghealthd_index_valid", {{"indexrelname", "zoo_a"}}).empty() &&
+           !now.all("pghealthd_index_valid", {{"indexrelname", "zoo_b_renamed"}}).empty() &&
+           !now.all("pghealthd_index_valid", {{"schemaname", "store"}, {"indexrelname", "orders_v"}}).empty();
   });
   REQUIRE(s);
   CHECK(redundant(*s, "zoo_a_again").empty());  // its twin is gone: no longer a duplicate
