@@ -1,5 +1,6 @@
 #include "collectors/stat_user_tables.h"
 
+#include <limits>
 #include <unordered_map>
 
 namespace pghealthd::collectors {
@@ -215,7 +216,13 @@ void attach_index_scans(std::vector<model::TableStats>& tables, const std::vecto
   }
   std::unordered_map<std::int64_t, std::int64_t> sums;
   sums.reserve(indexes->size());
-  for (const auto& i : *indexes) sums[i.table_relid] += i.scans.value_or(0);
+  // No real sum leaves a bigint's range (the server's own is one); one of a broken answer's stops at its end.
+  for (const auto& i : *indexes) {
+    auto& sum = sums[i.table_relid];
+    const std::int64_t scans = i.scans.value_or(0);
+    if (__builtin_add_overflow(sum, scans, &sum))
+      sum = scans > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min() + 1;
+  }
   for (auto& t : tables) {
     // As the view: NULL without indexes, else the sum of their scans (0 for a partitioned parent's, whose
     // indexes have no storage and no statistics of their own).

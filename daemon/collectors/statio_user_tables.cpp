@@ -58,8 +58,10 @@ pg::Parsed<model::TableIo> parse_statio_user_tables(const pg::Rows& rows) {
     }
     if (kind != "i") return {{}, "row " + std::to_string(r + 1) + ": unknown scope '" + kind + "'"};
     auto& sum = indexes[f.integer(r, relid).value_or(0)];
-    sum.read += f.integer(r, read).value_or(0);
-    sum.hit += f.integer(r, hit).value_or(0);
+    // The server's counters are bigints: no real sum leaves their range, but a broken answer's may.
+    if (__builtin_add_overflow(sum.read, f.integer(r, read).value_or(0), &sum.read) ||
+        __builtin_add_overflow(sum.hit, f.integer(r, hit).value_or(0), &sum.hit))
+      return {{}, "row " + std::to_string(r + 1) + ": a table's index blocks add up past a bigint"};
     if (!f.error().empty()) return {{}, f.error()};
   }
   auto sums = [&](std::optional<std::int64_t> relation, model::Count& blks_read, model::Count& blks_hit) {

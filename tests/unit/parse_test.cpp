@@ -301,6 +301,11 @@ TEST_CASE("stat_user_tables: idx_scan is the sum of the table's indexes' scans, 
     CHECK(parsed.rows[1].index_scans == 0);
     CHECK_FALSE(parsed.rows[2].index_scans.has_value());
   }
+  SECTION("a broken answer's sum past a bigint stops at its end, without overflowing") {
+    const std::vector<pghealthd::model::IndexStats> indexes{index(16390, 132), index(16390, INT64_MAX)};
+    pghealthd::collectors::attach_index_scans(parsed.rows, &indexes);
+    CHECK(parsed.rows[0].index_scans == INT64_MAX);
+  }
 }
 
 TEST_CASE("stat_user_tables: the server's settings come from their own row, and without it nothing is used", "[parse]") {
@@ -455,6 +460,15 @@ TEST_CASE("statio_user_tables: an index row of an unknown scope is refused", "[p
       pghealthd::collectors::parse_statio_user_tables(statio_user_tables_answer().with(1, "scope", "x").text_rows());
   CHECK_FALSE(parsed.ok());
   CHECK_THAT(parsed.error, Contains("unknown scope 'x'"));
+}
+
+TEST_CASE("statio_user_tables: index blocks that add up past a bigint are an error, not an overflow", "[parse]") {
+  // (Found by fuzz_rows: 132 + 9223372036854775807.)
+  const auto parsed = pghealthd::collectors::parse_statio_user_tables(
+      statio_user_tables_answer().with(2, "blks_hit", "9223372036854775807").text_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("row 3: a table's index blocks add up past a bigint"));
+  CHECK(parsed.rows.empty());
 }
 
 TEST_CASE("statio_user_tables: a missing column is named and no rows are returned", "[parse]") {
