@@ -197,7 +197,12 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.autoanalyze_count = f.integer(r, aac);
     t.heap_bytes = f.integer(r, heap);
     t.toast_bytes = f.integer(r, toast);
-    if (t.heap_bytes && t.toast_bytes) t.size_bytes = *t.heap_bytes + *t.toast_bytes;
+    if (t.heap_bytes && t.toast_bytes) {
+      std::int64_t both = 0;
+      if (__builtin_add_overflow(*t.heap_bytes, *t.toast_bytes, &both))
+        return {{}, "row " + std::to_string(r + 1) + ": heap and TOAST bytes add up past a bigint"};
+      t.size_bytes = both;
+    }
     t.last_seq_scan = f.number(r, last_scan);
     t.vacuum_time_ms = f.number(r, vac_ms);
     t.autovacuum_time_ms = f.number(r, autovac_ms);

@@ -43,7 +43,9 @@ void carry_toast(const History& history, collectors::Data& now) {
     if (t.toast_bytes || !t.heap_bytes) continue;
     if (const auto old = history.toast_bytes.find(t.relid); old != history.toast_bytes.end()) {
       t.toast_bytes = old->second;
-      t.size_bytes = *t.heap_bytes + old->second;
+      std::int64_t both = 0;
+      // (Both were read from the server, and summed there before: no real pair leaves a bigint's range.)
+      if (!__builtin_add_overflow(*t.heap_bytes, old->second, &both)) t.size_bytes = both;
     } else {
       t.size_bytes = t.heap_bytes;
       now.toast_unknown = true;

@@ -462,6 +462,16 @@ TEST_CASE("statio_user_tables: an index row of an unknown scope is refused", "[p
   CHECK_THAT(parsed.error, Contains("unknown scope 'x'"));
 }
 
+TEST_CASE("stat_user_tables: heap and TOAST bytes that add up past a bigint are an error, not an overflow",
+          "[parse]") {
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(stat_user_tables_answer()
+                                                                        .with(0, "heap_bytes", "9223372036854775807")
+                                                                        .with(0, "toast_bytes", "8192")
+                                                                        .table_rows());
+  CHECK_FALSE(parsed.ok());
+  CHECK_THAT(parsed.error, Contains("heap and TOAST bytes add up past a bigint"));
+}
+
 TEST_CASE("statio_user_tables: index blocks that add up past a bigint are an error, not an overflow", "[parse]") {
   // (Found by fuzz_rows: 132 + 9223372036854775807.)
   const auto parsed = pghealthd::collectors::parse_statio_user_tables(
