@@ -486,10 +486,11 @@ awaitable<metrics::Outcome> DatabaseWatch::build(collectors::Kind kind, collecto
         carried->expected_bytes[i] = previous->series.lines[i].size();
       carried->history = metrics::History::of(*previous);
     }
-  // The previous snapshot goes before the new one is built, not after: at 10,000 tables its typed rows are
-  // several MB (7 MB for stat_user_indexes), and building runs on the loop, so no scrape can fall in between (a scrape still being
-  // written keeps its own reference). Except before an exact bloat pass, which takes up to
-  // bloat.exact_budget: /metrics keeps the previous bloat series until the new ones are ready.
+    // The previous snapshot goes before the new one is built, not after: at 10,000 tables its typed rows
+    // are several MB (7 MB for stat_user_indexes), and building runs on the loop, so no scrape can fall in
+    // between (a scrape still being written keeps its own reference). Except before an exact bloat pass,
+    // which takes up to bloat.exact_budget: /metrics keeps the previous bloat series until the new ones are
+    // ready.
     if (!exact) ctx_.store.withdraw(key_, kind);
     if (!full && collectors::definition(kind).light_sql) light = metrics::take_previous(kind, std::move(previous));
   }

@@ -105,6 +105,14 @@ std::string statement(bool full, std::string_view last_scan) {
 constexpr std::string_view kLastScanBefore16 = "NULL::float8 AS last_idx_scan,";
 constexpr std::string_view kLastScanSince16 = "date_part('epoch', pg_stat_get_lastscan(i.oid)) AS last_idx_scan,";
 
+// The light or full statement for a server of this version (last_idx_scan is 16+), each built once.
+std::string_view statement_for(bool full, int server_version) {
+  static const std::string all[2][2] = {
+      {statement(false, kLastScanBefore16), statement(false, kLastScanSince16)},
+      {statement(true, kLastScanBefore16), statement(true, kLastScanSince16)}};
+  return all[full ? 1 : 0][server_version >= 160000 ? 1 : 0];
+}
+
 // "1 2 0" (int2vector, oidvector as text) -> {1, 2, 0}; false on anything else.
 template <typename T>
 bool parse_vector(std::string_view text, std::vector<T>& out) {
@@ -170,17 +178,9 @@ std::string unknown_scope(int r, std::string_view kind) {
 
 }  // namespace
 
-std::string_view stat_user_indexes_sql(int server_version) {
-  static const std::string before16 = statement(true, kLastScanBefore16),
-                           since16 = statement(true, kLastScanSince16);
-  return server_version >= 160000 ? since16 : before16;
-}
+std::string_view stat_user_indexes_sql(int server_version) { return statement_for(true, server_version); }
 
-std::string_view stat_user_indexes_light_sql(int server_version) {
-  static const std::string before16 = statement(false, kLastScanBefore16),
-                           since16 = statement(false, kLastScanSince16);
-  return server_version >= 160000 ? since16 : before16;
-}
+std::string_view stat_user_indexes_light_sql(int server_version) { return statement_for(false, server_version); }
 
 std::string parse_stat_user_indexes(const pg::Rows& rows, Data& out) {
   pg::FieldReader f(rows);

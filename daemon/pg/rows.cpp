@@ -81,6 +81,24 @@ int PackedRows::column(std::string_view name) const {
   return -1;
 }
 
+namespace {
+
+// The field that starts at `at` (see kLongestShort); `at` moves past it.
+std::optional<std::string_view> read_field(const char*& at) {
+  const auto mark = static_cast<unsigned char>(*at++);
+  if (mark == kNull) return std::nullopt;
+  std::uint32_t n = mark;
+  if (mark == kLong) {
+    std::memcpy(&n, at, sizeof n);
+    at += sizeof n;
+  }
+  const std::string_view text(at, n);
+  at += n;
+  return text;
+}
+
+}  // namespace
+
 std::optional<std::string_view> PackedRows::get(int row, int col) const {
   if (col < 0 || static_cast<std::size_t>(col) >= columns_.size()) return std::nullopt;
   // A parser reads a row's fields one after another, in any order: the row's field marks are found once
@@ -91,26 +109,12 @@ std::optional<std::string_view> PackedRows::get(int row, int col) const {
     const char* at = chunks_[place.chunk].get() + place.offset;
     for (auto& m : marks_) {
       m = at;
-      const auto mark = static_cast<unsigned char>(*at++);
-      if (mark == kNull) continue;
-      std::uint32_t n = mark;
-      if (mark == kLong) {
-        std::memcpy(&n, at, sizeof n);
-        at += sizeof n;
-      }
-      at += n;
+      (void)read_field(at);
     }
     marked_row_ = row;
   }
   const char* at = marks_[static_cast<std::size_t>(col)];
-  const auto mark = static_cast<unsigned char>(*at++);
-  if (mark == kNull) return std::nullopt;
-  std::uint32_t n = mark;
-  if (mark == kLong) {
-    std::memcpy(&n, at, sizeof n);
-    at += sizeof n;
-  }
-  return std::string_view(at, n);
+  return read_field(at);
 }
 
 ConcatRows::ConcatRows(std::vector<const Rows*> parts) : parts_(std::move(parts)) {
