@@ -31,6 +31,9 @@ constexpr std::size_t kFullRunEvery = 10;
 // opens, and how long an extra connection stays open with nothing to do.
 constexpr std::chrono::milliseconds kSpillAfter{250};
 constexpr std::chrono::minutes kLinger{2};
+// Statistics collectors due together share a transaction while their last runs took this long together
+// (app::share_statistics); slower ones (about 50,000 tables) run apart, on lanes.
+constexpr std::chrono::seconds kShareWithin{2};
 
 std::size_t idx(collectors::Kind k) { return static_cast<std::size_t>(k); }
 
@@ -256,15 +259,44 @@ awaitable<void> DatabaseWatch::lane([[maybe_unused]] std::shared_ptr<DatabaseWat
 
 awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
   // Longest first within a cycle: the slowest view starts at once, and the cycle ends soonest when lanes
-  // open; an older collector always before a newer one.
-  const auto pick = queue_.begin() + static_cast<std::ptrdiff_t>(pick_next(queue_, last_seconds_, kSpillAfter));
-  const auto kind = pick->kind;
-  queue_.erase(pick);
-  ++running_;
-  consider_spill(true);
-  co_await collect(kind, conn, primary);
-  --running_;
-  pending_[idx(kind)] = false;
+  // open; an older collector always before a newer one. The statistics collectors due with it join it in
+  // one transaction, one after another (share_statistics).
+  auto at = pick_next(queue_, last_seconds_, kSpillAfter);
+  const auto timeout = target_.connection.statement_timeout + kClientDeadlineMargin;
+  const bool share = share_statistics(queue_, at, last_seconds_, kShareWithin);
+  bool shared = false;
+  for (;;) {
+    const auto kind = queue_[at].kind;
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(at));
+    // Running from here (BEGIN included): what waits behind a stuck statement goes to a lane.
+    ++running_;
+    consider_spill(true);
+    if (share && !shared) {
+      // Read committed whatever the database's default: the statistics are shared, no row snapshot is held.
+      static constexpr std::string_view kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY";
+      shared = !(co_await conn.query(kBegin, {}, timeout)).error;
+    }
+    co_await collect(kind, conn, primary);
+    pending_[idx(kind)] = false;
+    // A failed statement (a timeout, say) aborts the transaction: the others run on their own.
+    const auto next = shared && !stopped_ && conn.connected() && !conn.transaction_failed()
+                          ? next_reading_statistics(queue_)
+                          : std::nullopt;
+    if (!next) {
+      if (shared && conn.in_transaction()) {
+        static constexpr std::string_view kRollback = "ROLLBACK";
+        static constexpr std::string_view kCommit = "COMMIT";
+        const auto end = co_await conn.query(conn.transaction_failed() ? kRollback : kCommit, {}, timeout);
+        if (end.error)
+          spdlog::debug("ending the statistics transaction failed target={} datname={} error=\"{}\"", key_.target,
+                        key_.datname, pg::describe(*end.error));
+      }
+      --running_;
+      break;
+    }
+    --running_;
+    at = *next;
+  }
 }
 
 void DatabaseWatch::give_back_slot() {

@@ -14,6 +14,10 @@
 // keeps both. Waiting for a slot is not being down: pghealthd_up keeps its value, and a collector's
 // deadline and duration start when its query is sent. A database in backoff gives its slot back.
 //
+// Statistics collectors due together (stat_user_tables, statio_user_tables, stat_user_indexes) run in one
+// read-only transaction, one after another: the server builds its copy of the statistics once for them
+// (app/schedule.h, share_statistics). One that a lane takes meanwhile runs there on its own.
+//
 // A collector that is still queued or running when its next run is due skips that run (counted in
 // pghealthd_collector_skipped_total); it never overlaps itself. A database that is down, slow or stuck
 // only delays its own collectors: everything here is asynchronous on the shared loop.
@@ -69,7 +73,8 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind,
                            config::Duration interval, config::Duration phase);
   awaitable<void> worker(std::shared_ptr<DatabaseWatch> self);
-  // Runs the queued collector that took longest last time, on `conn` (the watch's own when `primary`).
+  // Runs the queued collector that took longest last time, on `conn` (the watch's own when `primary`), and
+  // the statistics collectors that share its transaction.
   awaitable<void> run_next(pg::Connection& conn, bool primary);
   awaitable<void> collect(collectors::Kind kind, pg::Connection& conn, bool primary);
   // The run's snapshot from the server's answer: parsed, read exactly when it is the bloat collector's and

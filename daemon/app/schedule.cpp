@@ -61,4 +61,24 @@ std::size_t pick_next(const std::deque<Queued>& queue, const std::array<double, 
   return pick;
 }
 
+bool share_statistics(const std::deque<Queued>& queue, std::size_t picked,
+                      const std::array<double, collectors::kKindCount>& last_seconds,
+                      std::chrono::duration<double> within) {
+  if (!collectors::reads_statistics(queue[picked].kind)) return false;
+  bool others = false;
+  double total = 0;
+  for (std::size_t i = 0; i < queue.size(); ++i)
+    if (collectors::reads_statistics(queue[i].kind)) {
+      others = others || i != picked;
+      total += last_seconds[static_cast<std::size_t>(queue[i].kind)];
+    }
+  return others && total <= within.count();
+}
+
+std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue) {
+  for (std::size_t i = 0; i < queue.size(); ++i)
+    if (collectors::reads_statistics(queue[i].kind)) return i;
+  return std::nullopt;
+}
+
 }  // namespace pghealthd::app

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <optional>
 #include <string_view>
 
 #include "collectors/collector.h"
@@ -41,5 +42,20 @@ struct Queued {
 [[nodiscard]] std::size_t pick_next(const std::deque<Queued>& queue,
                                     const std::array<double, collectors::kKindCount>& last_seconds,
                                     std::chrono::milliseconds batch);
+
+// Whether the collector at `picked` opens a transaction that the other queued collectors reading the
+// cumulative statistics (collectors::reads_statistics) join, one after another on its connection: when it
+// reads them too, one of them is queued, and the last runs of all of them took at most `within` together.
+// One transaction reads one copy of the statistics (PostgreSQL 15+ with stats_fetch_consistency =
+// snapshot, and the statistics file before 15), so the server builds it once instead of once per
+// statement, and the views' counters agree. Beyond `within` (about 50,000 tables) they run apart, side by
+// side on lanes, which ends the cycle sooner.
+[[nodiscard]] bool share_statistics(const std::deque<Queued>& queue, std::size_t picked,
+                                    const std::array<double, collectors::kKindCount>& last_seconds,
+                                    std::chrono::duration<double> within);
+
+// The first queued collector that reads the cumulative statistics: the next to join the transaction.
+// (One that a lane took meanwhile is no longer queued: a stuck statement delays none of the others.)
+[[nodiscard]] std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue);
 
 }  // namespace pghealthd::app

@@ -77,6 +77,13 @@ struct Definition {
   std::string (*parse_light)(const pg::Rows& rows, Data& out) = nullptr;
 };
 
+// Whether a collector reads the cumulative statistics (pg_stat_get_*() through the views): runs of such
+// collectors that fall due together share one transaction, in which the server builds its copy of the
+// statistics once for all of them (app::share_statistics).
+[[nodiscard]] constexpr bool reads_statistics(Kind kind) {
+  return kind == Kind::kStatUserTables || kind == Kind::kStatioUserTables || kind == Kind::kStatUserIndexes;
+}
+
 [[nodiscard]] const std::array<Definition, kKindCount>& all();
 [[nodiscard]] const Definition& definition(Kind kind);
 // The number of rows a run of `kind` put into `data`.

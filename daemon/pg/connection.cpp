@@ -116,6 +116,14 @@ Connection::~Connection() { close(); }
 
 bool Connection::connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
+bool Connection::in_transaction() const {
+  if (!connected()) return false;
+  const auto st = PQtransactionStatus(conn_);
+  return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
+}
+
+bool Connection::transaction_failed() const { return connected() && PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+
 int Connection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
 int Connection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
@@ -358,7 +366,7 @@ awaitable<QueryOutcome> Connection::run(std::string_view sql, std::vector<std::s
     ~NoticeScope() { c.notices_ = nullptr; }
   } scope(*this, &out.notices);
 
-  // The extended protocol runs exactly one statement, outside any transaction block (autocommit).
+  // The extended protocol runs exactly one statement (in autocommit unless the caller began a block).
   if (!PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                          nullptr, nullptr, 0)) {
     out.error = connection_error(conn_);

@@ -86,7 +86,8 @@ class Connection {
   // Connects and prepares the session (statement_timeout, lock_timeout, no JIT). Drops any old connection.
   [[nodiscard]] awaitable<std::optional<Error>> connect(ConnectParams params);
 
-  // Runs one statement in autocommit with text parameters. Never leaves a transaction open.
+  // Runs one statement with text parameters: in autocommit, unless the caller began a transaction block
+  // (a BEGIN through query(); it ends it with COMMIT or ROLLBACK, see in_transaction()).
   [[nodiscard]] awaitable<QueryOutcome> query(std::string_view sql, std::vector<std::string> params,
                                               std::chrono::milliseconds timeout);
 
@@ -97,6 +98,10 @@ class Connection {
                                                   std::chrono::milliseconds timeout);
 
   [[nodiscard]] bool connected() const;
+  // Whether a transaction block is open (PQtransactionStatus: idle in it, or failed in it), and whether it
+  // failed: then every statement fails until a ROLLBACK.
+  [[nodiscard]] bool in_transaction() const;
+  [[nodiscard]] bool transaction_failed() const;
   [[nodiscard]] int backend_pid() const;
   // The server's version as PQserverVersion gives it (150004 for 15.4); 0 when not connected.
   [[nodiscard]] int server_version() const;

@@ -108,6 +108,11 @@ void Cluster::restart(const std::string& mode) {
   running_ = true;
 }
 
+std::string Cluster::server_log() const {
+  std::ifstream in(dir_ + "/server.log");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 std::string Cluster::conninfo(const std::string& db) const {
   return "host=" + socket_dir_ + " port=5432 user=postgres dbname=" + db;
 }

@@ -34,6 +34,8 @@ class Cluster {
   std::string scalar(const std::string& query, const std::string& db = "postgres") const;
   // Server process ids (postmaster first), for freezing the server with SIGSTOP.
   [[nodiscard]] std::vector<int> server_pids() const;
+  // The server's log so far (pg_ctl -l), for tests that turn on log_statement.
+  [[nodiscard]] std::string server_log() const;
   // server_version_num, e.g. 150004 (known once started).
   [[nodiscard]] int version() const { return version_; }
 

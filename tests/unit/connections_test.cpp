@@ -336,3 +336,34 @@ TEST_CASE("pick_next: the slowest of a cycle's collectors first, but never one q
                           {Kind::kStatioUserTables, t0 + 1s}};
   CHECK(pick_next(busy, last, 250ms) == 0);
 }
+
+TEST_CASE("share_statistics: the statistics collectors due together share a transaction while they are fast",
+          "[schedule]") {
+  using pghealthd::app::next_reading_statistics;
+  using pghealthd::app::Queued;
+  using pghealthd::app::share_statistics;
+  using pghealthd::collectors::Kind;
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  const std::chrono::duration<double> within(2.0);
+  std::array<double, pghealthd::collectors::kKindCount> last{};
+  last[static_cast<std::size_t>(Kind::kStatUserTables)] = 0.05;
+  last[static_cast<std::size_t>(Kind::kStatioUserTables)] = 0.08;
+  last[static_cast<std::size_t>(Kind::kStatUserIndexes)] = 0.04;
+  std::deque<Queued> cycle{{Kind::kXminHorizon, t0}, {Kind::kStatUserTables, t0},
+                           {Kind::kStatioUserTables, t0}, {Kind::kStatUserIndexes, t0}};
+  CHECK(share_statistics(cycle, 2, last, within));
+  CHECK(share_statistics(cycle, 1, {}, within));  // first run: nothing known, shared
+  // xmin_horizon reads no cumulative statistics: it opens no transaction.
+  CHECK_FALSE(share_statistics(cycle, 0, last, within));
+  // The next to join is the first statistics collector still queued, the picked one removed.
+  cycle.erase(cycle.begin() + 2);
+  REQUIRE(next_reading_statistics(cycle) == std::optional<std::size_t>(1));
+  // Alone in the queue: nobody to share with.
+  const std::deque<Queued> alone{{Kind::kStatUserTables, t0}, {Kind::kFreeze, t0}};
+  CHECK_FALSE(share_statistics(alone, 0, last, within));
+  CHECK(next_reading_statistics(std::deque<Queued>{{Kind::kFreeze, t0}, {Kind::kBloat, t0}}) == std::nullopt);
+  // At 100,000 tables (2.6 + 4.2 s) they run apart, on lanes.
+  last[static_cast<std::size_t>(Kind::kStatUserTables)] = 2.6;
+  last[static_cast<std::size_t>(Kind::kStatioUserTables)] = 4.2;
+  CHECK_FALSE(share_statistics(cycle, 1, last, within));
+}
