@@ -278,18 +278,24 @@ std::string parse_stat_user_indexes_light(const pg::Rows& rows, Data& out) {
   for (std::size_t k = 0; k < out.indexes.size(); ++k) known.emplace(out.indexes[k].indexrelid, k);
   std::optional<model::DatabaseStatistics> statistics;
   std::size_t updated = 0;
+  std::vector<bool> seen(out.indexes.size(), false);
   for (int r = 0; r < rows.size(); ++r) {
     const std::string kind = f.text(r, c.scope);
     if (kind == "d") {
       statistics = c.read_database(f, r);
     } else if (kind == "i") {
-      const auto at = known.find(f.integer(r, c.indexrelid).value_or(0));
+      const auto indexrelid = f.integer(r, c.indexrelid).value_or(0);
+      const auto at = known.find(indexrelid);
       // An index created or altered since: its names, flags or verdicts (and its table's others') are not
       // known. Only a full run can tell.
       if (at == known.end() || out.indexes[at->second].version != f.integer(r, c.version).value_or(0)) {
         out.needs_full_run = true;
         return {};
       }
+      // Named twice, it would stand in for one left out: not an answer to this statement.
+      if (seen[at->second])
+        return "row " + std::to_string(r + 1) + ": index " + std::to_string(indexrelid) + " is in the answer twice";
+      seen[at->second] = true;
       c.read_counters(f, r, out.indexes[at->second]);
       ++updated;
     } else {

@@ -285,9 +285,10 @@ awaitable<std::optional<Error>> Connection::connect(ConnectParams params) {
   // Session settings are the server-side backstop for our own deadlines. JIT off: our catalog queries
   // cross its cost threshold at thousands of tables and pay ~40 ms of compilation for nothing.
   // stats_fetch_consistency = snapshot (PostgreSQL 15+; CASE keeps older servers from seeing the name):
-  // each query reads every statistics entry from one copy taken at its first access, so the counters
-  // of one collection are mutually consistent, and a collection over thousands of relations costs the
-  // server ~25% less CPU than fetching entry by entry (bench/RESULTS.md).
+  // each transaction reads every statistics entry from one copy taken at its first access (as servers
+  // before 15 read their statistics file), so the counters of one collection, or of the collectors that
+  // share a transaction (app/database_watch.h), are mutually consistent, and a collection over thousands
+  // of relations costs the server ~25% less CPU than fetching entry by entry (bench/RESULTS.md).
   // (The SQL sits in a variable: GCC 12 rejects a string literal argument inside co_await.)
   static constexpr std::string_view kSetup =
       "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false), "

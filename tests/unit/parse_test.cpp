@@ -669,6 +669,16 @@ TEST_CASE("stat_user_indexes: a light run that meets a new, altered or dropped i
   }
 }
 
+TEST_CASE("stat_user_indexes: a light answer that names an index twice is an error", "[parse]") {
+  auto [error, data] = parse_indexes(stat_user_indexes_answer());
+  REQUIRE(error.empty());
+  auto twice = stat_user_indexes_light_answer();
+  twice.rows.insert(twice.rows.begin(), twice.rows[0]);
+  CHECK_THAT(pghealthd::collectors::parse_stat_user_indexes_light(twice.text_rows(), data),
+             Contains("row 2: index 16400 is in the answer twice"));
+  CHECK_FALSE(data.needs_full_run);
+}
+
 TEST_CASE("stat_user_indexes: a light answer with a bad or missing column is an error, not a full run", "[parse]") {
   auto [error, data] = parse_indexes(stat_user_indexes_answer());
   REQUIRE(error.empty());
