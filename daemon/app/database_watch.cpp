@@ -155,9 +155,13 @@ void DatabaseWatch::start() {
   for (const auto* c : cfg)
     if (c->enabled) shortest = std::min(shortest, c->interval);
   const auto phase = schedule_phase(key_.target, key_.datname, shortest);
+  // And one origin: collectors due together expire at the same instant, so they are queued together and
+  // the statistics collectors among them share a transaction (run_next).
+  const auto origin = steady_clock::now();
   for (const auto& def : collectors::all()) {
     const auto* c = cfg[idx(def.kind)];
-    if (c->enabled) asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval, phase), asio::detached);
+    if (c->enabled)
+      asio::co_spawn(ctx_.loop, schedule(self, def.kind, c->interval, phase, origin), asio::detached);
   }
 }
 
@@ -265,6 +269,7 @@ awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
   const auto timeout = target_.connection.statement_timeout + kClientDeadlineMargin;
   const bool share = share_statistics(queue_, at, last_seconds_, kShareWithin);
   bool shared = false;
+  const auto began = steady_clock::now();
   for (;;) {
     const auto kind = queue_[at].kind;
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(at));
@@ -274,13 +279,27 @@ awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
     if (share && !shared) {
       // Read committed whatever the database's default: the statistics are shared, no row snapshot is held.
       static constexpr std::string_view kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY";
-      shared = !(co_await conn.query(kBegin, {}, timeout)).error;
+      const auto begun = co_await conn.query(kBegin, {}, timeout);
+      if (stopped_) {  // the watch's series are gone
+        --running_;
+        co_return;
+      }
+      shared = !begun.error;
+      // The connection went with it (a server that stopped answering): this run fails for that reason.
+      if (begun.error && !conn.connected()) {
+        const auto why = pg::describe(*begun.error);
+        if (primary) set_up(false, why);
+        fail_run(kind, why);
+        pending_[idx(kind)] = false;
+        --running_;
+        co_return;
+      }
     }
     co_await collect(kind, conn, primary);
     pending_[idx(kind)] = false;
     // A failed statement (a timeout, say) aborts the transaction: the others run on their own.
     const auto next = shared && !stopped_ && conn.connected() && !conn.transaction_failed()
-                          ? next_reading_statistics(queue_)
+                          ? next_reading_statistics(queue_, began)
                           : std::nullopt;
     if (!next) {
       if (shared && conn.in_transaction()) {
@@ -357,10 +376,10 @@ void DatabaseWatch::fail_all(const std::string& why) {
 }
 
 awaitable<void> DatabaseWatch::schedule([[maybe_unused]] std::shared_ptr<DatabaseWatch> self,
-                                        collectors::Kind kind, config::Duration interval, config::Duration phase) {
+                                        collectors::Kind kind, config::Duration interval, config::Duration phase,
+                                        steady_clock::time_point start) {
   auto timer = std::make_shared<asio::steady_timer>(ctx_.loop);
   timers_.push_back(timer);
-  const auto start = steady_clock::now();
   while (!stopped_) {
     if (pending_[idx(kind)]) {
       series_->collector[idx(kind)].skipped->Increment();
@@ -426,7 +445,18 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
   }
 }
 
+void DatabaseWatch::fail_run(collectors::Kind kind, const std::string& error) {
+  series_->collector[idx(kind)].success->Set(0);
+  ctx_.store.withdraw(key_, kind);
+  auto& last = last_error_[idx(kind)];
+  if (error != last)
+    spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target, key_.datname,
+                 collectors::definition(kind).name, error);
+  last = error;
+}
+
 awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& conn, bool primary) {
+  if (stopped_) co_return;
   const auto& def = collectors::definition(kind);
   const auto started = steady_clock::now();
   // A full run (Definition::has_full_runs) first, every kFullRunEvery-th after, and whenever the last run
@@ -476,16 +506,11 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
     break;
   }
   s.duration->Set(seconds);
-  auto& last = last_error_[idx(kind)];
   if (!snapshot) {
-    s.success->Set(0);
-    ctx_.store.withdraw(key_, kind);
-    if (error != last)
-      spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target,
-                   key_.datname, def.name, error);
-    last = error;
+    fail_run(kind, error);
     co_return;
   }
+  auto& last = last_error_[idx(kind)];
   report_series(kind, snapshot->series);
   since_full_[idx(kind)] = full ? 0 : since_full_[idx(kind)] + 1;
   ctx_.store.put(key_, kind, snapshot);

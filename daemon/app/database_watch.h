@@ -24,6 +24,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -70,13 +71,17 @@ class DatabaseWatch : public std::enable_shared_from_this<DatabaseWatch> {
   // Sets the run's series gauges and logs a budget cut (see filter_for).
   void report_series(collectors::Kind kind, const metrics::Fragments& series);
   // Coroutines take `self` so the watch outlives them even after its owner lets go.
+  // Runs at `start` (at once), then on the grid of next_run() from it.
   awaitable<void> schedule(std::shared_ptr<DatabaseWatch> self, collectors::Kind kind,
-                           config::Duration interval, config::Duration phase);
+                           config::Duration interval, config::Duration phase,
+                           std::chrono::steady_clock::time_point start);
   awaitable<void> worker(std::shared_ptr<DatabaseWatch> self);
   // Runs the queued collector that took longest last time, on `conn` (the watch's own when `primary`), and
   // the statistics collectors that share its transaction.
   awaitable<void> run_next(pg::Connection& conn, bool primary);
   awaitable<void> collect(collectors::Kind kind, pg::Connection& conn, bool primary);
+  // A run of `kind` failed: its series withdrawn, the error logged when it changed.
+  void fail_run(collectors::Kind kind, const std::string& error);
   // The run's snapshot from the server's answer: parsed, read exactly when it is the bloat collector's and
   // bloat.exact is on, rendered. Empty when the watch stopped meanwhile.
   // What a run carries on from the collector's previous snapshot, taken at its first build().

@@ -75,9 +75,10 @@ bool share_statistics(const std::deque<Queued>& queue, std::size_t picked,
   return others && total <= within.count();
 }
 
-std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue) {
+std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue,
+                                                   std::chrono::steady_clock::time_point began) {
   for (std::size_t i = 0; i < queue.size(); ++i)
-    if (collectors::reads_statistics(queue[i].kind)) return i;
+    if (collectors::reads_statistics(queue[i].kind) && queue[i].since <= began) return i;
   return std::nullopt;
 }
 

@@ -54,8 +54,11 @@ struct Queued {
                                     const std::array<double, collectors::kKindCount>& last_seconds,
                                     std::chrono::duration<double> within);
 
-// The first queued collector that reads the cumulative statistics: the next to join the transaction.
-// (One that a lane took meanwhile is no longer queued: a stuck statement delays none of the others.)
-[[nodiscard]] std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue);
+// The first collector queued by `began` (when the transaction began) that reads the cumulative statistics:
+// the next to join the transaction. One queued later waits for a transaction of its own, whose copy of the
+// statistics is newer. (One that a lane took meanwhile is no longer queued: a stuck statement delays none
+// of the others.)
+[[nodiscard]] std::optional<std::size_t> next_reading_statistics(const std::deque<Queued>& queue,
+                                                                 std::chrono::steady_clock::time_point began);
 
 }  // namespace pghealthd::app

@@ -355,13 +355,19 @@ TEST_CASE("share_statistics: the statistics collectors due together share a tran
   CHECK(share_statistics(cycle, 1, {}, within));  // first run: nothing known, shared
   // xmin_horizon reads no cumulative statistics: it opens no transaction.
   CHECK_FALSE(share_statistics(cycle, 0, last, within));
-  // The next to join is the first statistics collector still queued, the picked one removed.
+  // The next to join is the first statistics collector still queued, the picked one removed; one queued
+  // after the transaction began waits for its own.
   cycle.erase(cycle.begin() + 2);
-  REQUIRE(next_reading_statistics(cycle) == std::optional<std::size_t>(1));
+  REQUIRE(next_reading_statistics(cycle, t0) == std::optional<std::size_t>(1));
+  cycle[1].since = t0 + 1s;
+  REQUIRE(next_reading_statistics(cycle, t0) == std::optional<std::size_t>(2));
+  cycle[2].since = t0 + 1s;
+  CHECK(next_reading_statistics(cycle, t0) == std::nullopt);
+  CHECK(next_reading_statistics(cycle, t0 + 1s) == std::optional<std::size_t>(1));
   // Alone in the queue: nobody to share with.
   const std::deque<Queued> alone{{Kind::kStatUserTables, t0}, {Kind::kFreeze, t0}};
   CHECK_FALSE(share_statistics(alone, 0, last, within));
-  CHECK(next_reading_statistics(std::deque<Queued>{{Kind::kFreeze, t0}, {Kind::kBloat, t0}}) == std::nullopt);
+  CHECK(next_reading_statistics(std::deque<Queued>{{Kind::kFreeze, t0}, {Kind::kBloat, t0}}, t0) == std::nullopt);
   // At 100,000 tables (2.6 + 4.2 s) they run apart, on lanes.
   last[static_cast<std::size_t>(Kind::kStatUserTables)] = 2.6;
   last[static_cast<std::size_t>(Kind::kStatioUserTables)] = 4.2;
