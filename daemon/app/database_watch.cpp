@@ -301,21 +301,20 @@ awaitable<void> DatabaseWatch::run_next(pg::Connection& conn, bool primary) {
     const auto next = shared && !stopped_ && conn.connected() && !conn.transaction_failed()
                           ? next_reading_statistics(queue_, began)
                           : std::nullopt;
-    if (!next) {
-      if (shared && conn.in_transaction()) {
-        static constexpr std::string_view kRollback = "ROLLBACK";
-        static constexpr std::string_view kCommit = "COMMIT";
-        const auto end = co_await conn.query(conn.transaction_failed() ? kRollback : kCommit, {}, timeout);
-        if (end.error)
-          spdlog::debug("ending the statistics transaction failed target={} datname={} error=\"{}\"", key_.target,
-                        key_.datname, pg::describe(*end.error));
-      }
-      --running_;
-      break;
-    }
+    if (!next) break;
     --running_;
     at = *next;
   }
+  // The last collector counts as running until its transaction ends (a stuck COMMIT still spills).
+  if (shared && conn.in_transaction()) {
+    static constexpr std::string_view kRollback = "ROLLBACK";
+    static constexpr std::string_view kCommit = "COMMIT";
+    const auto end = co_await conn.query(conn.transaction_failed() ? kRollback : kCommit, {}, timeout);
+    if (end.error)
+      spdlog::debug("ending the statistics transaction failed target={} datname={} error=\"{}\"", key_.target,
+                    key_.datname, pg::describe(*end.error));
+  }
+  --running_;
 }
 
 void DatabaseWatch::give_back_slot() {
