@@ -10,7 +10,7 @@
 #   --append   keep the rows of results.csv for the N not run now (e.g. `bench/run.sh --append 100000`
 #              after the default run); rows of an N run again are replaced.
 #
-# Environment (defaults; a default run of 100 1000 10000 takes about 30 minutes, 8-9 of them per N):
+# Environment (defaults; a default run of 100 1000 10000 takes about 45 minutes, 13-14 of them per N):
 #   SCRAPES=5           scrapes per exporter at each N, alternating pghealthd, peer, pghealthd, peer ...
 #   PEER_MAX_N=10000    above this N only pghealthd is measured (creating the tables is the slow part),
 #                       and the per-minute phases are skipped
@@ -19,8 +19,9 @@
 #   STEADY_INTERVAL=5   seconds between the steady-state phase's cycles ...
 #   STEADY_CYCLES=7     ... and how many of them are measured (a window of 35-40 s)
 #   OTHER_RUNS=3        runs measured of each other collector (each alone, every OTHER_INTERVAL=2 s); 0: skip
-#   MINUTE_WINDOW=300   seconds of pghealthd at its default schedules (300: one period of every schedule but
-#                       bloat's hourly one); 0 skips both per-minute phases (pghealthd's and the peer's)
+#   MINUTE_WINDOW=300   seconds of each of the two periods of pghealthd at its default schedules (300: one
+#                       period of every schedule but bloat's hourly one); 0 skips both per-minute phases
+#                       (pghealthd's and the peer's)
 #   PGHEALTHD=PATH      the binary to measure; default: a Release build in build-bench/ (built if missing)
 #   BENCH_TMP=/tmp      where the throwaway clusters go (must be reachable by the postgres user)
 #
@@ -44,8 +45,10 @@
 #      OTHER_INTERVAL s: PostgreSQL CPU per run over OTHER_RUNS runs after its first.
 #   7. the default schedules: pghealthd with the collectors' default intervals (bloat disabled: it runs
 #      hourly, so its per-run cost from phase 6 is added as 1/60 per minute), vacuum, freeze, reindex and
-#      tuning explicitly off, MINUTE_WINDOW s from process start; PostgreSQL CPU per minute. The vacuum
-#      and analyze counts of pg_stat_user_tables are compared before and after (nothing may vacuum).
+#      tuning explicitly off, for two periods of MINUTE_WINDOW s: PostgreSQL CPU per minute over the second
+#      (the steady cost, like the peer's minute, which phase 3 measures on a process already scraped),
+#      and over the first, from process start, beside it. The vacuum and analyze counts of
+#      pg_stat_user_tables are compared before and after (nothing may vacuum).
 # CPU comes from /proc/PID/stat (utime+stime); PostgreSQL's CPU is the postmaster plus all its children,
 # including the ones that exited meanwhile (the postmaster's cutime+cstime). Everything runs under
 # `nice -n 10`, only on 127.0.0.1 and Unix sockets, and is stopped on exit.
@@ -363,35 +366,52 @@ other_collector() { # n name
   sleep 0.5
 }
 
-# pghealthd at its default schedules, maintenance off, MINUTE_WINDOW s from process start. Bloat is
-# disabled here (its default interval is an hour: one run would weigh 12 times its share in 300 s); the
-# report adds its per-run cost from other_collector, / 60 per minute.
+# pghealthd at its default schedules, maintenance off, for two periods of MINUTE_WINDOW s from process start.
+# The second period is the measured minute ("minute"): the daemon's steady cost, as the peer's minute is
+# measured on a process that has been scraped before (its connection open, its caches warm). The first
+# ("minute_start") holds the process start: the connection, a new backend's catalog caches and the first
+# runs that read everything; it is kept beside it. The schedules run at fixed times from their origin
+# (just after process start), so [start + W - 1, start + 2W - 1] holds exactly one run of each W-s schedule
+# and one period of the shorter ones. Bloat is disabled here (its default interval is an hour: one run would
+# weigh 12 times its share in 300 s); the report adds its per-run cost from other_collector, / 60 per minute.
 default_schedules() { # n
-  local n=$1 port p0 p1 t0 t1 c1 m0 m1 hwm c defaults=() note=""
+  local n=$1 port p0 pw p1 t0 tw t1 cw c1 m0 m1 hwm c defaults=() note="" warm
   for c in "${known[@]}"; do [ "$c" = bloat ] || defaults+=("$c=default"); done
   port=$(free_port)
   ph_config "$port" maintenance "${defaults[@]}" >"$work/minute.yaml"
   m0=$(maintenance_count)
   p0=$(pg_ticks); t0=$(now)
   start_ph "$work/minute.yaml" "$work/minute.log"
-  while [ "$(awk -v t="$t0" -v n="$(now)" -v w="$MINUTE_WINDOW" 'BEGIN { print (n - t < w - 1) }')" = 1 ]; do
-    kill -0 "$ph_pid" 2>/dev/null || { cat "$work/minute.log" >&2; die "pghealthd exited"; }
-    sleep 1
-  done
-  sleep_until "$(awk -v t="$t0" -v w="$MINUTE_WINDOW" 'BEGIN { printf "%.6f", t + w }')"
+  wait_alive_until() { # time
+    while [ "$(awk -v t="$1" -v n="$(now)" 'BEGIN { print (n < t - 1) }')" = 1 ]; do
+      kill -0 "$ph_pid" 2>/dev/null || { cat "$work/minute.log" >&2; die "pghealthd exited"; }
+      sleep 1
+    done
+    sleep_until "$1"
+  }
+  wait_alive_until "$(awk -v t="$t0" -v w="$MINUTE_WINDOW" 'BEGIN { printf "%.6f", t + w - 1 }')"
+  pw=$(pg_ticks); tw=$(now); cw=$(proc_ticks "$ph_pid")
+  warm=$(stat -c %s "$work/minute.log")
+  wait_alive_until "$(awk -v t="$t0" -v w="$MINUTE_WINDOW" 'BEGIN { printf "%.6f", t + 2 * w - 1 }')"
   p1=$(pg_ticks); t1=$(now); c1=$(proc_ticks "$ph_pid")
-  cp "$work/minute.log" "$work/minute.window.log"
+  head -c "$warm" "$work/minute.log" >"$work/minute.start.log"
+  tail -c "+$((warm + 1))" "$work/minute.log" >"$work/minute.window.log"
   hwm=$(hwm_kib "$ph_pid")
   stop_pid "$ph_pid"; ph_pid=""
-  if grep -q 'collector failed' "$work/minute.window.log"; then cat "$work/minute.window.log" >&2; die "a collector failed"; fi
+  if grep -q 'collector failed' "$work/minute.log"; then cat "$work/minute.log" >&2; die "a collector failed"; fi
   sleep 1 # the statistics of the backends' last transactions land
   m1=$(maintenance_count)
   [ "$m0" = "$m1" ] || note="WARNING: the vacuum and analyze counts of the bench tables went from $m0 to $m1; "
   knows bloat && note="${note}bloat disabled (hourly by default: its run from collector_run bloat counts 1/60 per minute); "
-  set -- $(cpu_delta "0 0" "$c1")
-  row "$n" pghealthd minute 1 "$(elapsed "$t0" "$t1")" "" "" "$1" "$2" "$3" "$(secs "$p0" "$p1")" "$hwm" \
-    "${note}from process start; maintenance off ($(printf '%s ' "${maintenance_off[@]}" | sed 's/ $//')); vacuums+analyzes of the bench tables $m0 before and $m1 after; load $(loadavg); $(runs_note "$work/minute.window.log" "${defaults[@]%=default}")"
-  log "N=$n pghealthd default schedules: postgres $(secs "$p0" "$p1")s in $(elapsed "$t0" "$t1")s, pghealthd cpu ${1}s; maintenance count $m0 -> $m1"
+  local off
+  off="maintenance off ($(printf '%s ' "${maintenance_off[@]}" | sed 's/ $//')); vacuums+analyzes of the bench tables $m0 before and $m1 after"
+  set -- $(cpu_delta "0 0" "$cw")
+  row "$n" pghealthd minute_start 1 "$(elapsed "$t0" "$tw")" "" "" "$1" "$2" "$3" "$(secs "$p0" "$pw")" "" \
+    "${note}first period: from process start; $off; load $(loadavg); $(runs_note "$work/minute.start.log" "${defaults[@]%=default}")"
+  set -- $(cpu_delta "$cw" "$c1")
+  row "$n" pghealthd minute 1 "$(elapsed "$tw" "$t1")" "" "" "$1" "$2" "$3" "$(secs "$pw" "$p1")" "$hwm" \
+    "${note}second period: from $(elapsed "$t0" "$tw" | cut -d. -f1) s after process start; $off; load $(loadavg); $(runs_note "$work/minute.window.log" "${defaults[@]%=default}")"
+  log "N=$n pghealthd default schedules: postgres $(secs "$p0" "$pw")s in the first ${MINUTE_WINDOW}s (from start), $(secs "$pw" "$p1")s in the second; pghealthd cpu $(cpu_delta "$cw" "$c1" | cut -d' ' -f1)s in the second; maintenance count $m0 -> $m1"
 }
 
 run_one() {

@@ -16,41 +16,58 @@ namespace {
 //
 // Two statements over the same rows: a full one with each index's names and definition, and a light one
 // with its counters alone (the names and definitions cost the server about half of a run, and change only
-// with DDL). Both give each index a `version`: a hash of the xmin of every catalog row its names, flags and
-// verdict come from (its pg_class and pg_index rows, its table's pg_class row, the schema's, its
-// constraint's, a partition index's parent's). Any transactional change of one of them (CREATE, DROP,
-// ALTER, RENAME, a constraint added USING INDEX, ATTACH PARTITION) writes a new row version with a new
-// xmin; VACUUM and ANALYZE update relpages in place and do not. A column rename changes no index's version
-// but changes no verdict either (it renames the column in every expression alike), and definitions are not
+// with DDL). What a light run keeps from the last full one is checked two ways, both on catalog rows'
+// xmin: any transactional change of a row (CREATE, DROP, ALTER, RENAME, TRUNCATE, a constraint added USING
+// INDEX, ATTACH PARTITION) writes a new row version with a new xmin; VACUUM and ANALYZE update relpages in
+// place and do not.
+// - Each index's `version`, a hash of its own pg_class and pg_index rows' xmin: read from the rows the
+//   counters come from, so it costs nothing more.
+// - The database's `catalog` (the 'd' row), a sum of hashes of the xmin of every row the names, flags and
+//   verdicts also come from: the user schemas, their tables, partitioned tables and partitioned indexes (a
+//   partition index's parent), and the constraints an index can back. A light run whose `catalog` differs
+//   from the full run's is not used (a table renamed, a schema renamed, a constraint added on an index).
+//   Summing them costs the server a quarter of what joining every index to its table, schema and
+//   constraint did (issue 18; bench/observations.md).
+// Both statements select the same indexes: those of this database's tables and materialized views in user
+// schemas (an index is always in its table's schema; a partitioned table's own indexes, relkind 'I', have
+// no storage and no scans, and its partitions' indexes are the rows). A column rename changes no xmin
+// here but no verdict either (it renames the column in every expression alike), and definitions are not
 // kept, only verdicts.
-constexpr std::string_view kFrom = R"SQL(
+// The light statement reads pg_index and the indexes' pg_class rows alone; the full one joins each index
+// to its table, schema, access method, constraint and parent.
+constexpr std::string_view kLightFrom = R"SQL(
   FROM settings s
- CROSS JOIN pg_class c
-  JOIN pg_index x ON c.oid = x.indrelid
+ CROSS JOIN pg_index x
   JOIN pg_class i ON i.oid = x.indexrelid
+ WHERE i.relkind = 'i'
+   AND i.relnamespace IN (SELECT oid FROM user_schemas))SQL";
+
+constexpr std::string_view kFullFrom = R"SQL(
+  FROM settings s
+ CROSS JOIN pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class c ON c.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_am am ON am.oid = i.relam
   -- At most one: an index backs one primary key, unique or exclusion constraint of its table. Hash-joined
   -- once instead of a lookup per unique index.
   LEFT JOIN pg_constraint k ON k.conindid = i.oid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')
   LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition
- WHERE c.relkind IN ('r', 't', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname !~ '^pg_toast')SQL";
+ WHERE i.relkind = 'i'
+   AND i.relnamespace IN (SELECT oid FROM user_schemas))SQL";
 
 constexpr std::string_view kWith = R"SQL(
 WITH progress AS MATERIALIZED (
   SELECT relid, index_relid, command FROM pg_stat_progress_create_index),
      settings AS MATERIALIZED (
-  SELECT current_setting('block_size')::bigint AS block_size))SQL";
+  SELECT current_setting('block_size')::bigint AS block_size),
+     user_schemas AS MATERIALIZED (
+  SELECT oid, xmin FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname !~ '^pg_toast'))SQL";
 
 // The counters of both statements, after indexrelid.
 constexpr std::string_view kCounters = R"SQL(
-       hashint8extended((i.xmin::text::bigint << 32) | x.xmin::text::bigint, i.oid::bigint)
-       # hashint8extended((c.xmin::text::bigint << 32) | n.xmin::text::bigint, coalesce(k.xmin::text::bigint, 0))
-       # CASE WHEN h.inhparent IS NULL THEN 0
-              ELSE (SELECT hashint8extended(p.xmin::text::bigint, p.oid::bigint)
-                      FROM pg_class p WHERE p.oid = h.inhparent) END AS version,
+       hashint8extended((i.xmin::text::bigint << 32) | x.xmin::text::bigint, i.oid::bigint) AS version,
        pg_stat_get_numscans(i.oid) AS idx_scan,
        pg_stat_get_tuples_returned(i.oid) AS idx_tup_read,
        pg_stat_get_tuples_fetched(i.oid) AS idx_tup_fetch,
@@ -59,12 +76,19 @@ constexpr std::string_view kCounters = R"SQL(
        x.indisvalid AS valid,
        NOT x.indisvalid AND EXISTS (SELECT 1 FROM progress p
                                      WHERE p.index_relid = i.oid
-                                        OR (p.relid = c.oid AND p.command = 'REINDEX CONCURRENTLY')) AS building,)SQL";
+                                        OR (p.relid = x.indrelid AND p.command = 'REINDEX CONCURRENTLY')) AS building,)SQL";
 
 constexpr std::string_view kDatabaseRow = R"SQL(
        date_part('epoch', pg_stat_get_db_stat_reset_time(d.oid)) AS stats_reset,
        date_part('epoch', now()) AS server_now,
-       pg_stat_get_db_xact_commit(d.oid) + pg_stat_get_db_xact_rollback(d.oid) AS transactions
+       pg_stat_get_db_xact_commit(d.oid) + pg_stat_get_db_xact_rollback(d.oid) AS transactions,
+       -- Sums of 32-bit hashes (sum(integer) is a bigint: no overflow below 2^31 rows).
+       ((SELECT coalesce(sum(hashint8(c.xmin::text::bigint)), 0) FROM pg_class c
+          WHERE c.relkind IN ('r', 'm', 'p', 'I') AND c.relnamespace IN (SELECT oid FROM user_schemas))
+        + (SELECT coalesce(sum(hashint8(k.xmin::text::bigint)), 0) FROM pg_constraint k
+            WHERE k.contype IN ('p', 'u', 'x'))
+        + (SELECT coalesce(sum(hashint8((u.xmin::text::bigint << 32) | u.oid::bigint)), 0) FROM user_schemas u)
+       )::bigint AS catalog
   FROM pg_database d
  WHERE d.datname = current_database())SQL";
 
@@ -92,8 +116,9 @@ std::string statement(bool full, std::string_view last_scan) {
        CASE WHEN x.indpred IS NULL THEN '' ELSE pg_get_expr(x.indpred, x.indrelid) END AS predicate,
        coalesce(k.conname, '') AS constraint_name,
        coalesce(h.inhparent::regclass::text, '') AS parent_index,)SQL";
-  sql += "\n       NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions";
-  sql += kFrom;
+  sql += "\n       NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions,"
+         "\n       NULL::bigint AS catalog";
+  sql += full ? kFullFrom : kLightFrom;
   sql += "\nUNION ALL\nSELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,";
   if (full) sql += " NULL, '', '', '', false, false, false, '', '', NULL, '', '', '', '', '', '', '', '',";
   sql += kDatabaseRow;
@@ -145,13 +170,13 @@ void judge_redundancy(const std::vector<model::IndexDefinition>& definitions, co
 
 // The columns both statements have.
 struct CounterColumns {
-  int scope, indexrelid, version, scans, read, fetch, last_scan, size, valid, building, reset, now, xacts;
+  int scope, indexrelid, version, scans, read, fetch, last_scan, size, valid, building, reset, now, xacts, catalog;
   explicit CounterColumns(pg::FieldReader& f)
       : scope(f.require("scope")), indexrelid(f.require("indexrelid")), version(f.require("version")),
         scans(f.require("idx_scan")), read(f.require("idx_tup_read")), fetch(f.require("idx_tup_fetch")),
         last_scan(f.require("last_idx_scan")), size(f.require("size_bytes")), valid(f.require("valid")),
         building(f.require("building")), reset(f.require("stats_reset")), now(f.require("server_now")),
-        xacts(f.require("transactions")) {}
+        xacts(f.require("transactions")), catalog(f.require("catalog")) {}
 
   void read_counters(pg::FieldReader& f, int r, model::IndexStats& i) const {
     i.scans = f.integer(r, scans);
@@ -168,6 +193,7 @@ struct CounterColumns {
     d.reset_timestamp = f.number(r, reset);
     d.server_now = f.number(r, now).value_or(0);
     d.transactions = f.integer(r, xacts);
+    d.catalog = f.integer(r, catalog);
     return d;
   }
 };
@@ -303,8 +329,13 @@ std::string parse_stat_user_indexes_light(const pg::Rows& rows, Data& out) {
     }
     if (!f.error().empty()) return f.error();
   }
-  // An index dropped since: another's verdict may have been judged against it.
-  if (updated != out.indexes.size()) {
+  // An index dropped since: another's verdict may have been judged against it. Or a table, a schema or a
+  // constraint changed since (the catalog's sum): names or verdicts the full run read may be stale.
+  const auto catalog_of = [](const std::optional<model::DatabaseStatistics>& d) {
+    return d ? d->catalog : std::nullopt;
+  };
+  if (updated != out.indexes.size() || !statistics || !catalog_of(statistics) ||
+      catalog_of(statistics) != catalog_of(out.statistics)) {
     out.needs_full_run = true;
     return {};
   }

@@ -77,6 +77,7 @@ collectors::Data take_previous(collectors::Kind kind, std::shared_ptr<const Snap
     out.indexes = std::move(const_cast<Snapshot&>(*previous).indexes);
   else
     out.indexes = previous->indexes;
+  out.statistics = previous->statistics;  // its catalog sum: what a light run's must equal
   return out;
 }
 

@@ -124,6 +124,9 @@ struct DatabaseStatistics {
   Seconds reset_timestamp;  // NULL: never reset
   double server_now = 0;    // the server's now() in the same statement
   Count transactions;       // xact_commit + xact_rollback
+  // stat_user_indexes: a sum of hashes of the catalog rows its names and verdicts come from besides each
+  // index's own (collectors/stat_user_indexes.cpp); a light run with another sum is not used.
+  Count catalog;
   Seconds watched_since;    // never reset: since when pghealthd has read them unbroken (see watched_since)
 };
 

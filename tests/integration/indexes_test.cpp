@@ -134,6 +134,23 @@ TEST_CASE("between full runs, index series follow scans and DDL: a dropped, a re
   // And every index has its series, under the names the catalog has now.
   const auto indexes = pg.sql("SELECT count(*) FROM pg_stat_user_indexes");
   CHECK(s->all("pghealthd_index_valid").size() == std::stoul(*indexes.at(0)[0]));
+  // A table renamed changes none of its indexes' own catalog rows, only the database's catalog sum: the
+  // light run after it asks for a full run too (a periodic one would not say "definitions changed").
+  const auto changes = [&] {
+    const auto log = d.log();
+    std::size_t n = 0;
+    for (auto at = log.find("definitions changed, full run"); at != std::string::npos;
+         at = log.find("definitions changed, full run", at + 1))
+      ++n;
+    return n;
+  };
+  const auto before_rename = changes();
+  pg.exec("ALTER TABLE store.orders RENAME TO purchases;");
+  REQUIRE(d.wait_for([](const Scrape& now) {
+    return !now.all("pghealthd_index_valid", {{"relname", "purchases"}, {"indexrelname", "orders_v"}}).empty() &&
+           now.all("pghealthd_index_valid", {{"relname", "orders"}}).empty();
+  }));
+  CHECK(changes() > before_rename);
 }
 
 TEST_CASE("a partitioned table: its partitions' indexes are judged, its own are not, and check names the parent to drop",

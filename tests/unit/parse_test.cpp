@@ -86,23 +86,23 @@ Answer stat_user_indexes_answer() {
            "size_bytes", "valid", "building", "relid", "schemaname", "relname", "indexrelname",
            "enforces_constraint", "is_unique", "replica_identity", "access_method", "columns", "key_columns",
            "opclasses", "collations", "column_options", "options", "expressions", "predicate", "constraint_name",
-           "parent_index", "stats_reset", "server_now", "transactions"},
+           "parent_index", "stats_reset", "server_now", "transactions", "catalog"},
           {{"i", "16400", "-7311", "5", "6", "7", "1700000100.25", "16384", "t", "f", "16384", "public", "Message",
             "Message_pkey", "t", "t", "f", "btree", "1", "1", "1978", "0", "0", "", "", "", "Message_pkey", "",
-            std::nullopt, std::nullopt, std::nullopt},
+            std::nullopt, std::nullopt, std::nullopt, std::nullopt},
            {"d", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
             "f", "f", std::nullopt, "", "", "", "f", "f", "f", "", "", std::nullopt, "", "", "", "", "", "", "", "",
-            "1700000000.5", "1700086400.5", "42"}}};
+            "1700000000.5", "1700086400.5", "42", "-81234567890"}}};
 }
 
 // The light statement's answer (stat_user_indexes_light_sql) for the same index, with other counters.
 Answer stat_user_indexes_light_answer() {
   return {{"scope", "indexrelid", "version", "idx_scan", "idx_tup_read", "idx_tup_fetch", "last_idx_scan",
-           "size_bytes", "valid", "building", "stats_reset", "server_now", "transactions"},
+           "size_bytes", "valid", "building", "stats_reset", "server_now", "transactions", "catalog"},
           {{"i", "16400", "-7311", "15", "16", "17", "1700000200.5", "24576", "t", "f", std::nullopt, std::nullopt,
-            std::nullopt},
+            std::nullopt, std::nullopt},
            {"d", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-            "f", "f", "1700000000.5", "1700086500.5", "50"}}};
+            "f", "f", "1700000000.5", "1700086500.5", "50", "-81234567890"}}};
 }
 
 // parse_stat_user_indexes into a fresh Data: the error ("" on success) and what it filled.
@@ -620,7 +620,8 @@ TEST_CASE("stat_user_indexes: a light run updates the counters of the indexes it
   REQUIRE(error.empty());
   data.indexes[0].redundant_kind = "duplicate";  // as a full run would have judged it
   data.indexes[0].covered_by = "Message_other";
-  data.statistics.reset();
+  REQUIRE(data.statistics.has_value());
+  CHECK(data.statistics->transactions == 42);
   REQUIRE(pghealthd::collectors::parse_stat_user_indexes_light(stat_user_indexes_light_answer().text_rows(), data)
               .empty());
   CHECK_FALSE(data.needs_full_run);
@@ -640,7 +641,7 @@ TEST_CASE("stat_user_indexes: a light run updates the counters of the indexes it
   CHECK(data.statistics->transactions == 50);
 }
 
-TEST_CASE("stat_user_indexes: a light run that meets a new, altered or dropped index asks for a full run",
+TEST_CASE("stat_user_indexes: a light run that meets a new, altered or dropped index, or another catalog, asks for a full run",
           "[parse]") {
   const auto light = stat_user_indexes_light_answer();
   auto [error, known] = parse_indexes(stat_user_indexes_answer());
@@ -665,6 +666,13 @@ TEST_CASE("stat_user_indexes: a light run that meets a new, altered or dropped i
   }
   SECTION("no run before: nothing is known") {
     known.indexes.clear();
+    CHECK(run(light));
+  }
+  // A table or schema renamed, a constraint added on an index: no index's own rows changed, the sum did.
+  SECTION("another catalog sum") { CHECK(run(light.with(1, "catalog", "-81234567891"))); }
+  SECTION("no catalog sum in the answer") { CHECK(run(light.with(1, "catalog", std::nullopt))); }
+  SECTION("no catalog sum kept from the full run") {
+    known.statistics->catalog.reset();
     CHECK(run(light));
   }
 }
