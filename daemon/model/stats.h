@@ -99,8 +99,9 @@ struct TableIo {
 // One row of pg_stat_user_indexes, with the index's validity, what protects it from being called unused,
 // and the redundancy verdict judged from its definition (which is not kept).
 struct IndexStats : IndexIdentity {
-  // A hash of the catalog rows its names, flags and verdict come from (collectors/stat_user_indexes.cpp):
-  // a light run updates the counters of an index of the same version only.
+  // A hash of its own pg_class and pg_index rows' xmin (collectors/stat_user_indexes.cpp; the other catalog
+  // rows its names and verdict come from are summed in DatabaseStatistics::catalog): a light run updates the
+  // counters of an index of the same version only.
   std::int64_t version = 0;
   Count scans;                    // idx_scan
   Count tuples_read;              // idx_tup_read
