@@ -88,10 +88,14 @@ function net(n, e, k,   v) {
   return v < 0 ? 0 : v
 }
 # PostgreSQL CPU per steady-state cycle (the three statistics collectors), idle subtracted.
-function steady_cycle(n,   c) {
+# The steady-state phase's cycles, "" when it was not run.
+function steady_cycles(n,   c) {
   c = notenum(note[n, "pghealthd", "steady"], "cycles")
-  if (!has(n, "pghealthd", "steady", "wall_s") || c == "" || c <= 0) return ""
-  return net(n, "pghealthd", "steady") / c
+  return (!has(n, "pghealthd", "steady", "wall_s") || c == "" || c <= 0) ? "" : c
+}
+function steady_cycle(n,   c) {
+  c = steady_cycles(n)
+  return c == "" ? "" : net(n, "pghealthd", "steady") / c
 }
 # PostgreSQL CPU per run of a collector measured alone, idle subtracted.
 function other_run(n, c,   r, v) {
@@ -236,8 +240,8 @@ END {
     # Like with like: the peer's scrape reads the three views; pghealthd's steady-state cycle runs the three
     # collectors that read them, and a scrape serves it. The first cycle also runs the collectors the peer
     # has no counterpart for (bloat, freeze, sequences, ...) and the process start: shown for reference.
-    steady_n = notenum(note[tn, "pghealthd", "steady"], "cycles")
-    ph_steady_cpu = (has(tn, "pghealthd", "steady", "wall_s") && steady_n > 0) ? agg(tn, "pghealthd", "steady", "exporter_cpu_s") / steady_n + agg(tn, "pghealthd", "scrape", "exporter_cpu_s") : ""
+    steady_n = steady_cycles(tn)
+    ph_steady_cpu = steady_n != "" ? agg(tn, "pghealthd", "steady", "exporter_cpu_s") / steady_n + agg(tn, "pghealthd", "scrape", "exporter_cpu_s") : ""
     r6 = (pe_cpu > 0 && ph_steady_cpu != "") ? ph_steady_cpu / pe_cpu : ""
     if (ph_steady_cpu != "") {
       printf "| exporter CPU, pghealthd (one steady-state cycle of the three statistics collectors + one scrape) / peer (one scrape, which reads the same three views) | %s | %s | %s | ≤ 1/10 | %s%s |\n", fcpu3(ph_steady_cpu), fcpu(pe_cpu), fratio(ph_steady_cpu, pe_cpu, 1), verdict(r6, 1 / 10), under

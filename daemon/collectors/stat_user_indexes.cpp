@@ -33,26 +33,23 @@ namespace {
 // no storage and no scans, and its partitions' indexes are the rows). A column rename changes no xmin
 // here but no verdict either (it renames the column in every expression alike), and definitions are not
 // kept, only verdicts.
-// The light statement reads pg_index and the indexes' pg_class rows alone; the full one joins each index
-// to its table, schema, access method, constraint and parent.
-constexpr std::string_view kLightFrom = R"SQL(
+// Both statements read pg_index and the indexes' own pg_class rows, and select them by one WHERE clause; the
+// full one also joins each index to its table, schema, access method, constraint and parent.
+constexpr std::string_view kIndexes = R"SQL(
   FROM settings s
  CROSS JOIN pg_index x
-  JOIN pg_class i ON i.oid = x.indexrelid
- WHERE i.relkind = 'i'
-   AND i.relnamespace IN (SELECT oid FROM user_schemas))SQL";
+  JOIN pg_class i ON i.oid = x.indexrelid)SQL";
 
-constexpr std::string_view kFullFrom = R"SQL(
-  FROM settings s
- CROSS JOIN pg_index x
-  JOIN pg_class i ON i.oid = x.indexrelid
+constexpr std::string_view kFullJoins = R"SQL(
   JOIN pg_class c ON c.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_am am ON am.oid = i.relam
   -- At most one: an index backs one primary key, unique or exclusion constraint of its table. Hash-joined
   -- once instead of a lookup per unique index.
   LEFT JOIN pg_constraint k ON k.conindid = i.oid AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')
-  LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition
+  LEFT JOIN pg_inherits h ON h.inhrelid = i.oid AND i.relispartition)SQL";
+
+constexpr std::string_view kWhere = R"SQL(
  WHERE i.relkind = 'i'
    AND i.relnamespace IN (SELECT oid FROM user_schemas))SQL";
 
@@ -118,7 +115,9 @@ std::string statement(bool full, std::string_view last_scan) {
        coalesce(h.inhparent::regclass::text, '') AS parent_index,)SQL";
   sql += "\n       NULL::float8 AS stats_reset, NULL::float8 AS server_now, NULL::bigint AS transactions,"
          "\n       NULL::bigint AS catalog";
-  sql += full ? kFullFrom : kLightFrom;
+  sql += kIndexes;
+  if (full) sql += kFullJoins;
+  sql += kWhere;
   sql += "\nUNION ALL\nSELECT 'd', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,";
   if (full) sql += " NULL, '', '', '', false, false, false, '', '', NULL, '', '', '', '', '', '', '', '',";
   sql += kDatabaseRow;
@@ -334,8 +333,8 @@ std::string parse_stat_user_indexes_light(const pg::Rows& rows, Data& out) {
   const auto catalog_of = [](const std::optional<model::DatabaseStatistics>& d) {
     return d ? d->catalog : std::nullopt;
   };
-  if (updated != out.indexes.size() || !statistics || !catalog_of(statistics) ||
-      catalog_of(statistics) != catalog_of(out.statistics)) {
+  const auto catalog = catalog_of(statistics);
+  if (updated != out.indexes.size() || !catalog || catalog != catalog_of(out.statistics)) {
     out.needs_full_run = true;
     return {};
   }
