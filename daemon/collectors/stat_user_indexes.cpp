@@ -162,7 +162,7 @@ void judge_redundancy(const std::vector<model::IndexDefinition>& definitions, co
   };
   for (const auto& r : model::redundant_indexes(definitions)) {
     auto& index = of(r.index);
-    index.redundant_kind = std::string(r.kind);
+    index.redundant_kind = r.kind;
     index.covered_by = of(r.covered_by).indexrelname;
   }
 }
@@ -240,10 +240,10 @@ std::string parse_stat_user_indexes(const pg::Rows& rows, Data& out) {
       i.schemaname = f.text(r, schema);
       i.relname = f.text(r, rel);
       i.indexrelname = f.text(r, idx);
-      i.access_method = f.text(r, am);
+      i.set_constraint_name(f.text(r, constraint));
+      i.access_method = model::intern_access_method(f.text(r, am));
       i.enforces_constraint = f.boolean(r, enforces);
       i.unique = f.boolean(r, unique);
-      i.constraint_name = f.text(r, constraint);
       i.version = f.integer(r, c.version).value_or(0);
       c.read_counters(f, r, i);
       i.replica_identity = f.boolean(r, replident);

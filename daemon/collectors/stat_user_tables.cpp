@@ -162,6 +162,7 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     server.cost_delay_ms = f.number(r, av_cd).value_or(server.cost_delay_ms);
   }
   if (!f.error().empty()) return {{}, f.error()};
+  const model::Shared<model::AutovacuumSettings> shared_server(server);  // one copy for the tables without their own
   out.rows.reserve(static_cast<std::size_t>(tables));
   for (int r = 0; r < rows.size(); ++r) {
     const std::string row_scope = f.text(r, scope);
@@ -177,8 +178,8 @@ pg::Parsed<model::TableStats> parse_stat_user_tables(const pg::Rows& rows) {
     t.relpages = f.number(r, relpages);
     t.relallfrozen = f.number(r, relallfrozen);
     const auto options = rows.get(r, relopts);
-    t.autovacuum = options ? model::effective_autovacuum(server, *options) : server;
-    if (options) t.reloptions = std::string(*options);
+    t.autovacuum = options ? model::Shared(model::effective_autovacuum(server, *options)) : shared_server;
+    if (options) t.reloptions = *options;
     t.schemaname = f.text(r, schema);
     t.relname = f.text(r, rel);
     t.has_indexes = f.boolean(r, has_indexes);

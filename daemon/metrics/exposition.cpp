@@ -287,12 +287,12 @@ Fragments render_tables(std::string_view target, std::string_view datname,
         row.add(out, Family::kTableAutoanalyzeDueRatio, model::autoanalyze_due_ratio(t));
         // Autovacuum never processes a partitioned parent: no setting of its own to speak of.
         if (t.relkind != 'p')
-          row.add(out, Family::kTableAutovacuumEnabled, std::optional<std::int64_t>(t.autovacuum.table_enabled ? 1 : 0));
+          row.add(out, Family::kTableAutovacuumEnabled, std::optional<std::int64_t>(t.autovacuum->table_enabled ? 1 : 0));
       });
   // The server's autovacuum as this database's session sees it (track_counts may be set per database).
   if (!rows.empty())
     append_sample(w, Family::kAutovacuumEnabled, database_labels(target, filter.constant_labels, datname),
-                  std::optional<std::int64_t>(rows.front().autovacuum.server_enabled ? 1 : 0));
+                  std::optional<std::int64_t>(rows.front().autovacuum->server_enabled ? 1 : 0));
   return std::move(w).finish();
 }
 

@@ -24,11 +24,12 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "model/boxed.h"
 
 namespace pghealthd::model {
 
@@ -91,32 +92,6 @@ struct ExactBloat {
   double ratio = 0;         // wasted / size, 0..1
   double wasted_bytes = 0;  // bytes the rows (entries) do not need at the fill factor
   double measured_unix = 0;  // when it was read (seconds since the epoch)
-};
-
-// An optional value held on the heap: 8 bytes where none is set, for a value most rows lack (an exact reading
-// of a few relations out of 30,000), with std::optional's interface as the code uses it. Copies copy the value.
-template <typename T>
-class Boxed {
- public:
-  Boxed() = default;
-  Boxed(const T& v) : p_(std::make_unique<T>(v)) {}  // NOLINT: as std::optional, implicit
-  Boxed(const Boxed& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
-  Boxed(Boxed&&) noexcept = default;
-  Boxed& operator=(const Boxed& o) {
-    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
-    return *this;
-  }
-  Boxed& operator=(Boxed&&) noexcept = default;
-  ~Boxed() = default;
-
-  explicit operator bool() const noexcept { return p_ != nullptr; }
-  [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
-  const T& operator*() const noexcept { return *p_; }
-  const T* operator->() const noexcept { return p_.get(); }
-  void reset() noexcept { p_.reset(); }
-
- private:
-  std::unique_ptr<T> p_;
 };
 
 // Whether a database can give exact readings: extension pgstattuple is there and the role may call its

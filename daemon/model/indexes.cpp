@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
+#include <set>
+#include <string>
 #include <tuple>
 
 namespace pghealthd::model {
@@ -127,6 +130,16 @@ std::optional<double> sequence_used_ratio(const SequenceState& s) {
   const long double used = s.increment > 0 ? last - origin : origin - last;
   if (range <= 0) return std::nullopt;
   return static_cast<double>(std::clamp<long double>(used / range, 0.0L, 1.0L));
+}
+
+std::string_view intern_access_method(std::string_view name) {
+  // Never shrinks: the names are those of the access methods installed (CREATE ACCESS METHOD), a handful.
+  static std::mutex lock;
+  static std::set<std::string, std::less<>> names;
+  const std::lock_guard hold(lock);
+  auto at = names.find(name);
+  if (at == names.end()) at = names.emplace(name).first;
+  return *at;
 }
 
 }  // namespace pghealthd::model

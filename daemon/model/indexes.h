@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/boxed.h"
+
 namespace pghealthd::model {
 
 // Who an index is: its names and what it enforces. What the exporter keeps of every index between runs
@@ -17,11 +19,32 @@ struct IndexIdentity {
   std::int64_t indexrelid = 0;  // also its age: a lower OID was created earlier (barring wraparound)
   std::int64_t table_relid = 0;
   std::string schemaname, relname, indexrelname;
-  std::string access_method;               // pg_am.amname: btree, hash, gist, gin, brin, ...
+  // pg_am.amname: btree, hash, gist, gin, brin, ...; one copy of each name for the process
+  // (intern_access_method), as every index of a database has one of a handful.
+  std::string_view access_method;
   bool unique = false;                     // indisunique: enforces uniqueness, constraint or not
   bool enforces_constraint = false;        // primary key, unique (constraint or index) or exclusion
-  std::string constraint_name;             // the pg_constraint it backs, "" none
+  bool backs_constraint = false;           // a pg_constraint uses it: constraint_name()
+
+  // The pg_constraint it backs, "" none. PostgreSQL names the constraint as its index (renaming either
+  // renames both, and ADD CONSTRAINT USING INDEX renames the index), so a name is kept only where it differs.
+  [[nodiscard]] std::string_view constraint_name() const {
+    if (!backs_constraint) return {};
+    return other_constraint_name_.empty() ? std::string_view(indexrelname) : std::string_view(other_constraint_name_);
+  }
+  // After indexrelname is set.
+  void set_constraint_name(std::string_view name) {
+    backs_constraint = !name.empty();
+    other_constraint_name_ = name == indexrelname ? std::string_view() : name;
+  }
+
+ private:
+  RareText other_constraint_name_;
 };
+
+// The process's one copy of an access method's name (pg_am.amname): a handful exist, and every index holds
+// one.
+[[nodiscard]] std::string_view intern_access_method(std::string_view name);
 
 // One index's definition, from pg_index / pg_class / pg_am (the columns as the catalog stores them).
 struct IndexDefinition : IndexIdentity {

@@ -171,21 +171,21 @@ std::optional<double> ratio_of(Count count, std::optional<double> threshold) {
 }  // namespace
 
 std::optional<double> autovacuum_threshold(const TableStats& t) {
-  if (!t.autovacuum.enabled || t.relkind == 'p') return std::nullopt;
-  const double threshold = t.autovacuum.base_threshold + t.autovacuum.scale_factor * tuples_of(t);
-  const double cap = t.autovacuum.max_threshold;
+  if (!t.autovacuum->enabled || t.relkind == 'p') return std::nullopt;
+  const double threshold = t.autovacuum->base_threshold + t.autovacuum->scale_factor * tuples_of(t);
+  const double cap = t.autovacuum->max_threshold;
   return cap >= 0 && threshold > cap ? cap : threshold;
 }
 
 std::optional<double> autovacuum_due_ratio(const TableStats& t) { return ratio_of(t.dead_tuples, autovacuum_threshold(t)); }
 
 std::optional<double> autovacuum_insert_threshold(const TableStats& t) {
-  if (!t.autovacuum.enabled || t.relkind == 'p' || t.autovacuum.insert_threshold < 0 || !t.ins_since_vacuum)
+  if (!t.autovacuum->enabled || t.relkind == 'p' || t.autovacuum->insert_threshold < 0 || !t.ins_since_vacuum)
     return std::nullopt;
   double unfrozen = 1;
   if (t.relpages && t.relallfrozen && *t.relpages > 0 && *t.relallfrozen > 0)
     unfrozen = 1 - std::min(*t.relallfrozen, *t.relpages) / *t.relpages;
-  return t.autovacuum.insert_threshold + t.autovacuum.insert_scale_factor * tuples_of(t) * unfrozen;
+  return t.autovacuum->insert_threshold + t.autovacuum->insert_scale_factor * tuples_of(t) * unfrozen;
 }
 
 std::optional<double> autovacuum_insert_due_ratio(const TableStats& t) {
@@ -193,8 +193,8 @@ std::optional<double> autovacuum_insert_due_ratio(const TableStats& t) {
 }
 
 std::optional<double> autoanalyze_threshold(const TableStats& t) {
-  if (!t.autovacuum.enabled || t.relkind == 'p' || t.relkind == 't') return std::nullopt;
-  return t.autovacuum.analyze_threshold + t.autovacuum.analyze_scale_factor * tuples_of(t);
+  if (!t.autovacuum->enabled || t.relkind == 'p' || t.relkind == 't') return std::nullopt;
+  return t.autovacuum->analyze_threshold + t.autovacuum->analyze_scale_factor * tuples_of(t);
 }
 
 std::optional<double> autoanalyze_due_ratio(const TableStats& t) {
@@ -210,7 +210,7 @@ std::uint64_t settings_fingerprint(const AutovacuumSettings& s) {
 
 void observe(Churn& churn, const TableStats& now, double now_unix) {
   const auto ratio = dead_tuple_ratio(now.live_tuples, now.dead_tuples).value_or(0);
-  const auto settings = settings_fingerprint(now.autovacuum);
+  const auto settings = settings_fingerprint(*now.autovacuum);
   if (churn.settings != settings) {  // the first reading, or new settings
     churn.awaiting_window = churn.settings != 0;
     churn.peaks.clear();

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/boxed.h"
 #include "model/indexes.h"
 #include "model/nullable.h"
 
@@ -82,8 +83,9 @@ struct TableStats {
   Number dead_ratio_peak;
   Number relpages;      // pg_class.relpages
   Number relallfrozen;  // pg_class.relallfrozen (18+): the insert trigger counts unfrozen pages
-  AutovacuumSettings autovacuum;
-  std::string reloptions;  // pg_class.reloptions as text, "" when none (advice's undo restores a DBA's own)
+  // The server's settings, shared by the tables without reloptions of their own (model::Shared).
+  Shared<AutovacuumSettings> autovacuum;
+  RareText reloptions;  // pg_class.reloptions as text, "" when none (advice's undo restores a DBA's own)
 };
 
 // One row of pg_statio_user_tables.
@@ -111,11 +113,11 @@ struct IndexStats : IndexIdentity {
   bool valid = true;              // pg_index.indisvalid
   bool building = false;          // a CREATE INDEX or REINDEX (CONCURRENTLY) builds it right now
   bool replica_identity = false;  // pg_index.indisreplident
-  std::string parent_index;       // the partitioned index it is attached to (regclass text), "" none
+  RareText parent_index;          // the partitioned index it is attached to (regclass text), "" none
   // Set by the collector from model::redundant_indexes over the database's indexes: "duplicate" or
   // "prefix" and the index that makes this one redundant; "" when none does.
-  std::string redundant_kind;
-  std::string covered_by;
+  RareText redundant_kind;
+  RareText covered_by;
 };
 
 // When a database's statistics (and so every idx_scan) started counting: pg_stat_database.stats_reset,

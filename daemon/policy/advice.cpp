@@ -89,7 +89,7 @@ bool applied(const Advice& a, std::string_view reloptions) {
 
 std::optional<Advice> advise(const TableStats& t, const Churn& churn, std::string_view reloptions,
                              const AdviceSettings& s) {
-  if (t.relkind == 'p' || !t.autovacuum.enabled) return std::nullopt;
+  if (t.relkind == 'p' || !t.autovacuum->enabled) return std::nullopt;
   const double rows = std::max(t.reltuples.value_or(0), static_cast<double>(t.live_tuples.value_or(0)));
   if (rows < s.min_rows) return std::nullopt;
   // The worst recent peak: a window that ran long without autovacuum shows what its trigger lets happen.
@@ -98,7 +98,7 @@ std::optional<Advice> advise(const TableStats& t, const Churn& churn, std::strin
   if (churn.lifetime_only) peak = model::dead_tuple_ratio(t.live_tuples, t.dead_tuples).value_or(0);
   else if (churn.awaiting_window) return std::nullopt;  // new settings: judged after an autovacuum under them
   const double target = s.target_dead_ratio;
-  const auto& av = t.autovacuum;
+  const auto& av = *t.autovacuum;
   auto own = [&](std::string_view key) { return number(model::reloption(reloptions, key)); };
 
   // Dead rows at a ratio r of all rows, for `rows` live ones: r x rows / (1 - r).

@@ -242,18 +242,18 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     const double worst_due = std::max({due.value_or(0), insert_due.value_or(0), analyze_due.value_or(0)});
     a.key = worst_due;
     std::string settings = "default";
-    if (!s.autovacuum.server_enabled) settings = "server off";
-    else if (!s.autovacuum.table_enabled) settings = "disabled";
-    else if (s.autovacuum.base_threshold != 50 || s.autovacuum.scale_factor != 0.2)
-      settings = fmt::format("threshold={} scale_factor={}", s.autovacuum.base_threshold, s.autovacuum.scale_factor);
+    if (!s.autovacuum->server_enabled) settings = "server off";
+    else if (!s.autovacuum->table_enabled) settings = "disabled";
+    else if (s.autovacuum->base_threshold != 50 || s.autovacuum->scale_factor != 0.2)
+      settings = fmt::format("threshold={} scale_factor={}", s.autovacuum->base_threshold, s.autovacuum->scale_factor);
     const bool piling = ratio && *ratio > t.dead_ratio_warning && n_dead >= t.min_dead_tuples;
-    if (!s.autovacuum.enabled && piling) {
+    if (!s.autovacuum->enabled && piling) {
       a.row.status = *ratio > t.dead_ratio_critical ? Status::kCritical : Status::kWarning;
       a.row.note = fmt::format("autovacuum is off {} and {} of its rows are dead",
-                               s.autovacuum.server_enabled ? "for the table" : "on the server", percent(ratio));
-    } else if (!s.autovacuum.enabled) {
+                               s.autovacuum->server_enabled ? "for the table" : "on the server", percent(ratio));
+    } else if (!s.autovacuum->enabled) {
       a.row.note = fmt::format("autovacuum is off {}; {} dead rows so far",
-                               s.autovacuum.server_enabled ? "for the table" : "on the server", n_dead);
+                               s.autovacuum->server_enabled ? "for the table" : "on the server", n_dead);
     } else if (worst_due >= 2) {
       a.row.status = Status::kWarning;
       a.row.note = due && *due >= 2 ? fmt::format("autovacuum is late: {} dead rows, twice its threshold of {:.0f}",
@@ -308,13 +308,13 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     // DROP INDEX CONCURRENTLY takes no lock that blocks writes; an index attached to a partitioned one
     // cannot be dropped alone (the partitioned index is dropped, which CONCURRENTLY cannot do).
     const std::string drop = !i.parent_index.empty()
-                                 ? "attached to partitioned index " + i.parent_index + ": DROP INDEX " + i.parent_index +
+                                 ? "attached to partitioned index " + i.parent_index.str() + ": DROP INDEX " + i.parent_index.str() +
                                        " drops it on every partition"
-                             : !i.constraint_name.empty()
-                                 ? "it backs constraint " + pg::quote_identifier(i.constraint_name) +
+                             : !i.constraint_name().empty()
+                                 ? "it backs constraint " + pg::quote_identifier(std::string(i.constraint_name())) +
                                        ": ALTER TABLE " + pg::quote_identifier(i.schemaname) + "." +
                                        pg::quote_identifier(i.relname) + " DROP CONSTRAINT " +
-                                       pg::quote_identifier(i.constraint_name)
+                                       pg::quote_identifier(std::string(i.constraint_name()))
                                  : "DROP INDEX CONCURRENTLY " + name;
     const bool unused = model::index_unused(i, stats_age, t.unused_min_stats_age_seconds) == 1.0;
     std::string problem = "-";
@@ -329,7 +329,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     } else if (!i.redundant_kind.empty()) {
       problem = i.redundant_kind;
       k.row.status = Status::kWarning;
-      k.row.note = (i.redundant_kind == "duplicate" ? "identical to " : "a leading prefix of ") + i.covered_by +
+      k.row.note = (i.redundant_kind == "duplicate" ? "identical to " : "a leading prefix of ") + i.covered_by.str() +
                    ", which serves its reads: " + drop;
     } else if (unused && i.size_bytes.value_or(0) >= t.unused_index_min_bytes) {
       problem = "unused";
@@ -417,7 +417,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
                               std::move(recency)));
   // The server's autovacuum first: off (or track_counts off) means no table is vacuumed but by hand.
   const auto server = std::find_if(data.tables.begin(), data.tables.end(), [](const model::TableStats& x) {
-    return !x.autovacuum.server_enabled;
+    return !x.autovacuum->server_enabled;
   });
   if (server != data.tables.end()) {
     Keyed k;

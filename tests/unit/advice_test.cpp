@@ -104,7 +104,7 @@ TEST_CASE("observe drops the windows seen under other settings: an applied advic
   t.dead_tuples = 10;
   observe(c, t, 0);
   REQUIRE(c.peaks.size() == 1);
-  t.autovacuum.scale_factor = 0.05;  // ALTER TABLE ... SET (autovacuum_vacuum_scale_factor = 0.05)
+  t.autovacuum.edit().scale_factor = 0.05;  // ALTER TABLE ... SET (autovacuum_vacuum_scale_factor = 0.05)
   t.dead_tuples = 20;
   observe(c, t, 0);
   CHECK(c.peaks.empty());
@@ -152,10 +152,10 @@ TEST_CASE("no advice for an insert-only table, a small one, a well tuned one, or
   CHECK_FALSE(advise(table(1e6, 0), history({0.0, 0.0}), ""));  // inserts leave no dead rows
   CHECK_FALSE(advise(table(5000, 0), history({0.3}), ""));       // the base threshold decides there
   auto tuned = table(1e6, 0);
-  tuned.autovacuum.scale_factor = 0.02;
+  tuned.autovacuum.edit().scale_factor = 0.02;
   CHECK_FALSE(advise(tuned, history({0.045, 0.049}), ""));
   auto off = table(1e6, 0);
-  off.autovacuum.enabled = false;
+  off.autovacuum.edit().enabled = false;
   CHECK_FALSE(advise(off, history({0.4}), ""));
   auto parent = table(1e6, 0);
   parent.relkind = 'p';
@@ -165,8 +165,8 @@ TEST_CASE("no advice for an insert-only table, a small one, a well tuned one, or
 TEST_CASE("a huge table whose autovacuum cannot keep up: faster runs, not only an earlier start", "[advice]") {
   // 100 million rows, already at 2% (a DBA's): the peak reaches 9%, 7 points of it while autovacuum runs.
   auto t = table(1e8, 0);
-  t.autovacuum.scale_factor = 0.02;
-  t.autovacuum.cost_delay_ms = 20;  // PostgreSQL 11's default, kept by an old configuration
+  t.autovacuum.edit().scale_factor = 0.02;
+  t.autovacuum.edit().cost_delay_ms = 20;  // PostgreSQL 11's default, kept by an old configuration
   const auto a = advise(t, history({0.09, 0.088}), "{fillfactor=90,autovacuum_vacuum_scale_factor=0.02}");
   REQUIRE(a);
   REQUIRE(a->vacuum_cost_limit);
@@ -185,12 +185,12 @@ TEST_CASE("a huge table whose autovacuum cannot keep up: faster runs, not only a
 
 TEST_CASE("never looser than a DBA made it: a faster cost limit stays, a stricter scale factor stays", "[advice]") {
   auto t = table(1e8, 0);
-  t.autovacuum.scale_factor = 0.005;
-  t.autovacuum.analyze_scale_factor = 0.001;
-  t.autovacuum.cost_limit = 5000;
+  t.autovacuum.edit().scale_factor = 0.005;
+  t.autovacuum.edit().analyze_scale_factor = 0.001;
+  t.autovacuum.edit().cost_limit = 5000;
   const auto a = advise(t, history({0.09}), "{autovacuum_vacuum_scale_factor=0.005,autovacuum_vacuum_cost_limit=5000}");
   CHECK_FALSE(a);  // runs are as fast and starts as early as advice would make them: nothing to say
-  t.autovacuum.cost_limit = 200;
+  t.autovacuum.edit().cost_limit = 200;
   const auto b = advise(t, history({0.09}), "{autovacuum_vacuum_scale_factor=0.005}");
   REQUIRE(b);
   CHECK_FALSE(b->vacuum_scale_factor);
@@ -202,8 +202,8 @@ TEST_CASE("never looser than a DBA made it: a faster cost limit stays, a stricte
 TEST_CASE("a table whose own base threshold is most of the target gets a lower one", "[advice]") {
   // 100,000 rows, a DBA's threshold of 20,000 dead rows: autovacuum starts at 16.7% whatever the scale.
   auto t = table(1e5, 0);
-  t.autovacuum.base_threshold = 20000;
-  t.autovacuum.scale_factor = 0.0;
+  t.autovacuum.edit().base_threshold = 20000;
+  t.autovacuum.edit().scale_factor = 0.0;
   const auto a = advise(t, history({0.17}), "{autovacuum_vacuum_threshold=20000,autovacuum_vacuum_scale_factor=0}");
   REQUIRE(a);
   REQUIRE(a->vacuum_threshold);
@@ -216,7 +216,7 @@ TEST_CASE("a table whose own base threshold is most of the target gets a lower o
 TEST_CASE("a DBA's over-eager scale factor is loosened only with may_relax, and only with enough history",
           "[advice]") {
   auto t = table(1e6, 0);
-  t.autovacuum.scale_factor = 0.001;
+  t.autovacuum.edit().scale_factor = 0.001;
   const std::string own = "{autovacuum_vacuum_scale_factor=0.001}";
   pghealthd::policy::AdviceSettings relax;
   relax.may_relax = true;

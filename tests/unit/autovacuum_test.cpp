@@ -171,7 +171,7 @@ TEST_CASE("autovacuum's threshold uses the table's own settings", "[autovacuum]"
 
 TEST_CASE("there is no autovacuum threshold where autovacuum never vacuums", "[autovacuum]") {
   TableStats disabled = table_with(1000, 500);
-  disabled.autovacuum.enabled = false;
+  disabled.autovacuum.edit().enabled = false;
   CHECK_FALSE(autovacuum_threshold(disabled).has_value());
   CHECK_FALSE(autovacuum_due_ratio(disabled).has_value());
   TableStats partitioned = table_with(1000, 500);
@@ -195,8 +195,8 @@ TEST_CASE("the due ratio is dead rows over autovacuum's threshold", "[autovacuum
 TEST_CASE("the due ratio is absent without dead rows or without a positive threshold", "[autovacuum]") {
   CHECK_FALSE(autovacuum_due_ratio(table_with(1000, std::nullopt)).has_value());
   TableStats zero = table_with(1000, 10);
-  zero.autovacuum.base_threshold = 0;
-  zero.autovacuum.scale_factor = 0;
+  zero.autovacuum.edit().base_threshold = 0;
+  zero.autovacuum.edit().scale_factor = 0;
   CHECK(autovacuum_threshold(zero) == 0.0);
   CHECK_FALSE(autovacuum_due_ratio(zero).has_value());
 }
@@ -398,9 +398,9 @@ namespace {
 // A table as each server version's settings describe it: 13-17 have no max threshold and no relallfrozen.
 TableStats churned(int version) {
   TableStats t = table_with(1'000'000'000, 0);
-  t.autovacuum.insert_threshold = 1000;  // 13+: the server's default
-  t.autovacuum.insert_scale_factor = 0.2;
-  if (version >= 180000) t.autovacuum.max_threshold = 100'000'000;  // 18's default cap
+  t.autovacuum.edit().insert_threshold = 1000;  // 13+: the server's default
+  t.autovacuum.edit().insert_scale_factor = 0.2;
+  if (version >= 180000) t.autovacuum.edit().max_threshold = 100'000'000;  // 18's default cap
   t.ins_since_vacuum = 0;
   t.mod_since_analyze = 0;
   t.relpages = 1000;
@@ -416,9 +416,9 @@ TEST_CASE("the dead-row threshold is capped from 18 on, and a table's own cap or
   CHECK(autovacuum_threshold(churned(170000)) == 50 + 0.2 * 1e9);
   CHECK(autovacuum_threshold(churned(180000)) == 1e8);             // 18: autovacuum_vacuum_max_threshold
   TableStats own = churned(180000);
-  own.autovacuum = effective_autovacuum(own.autovacuum, "{autovacuum_vacuum_max_threshold=5000}");
+  own.autovacuum = effective_autovacuum(*own.autovacuum, "{autovacuum_vacuum_max_threshold=5000}");
   CHECK(autovacuum_threshold(own) == 5000.0);
-  own.autovacuum = effective_autovacuum(own.autovacuum, "{autovacuum_vacuum_max_threshold=-1}");
+  own.autovacuum = effective_autovacuum(*own.autovacuum, "{autovacuum_vacuum_max_threshold=-1}");
   CHECK(autovacuum_threshold(own) == 50 + 0.2 * 1e9);
   TableStats small = churned(180000);  // below the cap: the formula as before
   small.reltuples = 1000;
@@ -441,20 +441,20 @@ TEST_CASE("the insert trigger: 13+, off at -1, on 18 scaled by the unfrozen shar
   t18.relallfrozen = 5000;  // more than relpages (statistics set by hand): clamped, all frozen
   CHECK(autovacuum_insert_threshold(t18) == 1000.0);
   TableStats off = t13;
-  off.autovacuum = effective_autovacuum(off.autovacuum, "{autovacuum_vacuum_insert_threshold=-1}");
+  off.autovacuum = effective_autovacuum(*off.autovacuum, "{autovacuum_vacuum_insert_threshold=-1}");
   CHECK_FALSE(autovacuum_insert_threshold(off).has_value());
   CHECK_FALSE(autovacuum_insert_due_ratio(off).has_value());
   TableStats no_counter = t13;  // a server without n_ins_since_vacuum
   no_counter.ins_since_vacuum = std::nullopt;
   CHECK_FALSE(autovacuum_insert_threshold(no_counter).has_value());
   TableStats own = t13;
-  own.autovacuum = effective_autovacuum(own.autovacuum,
+  own.autovacuum = effective_autovacuum(*own.autovacuum,
                                         "{autovacuum_vacuum_insert_threshold=100,autovacuum_vacuum_insert_scale_factor=0.01}");
   CHECK(autovacuum_insert_threshold(own) == 200.0);
   TableStats disabled = t13;
-  disabled.autovacuum = effective_autovacuum(disabled.autovacuum, "{autovacuum_enabled=off}");
+  disabled.autovacuum = effective_autovacuum(*disabled.autovacuum, "{autovacuum_enabled=off}");
   CHECK_FALSE(autovacuum_insert_threshold(disabled).has_value());
-  CHECK_FALSE(disabled.autovacuum.table_enabled);
+  CHECK_FALSE(disabled.autovacuum->table_enabled);
 }
 
 TEST_CASE("the analyze trigger: modified rows over analyze threshold + scale factor x reltuples", "[autovacuum]") {
@@ -467,14 +467,14 @@ TEST_CASE("the analyze trigger: modified rows over analyze threshold + scale fac
   CHECK(autoanalyze_due_ratio(t) == 0.5);
   t.reltuples = -1;  // never analyzed: the base threshold alone
   CHECK(autoanalyze_threshold(t) == 50.0);
-  t.autovacuum = effective_autovacuum(t.autovacuum, "{autovacuum_analyze_threshold=0,autovacuum_analyze_scale_factor=0.05}");
+  t.autovacuum = effective_autovacuum(*t.autovacuum, "{autovacuum_analyze_threshold=0,autovacuum_analyze_scale_factor=0.05}");
   t.reltuples = 1000;
   CHECK(autoanalyze_threshold(t) == 50.0);
   TableStats parent = churned(150000);  // autovacuum never analyzes a partitioned parent
   parent.relkind = 'p';
   CHECK_FALSE(autoanalyze_threshold(parent).has_value());
   TableStats server_off = churned(150000);
-  server_off.autovacuum.enabled = false;  // autovacuum or track_counts off
+  server_off.autovacuum.edit().enabled = false;  // autovacuum or track_counts off
   CHECK_FALSE(autoanalyze_threshold(server_off).has_value());
-  CHECK(server_off.autovacuum.table_enabled);
+  CHECK(server_off.autovacuum->table_enabled);
 }

@@ -523,7 +523,7 @@ TEST_CASE("write_families groups every family's samples under its own header", "
   on_18.autoanalyze_time_ms = 400;
   on_18.dead_ratio_peak = 0.2;  // seen over two collections
   on_18.ins_since_vacuum = 10;  // 13+: the insert trigger
-  on_18.autovacuum.insert_threshold = 1000;
+  on_18.autovacuum.edit().insert_threshold = 1000;
   const Fragments tables_b = render_tables("t", "b", {on_18, live_only("Other", 3)});
   const Fragments io_a = render_table_io("t", "a", {full_io()});
   auto redundant = index_row("Message_id_idx", 0, false);

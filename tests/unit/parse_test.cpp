@@ -151,18 +151,18 @@ TEST_CASE("stat_user_tables: every column lands in its field", "[parse]") {
   CHECK(t.parent_relid == 16385);
   CHECK(t.reltuples == 950.0);
   // The server's settings (av_*), with the table's reloptions over them.
-  CHECK(t.autovacuum.enabled);
-  CHECK(t.autovacuum.base_threshold == 10.0);
-  CHECK(t.autovacuum.scale_factor == 0.15);
-  CHECK(t.autovacuum.max_threshold == 100000000.0);
-  CHECK(t.autovacuum.insert_threshold == 1000.0);
-  CHECK(t.autovacuum.insert_scale_factor == 0.2);
-  CHECK(t.autovacuum.analyze_threshold == 50.0);
-  CHECK(t.autovacuum.analyze_scale_factor == 0.1);
-  CHECK(t.autovacuum.cost_limit == 400);  // autovacuum_vacuum_cost_limit, or vacuum_cost_limit for -1
-  CHECK(t.autovacuum.cost_delay_ms == 20);
-  CHECK(t.autovacuum.server_enabled);
-  CHECK(t.autovacuum.table_enabled);
+  CHECK(t.autovacuum->enabled);
+  CHECK(t.autovacuum->base_threshold == 10.0);
+  CHECK(t.autovacuum->scale_factor == 0.15);
+  CHECK(t.autovacuum->max_threshold == 100000000.0);
+  CHECK(t.autovacuum->insert_threshold == 1000.0);
+  CHECK(t.autovacuum->insert_scale_factor == 0.2);
+  CHECK(t.autovacuum->analyze_threshold == 50.0);
+  CHECK(t.autovacuum->analyze_scale_factor == 0.1);
+  CHECK(t.autovacuum->cost_limit == 400);  // autovacuum_vacuum_cost_limit, or vacuum_cost_limit for -1
+  CHECK(t.autovacuum->cost_delay_ms == 20);
+  CHECK(t.autovacuum->server_enabled);
+  CHECK(t.autovacuum->table_enabled);
   CHECK(t.relpages == 1.0);
   CHECK(t.relallfrozen == 0.0);
   CHECK(t.ins_since_vacuum == 33);
@@ -174,20 +174,34 @@ TEST_CASE("stat_user_tables: without reloptions the server's autovacuum settings
   REQUIRE(parsed.ok());
   REQUIRE(parsed.rows.size() == 1);
   const auto& t = parsed.rows[0];
-  CHECK(t.autovacuum.enabled);
-  CHECK(t.autovacuum.base_threshold == 60.0);
-  CHECK(t.autovacuum.scale_factor == 0.15);
+  CHECK(t.autovacuum->enabled);
+  CHECK(t.autovacuum->base_threshold == 60.0);
+  CHECK(t.autovacuum->scale_factor == 0.15);
+}
+
+TEST_CASE("stat_user_tables: the tables without reloptions share one copy of the server's settings", "[parse]") {
+  auto answer = stat_user_tables_answer().with(0, "reloptions", std::nullopt);
+  answer.rows.push_back(answer.rows[0]);
+  answer.rows.push_back(answer.rows[0]);
+  answer = answer.with(1, "relid", "16391").with(2, "relid", "16392").with(2, "reloptions", "{autovacuum_vacuum_threshold=10}");
+  const auto parsed = pghealthd::collectors::parse_stat_user_tables(answer.table_rows());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed.rows.size() == 3);
+  CHECK(&*parsed.rows[0].autovacuum == &*parsed.rows[1].autovacuum);  // 80 bytes once, not per table
+  CHECK(parsed.rows[1].autovacuum->base_threshold == 60.0);
+  CHECK(parsed.rows[2].autovacuum->base_threshold == 10.0);           // its own
+  CHECK(parsed.rows[0].autovacuum->base_threshold == 60.0);           // which changed no other's
 }
 
 TEST_CASE("stat_user_tables: autovacuum is off when the server's or the table's setting says so", "[parse]") {
   const auto server_off = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "av_on", "f").table_rows());
   REQUIRE(server_off.ok());
-  CHECK_FALSE(server_off.rows.at(0).autovacuum.enabled);
+  CHECK_FALSE(server_off.rows.at(0).autovacuum->enabled);
   const auto table_off = pghealthd::collectors::parse_stat_user_tables(
       stat_user_tables_answer().with(0, "reloptions", "{autovacuum_enabled=false}").table_rows());
   REQUIRE(table_off.ok());
-  CHECK_FALSE(table_off.rows.at(0).autovacuum.enabled);
+  CHECK_FALSE(table_off.rows.at(0).autovacuum->enabled);
 }
 
 TEST_CASE("stat_user_tables: a table that is not a partition has no parent", "[parse]") {
@@ -269,7 +283,7 @@ TEST_CASE("stat_user_tables: columns are found by name, not by position", "[pars
   CHECK(parsed.rows[0].live_tuples == 900);
   CHECK(parsed.rows[0].size_bytes == 8192);
   CHECK(parsed.rows[0].relid == 16390);
-  CHECK(parsed.rows[0].autovacuum.scale_factor == 0.15);
+  CHECK(parsed.rows[0].autovacuum->scale_factor == 0.15);
 }
 
 TEST_CASE("stat_user_tables: idx_scan is the sum of the table's indexes' scans, as the view says", "[parse]") {
@@ -312,7 +326,7 @@ TEST_CASE("stat_user_tables: the server's settings come from their own row, and 
   const auto answer = stat_user_tables_answer();
   const auto parsed = pghealthd::collectors::parse_stat_user_tables(answer.table_rows());
   REQUIRE(parsed.ok());
-  CHECK(parsed.rows.at(0).autovacuum.cost_limit == 400);
+  CHECK(parsed.rows.at(0).autovacuum->cost_limit == 400);
   // The table rows alone: refused, not read with made-up defaults.
   auto columns = answer.columns;
   columns.emplace_back("scope");
@@ -522,7 +536,7 @@ TEST_CASE("stat_user_indexes: every column lands in its field, and the statistic
   CHECK_FALSE(i.building);
   CHECK(i.access_method == "btree");
   CHECK(i.version == -7311);
-  CHECK(i.constraint_name == "Message_pkey");
+  CHECK(i.constraint_name() == "Message_pkey");
   CHECK(i.redundant_kind.empty());
   REQUIRE(data.statistics.has_value());
   CHECK(data.statistics->reset_timestamp == 1700000000.5);
@@ -634,7 +648,7 @@ TEST_CASE("stat_user_indexes: a light run updates the counters of the indexes it
   CHECK(i.size_bytes == 24576);
   CHECK(i.indexrelname == "Message_pkey");
   CHECK(i.schemaname == "public");
-  CHECK(i.constraint_name == "Message_pkey");
+  CHECK(i.constraint_name() == "Message_pkey");
   CHECK(i.redundant_kind == "duplicate");
   CHECK(i.covered_by == "Message_other");
   REQUIRE(data.statistics.has_value());

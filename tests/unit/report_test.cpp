@@ -75,7 +75,7 @@ pghealthd::model::TableStats stats(std::string name, std::int64_t live, std::int
   t.reltuples = static_cast<double>(live);
   t.mod_since_analyze = 0;
   t.ins_since_vacuum = 0;
-  t.autovacuum.insert_threshold = 1000;
+  t.autovacuum.edit().insert_threshold = 1000;
   return t;
 }
 
@@ -92,9 +92,9 @@ TEST_CASE("check tells the truth about autovacuum: off for a table with dead row
           "[report]") {
   pghealthd::collectors::Data data;
   auto off = stats("off_piling", 700, 300);  // 30% dead, autovacuum disabled for the table
-  off.autovacuum.enabled = off.autovacuum.table_enabled = false;
+  off.autovacuum.edit().enabled = off.autovacuum.edit().table_enabled = false;
   auto off_mild = stats("off_mild", 900, 100);  // 10%: past the warning, not the critical ratio
-  off_mild.autovacuum.enabled = off_mild.autovacuum.table_enabled = false;
+  off_mild.autovacuum.edit().enabled = off_mild.autovacuum.edit().table_enabled = false;
   auto few = stats("few_dead", 10, 50);          // 83% dead but only 50 rows
   auto inserts = stats("insert_only", 10000, 0);  // inserts since the last vacuum: twice the insert trigger
   inserts.ins_since_vacuum = 6000;                // threshold 1000 + 0.2 x 10000 = 3000
@@ -114,7 +114,7 @@ TEST_CASE("check tells the truth about autovacuum: off for a table with dead row
   for (const auto& row : av.rows) CHECK(row.cells.at(0) != "(server)");
 
   // The server's autovacuum (or track_counts) off: one CRITICAL row first, every table says why.
-  for (auto& x : data.tables) x.autovacuum.enabled = x.autovacuum.server_enabled = false;
+  for (auto& x : data.tables) x.autovacuum.edit().enabled = x.autovacuum.edit().server_enabled = false;
   r = pghealthd::report::build("t", "d", data, t, 1.7e9);
   const auto& server = section(r, "Autovacuum");
   REQUIRE_FALSE(server.rows.empty());

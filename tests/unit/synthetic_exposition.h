@@ -50,8 +50,8 @@ inline std::vector<pghealthd::metrics::Fragments> render_all(std::size_t tables,
     t.size_bytes = static_cast<std::int64_t>(8192 * (1 + next() % 100000));
     t.reltuples = static_cast<double>(next() % 10000000);
     t.ins_since_vacuum = static_cast<std::int64_t>(next() % 100000);
-    t.autovacuum.insert_threshold = 1000;
-    if (i % 11 == 0) t.autovacuum.table_enabled = false;
+    t.autovacuum.edit().insert_threshold = 1000;
+    if (i % 11 == 0) t.autovacuum.edit().table_enabled = false;
     if (i % 6 == 0) t.dead_ratio_peak = static_cast<double>(next() % 1000) / 1000;
     stats.push_back(t);
 

@@ -253,7 +253,7 @@ TEST_CASE("only_when_autovacuum_late acts on a table autovacuum never vacuums", 
   cfg.only_when_autovacuum_late = true;
   TableStats t = bloated();
   t.reltuples = 1'000'000;  // would not be due for a long time
-  t.autovacuum.enabled = false;
+  t.autovacuum.edit().enabled = false;
   check_acts(run({t}, cfg).of("Message"), Action::kVacuumAnalyze);
 }
 
@@ -263,8 +263,8 @@ TEST_CASE("only_when_autovacuum_late acts when autovacuum's threshold is zero", 
   cfg.only_when_autovacuum_late = true;
   TableStats t = bloated();
   t.reltuples = 10000;
-  t.autovacuum.base_threshold = 0;
-  t.autovacuum.scale_factor = 0;
+  t.autovacuum.edit().base_threshold = 0;
+  t.autovacuum.edit().scale_factor = 0;
   check_acts(run({t}, cfg).of("Message"), Action::kVacuumAnalyze);
 }
 
