@@ -112,9 +112,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         socket.close(ignored);
         continue;
       }
+      // A plain /metrics is inflated a stretch at a time as it is written (write_pieces): a send buffer
+      // of several stretches lets the next be inflated while the client still reads the last, instead of
+      // the two taking turns. Kernel memory, capped by net.core.wmem_max; best effort.
+      boost::system::error_code ignored;
+      socket.set_option(asio::socket_base::send_buffer_size(kSendBuffer), ignored);
       asio::co_spawn(loop, session(std::move(socket)), asio::detached);
     }
   }
+  static constexpr int kSendBuffer = 1 << 20;
 
   [[nodiscard]] std::size_t open_connections() const {
     std::size_t n = 0;
