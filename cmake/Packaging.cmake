@@ -108,6 +108,7 @@ else()
     "libdate-tz3 (>= 3.0.1)"
     "libfmt9 (>= 9.1.0+ds1)"
     "libgcc-s1 (>= 3.0)"
+    "libisal2 (>= 2.30.0)"
     "libpq5 (>= 9.0~)"
     "libprometheus-cpp-core1.0 (>= 1.0.1)"
     "libspdlog1.10-fmt9"

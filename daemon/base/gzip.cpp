@@ -1,5 +1,7 @@
 #include "base/gzip.h"
 
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -8,18 +10,13 @@
 
 namespace pghealthd::base {
 
+// Compressed with ISA-L's igzip at its level 1: the same size as zlib's Z_BEST_SPEED on exposition text,
+// in a third of the CPU (bench/observations.md, 2026-12-06), and the CRC-32 with its folding (PCLMULQDQ)
+// code. Its output is plain raw deflate: zlib, and so every client, inflates it.
 struct Deflater::Impl {
-  z_stream zs{};
+  isal_zstream zs{};
+  std::vector<std::uint8_t> level_buffer = std::vector<std::uint8_t>(ISAL_DEF_LVL1_SMALL);
   std::string out;  // compressed output of the piece in progress; its capacity is kept for the next
-
-  Impl() {
-    // windowBits -15: raw deflate, no zlib or gzip framing of its own.
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      throw std::runtime_error("deflateInit2 failed");
-  }
-  ~Impl() { deflateEnd(&zs); }
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
 };
 
 Deflater::Deflater() : impl_(std::make_unique<Impl>()) {}
@@ -30,34 +27,38 @@ Deflater& Deflater::operator=(Deflater&&) noexcept = default;
 Deflated Deflater::piece(std::string_view text) {
   auto& zs = impl_->zs;
   auto& buf = impl_->out;
-  // A fresh stream for every piece: no piece refers to another's data.
-  if (deflateReset(&zs) != Z_OK) throw std::runtime_error("deflateReset failed");
+  // A fresh stream for every piece: no piece refers to another's data. Raw deflate (no framing of its
+  // own), ending in a sync flush and never in a final block, so pieces concatenate.
+  isal_deflate_init(&zs);
+  zs.level = 1;
+  zs.level_buf = impl_->level_buffer.data();
+  zs.level_buf_size = static_cast<std::uint32_t>(impl_->level_buffer.size());
+  zs.gzip_flag = IGZIP_DEFLATE;
+  zs.flush = SYNC_FLUSH;
+  zs.end_of_stream = 0;
   Deflated out;
   out.size = text.size();
-  out.crc = static_cast<std::uint32_t>(
-      crc32_z(crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(text.data()), text.size()));
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  // Grown step by step: a deflateBound()-sized buffer would be resident for nothing, as the text
-  // compresses ~20 to 1.
+  out.crc = crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  zs.next_in = reinterpret_cast<std::uint8_t*>(const_cast<char*>(text.data()));
+  // Grown step by step: a bound-sized buffer would be resident for nothing, as the text compresses ~20
+  // to 1.
   constexpr std::size_t kStep = 16 * 1024;
   std::size_t used = 0;
   std::size_t left = text.size();
-  int rc = Z_OK;
   do {
-    const auto feed = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
+    const auto feed = static_cast<std::uint32_t>(std::min<std::size_t>(left, 1u << 30));
     zs.avail_in = feed;
     left -= feed;
-    const int flush = left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    // The whole piece is one "buffer" of input; with more input to come a sync flush is harmless.
     do {
       if (buf.size() - used < kStep) buf.resize(std::max(buf.size() * 2, used + kStep));
-      zs.next_out = reinterpret_cast<Bytef*>(buf.data() + used);
+      zs.next_out = reinterpret_cast<std::uint8_t*>(buf.data() + used);
       const std::size_t room = std::min<std::size_t>(buf.size() - used, 1u << 30);
-      zs.avail_out = static_cast<uInt>(room);
-      rc = deflate(&zs, flush);
+      zs.avail_out = static_cast<std::uint32_t>(room);
+      if (isal_deflate(&zs) != COMP_OK) throw std::runtime_error("deflate failed");
       used += room - zs.avail_out;
-    } while (rc == Z_OK && zs.avail_out == 0);
-  } while (rc == Z_OK && left > 0);
-  if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("deflate failed");
+    } while (zs.avail_in > 0 || zs.avail_out == 0);
+  } while (left > 0);
   out.data.assign(buf.data(), used);  // exactly its size: pieces are kept for a whole collection cycle
   return out;
 }

@@ -26,11 +26,12 @@ struct Deflated {
   std::uint64_t size = 0;   // length of the uncompressed text
 };
 
-// Compresses `text` (at Z_BEST_SPEED) into a self-contained piece. Throws std::runtime_error if zlib fails.
+// Compresses `text` (ISA-L's igzip, level 1) into a self-contained piece. Throws std::runtime_error if it
+// fails.
 [[nodiscard]] Deflated deflate_piece(std::string_view text);
 
-// deflate_piece() for many pieces in a row: one zlib stream and one output buffer, reset between pieces
-// (each piece stays self-contained). Not thread-safe; ~300 KiB while it lives.
+// deflate_piece() for many pieces in a row: one compression stream and one output buffer, reset between
+// pieces (each piece stays self-contained). Not thread-safe; ~200 KiB while it lives.
 class Deflater {
  public:
   Deflater();
@@ -38,7 +39,7 @@ class Deflater {
   Deflater(Deflater&&) noexcept;
   Deflater& operator=(Deflater&&) noexcept;
 
-  // Throws std::runtime_error if zlib fails.
+  // Throws std::runtime_error if compression fails.
   [[nodiscard]] Deflated piece(std::string_view text);
 
  private:

@@ -71,6 +71,32 @@ TEST_CASE("gzip pieces concatenate into one member that inflates to the joined t
   CHECK(gunzip(gzip_of(texts)) == joined);
 }
 
+TEST_CASE("one deflater's pieces, incompressible ones larger than its output step among them, inflate exactly",
+          "[gzip]") {
+  // Random bytes do not compress: the output outgrows its 16 KiB steps many times within one piece, and
+  // the deflater is reused between pieces of every kind.
+  std::string noise(1 << 20, '\0');
+  unsigned x = 7;
+  for (auto& c : noise) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 24);
+  }
+  const std::vector<std::string> texts{noise, text_of(200000, 3), "", noise.substr(0, 40000), "z"};
+  pghealthd::base::Deflater deflater;
+  GzipTrailer trailer;
+  std::string body(GzipTrailer::header()), joined;
+  for (const auto& t : texts) {
+    const auto piece = deflater.piece(t);
+    CHECK(piece.size == t.size());
+    CHECK(piece.crc == crc32_z(0, reinterpret_cast<const Bytef*>(t.data()), t.size()));  // zlib's CRC-32
+    CHECK(pghealthd::base::inflate_piece(piece) == t);
+    trailer.add(piece);
+    body += piece.data;
+    joined += t;
+  }
+  CHECK(gunzip(body + trailer.end()) == joined);
+}
+
 TEST_CASE("gzip of no pieces and of empty pieces is a valid empty body", "[gzip]") {
   CHECK(gunzip(gzip_of({})).empty());
   CHECK(gunzip(gzip_of({"", ""})).empty());
