@@ -9,6 +9,7 @@
 #include <thread>
 #include <variant>
 
+#include "app/check.h"
 #include "app/context.h"
 #include "app/notify.h"
 #include "app/target_watch.h"
@@ -17,6 +18,8 @@
 #include "metrics/store.h"
 #include "pg/canceller.h"
 #include "report/advice_report.h"
+#include "report/health_report.h"
+#include "base/clock.h"
 #include "version.h"
 
 namespace pghealthd::app {
@@ -118,6 +121,7 @@ class Daemon {
       return {503, "text/plain; charset=utf-8", "not ready: no database reached yet\n"};
     }
     if (path == "/advice") return advice(req);
+    if (path == "/status.json") return {200, "application/json", status_json()};
     if (path == "/") return {200, "text/html; charset=utf-8", landing_page()};
     return {404, "text/plain; charset=utf-8", "not found\n"};
   }
@@ -141,6 +145,31 @@ class Daemon {
                                              req.accept.rfind("text/plain", 0) == 0));
     if (text_asked) return {200, "text/plain; charset=utf-8", report::render_advice_text(all, settings)};
     return {200, "application/json", report::render_advice_json(all, settings)};
+  }
+
+  // GET /status.json: `pghealthd check --format json` of every database, from the latest snapshots (no
+  // query): each section from the last successful run of the collector that gathers it.
+  std::string status_json() const {
+    std::map<metrics::DbKey, std::array<std::shared_ptr<const metrics::Snapshot>, collectors::kKindCount>> held;
+    for (std::size_t k = 0; k < collectors::kKindCount; ++k)
+      for (auto& [key, snapshot] : store_.snapshots(static_cast<collectors::Kind>(k))) held[key][k] = snapshot;
+    const auto thresholds = report_thresholds(cfg_);
+    const double now = base::unix_now();
+    std::vector<report::DatabaseReport> reports;
+    for (const auto& [key, snapshots] : held) {
+      const auto of = [&](collectors::Kind kind) -> const collectors::Data* {
+        return snapshots[static_cast<std::size_t>(kind)].get();
+      };
+      report::Sources sources;
+      sources.tables = of(collectors::Kind::kStatUserTables);
+      sources.io = of(collectors::Kind::kStatioUserTables);
+      sources.indexes = of(collectors::Kind::kStatUserIndexes);
+      sources.freeze = of(collectors::Kind::kFreeze);
+      sources.sequences = of(collectors::Kind::kSequences);
+      sources.bloat = of(collectors::Kind::kBloat);
+      reports.push_back(report::build(key.target, key.datname, sources, thresholds, now));
+    }
+    return report::render_json(reports);
   }
 
   std::size_t databases_up() const {

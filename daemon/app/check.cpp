@@ -63,11 +63,7 @@ awaitable<report::DatabaseReport> check_database(asio::thread_pool& blocking, co
 
 awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg,
                           std::vector<report::DatabaseReport>& out) {
-  report::Thresholds thresholds;
-  thresholds.dead_ratio_warning = cfg.vacuum.dead_tuple_ratio;
-  thresholds.min_dead_tuples = cfg.vacuum.min_dead_tuples;
-  thresholds.unused_min_stats_age_seconds = std::chrono::duration<double>(cfg.indexes.unused_min_stats_age).count();
-  thresholds.advice_target_dead_ratio = cfg.advice.target_dead_ratio;
+  const report::Thresholds thresholds = report_thresholds(cfg);
   for (const auto& t : cfg.targets) {
     std::vector<std::pair<std::string, std::optional<std::string>>> dbs;
     if (!t.databases.empty()) {
@@ -101,6 +97,15 @@ awaitable<void> check_all(asio::thread_pool& blocking, const config::Config& cfg
 }
 
 }  // namespace
+
+report::Thresholds report_thresholds(const config::Config& cfg) {
+  report::Thresholds thresholds;
+  thresholds.dead_ratio_warning = cfg.vacuum.dead_tuple_ratio;
+  thresholds.min_dead_tuples = cfg.vacuum.min_dead_tuples;
+  thresholds.unused_min_stats_age_seconds = std::chrono::duration<double>(cfg.indexes.unused_min_stats_age).count();
+  thresholds.advice_target_dead_ratio = cfg.advice.target_dead_ratio;
+  return thresholds;
+}
 
 int run_check(const config::Config& cfg, bool json) {
   asio::io_context loop(1);

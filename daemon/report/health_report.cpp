@@ -183,12 +183,32 @@ std::string_view name(Status s) {
   return "?";
 }
 
+Sources Sources::all(const collectors::Data& data) {
+  return {&data, &data, &data, &data, &data, &data};
+}
+
 DatabaseReport build(const std::string& target, const std::string& datname, const collectors::Data& data,
                      const Thresholds& t, double now) {
+  return build(target, datname, Sources::all(data), t, now);
+}
+
+DatabaseReport build(const std::string& target, const std::string& datname, const Sources& sources,
+                     const Thresholds& t, double now) {
   DatabaseReport r{target, datname, {}, {}};
+  static const collectors::Data kNone;
+  const auto of = [](const collectors::Data* d) -> const collectors::Data& { return d ? *d : kNone; };
+  const auto& tables_data = of(sources.tables);
+  const auto& tables = tables_tables;
+  const auto& io = of(sources.io).io;
+  const auto& indexes = of(sources.indexes).indexes;
+  const auto& statistics = of(sources.indexes).statistics;
+  const auto& sequences_read = of(sources.sequences).sequences;
+  const auto& databases = of(sources.freeze).databases;
+  const auto& freeze_ages = of(sources.freeze).freeze;
+  const auto& bloat = of(sources.bloat).bloat;
 
   std::vector<Keyed> dead, recency, autovac;
-  for (const auto& s : data.tables) {
+  for (const auto& s : tables) {
     if (s.relkind == 'p') continue;  // parents have no counters of their own
     const auto name = table_name(s.schemaname, s.relname);
     const auto ratio = model::dead_tuple_ratio(s.live_tuples, s.dead_tuples);
@@ -277,7 +297,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   std::vector<Keyed> cache;
-  for (const auto& s : data.io) {
+  for (const auto& s : io) {
     const auto hit = s.heap_blks_hit.value_or(0), read = s.heap_blks_read.value_or(0);
     const auto ratio = model::cache_hit_ratio(s.heap_blks_hit, s.heap_blks_read);
     Keyed c;
@@ -299,9 +319,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   // Index health: invalid, duplicate, prefix-redundant, unused with evidence; each with what to do.
-  const auto stats_age = data.statistics ? model::statistics_age(*data.statistics, now) : std::nullopt;
+  const auto stats_age = statistics ? model::statistics_age(*statistics, now) : std::nullopt;
   std::vector<Keyed> idx;
-  for (const auto& i : data.indexes) {
+  for (const auto& i : indexes) {
     Keyed k;
     k.key = static_cast<double>(i.size_bytes.value_or(0));
     const std::string name = pg::quote_identifier(i.schemaname) + "." + pg::quote_identifier(i.indexrelname);
@@ -343,7 +363,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     } else if (i.scans.value_or(0) == 0 && i.replica_identity) {
       k.row.note = "the table's replica identity";
     } else if (i.scans.value_or(0) == 0) {
-      k.row.note = !data.statistics ? "never scanned: the statistics' age is unknown"
+      k.row.note = !statistics ? "never scanned: the statistics' age is unknown"
                    : !stats_age ? "never scanned, but the statistics were never reset: a one-shot check cannot tell "
                                   "how long they cover (the daemon judges from when it began watching)"
                                 : "never scanned, but the statistics are only " + span(*stats_age) +
@@ -357,7 +377,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   std::vector<Keyed> sequences;
-  for (const auto& q : data.sequences) {
+  for (const auto& q : sequences_read) {
     Keyed k;
     const auto ratio = model::sequence_used_ratio(q);
     k.key = ratio.value_or(0);
@@ -403,9 +423,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     return k;
   };
   std::vector<Keyed> freeze;
-  for (const auto& d : data.databases)
+  for (const auto& d : databases)
     if (d.datname == datname) freeze.push_back(freeze_row("(database " + d.datname + ")", d.xid_age, d.mxid_age, {}, "-"));
-  for (const auto& f : data.freeze)
+  for (const auto& f : freeze_ages)
     freeze.push_back(freeze_row(table_name(f.schemaname, f.relname), f.xid_age, f.mxid_age, model::freeze_due_ratio(f),
                                 std::to_string(f.freeze_max_age)));
 
@@ -416,10 +436,10 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
                               std::move(recency)));
   // The server's autovacuum first: off (or track_counts off) means no table is vacuumed but by hand.
-  const auto server = std::find_if(data.tables.begin(), data.tables.end(), [](const model::TableStats& x) {
+  const auto server = std::find_if(tables.begin(), tables.end(), [](const model::TableStats& x) {
     return !x.autovacuum->server_enabled;
   });
-  if (server != data.tables.end()) {
+  if (server != tables.end()) {
     Keyed k;
     k.key = 1e9;
     k.row.status = Status::kCritical;
@@ -441,7 +461,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   std::vector<Keyed> tuning;
   policy::AdviceSettings advice;
   advice.target_dead_ratio = t.advice_target_dead_ratio;
-  for (auto& [target_, datname_, a] : advise_all(target, datname, data, advice, true)) {
+  for (auto& [target_, datname_, a] : advise_all(target, datname, tables_data, advice, true)) {
     Keyed k;
     k.key = a.observed_peak;
     k.row.note = a.reasoning + ". Apply: " + a.alter_sql + "; undo: " + a.undo_sql;
@@ -454,7 +474,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   if (!tuning.empty())
     r.sections.push_back(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
                                 std::move(tuning)));
-  if (!data.bloat.empty()) r.sections.push_back(bloat_section(data.bloat, t, now));
+  if (!bloat.empty()) r.sections.push_back(bloat_section(bloat, t, now));
   return r;
 }
 

@@ -62,6 +62,21 @@ struct Thresholds {
   std::size_t bloat_rows_shown = 10;
 };
 
+// What a report reads, each from the collection of the collector that gathers it: the daemon keeps one
+// snapshot per collector (metrics::Store), `pghealthd check` collects them all into one Data. Null: that
+// collector has not succeeded yet (or is off), and its sections are built from nothing.
+struct Sources {
+  const collectors::Data* tables = nullptr;     // stat_user_tables (idx_scan attached), with its churn history
+  const collectors::Data* io = nullptr;         // statio_user_tables
+  const collectors::Data* indexes = nullptr;    // stat_user_indexes and its statistics' age
+  const collectors::Data* freeze = nullptr;     // freeze: the tables' and the databases' ages
+  const collectors::Data* sequences = nullptr;  // sequences
+  const collectors::Data* bloat = nullptr;      // bloat
+  [[nodiscard]] static Sources all(const collectors::Data& data);
+};
+
+[[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname, const Sources& sources,
+                                   const Thresholds& t, double now_unix);
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,
                                    const collectors::Data& data, const Thresholds& t, double now_unix);
 

@@ -1,0 +1,66 @@
+// GET /status.json (issue 17): the health report of `pghealthd check --format json`, served by the daemon
+// from its latest snapshots: the same sections and verdicts, without a query of its own.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "support/cluster.h"
+#include "support/daemon.h"
+
+using namespace pghealthd::test;
+
+namespace {
+
+// `jq -r` over a JSON text.
+std::string jq(const std::string& json, const std::string& filter) {
+  const std::string file = "/tmp/pghealthd-status-" + std::to_string(::getpid()) + ".json";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fwrite(json.data(), 1, json.size(), f);
+    std::fclose(f);
+  }
+  auto out = run("jq -r '" + filter + "' " + file);
+  std::remove(file.c_str());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("status.json serves check's report from the snapshots: the bloated table first, names as text") {
+  // Autovacuum on (a server without it is CRITICAL in the report), its launcher asleep: nothing vacuums the
+  // bloated table before the report shows it.
+  Cluster pg(/*start_now=*/true, /*autovacuum=*/true);
+  pg.exec("ALTER SYSTEM SET autovacuum_naptime = '1d'; SELECT pg_reload_conf();");
+  pg.exec("CREATE TABLE fine (id int PRIMARY KEY); INSERT INTO fine SELECT generate_series(1, 100);"
+          "CREATE TABLE \"<script>alert(1)</script> \"\"Ünïcode\"\"\" (id int, pad text);"
+          "INSERT INTO \"<script>alert(1)</script> \"\"Ünïcode\"\"\" SELECT g, 'x' FROM generate_series(1, 1000) g;"
+          "DELETE FROM \"<script>alert(1)</script> \"\"Ünïcode\"\"\" WHERE id <= 300;");
+  REQUIRE(eventually([&] {
+    return pg.scalar("SELECT sum(n_dead_tup) FROM pg_stat_user_tables") == "300";
+  }));
+  Daemon d("targets:\n  - name: t\n    conninfo: \"" + pg.conninfo() + "\"\n"
+           "vacuum: { enabled: false }\n"
+           "collectors:\n  stat_user_tables: { interval: 500ms }\n  statio_user_tables: { interval: 500ms }\n"
+           "  stat_user_indexes: { interval: 500ms }\n");
+  std::string json;
+  REQUIRE(eventually([&] {
+    json = d.get("/status.json");
+    return jq(json, "[.databases[0].sections[] | select(.title == \"Dead tuples\") | .rows | length] | .[0]") == "2\n";
+  }));
+  INFO(json);
+  CHECK(jq(json, ".status") == "CRITICAL\n");
+  CHECK(jq(json, ".databases[0].target, .databases[0].datname") == "t\npostgres\n");
+  // Worst first, with its ratio, and the name exactly as the server has it (JSON-escaped, not markup).
+  CHECK(jq(json, ".databases[0].sections[] | select(.title == \"Dead tuples\") | .rows[0] | .status, .cells[0], .cells[3]") ==
+        "CRITICAL\npublic.\"<script>alert(1)</script> \"\"Ünïcode\"\"\"\n30.00%\n");
+  CHECK(json.find("<script>alert(1)</script>") != std::string::npos);  // inside a JSON string: text
+  // The same sections as `pghealthd check --format json` of the same database.
+  const std::string bin = PGHEALTHD_BINARY;
+  const auto check = run(bin + " check --format json --conninfo '" + pg.conninfo() + "' | jq -r '[.databases[0].sections[].title] | join(\",\")'");
+  CHECK(jq(json, "[.databases[0].sections[].title] | join(\",\")") == check);
+  // No query of its own: served with the database gone.
+  pg.stop();
+  CHECK(jq(d.get("/status.json"), ".databases[0].sections[] | select(.title == \"Dead tuples\") | .rows[0].status") ==
+        "CRITICAL\n");
+}
