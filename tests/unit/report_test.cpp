@@ -257,3 +257,29 @@ TEST_CASE("check's Bloat section: warnings left out of the list are counted, and
   r = pghealthd::report::build("t", "d", pghealthd::collectors::Data{}, t, 1.7e9);
   for (const auto& x : r.sections) CHECK(x.title != "Bloat");
 }
+
+TEST_CASE("a report built from each collector's own snapshot is the report of one collection of them all",
+          "[report]") {
+  // The daemon keeps one snapshot per collector (/status.json); check collects all into one Data.
+  pghealthd::collectors::Data all, tables, freeze;
+  tables.tables = {stats("bloated", 700, 300), stats("clean", 1000, 0)};
+  freeze.freeze = {table("bloated", 1000, 10), table("clean", 5000, 10)};
+  all.tables = tables.tables;
+  all.freeze = freeze.freeze;
+  pghealthd::report::Thresholds t;
+  pghealthd::report::Sources sources;
+  sources.tables = &tables;
+  sources.freeze = &freeze;
+  const auto from_snapshots = pghealthd::report::build("t", "d", sources, t, 1.7e9);
+  const auto from_one = pghealthd::report::build("t", "d", all, t, 1.7e9);
+  CHECK(pghealthd::report::render_json({from_snapshots}) == pghealthd::report::render_json({from_one}));
+  CHECK(section(from_snapshots, "Dead tuples").rows.front().cells.at(0) == "bloated");
+
+  // A collector that has not succeeded yet gives its sections nothing, and the others stand.
+  sources.freeze = nullptr;
+  const auto without_freeze = pghealthd::report::build("t", "d", sources, t, 1.7e9);
+  for (const auto& s : without_freeze.sections) CHECK(s.title != "Freeze age");
+  CHECK(section(without_freeze, "Dead tuples").rows.size() == 2);
+  const auto nothing = pghealthd::report::build("t", "d", pghealthd::report::Sources{}, t, 1.7e9);
+  CHECK(pghealthd::report::overall({nothing}) == Status::kOk);
+}
