@@ -198,7 +198,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   static const collectors::Data kNone;
   const auto of = [](const collectors::Data* d) -> const collectors::Data& { return d ? *d : kNone; };
   const auto& tables_data = of(sources.tables);
-  const auto& tables = tables_tables;
+  const auto& tables = tables_data.tables;
   const auto& io = of(sources.io).io;
   const auto& indexes = of(sources.indexes).indexes;
   const auto& statistics = of(sources.indexes).statistics;
