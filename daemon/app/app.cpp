@@ -169,6 +169,7 @@ class Daemon {
       sources.bloat = of(collectors::Kind::kBloat);
       reports.push_back(report::build(key.target, key.datname, sources, thresholds, now));
     }
+    report::limit_rows(reports, cfg_.health_page.rows_per_section);
     return report::render_json(reports);
   }
 

@@ -128,6 +128,14 @@ struct Advice {
   bool operator==(const Advice&) const = default;  // reload compares configurations
 };
 
+// The health report the daemon serves (`health_page:`): GET /status.json and the page at `/`.
+struct HealthPage {
+  // Each section lists its worst this many rows; the rest are counted in a footnote. Bounds the answer at
+  // 100,000 tables.
+  std::size_t rows_per_section = 50;
+  bool operator==(const HealthPage&) const = default;  // reload compares configurations
+};
+
 // Applying advice (opt-in): one ALTER TABLE ... SET (autovacuum_*) per table per day at most, at most
 // max_per_day per target, in the windows (vacuum.timezone), through the maintenance engine's frame
 // (primary only, leader lock, lock_timeout). A DBA's own stricter setting is loosened only with may_relax.
@@ -202,6 +210,7 @@ struct Config {
   Reindex reindex;
   Indexes indexes;
   Bloat bloat;
+  HealthPage health_page;
   bool operator==(const Config&) const = default;  // reload compares configurations
 };
 

@@ -569,6 +569,13 @@ void read_advice(Reader& r, const YAML::Node& node, Advice& a) {
     if (auto d = r.number(n, what + ".target_dead_ratio", 0.001, 0.9)) a.target_dead_ratio = *d;
 }
 
+void read_health_page(Reader& r, const YAML::Node& node, HealthPage& h) {
+  const std::string what = "health_page";
+  if (!r.expect_map(node, what, {"rows_per_section"})) return;
+  if (const auto n = node["rows_per_section"])
+    if (auto i = r.integer(n, what + ".rows_per_section", 1, 10000)) h.rows_per_section = static_cast<std::size_t>(*i);
+}
+
 void read_tuning(Reader& r, const YAML::Node& node, Tuning& t) {
   const std::string what = "tuning";
   if (!r.expect_map(node, what, {"apply", "windows", "max_per_day", "may_relax", "min_history"})) return;
@@ -753,7 +760,8 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
     return std::vector<Problem>{{1, 1, "the configuration is empty: it needs targets"}};
   if (!r.expect_map(root, "the configuration",
                     {"listen", "log_level", "web_config_file", "targets", "collectors", "cardinality",
-                     "connection", "vacuum", "freeze", "advice", "tuning", "reindex", "indexes", "bloat"}))
+                     "connection", "vacuum", "freeze", "advice", "tuning", "reindex", "indexes", "bloat",
+                     "health_page"}))
     return r.problems;
 
   if (const auto n = root["listen"]) {
@@ -788,6 +796,7 @@ LoadResult parse_config(std::string_view yaml_text, const std::string& base_dir)
   if (const auto n = root["freeze"]) read_freeze(r, n, cfg.freeze);
   if (const auto n = root["advice"]) read_advice(r, n, cfg.advice);
   if (const auto n = root["tuning"]) read_tuning(r, n, cfg.tuning);
+  if (const auto n = root["health_page"]) read_health_page(r, n, cfg.health_page);
   if (const auto n = root["reindex"]) read_reindex(r, n, cfg.reindex);
   if (const auto n = root["indexes"]) read_indexes(r, n, cfg.indexes);
   if (const auto n = root["bloat"]) {

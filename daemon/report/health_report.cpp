@@ -529,6 +529,18 @@ std::string render_text(const std::vector<DatabaseReport>& reports) {
   return out;
 }
 
+void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows) {
+  for (auto& r : reports)
+    for (auto& s : r.sections) {
+      if (s.rows.size() <= rows) continue;
+      std::size_t attention = 0;
+      for (std::size_t i = rows; i < s.rows.size(); ++i) attention += s.rows[i].status != Status::kOk;
+      s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", s.rows.size() - rows,
+                                        attention));
+      s.rows.resize(rows);
+    }
+}
+
 std::string render_json(const std::vector<DatabaseReport>& reports) {
   std::string out = "{\"status\":";
   escape_json(out, name(overall(reports)));

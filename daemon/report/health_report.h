@@ -83,6 +83,11 @@ struct Sources {
 // The worst status in the reports (a database that could not be read is critical).
 [[nodiscard]] Status overall(const std::vector<DatabaseReport>& reports);
 
+// Keeps each section's worst `rows` rows (they come worst first) and counts the rest in a footnote, with how
+// many of them need attention: a bounded report however many tables there are. The overall status stays
+// what it was, as each section keeps its worst row.
+void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows);
+
 [[nodiscard]] std::string render_text(const std::vector<DatabaseReport>& reports);
 [[nodiscard]] std::string render_json(const std::vector<DatabaseReport>& reports);
 

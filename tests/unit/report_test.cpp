@@ -283,3 +283,20 @@ TEST_CASE("a report built from each collector's own snapshot is the report of on
   const auto nothing = pghealthd::report::build("t", "d", pghealthd::report::Sources{}, t, 1.7e9);
   CHECK(pghealthd::report::overall({nothing}) == Status::kOk);
 }
+
+TEST_CASE("limit_rows keeps each section's worst rows and counts the rest, and the overall status stays",
+          "[report]") {
+  pghealthd::collectors::Data data;
+  for (int i = 0; i < 30; ++i) data.tables.push_back(stats("t" + std::to_string(i), 1000, i < 4 ? 300 : 0));
+  pghealthd::report::Thresholds t;
+  std::vector<pghealthd::report::DatabaseReport> reports{pghealthd::report::build("t", "d", data, t, 1.7e9)};
+  const auto before = pghealthd::report::overall(reports);
+  REQUIRE(before == Status::kCritical);
+  pghealthd::report::limit_rows(reports, 3);
+  const auto& dead = section(reports[0], "Dead tuples");
+  REQUIRE(dead.rows.size() == 3);
+  for (const auto& row : dead.rows) CHECK(row.status == Status::kCritical);  // the worst are kept
+  REQUIRE_FALSE(dead.footnotes.empty());
+  CHECK(dead.footnotes.back() == "27 more rows not listed (1 of them need attention)");
+  CHECK(pghealthd::report::overall(reports) == before);
+}

@@ -579,3 +579,10 @@ TEST_CASE("bad reindex values are reported at their line and column", "[config][
   check_single_problem("reindex:\n  enabled: maybe\n", 5, 12, "reindex.enabled");
   check_single_problem("reindex:\n  drop_leftover: true\n", 5, 3, "drop_leftover");
 }
+
+TEST_CASE("health_page.rows_per_section: 50 by default, any count from 1 to 10,000", "[config]") {
+  CHECK(config_of(kTarget).health_page.rows_per_section == 50);
+  CHECK(config_of(kTarget + "health_page:\n  rows_per_section: 7\n").health_page.rows_per_section == 7);
+  check_single_problem("health_page:\n  rows_per_section: 0\n", 5, 21, "health_page.rows_per_section");
+  check_single_problem("health_page:\n  rows: 7\n", 5, 3, "rows");
+}
