@@ -157,8 +157,10 @@ class Daemon {
     const double now = base::unix_now();
     std::vector<report::DatabaseReport> reports;
     for (const auto& [key, snapshots] : held) {
-      const auto of = [&](collectors::Kind kind) -> const collectors::Data* {
-        return snapshots[static_cast<std::size_t>(kind)].get();
+      // (A plain reference: clang 14 does not let a lambda capture a structured binding.)
+      const auto& of_kind = snapshots;
+      const auto of = [&of_kind](collectors::Kind kind) -> const collectors::Data* {
+        return of_kind[static_cast<std::size_t>(kind)].get();
       };
       report::Sources sources;
       sources.tables = of(collectors::Kind::kStatUserTables);
