@@ -18,6 +18,7 @@
 #include "metrics/store.h"
 #include "pg/canceller.h"
 #include "report/advice_report.h"
+#include "report/health_page.h"
 #include "report/health_report.h"
 #include "base/clock.h"
 #include "version.h"
@@ -30,20 +31,6 @@ constexpr std::chrono::seconds kShutdownBound{10};
 constexpr std::chrono::seconds kStatusInterval{10};
 // How long the exit waits for cancel requests still in flight; well inside kShutdownBound.
 constexpr std::chrono::seconds kCancelDrainBound{3};
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 class Daemon {
  public:
@@ -121,8 +108,8 @@ class Daemon {
       return {503, "text/plain; charset=utf-8", "not ready: no database reached yet\n"};
     }
     if (path == "/advice") return advice(req);
-    if (path == "/status.json") return {200, "application/json", status_json()};
-    if (path == "/") return {200, "text/html; charset=utf-8", landing_page()};
+    if (path == "/status.json") return {200, "application/json", report::render_json(health_reports())};
+    if (path == "/") return {200, "text/html; charset=utf-8", health_page()};
     return {404, "text/plain; charset=utf-8", "not found\n"};
   }
 
@@ -147,9 +134,10 @@ class Daemon {
     return {200, "application/json", report::render_advice_json(all, settings)};
   }
 
-  // GET /status.json: `pghealthd check --format json` of every database, from the latest snapshots (no
-  // query): each section from the last successful run of the collector that gathers it.
-  std::string status_json() const {
+  // The health report of every database (GET / and /status.json), from the latest snapshots (no query): each
+  // section from the last successful run of the collector that gathers it, at most
+  // health_page.rows_per_section rows per section.
+  std::vector<report::DatabaseReport> health_reports() const {
     std::map<metrics::DbKey, std::array<std::shared_ptr<const metrics::Snapshot>, collectors::kKindCount>> held;
     for (std::size_t k = 0; k < collectors::kKindCount; ++k)
       for (auto& [key, snapshot] : store_.snapshots(static_cast<collectors::Kind>(k))) held[key][k] = snapshot;
@@ -172,7 +160,11 @@ class Daemon {
       reports.push_back(report::build(key.target, key.datname, sources, thresholds, now));
     }
     report::limit_rows(reports, cfg_.health_page.rows_per_section);
-    return report::render_json(reports);
+    return reports;
+  }
+
+  std::string health_page() const {
+    return report::render_html(health_reports(), {PGHEALTHD_VERSION, base::unix_now(), 30, status_line()});
   }
 
   std::size_t databases_up() const {
@@ -186,21 +178,6 @@ class Daemon {
     for (const auto& [name, t] : targets_) dbs += t->databases();
     return "watching " + std::to_string(dbs) + " database(s) of " + std::to_string(targets_.size()) +
            " target(s), " + std::to_string(databases_up()) + " reachable";
-  }
-
-  std::string landing_page() const {
-    std::string body =
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>pghealthd</title></head><body>"
-        "<h1>pghealthd " PGHEALTHD_VERSION "</h1><p>PostgreSQL table health for Prometheus.</p>"
-        "<p><a href=\"/metrics\">Metrics</a> &middot; <a href=\"/healthz\">healthz</a> &middot; "
-        "<a href=\"/readyz\">readyz</a> &middot; <a href=\"/advice\">autovacuum advice</a></p><table border=\"1\" cellpadding=\"4\">"
-        "<tr><th>target</th><th>databases</th><th>reachable</th></tr>";
-    for (const auto& [name, t] : targets_) {
-      body += "<tr><td>" + html_escape(name) + "</td><td>" + std::to_string(t->databases()) + "</td><td>" +
-              std::to_string(t->databases_up()) + "</td></tr>";
-    }
-    body += "</table></body></html>\n";
-    return body;
   }
 
   void start_target(const config::Target& t, std::set<metrics::DbKey> inherited) {

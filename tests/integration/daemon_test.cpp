@@ -109,7 +109,7 @@ TEST_CASE("promtool accepts the /metrics output") {
   CHECK(d.log().find("warning connected as a superuser") != std::string::npos);  // the fixture connects as postgres
 }
 
-TEST_CASE("the endpoint serves gzip when asked, a landing page, and refuses what it does not serve") {
+TEST_CASE("the endpoint serves gzip when asked, the health page, and refuses what it does not serve") {
   Cluster pg;
   pg.exec("CREATE TABLE t1 (id int);");
   Daemon d(config_for(pg));
