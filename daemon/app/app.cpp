@@ -18,6 +18,7 @@
 #include "metrics/store.h"
 #include "pg/canceller.h"
 #include "report/advice_report.h"
+#include "report/daemon_view.h"
 #include "report/health_page.h"
 #include "report/health_report.h"
 #include "base/clock.h"
@@ -134,21 +135,19 @@ class Daemon {
     return {200, "application/json", report::render_advice_json(all, settings)};
   }
 
-  // The health report of every database (GET / and /status.json), from the latest snapshots (no query): each
-  // section from the last successful run of the collector that gathers it, at most
-  // health_page.rows_per_section rows per section.
+  // The health report of every watched database (GET / and /status.json), from what the store keeps (no
+  // query): each section from the last successful run of the collector that gathers it, the daemon's own
+  // view (reachability, collectors, maintenance log, history) added, at most health_page.rows_per_section
+  // rows per section. Built on the loop thread, like a scrape: about 30 ms at 10,000 tables (bench/).
   std::vector<report::DatabaseReport> health_reports() const {
-    std::map<metrics::DbKey, std::array<std::shared_ptr<const metrics::Snapshot>, collectors::kKindCount>> held;
-    for (std::size_t k = 0; k < collectors::kKindCount; ++k)
-      for (auto& [key, snapshot] : store_.snapshots(static_cast<collectors::Kind>(k))) held[key][k] = snapshot;
     const auto thresholds = report_thresholds(cfg_);
     const double now = base::unix_now();
+    const auto enabled = cfg_.collectors.in_kind_order();
+    const bool maintains = maintenance::Config::of(cfg_).wanted();
     std::vector<report::DatabaseReport> reports;
-    for (const auto& [key, snapshots] : held) {
-      // (A plain reference: clang 14 does not let a lambda capture a structured binding.)
-      const auto& of_kind = snapshots;
-      const auto of = [&of_kind](collectors::Kind kind) -> const collectors::Data* {
-        return of_kind[static_cast<std::size_t>(kind)].get();
+    for (const auto& db : store_.databases()) {
+      const auto of = [&db](collectors::Kind kind) -> const collectors::Data* {
+        return db.snapshots[static_cast<std::size_t>(kind)].get();
       };
       report::Sources sources;
       sources.tables = of(collectors::Kind::kStatUserTables);
@@ -157,7 +156,23 @@ class Daemon {
       sources.freeze = of(collectors::Kind::kFreeze);
       sources.sequences = of(collectors::Kind::kSequences);
       sources.bloat = of(collectors::Kind::kBloat);
-      reports.push_back(report::build(key.target, key.datname, sources, thresholds, now));
+      auto r = report::build(db.key.target, db.key.datname, sources, thresholds, now);
+      report::DaemonView view;
+      view.now_unix = now;
+      view.up = db.up;
+      view.down_reason = db.state->down_reason;
+      for (const auto& def : collectors::all()) {
+        const auto k = static_cast<std::size_t>(def.kind);
+        if (enabled[k]->enabled)
+          view.collectors.push_back({std::string(def.name), db.last_success[k], db.state->collector_error[k]});
+      }
+      if (maintains || !db.state->log.entries().empty()) view.log = &db.state->log;
+      view.history = &db.state->history;
+      view.tables = sources.tables;
+      view.horizon = of(collectors::Kind::kXminHorizon);
+      view.vacuums = of(collectors::Kind::kVacuumProgress);
+      report::add_daemon_view(r, view, thresholds);
+      reports.push_back(std::move(r));
     }
     report::limit_rows(reports, cfg_.health_page.rows_per_section);
     return reports;

@@ -143,13 +143,8 @@ void DatabaseWatch::start() {
   auto self = shared_from_this();
   asio::co_spawn(ctx_.loop, worker(self), asio::detached);
   // In collectors::Kind order.
-  const std::array<const config::Collector*, collectors::kKindCount> cfg{
-      &ctx_.collectors.stat_user_tables, &ctx_.collectors.statio_user_tables, &ctx_.collectors.stat_user_indexes,
-      &ctx_.collectors.xmin_horizon, &ctx_.collectors.vacuum_progress, &ctx_.collectors.freeze,
-      &ctx_.collectors.sequences, &ctx_.collectors.bloat};
-  // (A collector added to Kind but not here would leave a null pointer: every one must be named.)
-  for (const auto* c : cfg)
-    if (!c) throw std::logic_error("a collector has no configuration entry");
+  const auto cfg = ctx_.collectors.in_kind_order();
+  static_assert(std::tuple_size_v<decltype(cfg)> == collectors::kKindCount, "a collector without configuration");
   // One phase for all of this database's collectors, a fraction of the shortest interval.
   auto shortest = config::Duration::max();
   for (const auto* c : cfg)
@@ -327,6 +322,7 @@ void DatabaseWatch::give_back_slot() {
 void DatabaseWatch::set_up(bool up, const std::string& why) {
   if (stopped_) return;
   series_->up->Set(up ? 1 : 0);
+  ctx_.store.set_reachability(key_, up, why);
   if (up && !up_ && !ever_connected_ && conn_.superuser())
     spdlog::warn("connected as a superuser: pghealthd needs only pg_monitor (and, for automatic vacuum, "
                  "ownership or MAINTAIN); use a less privileged role target={} datname={}",
@@ -447,6 +443,7 @@ awaitable<void> DatabaseWatch::worker([[maybe_unused]] std::shared_ptr<DatabaseW
 void DatabaseWatch::fail_run(collectors::Kind kind, const std::string& error) {
   series_->collector[idx(kind)].success->Set(0);
   ctx_.store.withdraw(key_, kind);
+  ctx_.store.collector_error(key_, kind, error);
   auto& last = last_error_[idx(kind)];
   if (error != last)
     spdlog::warn("collector failed target={} datname={} collector={} error=\"{}\"", key_.target, key_.datname,
@@ -518,6 +515,7 @@ awaitable<void> DatabaseWatch::collect(collectors::Kind kind, pg::Connection& co
   if (kind == collectors::Kind::kBloat) ctx_.engines.on_bloat(key_, snapshot);
   s.success->Set(1);
   series_->collector[idx(kind)].last_success->Set(base::unix_now());
+  ctx_.store.collector_error(key_, kind, {});
   if (!last.empty()) {
     spdlog::info("collector recovered target={} datname={} collector={}", key_.target, key_.datname,
                  def.name);

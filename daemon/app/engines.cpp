@@ -35,6 +35,7 @@ class StoreSink final : public maintenance::Sink {
   void forget(const std::string& schema, const std::string& table) override {
     store_.forget_vacuum_table(key_, schema, table);
   }
+  void logged(model::LogEntry entry) override { store_.log_action(key_, std::move(entry)); }
 
  private:
   metrics::Store& store_;

@@ -58,6 +58,11 @@ struct Collectors {
   Collector sequences{true, std::chrono::seconds(300)};
   Collector bloat{true, std::chrono::hours(1)};
   bool operator==(const Collectors&) const = default;  // reload compares configurations
+  // Every collector's settings in collectors::Kind order (a collector added there must be added here).
+  [[nodiscard]] std::array<const Collector*, 8> in_kind_order() const {
+    return {&stat_user_tables, &statio_user_tables, &stat_user_indexes, &xmin_horizon,
+            &vacuum_progress,  &freeze,             &sequences,         &bloat};
+  }
 };
 
 // A maintenance window: on these weekdays, from start to end (minutes after midnight, in the vacuum

@@ -7,6 +7,7 @@
 #include <array>
 #include <set>
 
+#include "base/clock.h"
 #include "collectors/xmin_horizon.h"
 #include "policy/freeze_policy.h"
 #include "policy/reindex_policy.h"
@@ -238,6 +239,11 @@ void Engine::record_skip(const policy::Decision& d, bool freeze) {
   if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
   last = std::string(policy::name(reason));
   const auto level = reason == policy::Reason::kBelowThreshold ? spdlog::level::debug : spdlog::level::info;
+  // Below the threshold is every table at every check, and the cooldown follows every action: neither is
+  // worth a line of the maintenance log.
+  if (reason != policy::Reason::kBelowThreshold && reason != policy::Reason::kCooldown)
+    log_entry(t, action_label(*d.action, t.relkind), reason == policy::Reason::kDryRun ? "dry_run" : "skipped",
+              reason == policy::Reason::kDryRun ? d.why : std::string(policy::name(reason)) + ": " + d.why);
   if (reason == policy::Reason::kDryRun)
     spdlog::log(level, "dry run: would {} target={} datname={} table={} why=\"{}\"", policy::name(*d.action),
                 key_.target, key_.datname, qualified(t.schemaname, t.relname), d.why);
@@ -570,6 +576,7 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
   const auto rules = s->rules.for_table(t.schemaname, t.relname);
   const auto a = account(*before, *run.after, outcome.horizon_warning, rules.dead_tuple_ratio, rules.min_dead_tuples);
   sink_->removed(a.removed);
+  log_entry(t, action_label(*d.action, t.relkind), name(Result::kSuccess), d.why, seconds, a.removed);
   if (freeze) {
     co_await account_freeze(d, *s, a.removed, ages_before, seconds);
     co_return;
@@ -603,6 +610,8 @@ void Engine::record_tuning_skip(const policy::Decision& d) {
   if (last == policy::name(*d.skipped)) return;
   last = std::string(policy::name(*d.skipped));
   const auto level = *d.skipped == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
+  if (*d.skipped != policy::Reason::kCooldown)
+    log_entry(t, "tune", "skipped", std::string(policy::name(*d.skipped)) + ": " + d.why);
   spdlog::log(level, "not tuning table target={} datname={} table={} reason={} why=\"{}\" advice=\"{}\"", key_.target,
               key_.datname, qualified(t.schemaname, t.relname), policy::name(*d.skipped), d.why,
               d.advice ? d.advice->alter_sql : "");
@@ -654,6 +663,9 @@ awaitable<void> Engine::tune(const policy::Decision& d, SettingsPtr s) {
                                       after && policy::applied(advice, *after));
   if (stopped_) co_return;
   sink_->tuned(name(result));
+  log_entry(t, "tune", name(result),
+            q.error ? pg::describe(*q.error) : sql + (result == Result::kSuccess ? " (undo: " + undo + ")" : ""),
+            seconds);
   if (result == Result::kSuccess)
     spdlog::info("tuning applied target={} datname={} table={} seconds={:.3f} statement=\"{}\" undo=\"{}\" why=\"{}\"",
                  key_.target, key_.datname, qualified(t.schemaname, t.relname), seconds, sql, undo, advice.reasoning);
@@ -675,6 +687,10 @@ void Engine::record_reindex_skip(const policy::Decision& d) {
   if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
   last = std::string(policy::name(reason));
   const auto level = reason == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
+  if (reason != policy::Reason::kCooldown)
+    log_entry(t, "reindex", reason == policy::Reason::kDryRun ? "dry_run" : "skipped",
+              reason == policy::Reason::kDryRun ? d.why : std::string(policy::name(reason)) + ": " + d.why,
+              std::nullopt, std::nullopt, x.indexrelname);
   if (reason == policy::Reason::kDryRun)
     spdlog::log(level, "dry run: would reindex target={} datname={} index={} table={} why=\"{}\"", key_.target,
                 key_.datname, qualified(x.schemaname, x.indexrelname), qualified(t.schemaname, t.relname), d.why);
@@ -743,6 +759,8 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   series_[t.relid] = {t.schemaname, t.relname};
   if (!before) {  // dropped (or renamed) since the bloat collector saw it
     sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(Result::kDropped));
+    log_entry(t, "reindex", name(Result::kDropped), "no index of that name now", std::nullopt, std::nullopt,
+              x.indexrelname);
     spdlog::info("reindex finished target={} datname={} index={} result=dropped (no index of that name now)",
                  key_.target, key_.datname, qualified(x.schemaname, x.indexrelname));
     co_return true;
@@ -771,6 +789,9 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   sink_->reindexed(t.schemaname, t.relname, x.indexrelname, name(outcome.result));
   if (outcome.result == Result::kSuccess) {
     sink_->reclaimed(outcome.reclaimed_bytes);
+    log_entry(t, "reindex", name(outcome.result),
+              fmt::format("{}; {} bytes before, {} after", d.why, before->bytes, after->bytes), seconds,
+              std::nullopt, x.indexrelname);
     spdlog::info("reindex finished target={} datname={} index={} result=success seconds={:.3f} bytes_before={} "
                  "bytes_after={} reclaimed={}",
                  key_.target, key_.datname, qualified(x.schemaname, x.indexrelname), seconds, before->bytes,
@@ -778,6 +799,8 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   } else {
     std::string detail = q.error ? pg::describe(*q.error) : std::string();
     if (outcome.result == Result::kCancelled && !cancel_reason_.empty()) detail += " (" + cancel_reason_ + ")";
+    log_entry(t, "reindex", name(outcome.result), detail.empty() ? d.why : detail, seconds, std::nullopt,
+              x.indexrelname);
     spdlog::warn("reindex finished target={} datname={} index={} result={} seconds={:.3f}{}", key_.target,
                  key_.datname, qualified(x.schemaname, x.indexrelname), name(outcome.result), seconds,
                  detail.empty() ? "" : " detail=\"" + detail + "\"");
@@ -882,6 +905,22 @@ awaitable<void> Engine::account_freeze(const policy::Decision& d, const Settings
                holder ? holder->source : "none", holder ? holder->holder : "nothing holds the xmin horizon now");
 }
 
+void Engine::log_entry(const model::TableStats& t, std::string_view action, std::string_view result,
+                       std::string reason, std::optional<double> seconds, std::optional<std::int64_t> removed,
+                       std::string index) {
+  model::LogEntry e;
+  e.at_unix = base::unix_now();
+  e.schema = t.schemaname;
+  e.table = t.relname;
+  e.index = std::move(index);
+  e.action = std::string(action);
+  e.result = std::string(result);
+  e.reason = std::move(reason);
+  e.seconds = seconds;
+  e.removed = removed;
+  sink_->logged(std::move(e));
+}
+
 void Engine::report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail) {
   const auto& t = *d.table;
   const auto action = action_label(*d.action, t.relkind);
@@ -894,6 +933,7 @@ void Engine::report(const policy::Decision& d, const Outcome& outcome, double se
                  key_.target, key_.datname, qualified(t.schemaname, t.relname), n);
   const bool vacuum = is_vacuum(*d.action, t.relkind);
   if (outcome.result == Result::kSuccess && vacuum) return;  // act() logs it with the rows removed
+  if (!stopped_) log_entry(t, action, name(outcome.result), detail.empty() ? d.why : detail, seconds);
   const auto level = outcome.result == Result::kSuccess ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level, "{} finished target={} datname={} table={} result={} seconds={:.3f}{}", action,
               key_.target, key_.datname, qualified(t.schemaname, t.relname), name(outcome.result), seconds,

@@ -50,6 +50,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
+#include "model/action_log.h"
 #include "maintenance/outcome.h"
 #include "pg/connection.h"
 #include "policy/reindex_policy.h"
@@ -79,6 +80,8 @@ class Sink {
   virtual void leftover_dropped() = 0;
   // The table is gone (dropped, or renamed): its per-table series go with it.
   virtual void forget(const std::string& schema, const std::string& table) = 0;
+  // One line of the maintenance log (GET /): an action's end, or a decision not to act, as the log says it.
+  virtual void logged(model::LogEntry entry) = 0;
 };
 
 // The configuration sections an engine acts by.
@@ -192,6 +195,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
                                  std::shared_ptr<bool> done);
   awaitable<std::optional<model::HorizonHolder>> oldest_horizon();
   void report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail);
+  // Hands one maintenance log entry of table `t` to the sink (time and names filled in here).
+  void log_entry(const model::TableStats& t, std::string_view action, std::string_view result, std::string reason,
+                 std::optional<double> seconds = std::nullopt, std::optional<std::int64_t> removed = std::nullopt,
+                 std::string index = {});
   // `freeze`: a freeze decision (logged apart from the same table's vacuum decisions).
   void record_skip(const policy::Decision& d, bool freeze = false);
   // Logs why the running action is cancelled and marks the cancel as ours; false when nothing runs.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "base/clock.h"
 #include "metrics/catalog.h"
 
 namespace pghealthd::metrics {
@@ -309,7 +310,39 @@ void Store::put(const DbKey& key, collectors::Kind kind, std::shared_ptr<const S
     labels["collector"] = std::string(collectors::definition(kind).name);
     c.last_success = &last_success_.Add(labels);
   }
+  if (kind == collectors::Kind::kStatUserTables && snap) it->second.state.history.observe(snap->tables, base::unix_now());
   it->second.snapshots[static_cast<std::size_t>(kind)] = std::move(snap);
+}
+
+void Store::set_reachability(const DbKey& key, bool up, const std::string& why) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end()) it->second.state.down_reason = up ? std::string() : why;
+}
+
+void Store::collector_error(const DbKey& key, collectors::Kind kind, const std::string& error) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end()) it->second.state.collector_error[static_cast<std::size_t>(kind)] = error;
+}
+
+void Store::log_action(const DbKey& key, model::LogEntry entry) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end()) it->second.state.log.add(std::move(entry));
+}
+
+std::vector<Store::DatabaseView> Store::databases() const {
+  std::vector<DatabaseView> out;
+  out.reserve(dbs_.size());
+  for (const auto& [key, e] : dbs_) {
+    DatabaseView v;
+    v.key = key;
+    v.up = e.series.up && e.series.up->Value() == 1;
+    for (std::size_t k = 0; k < collectors::kKindCount; ++k)
+      if (const auto* g = e.series.collector[k].last_success) v.last_success[k] = g->Value();
+    v.snapshots = e.snapshots;
+    v.state = &e.state;
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 void Store::withdraw(const DbKey& key, collectors::Kind kind) {

@@ -14,11 +14,14 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "metrics/snapshot.h"
 #include "base/body.h"
+#include "model/action_log.h"
+#include "model/dead_ratio_history.h"
 #include "model/stats.h"
 
 namespace pghealthd::metrics {
@@ -99,6 +102,28 @@ class Store {
   void reindex_reclaimed(const DbKey& key, double bytes);
   void reindex_leftover_dropped(const DbKey& key);
 
+  // What the health page (GET /, /status.json) says of a database beyond its snapshots. The watch reports
+  // reachability and collector errors, the maintenance engine its log; put() records each stat_user_tables
+  // snapshot's dead ratios.
+  struct DatabaseState {
+    std::string down_reason;  // why it is unreachable ("" when it is reachable, or was never tried)
+    std::array<std::string, collectors::kKindCount> collector_error;  // the last run's, "" after a success
+    model::ActionLog log;             // the maintenance engine's last actions and skips
+    model::DeadRatioHistory history;  // each table's dead ratio over the last hour
+  };
+  void set_reachability(const DbKey& key, bool up, const std::string& why);
+  void collector_error(const DbKey& key, collectors::Kind kind, const std::string& error);
+  void log_action(const DbKey& key, model::LogEntry entry);
+  // Every watched database, read or not, in key order: the page lists the unreachable ones too.
+  struct DatabaseView {
+    DbKey key;
+    bool up = false;
+    std::array<std::optional<double>, collectors::kKindCount> last_success;  // unix time; absent: never
+    std::array<std::shared_ptr<const Snapshot>, collectors::kKindCount> snapshots;
+    const DatabaseState* state = nullptr;  // valid while the loop does not return to the store's writers
+  };
+  [[nodiscard]] std::vector<DatabaseView> databases() const;
+
   // Outcome of a configuration (re)load.
   void config_loaded(bool ok);
 
@@ -119,6 +144,7 @@ class Store {
     std::map<std::pair<std::string, std::string>, std::vector<prometheus::Counter*>> vacuum_table_runs;
     prometheus::Histogram* vacuum_duration = nullptr;
     std::vector<std::string_view> vacuum_reasons;  // to add the series again under new labels
+    DatabaseState state;
   };
   [[nodiscard]] prometheus::Labels db_labels(const DbKey& key) const;
   [[nodiscard]] prometheus::Labels target_labels(const std::string& target) const;

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
+
+#include "report/sparkline.h"
 
 namespace pghealthd::report {
 namespace {
@@ -22,6 +25,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .badge.OK{background:#2e7d32}.badge.WARNING{background:#b26a00}.badge.CRITICAL{background:#b3261e}
 tr.WARNING td:first-child{box-shadow:inset 3px 0 #b26a00}tr.CRITICAL td:first-child{box-shadow:inset 3px 0 #b3261e}
 .error{color:#b3261e;font-weight:600}
+.up{color:#2e7d32;font-weight:600}
+svg.spark{vertical-align:middle;color:#5b6472}tr.WARNING svg.spark{color:#b26a00}tr.CRITICAL svg.spark{color:#b3261e}
+table.collectors{width:auto}table.collectors td,table.collectors th{padding:1px 8px;font-size:12px}
 )CSS";
 
 std::string utc(double unix_seconds) {
@@ -49,15 +55,20 @@ void render_section(std::string& out, const Section& s) {
   std::size_t attention = 0;
   for (const auto& r : s.rows) attention += r.status != Status::kOk;
   out += "<h3>" + escape_html(s.title);
-  if (attention) out += fmt::format(" <span class=\"meta\">({} listed need attention)</span>", attention);
+  if (attention)
+    out += fmt::format(" <span class=\"meta\">({} listed {})</span>", attention,
+                       s.chronological ? "proved nothing or failed" : "need attention");
   out += "</h3>\n";
   if (!s.rows.empty()) {
+    const bool history = std::any_of(s.rows.begin(), s.rows.end(), [](const Row& r) { return !r.history.empty(); });
     out += "<table><thead><tr>";
     for (const auto& c : s.columns) out += "<th>" + escape_html(c) + "</th>";
+    if (history) out += "<th>dead %, last hour</th>";
     out += "<th>why</th></tr></thead><tbody>\n";
     for (const auto& r : s.rows) {
       out += "<tr class=\"" + std::string(name(r.status)) + "\">";
       for (const auto& c : r.cells) out += (numeric(c) ? "<td class=\"n\">" : "<td>") + escape_html(c) + "</td>";
+      if (history) out += "<td>" + sparkline_svg(r.history) + "</td>";
       out += "<td>" + escape_html(r.note) + "</td></tr>\n";
     }
     out += "</tbody></table>\n";
@@ -103,13 +114,20 @@ std::string render_html(const std::vector<DatabaseReport>& reports, const PageCo
          "</header>\n";
   if (reports.empty()) out += "<p>No database read yet.</p>\n";
   for (const auto& r : reports) {
-    out += "<section><h2>" + escape_html(r.target) + " / " + escape_html(r.datname) + " ";
-    Status db = Status::kOk;
-    for (const auto& s : r.sections)
-      for (const auto& row : s.rows) db = std::max(db, row.status);
-    if (!r.error.empty()) db = Status::kCritical;
-    out += badge(db) + "</h2>\n";
+    out += "<section><h2>" + escape_html(r.target) + " / " + escape_html(r.datname) + " " +
+           badge(database_status(r)) + "</h2>\n";
+    if (r.reachable && *r.reachable) out += "<p class=\"up\">reachable</p>\n";
     if (!r.error.empty()) out += "<p class=\"error\">" + escape_html(r.error) + "</p>\n";
+    else if (r.reachable && !*r.reachable) out += "<p class=\"error\">not reached yet</p>\n";
+    if (!r.collectors.empty()) {
+      out += "<table class=\"collectors\"><thead><tr><th>collector</th><th>last success</th><th>last error</th>"
+             "</tr></thead><tbody>\n";
+      for (const auto& c : r.collectors)
+        out += "<tr><td>" + escape_html(c.name) + "</td><td>" +
+               (c.last_success_unix ? span(context.now_unix - *c.last_success_unix) + " ago" : std::string("never")) +
+               "</td><td" + (c.error.empty() ? ">" : " class=\"error\">") + escape_html(c.error) + "</td></tr>\n";
+      out += "</tbody></table>\n";
+    }
     for (const auto& s : r.sections) render_section(out, s);
     out += "</section>\n";
   }

@@ -13,23 +13,23 @@
 #include "report/advice_report.h"
 
 namespace pghealthd::report {
-namespace {
 
 std::string table_name(const std::string& schema, const std::string& rel) {
   return schema == "public" ? rel : schema + "." + rel;
 }
 
-std::string percent(std::optional<double> ratio) {
-  return ratio ? fmt::format("{:.2f}%", 100 * *ratio) : "-";
-}
-
-// A length of time in the largest unit that keeps two digits: "45s", "12m", "36h", "7d".
 std::string span(double s) {
   s = std::max(0.0, s);
   if (s < 120) return fmt::format("{:.0f}s", s);
   if (s < 7200) return fmt::format("{:.0f}m", s / 60);
   if (s < 172800) return fmt::format("{:.0f}h", s / 3600);
   return fmt::format("{:.0f}d", s / 86400);
+}
+
+namespace {
+
+std::string percent(std::optional<double> ratio) {
+  return ratio ? fmt::format("{:.2f}%", 100 * *ratio) : "-";
 }
 
 std::string age(std::optional<double> when, double now) {
@@ -194,7 +194,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
 
 DatabaseReport build(const std::string& target, const std::string& datname, const Sources& sources,
                      const Thresholds& t, double now) {
-  DatabaseReport r{target, datname, {}, {}};
+  DatabaseReport r;
+  r.target = target;
+  r.datname = datname;
   static const collectors::Data kNone;
   const auto of = [](const collectors::Data* d) -> const collectors::Data& { return d ? *d : kNone; };
   const auto& tables_data = of(sources.tables);
@@ -478,13 +480,18 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   return r;
 }
 
+Status database_status(const DatabaseReport& r) {
+  if (!r.error.empty()) return Status::kCritical;
+  Status worst = Status::kOk;
+  for (const auto& s : r.sections)
+    if (!s.chronological)
+      for (const auto& row : s.rows) worst = std::max(worst, row.status);
+  return worst;
+}
+
 Status overall(const std::vector<DatabaseReport>& reports) {
   Status worst = Status::kOk;
-  for (const auto& r : reports) {
-    if (!r.error.empty()) return Status::kCritical;
-    for (const auto& s : r.sections)
-      for (const auto& row : s.rows) worst = std::max(worst, row.status);
-  }
+  for (const auto& r : reports) worst = std::max(worst, database_status(r));
   return worst;
 }
 
@@ -532,7 +539,7 @@ std::string render_text(const std::vector<DatabaseReport>& reports) {
 void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows) {
   for (auto& r : reports)
     for (auto& s : r.sections) {
-      if (s.rows.size() <= rows) continue;
+      if (s.rows.size() <= rows || s.chronological) continue;
       std::size_t attention = 0;
       for (std::size_t i = rows; i < s.rows.size(); ++i) attention += s.rows[i].status != Status::kOk;
       s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", s.rows.size() - rows,
@@ -555,6 +562,24 @@ std::string render_json(const std::vector<DatabaseReport>& reports) {
     if (!r.error.empty()) {
       out += ",\"error\":";
       escape_json(out, r.error);
+    }
+    if (r.reachable) out += *r.reachable ? ",\"reachable\":true" : ",\"reachable\":false";
+    if (!r.collectors.empty()) {
+      out += ",\"collectors\":[";
+      for (std::size_t c = 0; c < r.collectors.size(); ++c) {
+        const auto& col = r.collectors[c];
+        if (c) out += ',';
+        out += "{\"name\":";
+        escape_json(out, col.name);
+        out += ",\"last_success_unix\":";
+        out += col.last_success_unix ? fmt::format("{:.3f}", *col.last_success_unix) : "null";
+        if (!col.error.empty()) {
+          out += ",\"error\":";
+          escape_json(out, col.error);
+        }
+        out += '}';
+      }
+      out += ']';
     }
     out += ",\"sections\":[";
     for (std::size_t s = 0; s < r.sections.size(); ++s) {
@@ -580,9 +605,18 @@ std::string render_json(const std::vector<DatabaseReport>& reports) {
         }
         out += "],\"note\":";
         escape_json(out, row.note);
+        if (!row.history.empty()) {
+          out += ",\"dead_ratio_history\":[";
+          for (std::size_t h = 0; h < row.history.size(); ++h) {
+            if (h) out += ',';
+            out += row.history[h] ? fmt::format("{:.4f}", *row.history[h]) : "null";
+          }
+          out += ']';
+        }
         out += '}';
       }
-      out += "],\"footnotes\":[";
+      if (sec.chronological) out += "],\"chronological\":true,\"footnotes\":[";
+      else out += "],\"footnotes\":[";
       for (std::size_t f = 0; f < sec.footnotes.size(); ++f) {
         if (f) out += ',';
         escape_json(out, sec.footnotes[f]);

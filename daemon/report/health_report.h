@@ -3,6 +3,7 @@
 // with a status, worst first. Pure: built from collector snapshots and `now`, rendered as text or JSON.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct Row {
   Status status = Status::kOk;
   std::vector<std::string> cells;  // in the section's column order
   std::string note;                // why this status
+  // The table's dead ratio over the last hour, oldest first, one reading a minute (the daemon's page draws
+  // it as a sparkline; /status.json lists it); empty when there is none (`pghealthd check`).
+  std::vector<std::optional<float>> history;
 };
 
 struct Section {
@@ -29,13 +33,30 @@ struct Section {
   // Lines below the rows, in the text and the JSON: what the rows do not say (the relations a bounded
   // section left out, those it could give no number).
   std::vector<std::string> footnotes;
+  // A log (the maintenance log), newest first: it keeps its own bound, so it is not cut to
+  // health_page.rows_per_section, and what it tells of the past does not count in the overall status.
+  bool chronological = false;
 };
 
 struct DatabaseReport {
   std::string target, datname;
   std::string error;  // non-empty: the database could not be read
   std::vector<Section> sections;
+  // The daemon's view (GET /, /status.json); absent from `pghealthd check`, which reads the database once.
+  std::optional<bool> reachable;
+  struct Collector {
+    std::string name;
+    std::optional<double> last_success_unix;  // absent: never succeeded
+    std::string error;                        // the last run's, "" when it succeeded
+  };
+  std::vector<Collector> collectors;  // the enabled ones, in collectors::Kind order
 };
+
+// A length of time in the largest unit that keeps two digits: "45s", "12m", "36h", "7d".
+[[nodiscard]] std::string span(double seconds);
+
+// "rel" for a table in public, else "schema.rel": how every section names a table.
+[[nodiscard]] std::string table_name(const std::string& schema, const std::string& rel);
 
 struct Thresholds {
   double dead_ratio_warning = 0.05, dead_ratio_critical = 0.20;
@@ -60,6 +81,8 @@ struct Thresholds {
   double bloat_ratio_warning = 0.5;
   double bloat_bytes_warning = 1024.0 * 1024 * 1024;
   std::size_t bloat_rows_shown = 10;
+  // The xmin horizon held this long is a warning, as PghealthdVacuumBlockedByXminHorizon says.
+  double horizon_age_warning_seconds = 3600;
 };
 
 // What a report reads, each from the collection of the collector that gathers it: the daemon keeps one
@@ -80,6 +103,8 @@ struct Sources {
 [[nodiscard]] DatabaseReport build(const std::string& target, const std::string& datname,
                                    const collectors::Data& data, const Thresholds& t, double now_unix);
 
+// The worst status of one database's rows (critical when it could not be read); logs do not count.
+[[nodiscard]] Status database_status(const DatabaseReport& report);
 // The worst status in the reports (a database that could not be read is critical).
 [[nodiscard]] Status overall(const std::vector<DatabaseReport>& reports);
 

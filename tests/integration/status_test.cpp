@@ -63,9 +63,23 @@ TEST_CASE("status.json serves check's report from the snapshots: the bloated tab
   const std::string bin = PGHEALTHD_BINARY;
   const auto check = run(bin + " check --format json --conninfo '" + pg.conninfo() + "' | jq -r '[.databases[0].sections[].title] | join(\",\")'");
   // Once every collector has run (bloat's first run comes last, slower under the sanitizers).
-  CHECK(eventually([&] { return jq(d.get("/status.json"), "[.databases[0].sections[].title] | join(\",\")") == check; }));
+  // (What only the daemon knows comes first: the attention list, what runs, the log and the horizon.)
+  const std::string checks_sections =
+      "[.databases[0].sections[].title | select(IN(\"Tables that need attention\", \"Running now\", "
+      "\"Maintenance log\", \"xmin horizon\") | not)] | join(\",\")";
+  CHECK(eventually([&] { return jq(d.get("/status.json"), checks_sections) == check; }));
+  json = d.get("/status.json");
+  CHECK(jq(json, ".databases[0].sections[0] | .title, .rows[0].cells[0], .rows[0].cells[1], .rows[0].status") ==
+        "Tables that need attention\n<script>alert(1)</script> \"Ünïcode\"\n30.00%\nCRITICAL\n");
+  // Its dead ratio in the last minute of its history.
+  CHECK(jq(json, ".databases[0].sections[0].rows[0].dead_ratio_history | length, last") == "60\n0.3\n");
+  CHECK(jq(json, ".databases[0].reachable") == "true\n");
+  CHECK(jq(json, "[.databases[0].collectors[] | select(.last_success_unix != null) | .name] | length") == "8\n");
   // No query of its own: served with the database gone.
   pg.stop();
   CHECK(jq(d.get("/status.json"), ".databases[0].sections[] | select(.title == \"Dead tuples\") | .rows[0].status") ==
         "CRITICAL\n");
+  // And it says the database is gone, and why.
+  CHECK(eventually([&] { return jq(d.get("/status.json"), ".databases[0].reachable") == "false\n"; }));
+  CHECK(jq(d.get("/status.json"), ".databases[0].error | startswith(\"unreachable: \")") == "true\n");
 }

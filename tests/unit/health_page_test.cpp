@@ -21,8 +21,8 @@ DatabaseReport hostile() {
   s.title = "Dead tuples";
   s.columns = {"table", "live", "dead", "dead %", "status"};
   s.rows.push_back({Status::kCritical, {"<script>alert(1)</script>", "700", "300", "30.00%", "CRITICAL"},
-                    "dead rows above 20%: vacuum it"});
-  s.rows.push_back({Status::kOk, {"it's \"quoted\" & Ünïcode", "10", "0", "0.00%", "OK"}, "clean"});
+                    "dead rows above 20%: vacuum it", {}});
+  s.rows.push_back({Status::kOk, {"it's \"quoted\" & Ünïcode", "10", "0", "0.00%", "OK"}, "clean", {}});
   s.footnotes.push_back("3 more rows not listed (0 of them need attention)");
   r.sections.push_back(s);
   return r;
@@ -31,7 +31,7 @@ DatabaseReport hostile() {
 }  // namespace
 
 TEST_CASE("the health page escapes every name: a table called <script> is text", "[page]") {
-  const auto html = render_html({hostile()}, {"0.1.0", 1.7e9, 30});
+  const auto html = render_html({hostile()}, {"0.1.0", 1.7e9, 30, ""});
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
   CHECK(html.find("it&#39;s &quot;quoted&quot; &amp; Ünïcode") != std::string::npos);
@@ -62,8 +62,29 @@ TEST_CASE("the health page of a database that could not be read says why, and of
   down.target = "t";
   down.datname = "gone";
   down.error = "connection refused <at> 127.0.0.1";
-  const auto html = render_html({down}, {"0.1.0", 1.7e9, 30});
+  const auto html = render_html({down}, {"0.1.0", 1.7e9, 30, ""});
   CHECK(html.find("<p class=\"error\">connection refused &lt;at&gt; 127.0.0.1</p>") != std::string::npos);
   CHECK(html.find("<title>CRITICAL - pghealthd</title>") != std::string::npos);
-  CHECK(render_html({}, {"0.1.0", 1.7e9, 30}).find("No database read yet.") != std::string::npos);
+  CHECK(render_html({}, {"0.1.0", 1.7e9, 30, ""}).find("No database read yet.") != std::string::npos);
+}
+
+TEST_CASE("the health page shows reachability, each collector's last success and error, and a sparkline of a "
+          "table's dead ratio, all as inline markup", "[page]") {
+  auto r = hostile();
+  r.reachable = true;
+  r.collectors = {{"stat_user_tables", 1.7e9 - 4, ""}, {"bloat", std::nullopt, "permission denied <x>"}};
+  r.sections[0].rows[0].history.assign(60, std::nullopt);
+  r.sections[0].rows[0].history[58] = 0.1f;
+  r.sections[0].rows[0].history[59] = 0.3f;
+  const auto html = render_html({r}, {"0.1.0", 1.7e9, 30, ""});
+  CHECK(html.find("<p class=\"up\">reachable</p>") != std::string::npos);
+  CHECK(html.find("<td>stat_user_tables</td><td>4s ago</td>") != std::string::npos);
+  CHECK(html.find("<td>bloat</td><td>never</td><td class=\"error\">permission denied &lt;x&gt;</td>") !=
+        std::string::npos);
+  CHECK(html.find("<th>dead %, last hour</th>") != std::string::npos);
+  CHECK(html.find("<svg") != std::string::npos);
+  CHECK(html.find("<polyline") != std::string::npos);
+  CHECK(html.find("now 30.00%") != std::string::npos);
+  // The OK row has no history: an empty cell, no drawing.
+  CHECK(html.find("<svg", html.find("<svg") + 1) == std::string::npos);
 }

@@ -1,0 +1,45 @@
+// What only the running daemon knows, added to a database's health report for the health page (GET /) and
+// /status.json: whether the database is reachable and each collector's last success, the tables that need
+// attention gathered from every section (with their dead ratio over the last hour), what maintenance runs
+// now, the maintenance log, and who holds the xmin horizon back. Pure: built from what the metrics store
+// keeps (metrics::Store::databases) and `now`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "model/action_log.h"
+#include "model/dead_ratio_history.h"
+#include "report/health_report.h"
+
+namespace pghealthd::report {
+
+struct DaemonView {
+  double now_unix = 0;
+  bool up = false;
+  std::string down_reason;  // why it is unreachable; "" while it is reachable or was never tried
+  std::vector<DatabaseReport::Collector> collectors;  // the enabled ones
+  const model::ActionLog* log = nullptr;               // null: no maintenance engine ever logged
+  const model::DeadRatioHistory* history = nullptr;
+  const collectors::Data* tables = nullptr;   // stat_user_tables: which relid a listed table is
+  const collectors::Data* horizon = nullptr;  // xmin_horizon
+  const collectors::Data* vacuums = nullptr;  // vacuum_progress
+};
+
+// Adds the view to `r` (built by report::build from the same snapshots): reachability and collectors, then,
+// before the sections it has, "Tables that need attention", "Running now", "Maintenance log" and "xmin
+// horizon". Call before limit_rows: the attention list reads every row of the other sections.
+void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds& t);
+
+// One table per row: every table that a row of a table section (dead tuples, cache hits, vacuum recency,
+// autovacuum, freeze age, tuning, table bloat) says needs attention, with that status and every such
+// section's reason, its dead %, autovacuum due ratio, cache hit %, XID age and bloat from those sections;
+// worst first, then the most reasons.
+[[nodiscard]] Section attention_section(const std::vector<Section>& sections);
+
+// The maintenance log, newest first; a result that proves nothing or failed is a warning.
+[[nodiscard]] Section log_section(const model::ActionLog& log, double now_unix);
+
+}  // namespace pghealthd::report

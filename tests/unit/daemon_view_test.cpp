@@ -1,0 +1,230 @@
+// What the daemon adds to a database's report for the health page and /status.json (report/daemon_view.h):
+// the tables that need attention gathered from every section, the maintenance log, the xmin horizon, the
+// running vacuums, reachability and collectors, and each listed table's dead ratio over the last hour.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "report/daemon_view.h"
+
+using pghealthd::report::Row;
+using pghealthd::report::Section;
+using pghealthd::report::Status;
+
+namespace {
+
+constexpr double kNow = 1.7e9;
+
+pghealthd::model::TableStats stats(std::int64_t relid, std::string name, std::int64_t live, std::int64_t dead) {
+  pghealthd::model::TableStats t;
+  t.relid = relid;
+  t.schemaname = "public";
+  t.relname = std::move(name);
+  t.live_tuples = live;
+  t.dead_tuples = dead;
+  t.reltuples = static_cast<double>(live);
+  t.mod_since_analyze = 0;
+  t.ins_since_vacuum = 0;
+  return t;
+}
+
+pghealthd::model::TableIo io(std::string name, std::int64_t read, std::int64_t hit) {
+  pghealthd::model::TableIo t;
+  t.schemaname = "public";
+  t.relname = std::move(name);
+  t.heap_blks_read = read;
+  t.heap_blks_hit = hit;
+  t.idx_blks_read = 0;
+  t.idx_blks_hit = 0;
+  return t;
+}
+
+const Section& section(const pghealthd::report::DatabaseReport& r, const std::string& title) {
+  for (const auto& s : r.sections)
+    if (s.title == title) return s;
+  FAIL("no section " << title);
+  return r.sections.front();
+}
+
+Row row(Status status, std::vector<std::string> cells, std::string note) {
+  Row r;
+  r.status = status;
+  r.cells = std::move(cells);
+  r.note = std::move(note);
+  return r;
+}
+
+pghealthd::model::LogEntry entry(double at, std::string table, std::string action, std::string result,
+                                 std::string reason) {
+  pghealthd::model::LogEntry e;
+  e.at_unix = at;
+  e.schema = "public";
+  e.table = std::move(table);
+  e.action = std::move(action);
+  e.result = std::move(result);
+  e.reason = std::move(reason);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("the attention list: one row per table with every section's reason, its numbers from every section, "
+          "worst first, index bloat left to the index sections", "[daemon_view]") {
+  std::vector<Section> sections(3);
+  sections[0].title = "Dead tuples";
+  sections[0].columns = {"table", "live", "dead", "dead %", "status"};
+  sections[0].rows = {row(Status::kCritical, {"orders", "100", "50", "33.33%", "CRITICAL"}, "dead rows above 20%"),
+                      row(Status::kOk, {"cold", "100", "0", "0.00%", "OK"}, "no dead rows"),
+                      row(Status::kOk, {"fine", "100", "0", "0.00%", "OK"}, "no dead rows")};
+  sections[1].title = "Cache hit ratio";
+  sections[1].columns = {"table", "disk reads", "cache hits", "hit %", "status"};
+  sections[1].rows = {row(Status::kWarning, {"cold", "900", "100", "10.00%", "WARNING"}, "hit ratio below 95%"),
+                      row(Status::kWarning, {"orders", "60", "940", "94.00%", "WARNING"}, "hit ratio below 95%")};
+  sections[2].title = "Bloat";
+  sections[2].columns = {"table", "index", "method", "wasted %", "wasted", "size", "status"};
+  sections[2].rows = {
+      row(Status::kWarning, {"fine", "fine_pkey", "estimate", "80.00%", "2 GiB", "3 GiB", "WARNING"}, "REINDEX it")};
+
+  const auto s = pghealthd::report::attention_section(sections);
+  REQUIRE(s.rows.size() == 2);  // "fine" only has a bloated index: the index sections say so
+  CHECK(s.rows[0].cells[0] == "orders");
+  CHECK(s.rows[0].status == Status::kCritical);
+  CHECK(s.rows[0].cells[1] == "33.33%");
+  CHECK(s.rows[0].cells[3] == "94.00%");
+  CHECK(s.rows[0].cells.back() == "CRITICAL");
+  CHECK(s.rows[0].note == "Dead tuples: dead rows above 20%; Cache hit ratio: hit ratio below 95%");
+  CHECK(s.rows[1].cells[0] == "cold");
+  CHECK(s.rows[1].status == Status::kWarning);
+  CHECK(s.rows[1].cells[1] == "0.00%");  // from its OK row of Dead tuples
+  CHECK(s.rows[1].cells[5] == "-");      // no bloat number for it
+  CHECK(s.columns.size() == s.rows[0].cells.size());
+}
+
+TEST_CASE("the maintenance log: newest first, failures flagged, never cut by rows_per_section nor counted in the "
+          "overall status", "[daemon_view]") {
+  pghealthd::model::ActionLog log(3);
+  log.add(entry(kNow - 300, "gone", "vacuum", "success", "dead ratio 7%"));  // pushed out by the fourth
+  auto done = entry(kNow - 120, "orders", "vacuum", "success", "dead ratio 33% above 5%");
+  done.seconds = 0.25;
+  done.removed = 50;
+  log.add(done);
+  log.add(entry(kNow - 60, "orders", "vacuum", "skipped", "cooldown: vacuumed 1m ago"));
+  log.add(entry(kNow - 5, "events", "vacuum", "not_processed", "dead ratio 9%"));
+
+  const auto s = pghealthd::report::log_section(log, kNow);
+  REQUIRE(s.rows.size() == 3);
+  CHECK(s.chronological);
+  CHECK(s.rows[0].cells[1] == "events");
+  CHECK(s.rows[0].cells[0] == "5s ago");
+  CHECK(s.rows[0].status == Status::kWarning);  // the counters did not move: nothing proven
+  CHECK(s.rows[1].status == Status::kOk);
+  CHECK(s.rows[2].cells == std::vector<std::string>{"2m ago", "orders", "vacuum", "success", "0.250", "50", "OK"});
+  CHECK(s.rows[2].note == "dead ratio 33% above 5%");
+
+  pghealthd::report::DatabaseReport r;
+  r.sections = {s};
+  std::vector<pghealthd::report::DatabaseReport> reports{r};
+  CHECK(pghealthd::report::overall(reports) == Status::kOk);
+  pghealthd::report::limit_rows(reports, 1);
+  CHECK(reports[0].sections[0].rows.size() == 3);
+  CHECK(pghealthd::report::render_json(reports).find("\"chronological\":true") != std::string::npos);
+
+  CHECK(pghealthd::report::log_section(pghealthd::model::ActionLog{}, kNow).footnotes ==
+        std::vector<std::string>{"no maintenance action taken or skipped yet"});
+}
+
+TEST_CASE("the daemon's view of a database: reachability, collectors, the added sections first, and the dead "
+          "ratio history of each listed table", "[daemon_view]") {
+  pghealthd::collectors::Data tables;
+  tables.tables = {stats(11, "orders", 1000, 500), stats(12, "quiet", 100, 0)};
+  pghealthd::collectors::Data statio;
+  statio.io = {io("orders", 10, 5000), io("quiet", 10, 5000)};
+  pghealthd::report::Sources sources;
+  sources.tables = &tables;
+  sources.io = &statio;
+  auto r = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+
+  pghealthd::model::DeadRatioHistory history;
+  auto earlier = tables.tables;
+  earlier[0].dead_tuples = 100;  // 100 dead of 1100: 9.09%
+  history.observe(earlier, kNow - 600);
+  history.observe(tables.tables, kNow);
+
+  pghealthd::collectors::Data horizon;
+  pghealthd::model::HorizonHolder idle;
+  idle.source = "transaction";
+  idle.holder = "pid 42 user app state idle in transaction";
+  idle.age_transactions = 5000;
+  idle.age_seconds = 7200;
+  horizon.horizon = {idle};
+  pghealthd::collectors::Data vacuums;
+  pghealthd::model::VacuumProgress v;
+  v.pid = 7;
+  v.schemaname = "public";
+  v.relname = "orders";
+  v.by = "pghealthd";
+  v.phase = "scanning heap";
+  v.heap_blks_total = 200;
+  v.heap_blks_scanned = 50;
+  v.running_seconds = 3;
+  vacuums.vacuums = {v};
+  pghealthd::model::ActionLog log;
+  log.add(entry(kNow - 1, "orders", "vacuum", "success", "dead ratio 33% above 5%"));
+
+  pghealthd::report::DaemonView view;
+  view.now_unix = kNow;
+  view.up = true;
+  view.collectors = {{"stat_user_tables", kNow - 2, ""}, {"bloat", std::nullopt, "permission denied for table t"}};
+  view.log = &log;
+  view.history = &history;
+  view.tables = &tables;
+  view.horizon = &horizon;
+  view.vacuums = &vacuums;
+  pghealthd::report::add_daemon_view(r, view, {});
+
+  REQUIRE(r.sections.size() >= 4);
+  CHECK(r.sections[0].title == "Tables that need attention");
+  CHECK(r.sections[1].title == "Running now");
+  CHECK(r.sections[2].title == "Maintenance log");
+  CHECK(r.sections[3].title == "xmin horizon");
+  CHECK(r.reachable == true);
+  CHECK(r.error.empty());
+
+  const auto& attention = section(r, "Tables that need attention");
+  REQUIRE(attention.rows.size() == 1);
+  CHECK(attention.rows[0].cells[0] == "orders");
+  const auto& spark = attention.rows[0].history;
+  REQUIRE(spark.size() == pghealthd::model::DeadRatioHistory::kSlots);
+  REQUIRE(spark.back());
+  CHECK(*spark.back() == Approx(500.0 / 1500).margin(1e-4));
+  REQUIRE(spark[spark.size() - 11]);
+  CHECK(*spark[spark.size() - 11] == Approx(100.0 / 1100).margin(1e-4));
+  CHECK(section(r, "Dead tuples").rows[0].history.size() == pghealthd::model::DeadRatioHistory::kSlots);
+
+  const auto& running = section(r, "Running now");
+  REQUIRE(running.rows.size() == 1);
+  CHECK(running.rows[0].cells == std::vector<std::string>{"orders", "pghealthd", "scanning heap", "25%", "3s", "OK"});
+
+  const auto& held = section(r, "xmin horizon");
+  REQUIRE(held.rows.size() == 1);
+  CHECK(held.rows[0].status == Status::kWarning);  // held for 2h, past the alert's hour
+  CHECK(held.rows[0].cells[3] == "2h");
+  CHECK(held.rows[0].note.find("pg_terminate_backend") != std::string::npos);
+
+  const auto json = pghealthd::report::render_json({r});
+  CHECK(json.find("\"reachable\":true") != std::string::npos);
+  CHECK(json.find("{\"name\":\"bloat\",\"last_success_unix\":null,\"error\":\"permission denied for table t\"}") !=
+        std::string::npos);
+  CHECK(json.find("\"dead_ratio_history\":[null,") != std::string::npos);
+  CHECK(json.find(",0.3333]") != std::string::npos);
+
+  SECTION("an unreachable database says why, and is critical") {
+    auto down = pghealthd::report::build("prod", "shop", pghealthd::report::Sources{}, {}, kNow);
+    view.up = false;
+    view.down_reason = "connection refused";
+    pghealthd::report::add_daemon_view(down, view, {});
+    CHECK(down.reachable == false);
+    CHECK(down.error == "unreachable: connection refused");
+    CHECK(pghealthd::report::database_status(down) == Status::kCritical);
+  }
+}
