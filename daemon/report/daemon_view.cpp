@@ -91,11 +91,17 @@ Section attention_section(const std::vector<Section>& sections) {
     std::size_t order = 0;  // first seen: ties keep the sections' own worst-first order
   };
   std::map<std::string, Table> tables;
+  std::vector<std::string> server;
   for (const auto& src : kSources)
     for (const auto& s : sections) {
       if (s.title != src.title) continue;
       for (const auto& row : s.rows) {
         if (row.status == Status::kOk || row.cells.empty() || !is_table_row(s, row)) continue;
+        // "(server)", "(database app)": not a table; said below the list, so it stays at the top of the page.
+        if (row.cells[0].rfind('(', 0) == 0) {
+          server.push_back(row.cells[0] + " " + s.title + ": " + row.note);
+          continue;
+        }
         auto [it, added] = tables.try_emplace(row.cells[0]);
         if (added) it->second.order = tables.size();
         it->second.status = std::max(it->second.status, row.status);
@@ -136,6 +142,7 @@ Section attention_section(const std::vector<Section>& sections) {
     for (std::size_t i = 0; i < entry.reasons.size(); ++i) row.note += (i ? "; " : "") + entry.reasons[i];
     out.rows.push_back(std::move(row));
   }
+  out.footnotes = std::move(server);
   return out;
 }
 

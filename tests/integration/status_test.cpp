@@ -9,24 +9,6 @@
 
 using namespace pghealthd::test;
 
-namespace {
-
-// `jq -r` over a JSON text.
-std::string jq(const std::string& json, const std::string& filter) {
-  const std::string file = "/tmp/pghealthd-status-" + std::to_string(::getpid()) + ".json";
-  {
-    std::FILE* f = std::fopen(file.c_str(), "w");
-    REQUIRE(f != nullptr);
-    std::fwrite(json.data(), 1, json.size(), f);
-    std::fclose(f);
-  }
-  auto out = run("jq -r '" + filter + "' " + file);
-  std::remove(file.c_str());
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("status.json serves check's report from the snapshots: the bloated table first, names as text, "
           "rows_per_section rows") {
   // Autovacuum on (a server without it is CRITICAL in the report), its launcher asleep: nothing vacuums the

@@ -62,6 +62,8 @@ TEST_CASE("over TLS with basic auth, a real Prometheus scrapes with the password
   CHECK(code(ca + "-u prometheus:Scrape-Pa55", "/advice") == "200");
   CHECK(code(ca, "/status.json") == "401");  // and so is the health report
   CHECK(code(ca + "-u prometheus:Scrape-Pa55", "/status.json") == "200");
+  CHECK(code(ca, "/") == "401");  // and the health page
+  CHECK(code(ca + "-u prometheus:Scrape-Pa55", "/") == "200");
   CHECK(run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:" + std::to_string(d.port()) +
             "/metrics") == "000");  // plain HTTP on a TLS port: no answer
   CHECK(run("curl -s -D - -o /dev/null" + ca + url + "/metrics").find("WWW-Authenticate: Basic") != std::string::npos);

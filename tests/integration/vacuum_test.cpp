@@ -80,6 +80,11 @@ TEST_CASE("a bloated table with a hostile name is vacuumed within one check and 
   CHECK(log.find("vacuum finished target=t datname=postgres table=\"public\".\"Bloated \"\"Quoted\"\" Name.x\" "
                  "result=success") != std::string::npos);
   CHECK(log.find("removed=500") != std::string::npos);
+  // The health page's maintenance log says the same, with the rows the counters prove removed.
+  CHECK(jq(d.get("/status.json"),
+           R"(.databases[0].sections[] | select(.title == "Maintenance log") | .rows[])"
+           R"(| select(.cells[1] == "Bloated \"Quoted\" Name.x") | .cells[2], .cells[3], .cells[5])") ==
+        "vacuum\nsuccess\n500\n");
 }
 
 TEST_CASE("dry run decides, logs and counts, but changes nothing", "[versions]") {
@@ -180,6 +185,13 @@ TEST_CASE("an open transaction holding the horizon is named and the table is not
   CHECK(log.find("source=transaction holder=\"pid " + std::to_string(old.pid())) != std::string::npos);
   CHECK(log.find("application forgotten-report") != std::string::npos);
   CHECK(stat(pg, "vacuum_count", "held") == "1");  // no loop while the horizon is held
+  // The health page names the holder, and its log says why the table is left alone.
+  const auto status = d.get("/status.json");
+  CHECK(jq(status, ".databases[0].sections[] | select(.title == \"xmin horizon\") | .rows[0].cells[0:2] | join(\" \")")
+            .find("transaction pid " + std::to_string(old.pid())) == 0);
+  CHECK(jq(status, ".databases[0].sections[] | select(.title == \"Maintenance log\") | .rows[] "
+                   "| select(.cells[1] == \"held\" and .cells[3] == \"skipped\") | .note")
+            .find("xmin_horizon_held: ") == 0);
 
   old.exec("COMMIT");  // the horizon moves: now the vacuum can help, and it runs again
   REQUIRE(d.wait_for([](const Scrape& s) { return runs(s, "held", "success") == 2; }));

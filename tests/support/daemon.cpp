@@ -11,12 +11,26 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace pghealthd::test {
+
+std::string jq(const std::string& json, const std::string& filter) {
+  static std::atomic<int> counter{0};
+  const std::string file =
+      "/tmp/pghealthd-jq-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".json";
+  std::ofstream(file, std::ios::binary) << json;
+  std::string quoted;  // single-quoted for the shell
+  for (char c : filter) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  auto out = run("jq -r '" + quoted + "' " + file);
+  std::remove(file.c_str());
+  return out;
+}
 
 std::string run(const std::string& command, int* status) {
   std::string out;

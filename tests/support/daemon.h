@@ -15,6 +15,9 @@ namespace pghealthd::test {
 // Runs a shell command; returns its stdout and sets `status` to its exit code.
 std::string run(const std::string& command, int* status = nullptr);
 
+// `jq -r FILTER` over a JSON text (/status.json, /advice): its output, one value a line.
+std::string jq(const std::string& json, const std::string& filter);
+
 // Polls `pred` every 100 ms until it holds (true) or `timeout` passes (false).
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

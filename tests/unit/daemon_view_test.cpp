@@ -73,7 +73,8 @@ TEST_CASE("the attention list: one row per table with every section's reason, it
   std::vector<Section> sections(3);
   sections[0].title = "Dead tuples";
   sections[0].columns = {"table", "live", "dead", "dead %", "status"};
-  sections[0].rows = {row(Status::kCritical, {"orders", "100", "50", "33.33%", "CRITICAL"}, "dead rows above 20%"),
+  sections[0].rows = {row(Status::kCritical, {"(server)", "-", "-", "-", "CRITICAL"}, "autovacuum is off"),
+                      row(Status::kCritical, {"orders", "100", "50", "33.33%", "CRITICAL"}, "dead rows above 20%"),
                       row(Status::kOk, {"cold", "100", "0", "0.00%", "OK"}, "no dead rows"),
                       row(Status::kOk, {"fine", "100", "0", "0.00%", "OK"}, "no dead rows")};
   sections[1].title = "Cache hit ratio";
@@ -98,6 +99,8 @@ TEST_CASE("the attention list: one row per table with every section's reason, it
   CHECK(s.rows[1].cells[1] == "0.00%");  // from its OK row of Dead tuples
   CHECK(s.rows[1].cells[5] == "-");      // no bloat number for it
   CHECK(s.columns.size() == s.rows[0].cells.size());
+  // Not a table, yet not to be missed: below the list.
+  CHECK(s.footnotes == std::vector<std::string>{"(server) Dead tuples: autovacuum is off"});
 }
 
 TEST_CASE("the maintenance log: newest first, failures flagged, never cut by rows_per_section nor counted in the "
