@@ -47,26 +47,10 @@ run_niced "$0" "$@"
 rows=${1:-100000}
 n=${2:-10000}
 runs=${3:-3}
-if [ -z "${PGHEALTHD:-}" ]; then
-  PGHEALTHD="$root/build-bench/daemon/pghealthd"
-  if [ ! -x "$PGHEALTHD" ]; then
-    log "building pghealthd (Release) into build-bench/"
-    cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPGHEALTHD_BUILD_TESTS=OFF >/dev/null
-    ninja -C "$root/build-bench" pghealthd >/dev/null
-  fi
-fi
-[ -x "$PGHEALTHD" ] || die "no pghealthd binary at $PGHEALTHD"
+bench_binary
 install_missing postgresql-15 postgresql-client-15 curl
 
-work=$(mktemp -d "${BENCH_TMP:-/tmp}/pghealthd-bloat.XXXXXX")
-chmod 755 "$work"
-daemon_pid=""
-cleanup() {
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null || true
-  "$root/scripts/pg-throwaway" stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work bloat
 trap 'exit 130' INT TERM
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -32,6 +32,33 @@ pghealthd_binary() {
   [ -x "$PGHEALTHD" ] || die "no pghealthd binary at $PGHEALTHD"
 }
 
+# Sets PGHEALTHD: the given binary, or a Release build in build-bench/ (built if missing).
+bench_binary() {
+  if [ -z "${PGHEALTHD:-}" ]; then
+    PGHEALTHD="$root/build-bench/daemon/pghealthd"
+    if [ ! -x "$PGHEALTHD" ]; then
+      log "building pghealthd (Release) into build-bench/"
+      cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPGHEALTHD_BUILD_TESTS=OFF >/dev/null
+      ninja -C "$root/build-bench" pghealthd >/dev/null
+    fi
+  fi
+  [ -x "$PGHEALTHD" ] || die "no pghealthd binary at $PGHEALTHD"
+}
+
+# Sets work: a directory for one run (NAME in its name) that the postgres user can reach. When the script
+# exits, the pghealthd of $daemon_pid is stopped, the throwaway PostgreSQL in $work/pg too, and it is removed.
+make_work() { # name
+  work=$(mktemp -d "${BENCH_TMP:-/tmp}/pghealthd-$1.XXXXXX")
+  chmod 755 "$work"
+  daemon_pid=""
+  trap remove_work EXIT
+}
+remove_work() {
+  [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null || true
+  "$root/scripts/pg-throwaway" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+
 # CPU ticks (utime + stime) of one process; of PostgreSQL (postmaster and children, reaped ones included).
 proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 pg_ticks() {

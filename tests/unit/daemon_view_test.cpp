@@ -6,6 +6,7 @@
 #include <string>
 
 #include "report/daemon_view.h"
+#include "support/table_stats.h"
 
 using pghealthd::report::Row;
 using pghealthd::report::Section;
@@ -14,19 +15,6 @@ using pghealthd::report::Status;
 namespace {
 
 constexpr double kNow = 1.7e9;
-
-pghealthd::model::TableStats stats(std::int64_t relid, std::string name, std::int64_t live, std::int64_t dead) {
-  pghealthd::model::TableStats t;
-  t.relid = relid;
-  t.schemaname = "public";
-  t.relname = std::move(name);
-  t.live_tuples = live;
-  t.dead_tuples = dead;
-  t.reltuples = static_cast<double>(live);
-  t.mod_since_analyze = 0;
-  t.ins_since_vacuum = 0;
-  return t;
-}
 
 pghealthd::model::TableIo io(std::string name, std::int64_t read, std::int64_t hit) {
   pghealthd::model::TableIo t;
@@ -139,7 +127,7 @@ TEST_CASE("the maintenance log: newest first, failures flagged, never cut by row
 TEST_CASE("the daemon's view of a database: reachability, collectors, the added sections first, and the dead "
           "ratio history of each listed table", "[daemon_view]") {
   pghealthd::collectors::Data tables;
-  tables.tables = {stats(11, "orders", 1000, 500), stats(12, "quiet", 100, 0)};
+  tables.tables = {pghealthd::test::table_stats("orders", 1000, 500, 11), pghealthd::test::table_stats("quiet", 100, 0, 12)};
   pghealthd::collectors::Data statio;
   statio.io = {io("orders", 10, 5000), io("quiet", 10, 5000)};
   pghealthd::report::Sources sources;

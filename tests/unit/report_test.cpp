@@ -5,6 +5,7 @@
 #include <string>
 
 #include "report/health_report.h"
+#include "support/table_stats.h"
 
 using pghealthd::report::Status;
 
@@ -67,16 +68,7 @@ TEST_CASE("check: freeze age is OK when young, due at 1, a warning past 1.5 or h
 namespace {
 
 pghealthd::model::TableStats stats(std::string name, std::int64_t live, std::int64_t dead) {
-  pghealthd::model::TableStats t;
-  t.schemaname = "public";
-  t.relname = std::move(name);
-  t.live_tuples = live;
-  t.dead_tuples = dead;
-  t.reltuples = static_cast<double>(live);
-  t.mod_since_analyze = 0;
-  t.ins_since_vacuum = 0;
-  t.autovacuum.edit().insert_threshold = 1000;
-  return t;
+  return pghealthd::test::table_stats(std::move(name), live, dead);
 }
 
 const pghealthd::report::Row& row_of(const pghealthd::report::Section& s, const std::string& table) {
