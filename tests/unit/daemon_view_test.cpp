@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "metrics/store.h"
 #include "report/daemon_view.h"
 #include "support/table_stats.h"
 
@@ -218,4 +219,43 @@ TEST_CASE("the daemon's view of a database: reachability, collectors, the added 
     CHECK(down.error == "unreachable: connection refused");
     CHECK(pghealthd::report::database_status(down) == Status::kCritical);
   }
+}
+
+TEST_CASE("the store keeps what the page shows of every watched database, read or not: reachability, "
+          "collector errors, the last 100 log entries, each table's dead-ratio history", "[daemon_view]") {
+  pghealthd::metrics::Store store("test");
+  const pghealthd::metrics::DbKey never{"t", "never_read"}, read{"t", "read"};
+  store.add_database(never);
+  store.add_database(read);
+  store.set_reachability(never, false, "connection refused");
+  store.add_database(read).up->Set(1);
+  auto snap = std::make_shared<pghealthd::metrics::Snapshot>();
+  snap->tables = {pghealthd::test::table_stats("orders", 900, 100, 11)};
+  store.put(read, pghealthd::collectors::Kind::kStatUserTables, snap);
+  store.collector_error(read, pghealthd::collectors::Kind::kBloat, "permission denied");
+  for (int i = 0; i < 150; ++i)
+    store.log_action(read, entry(kNow + i, "t" + std::to_string(i), "vacuum", "success", "dead rows"));
+
+  const auto dbs = store.databases();
+  REQUIRE(dbs.size() == 2);
+  CHECK(dbs[0].key.datname == "never_read");
+  CHECK_FALSE(dbs[0].up);
+  CHECK(dbs[0].state->down_reason == "connection refused");
+  CHECK_FALSE(dbs[0].last_success[0].has_value());
+  CHECK(dbs[0].snapshots[0] == nullptr);
+  CHECK(dbs[1].up);
+  CHECK(dbs[1].snapshots[0] == snap);
+  CHECK(dbs[1].last_success[0].has_value());  // its gauge exists from the first success on
+  CHECK(dbs[1].state->collector_error[static_cast<std::size_t>(pghealthd::collectors::Kind::kBloat)] ==
+        "permission denied");
+  const auto& log = dbs[1].state->log.entries();
+  REQUIRE(log.size() == pghealthd::model::ActionLog::kDefaultCapacity);
+  CHECK(log.front().table == "t50");  // the oldest 50 gave way
+  CHECK(log.back().table == "t149");
+  CHECK(dbs[1].state->history.tables() == 1);
+
+  store.set_reachability(never, true, "");
+  CHECK(store.databases()[0].state->down_reason.empty());
+  store.remove_database(read);
+  CHECK(store.databases().size() == 1);
 }
