@@ -167,6 +167,7 @@ class Daemon {
           view.collectors.push_back({std::string(def.name), db.last_success[k], db.state->collector_error[k]});
       }
       if (maintains || !db.state->log.entries().empty()) view.log = &db.state->log;
+      if (db.state->running) view.running = &*db.state->running;
       view.history = &db.state->history;
       view.tables = sources.tables;
       view.horizon = of(collectors::Kind::kXminHorizon);

@@ -36,6 +36,7 @@ class StoreSink final : public maintenance::Sink {
     store_.forget_vacuum_table(key_, schema, table);
   }
   void logged(model::LogEntry entry) override { store_.log_action(key_, std::move(entry)); }
+  void running(std::optional<model::LogEntry> action) override { store_.set_running(key_, std::move(action)); }
 
  private:
   metrics::Store& store_;

@@ -483,8 +483,8 @@ awaitable<std::optional<Counters>> Engine::settle(std::int64_t relid, bool vacuu
   }
 }
 
-awaitable<pg::QueryOutcome> Engine::run_watched(std::shared_ptr<Engine> self, const std::string& sql,
-                                                config::Duration max_duration, const Settings& s) {
+awaitable<Engine::Watched> Engine::run_watched(std::shared_ptr<Engine> self, const std::string& sql,
+                                               config::Duration max_duration, const Settings& s) {
   cancelled_by_us_ = false;
   cancel_reason_.clear();
   // The blocker watch runs beside the statement and must be finished before watch_ is used again.
@@ -496,14 +496,27 @@ awaitable<pg::QueryOutcome> Engine::run_watched(std::shared_ptr<Engine> self, co
                    *watcher_over = true;
                    watcher_finished->cancel();
                  });
-  auto q = co_await conn_->query(sql, {}, max_duration + kActionDeadlineMargin);
+  if (running_) {
+    model::LogEntry now;
+    now.at_unix = base::unix_now();
+    now.schema = running_->schema;
+    now.table = running_->table;
+    now.index = running_->index;
+    now.action = std::string(running_->what);
+    sink_->running(std::move(now));
+  }
+  const auto started = steady_clock::now();
+  Watched w;
+  w.outcome = co_await conn_->query(sql, {}, max_duration + kActionDeadlineMargin);
+  w.seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
   *statement_done = true;
   running_.reset();
+  sink_->running(std::nullopt);  // (stopped or not: it no longer runs)
   if (!*watcher_over) {
     boost::system::error_code ec;
     co_await watcher_finished->async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  co_return q;
+  co_return w;
 }
 
 awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
@@ -545,9 +558,9 @@ awaitable<void> Engine::act(const policy::Decision& d, SettingsPtr s) {
     }
   }
 
-  const auto started = steady_clock::now();
-  auto q = co_await run_watched(self, sql, max_duration, *s);
-  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  auto watched = co_await run_watched(self, sql, max_duration, *s);
+  const auto& q = watched.outcome;
+  const double seconds = watched.seconds;
   window_end->cancel();
   (freeze ? budget_->freezes_running : budget_->running)--;
 
@@ -776,9 +789,9 @@ awaitable<bool> Engine::reindex(const policy::Decision& d, SettingsPtr s) {
   spdlog::info("reindex started target={} datname={} index={} table={} bytes={} why=\"{}\"", key_.target,
                key_.datname, qualified(x.schemaname, x.indexrelname), qualified(t.schemaname, t.relname),
                before->bytes, d.why);
-  const auto started = steady_clock::now();
-  auto q = co_await run_watched(self, sql, cfg.max_duration, *s);
-  const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  auto watched = co_await run_watched(self, sql, cfg.max_duration, *s);
+  const auto& q = watched.outcome;
+  const double seconds = watched.seconds;
   budget_->reindexes_running--;
   if (stopped_) co_return true;  // cancelled by stop(): the next start drops what it left
 

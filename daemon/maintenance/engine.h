@@ -82,6 +82,8 @@ class Sink {
   virtual void forget(const std::string& schema, const std::string& table) = 0;
   // One line of the maintenance log (GET /): an action's end, or a decision not to act, as the log says it.
   virtual void logged(model::LogEntry entry) = 0;
+  // The action whose statement runs now (`at_unix`: since when), or none (GET /'s "Running now").
+  virtual void running(std::optional<model::LogEntry> action) = 0;
 };
 
 // The configuration sections an engine acts by.
@@ -170,9 +172,14 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // The action session's statement_timeout (a freeze has its own max_duration); false when it failed.
   awaitable<bool> set_statement_timeout(config::Duration timeout);
   // Runs one action's statement on the action session while the blocker watch yields to sessions waiting
-  // for its locks; `running_` describes it meanwhile.
-  awaitable<pg::QueryOutcome> run_watched(std::shared_ptr<Engine> self, const std::string& sql,
-                                          config::Duration max_duration, const Settings& s);
+  // for its locks; `running_` describes it meanwhile. Its answer, and how long the statement ran (not
+  // counting the wait for the blocker watch to wind down, up to one of its polls).
+  struct Watched {
+    pg::QueryOutcome outcome;
+    double seconds = 0;
+  };
+  awaitable<Watched> run_watched(std::shared_ptr<Engine> self, const std::string& sql,
+                                 config::Duration max_duration, const Settings& s);
   // REINDEX INDEX CONCURRENTLY of one index, proven from the catalog, reported; its leftovers dropped.
   // False when it did not start (found busy right before, or the server could not be asked).
   awaitable<bool> reindex(const policy::Decision& d, SettingsPtr s);

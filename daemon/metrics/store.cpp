@@ -329,6 +329,11 @@ void Store::log_action(const DbKey& key, model::LogEntry entry) {
   if (it != dbs_.end()) it->second.state.log.add(std::move(entry));
 }
 
+void Store::set_running(const DbKey& key, std::optional<model::LogEntry> action) {
+  auto it = dbs_.find(key);
+  if (it != dbs_.end()) it->second.state.running = std::move(action);
+}
+
 std::vector<Store::DatabaseView> Store::databases() const {
   std::vector<DatabaseView> out;
   out.reserve(dbs_.size());

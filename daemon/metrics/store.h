@@ -110,10 +110,12 @@ class Store {
     std::array<std::string, collectors::kKindCount> collector_error;  // the last run's, "" after a success
     model::ActionLog log;             // the maintenance engine's last actions and skips
     model::DeadRatioHistory history;  // each table's dead ratio over the last hour
+    std::optional<model::LogEntry> running;  // the engine's action running now, since at_unix
   };
   void set_reachability(const DbKey& key, bool up, const std::string& why);
   void collector_error(const DbKey& key, collectors::Kind kind, const std::string& error);
   void log_action(const DbKey& key, model::LogEntry entry);
+  void set_running(const DbKey& key, std::optional<model::LogEntry> action);
   // Every watched database, read or not, in key order: the page lists the unreachable ones too.
   struct DatabaseView {
     DbKey key;

@@ -65,10 +65,25 @@ Section horizon_section(const std::vector<model::HorizonHolder>& holders, const 
   return s;
 }
 
-Section running_section(const std::vector<model::VacuumProgress>& vacuums) {
+// The VACUUMs in progress, and pghealthd's own action when the progress view does not show it (a REINDEX,
+// an ALTER TABLE, or a VACUUM that began after the view was read).
+Section running_section(const std::vector<model::VacuumProgress>& vacuums, const model::LogEntry* ours,
+                        double now_unix) {
   Section s;
   s.title = "Running now";
   s.columns = {"table", "by", "phase", "scanned", "running for", "status"};
+  if (ours) {
+    const auto table = table_name(ours->schema, ours->table);
+    const bool shown = std::any_of(vacuums.begin(), vacuums.end(), [&](const model::VacuumProgress& v) {
+      return v.by == "pghealthd" && table_name(v.schemaname, v.relname) == table;
+    });
+    if (!shown || !ours->index.empty()) {
+      Row row;
+      row.note = "pghealthd's " + ours->action + (ours->index.empty() ? "" : " of index " + ours->index);
+      row.cells = {table, "pghealthd", ours->action, "-", span(now_unix - ours->at_unix), std::string(name(row.status))};
+      s.rows.push_back(std::move(row));
+    }
+  }
   for (const auto& v : vacuums) {
     Row row;
     const auto ratio = model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned);
@@ -195,7 +210,10 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
       if (s.title == "Dead tuples") attach(s);
   }
   first.push_back(std::move(attention));
-  if (view.vacuums) first.push_back(running_section(view.vacuums->vacuums));
+  if (view.vacuums || view.running) {
+    static const std::vector<model::VacuumProgress> kNone;
+    first.push_back(running_section(view.vacuums ? view.vacuums->vacuums : kNone, view.running, view.now_unix));
+  }
   if (view.log) first.push_back(log_section(*view.log, view.now_unix));
   if (view.horizon) first.push_back(horizon_section(view.horizon->horizon, t));
   r.sections.insert(r.sections.begin(), std::make_move_iterator(first.begin()), std::make_move_iterator(first.end()));

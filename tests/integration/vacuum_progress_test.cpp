@@ -158,6 +158,9 @@ TEST_CASE("vacuum progress: pghealthd's own automatic VACUUM is shown as by=pghe
   // The server agrees on who runs it.
   CHECK(pg.scalar("SELECT a.application_name FROM pg_stat_progress_vacuum p JOIN pg_stat_activity a USING (pid) "
                   "WHERE p.relid = 'big'::regclass") == "pghealthd");
+  // The health page lists it under "Running now", once, with its phase.
+  CHECK(jq(d.get("/status.json"), R"([.databases[0].sections[] | select(.title == "Running now") | .rows[])"
+                                   R"( | select(.cells[0] == "big") | .cells[1]] | join(","))") == "pghealthd\n");
   CHECK(d.stop(10s) == 0);  // cancels its VACUUM on the way out
 }
 

@@ -210,6 +210,24 @@ TEST_CASE("the daemon's view of a database: reachability, collectors, the added 
   CHECK(json.find("\"dead_ratio_history\":[null,") != std::string::npos);
   CHECK(json.find(",0.3333]") != std::string::npos);
 
+  SECTION("pghealthd's own action is listed when the progress view does not show it") {
+    auto again = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    pghealthd::model::LogEntry reindex = entry(kNow - 90, "orders", "reindex", "", "");
+    reindex.index = "orders_pkey";
+    view.running = &reindex;
+    pghealthd::report::add_daemon_view(again, view, {});
+    const auto& now = section(again, "Running now");
+    REQUIRE(now.rows.size() == 2);
+    CHECK(now.rows[0].cells == std::vector<std::string>{"orders", "pghealthd", "reindex", "-", "90s", "OK"});
+    CHECK(now.rows[0].note == "pghealthd's reindex of index orders_pkey");
+    // Its VACUUM, which the progress view shows: listed once.
+    auto vacuum = entry(kNow - 3, "orders", "vacuum", "", "");
+    view.running = &vacuum;
+    auto once = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    pghealthd::report::add_daemon_view(once, view, {});
+    CHECK(section(once, "Running now").rows.size() == 1);
+  }
+
   SECTION("an unreachable database says why, and is critical") {
     auto down = pghealthd::report::build("prod", "shop", pghealthd::report::Sources{}, {}, kNow);
     view.up = false;
