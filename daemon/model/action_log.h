@@ -20,9 +20,10 @@ struct LogEntry {
   std::string action;  // vacuum, analyze, freeze, tune or reindex
   // A Result's name (success, not_processed, cancelled, ...), "skipped" or "dry_run".
   std::string result;
-  std::string reason;  // in words: why it acted or did not, or what went wrong
-  std::optional<double> seconds;        // how long the statement ran (actions only)
-  std::optional<std::int64_t> removed;  // dead rows removed, proven by the table's counters (vacuums, freezes)
+  std::string reason;             // in words: why it acted or did not, or what went wrong
+  std::optional<double> seconds;  // how long the statement ran (actions only)
+  std::optional<std::int64_t>
+      removed;  // dead rows removed, proven by the table's counters (vacuums, freezes)
 };
 
 // The last `capacity` entries, oldest first.

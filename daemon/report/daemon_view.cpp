@@ -18,11 +18,11 @@ struct Source {
   std::string_view column;  // the source column ...
   std::size_t into;         // ... and the attention list's column it fills
 };
-constexpr std::string_view kAttentionColumns[] = {"table", "dead %", "autovacuum due", "hit %", "xid age", "bloat",
-                                                  "status"};
+constexpr std::string_view kAttentionColumns[] = {"table",   "dead %", "autovacuum due", "hit %",
+                                                  "xid age", "bloat",  "status"};
 constexpr Source kSources[] = {
-    {"Dead tuples", "dead %", 1},       {"Autovacuum", "due", 2},   {"Cache hit ratio", "hit %", 3},
-    {"Freeze age", "xid age", 4},       {"Bloat", "wasted %", 5},   {"Vacuum and analyze", "", 0},
+    {"Dead tuples", "dead %", 1}, {"Autovacuum", "due", 2}, {"Cache hit ratio", "hit %", 3},
+    {"Freeze age", "xid age", 4}, {"Bloat", "wasted %", 5}, {"Vacuum and analyze", "", 0},
     {"Autovacuum tuning", "", 0},
 };
 
@@ -44,20 +44,29 @@ Section horizon_section(const std::vector<model::HorizonHolder>& holders, const 
   s.columns = {"source", "holder", "age (transactions)", "held for", "status"};
   std::vector<const model::HorizonHolder*> sorted;
   for (const auto& h : holders) sorted.push_back(&h);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-    return a->age_transactions > b->age_transactions;
-  });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto* a, const auto* b) { return a->age_transactions > b->age_transactions; });
   for (const auto* h : sorted) {
     Row row;
     const bool long_held = h->age_seconds && *h->age_seconds > t.horizon_age_warning_seconds;
-    row.status = long_held ? Status::kWarning : Status::kOk;
-    const std::string remedy = h->source == "replication_slot"       ? "drop or advance the slot"
-                               : h->source == "prepared_transaction" ? "COMMIT PREPARED or ROLLBACK PREPARED it"
-                               : h->source == "standby"              ? "see the standby's longest query (hot_standby_feedback)"
-                                                                     : "end the transaction (pg_terminate_backend)";
-    row.note = long_held ? fmt::format("held for more than {}: VACUUM cannot remove the rows deleted since; {}",
-                                       span(t.horizon_age_warning_seconds), remedy)
-                         : "dead rows newer than its snapshot cannot be removed while it lasts";
+    // Held back this far, it holds back freezing too: the server nears wraparound whatever VACUUM does.
+    const double share = static_cast<double>(h->age_transactions) / 2147483648.0;
+    row.status = share >= t.wraparound_critical               ? Status::kCritical
+                 : share >= t.wraparound_warning || long_held ? Status::kWarning
+                                                              : Status::kOk;
+    const std::string remedy =
+        h->source == "replication_slot"       ? "drop or advance the slot"
+        : h->source == "prepared_transaction" ? "COMMIT PREPARED or ROLLBACK PREPARED it"
+        : h->source == "standby"              ? "see the standby's longest query (hot_standby_feedback)"
+                                              : "end the transaction (pg_terminate_backend)";
+    row.note =
+        share >= t.wraparound_warning
+            ? fmt::format(
+                  "{:.0f}% of the way to transaction ID wraparound: no table can be frozen past it; {}",
+                  100 * share, remedy)
+        : long_held ? fmt::format("held for more than {}: VACUUM cannot remove the rows deleted since; {}",
+                                  span(t.horizon_age_warning_seconds), remedy)
+                    : "dead rows newer than its snapshot cannot be removed while it lasts";
     row.cells = {h->source, h->holder, std::to_string(h->age_transactions),
                  h->age_seconds ? span(*h->age_seconds) : "unknown", std::string(name(row.status))};
     s.rows.push_back(std::move(row));
@@ -80,7 +89,12 @@ Section running_section(const std::vector<model::VacuumProgress>& vacuums, const
     if (!shown || !ours->index.empty()) {
       Row row;
       row.note = "pghealthd's " + ours->action + (ours->index.empty() ? "" : " of index " + ours->index);
-      row.cells = {table, "pghealthd", ours->action, "-", span(now_unix - ours->at_unix), std::string(name(row.status))};
+      row.cells = {table,
+                   "pghealthd",
+                   ours->action,
+                   "-",
+                   span(now_unix - ours->at_unix),
+                   std::string(name(row.status))};
       s.rows.push_back(std::move(row));
     }
   }
@@ -88,9 +102,12 @@ Section running_section(const std::vector<model::VacuumProgress>& vacuums, const
     Row row;
     const auto ratio = model::vacuum_progress_ratio(v.heap_blks_total, v.heap_blks_scanned);
     row.note = fmt::format("VACUUM, backend pid {}", v.pid);
-    row.cells = {table_name(v.schemaname, v.relname), v.by, v.phase,
+    row.cells = {table_name(v.schemaname, v.relname),
+                 v.by,
+                 v.phase,
                  ratio ? fmt::format("{:.0f}%", 100 * *ratio) : "-",
-                 v.running_seconds ? span(*v.running_seconds) : "-", std::string(name(row.status))};
+                 v.running_seconds ? span(*v.running_seconds) : "-",
+                 std::string(name(row.status))};
     s.rows.push_back(std::move(row));
   }
   return s;
@@ -134,7 +151,8 @@ Section attention_section(const std::vector<Section>& sections) {
       for (const auto& row : s.rows) {
         if (row.cells.size() <= *col || !is_table_row(s, row)) continue;
         auto it = tables.find(row.cells[0]);
-        if (it != tables.end() && it->second.cells[src.into] == "-") it->second.cells[src.into] = row.cells[*col];
+        if (it != tables.end() && it->second.cells[src.into] == "-")
+          it->second.cells[src.into] = row.cells[*col];
       }
     }
   }
@@ -142,7 +160,8 @@ Section attention_section(const std::vector<Section>& sections) {
                                                     std::make_move_iterator(tables.end()));
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
     if (a.second.status != b.second.status) return a.second.status > b.second.status;
-    if (a.second.reasons.size() != b.second.reasons.size()) return a.second.reasons.size() > b.second.reasons.size();
+    if (a.second.reasons.size() != b.second.reasons.size())
+      return a.second.reasons.size() > b.second.reasons.size();
     return a.second.order < b.second.order;
   });
   Section out;
@@ -172,15 +191,20 @@ Section log_section(const model::ActionLog& log, double now_unix) {
     Row row;
     // What proves nothing or went wrong; a skip, a dry run, a yield or a lock taken by someone else is the
     // engine doing its job.
-    static constexpr std::string_view kFine[] = {"success", "skipped", "dry_run", "cancelled", "lock_not_available",
-                                                 "dropped"};
-    row.status = std::find(std::begin(kFine), std::end(kFine), e.result) != std::end(kFine) ? Status::kOk
-                                                                                            : Status::kWarning;
+    static constexpr std::string_view kFine[] = {
+        "success", "skipped", "dry_run", "cancelled", "lock_not_available", "dropped"};
+    row.status = std::find(std::begin(kFine), std::end(kFine), e.result) != std::end(kFine)
+                     ? Status::kOk
+                     : Status::kWarning;
     row.note = e.reason;
     std::string table = table_name(e.schema, e.table);
     if (!e.index.empty()) table += " (index " + e.index + ")";
-    row.cells = {span(now_unix - e.at_unix) + " ago", std::move(table), e.action, e.result,
-                 e.seconds ? fmt::format("{:.3f}", *e.seconds) : "-", e.removed ? std::to_string(*e.removed) : "-",
+    row.cells = {span(now_unix - e.at_unix) + " ago",
+                 std::move(table),
+                 e.action,
+                 e.result,
+                 e.seconds ? fmt::format("{:.3f}", *e.seconds) : "-",
+                 e.removed ? std::to_string(*e.removed) : "-",
                  std::string(name(row.status))};
     s.rows.push_back(std::move(row));
   }
@@ -198,7 +222,8 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
   // Each listed table's dead ratio over the last hour, by its relid.
   if (view.history && view.tables) {
     std::unordered_map<std::string, std::int64_t> relids;
-    for (const auto& tbl : view.tables->tables) relids.emplace(table_name(tbl.schemaname, tbl.relname), tbl.relid);
+    for (const auto& tbl : view.tables->tables)
+      relids.emplace(table_name(tbl.schemaname, tbl.relname), tbl.relid);
     auto attach = [&](Section& s) {
       for (auto& row : s.rows) {
         const auto it = row.cells.empty() ? relids.end() : relids.find(row.cells[0]);
@@ -212,11 +237,13 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
   first.push_back(std::move(attention));
   if (view.vacuums || view.running) {
     static const std::vector<model::VacuumProgress> kNone;
-    first.push_back(running_section(view.vacuums ? view.vacuums->vacuums : kNone, view.running, view.now_unix));
+    first.push_back(
+        running_section(view.vacuums ? view.vacuums->vacuums : kNone, view.running, view.now_unix));
   }
   if (view.log) first.push_back(log_section(*view.log, view.now_unix));
   if (view.horizon) first.push_back(horizon_section(view.horizon->horizon, t));
-  r.sections.insert(r.sections.begin(), std::make_move_iterator(first.begin()), std::make_move_iterator(first.end()));
+  r.sections.insert(r.sections.begin(), std::make_move_iterator(first.begin()),
+                    std::make_move_iterator(first.end()));
 }
 
 }  // namespace pghealthd::report

@@ -21,8 +21,8 @@ struct DaemonView {
   bool up = false;
   std::string down_reason;  // why it is unreachable; "" while it is reachable or was never tried
   std::vector<DatabaseReport::Collector> collectors;  // the enabled ones
-  const model::ActionLog* log = nullptr;               // null: no maintenance engine ever logged
-  const model::LogEntry* running = nullptr;            // the engine's action running now, if any
+  const model::ActionLog* log = nullptr;              // null: no maintenance engine ever logged
+  const model::LogEntry* running = nullptr;           // the engine's action running now, if any
   const model::DeadRatioHistory* history = nullptr;
   const collectors::Data* tables = nullptr;   // stat_user_tables: which relid a listed table is
   const collectors::Data* horizon = nullptr;  // xmin_horizon

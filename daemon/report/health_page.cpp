@@ -60,14 +60,16 @@ void render_section(std::string& out, const Section& s) {
                        s.chronological ? "proved nothing or failed" : "need attention");
   out += "</h3>\n";
   if (!s.rows.empty()) {
-    const bool history = std::any_of(s.rows.begin(), s.rows.end(), [](const Row& r) { return !r.history.empty(); });
+    const bool history =
+        std::any_of(s.rows.begin(), s.rows.end(), [](const Row& r) { return !r.history.empty(); });
     out += "<table><thead><tr>";
     for (const auto& c : s.columns) out += "<th>" + escape_html(c) + "</th>";
     if (history) out += "<th>dead %, last hour</th>";
     out += "<th>why</th></tr></thead><tbody>\n";
     for (const auto& r : s.rows) {
       out += "<tr class=\"" + std::string(name(r.status)) + "\">";
-      for (const auto& c : r.cells) out += (numeric(c) ? "<td class=\"n\">" : "<td>") + escape_html(c) + "</td>";
+      for (const auto& c : r.cells)
+        out += (numeric(c) ? "<td class=\"n\">" : "<td>") + escape_html(c) + "</td>";
       if (history) out += "<td>" + sparkline_svg(r.history) + "</td>";
       out += "<td>" + escape_html(r.note) + "</td></tr>\n";
     }
@@ -85,12 +87,23 @@ std::string escape_html(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -101,8 +114,9 @@ std::string render_html(const std::vector<DatabaseReport>& reports, const PageCo
   std::string out;
   out += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
   out += fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">\n", context.refresh_seconds);
-  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-         "img-src data:\">\n";
+  out +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+      "img-src data:\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<title>" + std::string(name(worst)) + " - pghealthd</title>\n<style>";
   out += kStyle;
@@ -110,22 +124,28 @@ std::string render_html(const std::vector<DatabaseReport>& reports, const PageCo
   if (!context.watching.empty()) out += "<p>" + escape_html(context.watching) + "</p>\n";
   out += "<p class=\"meta\">pghealthd " + escape_html(context.version) + " · " + utc(context.now_unix) +
          fmt::format(" · refreshes every {} s", context.refresh_seconds) +
-         " · <a href=\"/status.json\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a href=\"/advice\">advice</a></p>"
+         " · <a href=\"/status.json\">JSON</a> · <a href=\"/metrics\">metrics</a> · <a "
+         "href=\"/advice\">advice</a></p>"
          "</header>\n";
   if (reports.empty()) out += "<p>No database read yet.</p>\n";
   for (const auto& r : reports) {
     out += "<section><h2>" + escape_html(r.target) + " / " + escape_html(r.datname) + " " +
            badge(database_status(r)) + "</h2>\n";
     if (r.reachable && *r.reachable) out += "<p class=\"up\">reachable</p>\n";
-    if (!r.error.empty()) out += "<p class=\"error\">" + escape_html(r.error) + "</p>\n";
-    else if (r.reachable && !*r.reachable) out += "<p class=\"error\">not reached yet</p>\n";
+    if (!r.error.empty())
+      out += "<p class=\"error\">" + escape_html(r.error) + "</p>\n";
+    else if (r.reachable && !*r.reachable)
+      out += "<p class=\"error\">not reached yet</p>\n";
     if (!r.collectors.empty()) {
-      out += "<table class=\"collectors\"><thead><tr><th>collector</th><th>last success</th><th>last error</th>"
-             "</tr></thead><tbody>\n";
+      out +=
+          "<table class=\"collectors\"><thead><tr><th>collector</th><th>last success</th><th>last error</th>"
+          "</tr></thead><tbody>\n";
       for (const auto& c : r.collectors)
         out += "<tr><td>" + escape_html(c.name) + "</td><td>" +
-               (c.last_success_unix ? span(context.now_unix - *c.last_success_unix) + " ago" : std::string("never")) +
-               "</td><td" + (c.error.empty() ? ">" : " class=\"error\">") + escape_html(c.error) + "</td></tr>\n";
+               (c.last_success_unix ? span(context.now_unix - *c.last_success_unix) + " ago"
+                                    : std::string("never")) +
+               "</td><td" + (c.error.empty() ? ">" : " class=\"error\">") + escape_html(c.error) +
+               "</td></tr>\n";
       out += "</tbody></table>\n";
     }
     for (const auto& s : r.sections) render_section(out, s);

@@ -57,23 +57,28 @@ pghealthd::model::LogEntry entry(double at, std::string table, std::string actio
 
 }  // namespace
 
-TEST_CASE("the attention list: one row per table with every section's reason, its numbers from every section, "
-          "worst first, index bloat left to the index sections", "[daemon_view]") {
+TEST_CASE(
+    "the attention list: one row per table with every section's reason, its numbers from every section, "
+    "worst first, index bloat left to the index sections",
+    "[daemon_view]") {
   std::vector<Section> sections(3);
   sections[0].title = "Dead tuples";
   sections[0].columns = {"table", "live", "dead", "dead %", "status"};
-  sections[0].rows = {row(Status::kCritical, {"(server)", "-", "-", "-", "CRITICAL"}, "autovacuum is off"),
-                      row(Status::kCritical, {"orders", "100", "50", "33.33%", "CRITICAL"}, "dead rows above 20%"),
-                      row(Status::kOk, {"cold", "100", "0", "0.00%", "OK"}, "no dead rows"),
-                      row(Status::kOk, {"fine", "100", "0", "0.00%", "OK"}, "no dead rows")};
+  sections[0].rows = {
+      row(Status::kCritical, {"(server)", "-", "-", "-", "CRITICAL"}, "autovacuum is off"),
+      row(Status::kCritical, {"orders", "100", "50", "33.33%", "CRITICAL"}, "dead rows above 20%"),
+      row(Status::kOk, {"cold", "100", "0", "0.00%", "OK"}, "no dead rows"),
+      row(Status::kOk, {"fine", "100", "0", "0.00%", "OK"}, "no dead rows")};
   sections[1].title = "Cache hit ratio";
   sections[1].columns = {"table", "disk reads", "cache hits", "hit %", "status"};
-  sections[1].rows = {row(Status::kWarning, {"cold", "900", "100", "10.00%", "WARNING"}, "hit ratio below 95%"),
-                      row(Status::kWarning, {"orders", "60", "940", "94.00%", "WARNING"}, "hit ratio below 95%")};
+  sections[1].rows = {
+      row(Status::kWarning, {"cold", "900", "100", "10.00%", "WARNING"}, "hit ratio below 95%"),
+      row(Status::kWarning, {"orders", "60", "940", "94.00%", "WARNING"}, "hit ratio below 95%")};
   sections[2].title = "Bloat";
   sections[2].columns = {"table", "index", "method", "wasted %", "wasted", "size", "status"};
-  sections[2].rows = {
-      row(Status::kWarning, {"fine", "fine_pkey", "estimate", "80.00%", "2 GiB", "3 GiB", "WARNING"}, "REINDEX it")};
+  sections[2].rows = {row(Status::kWarning,
+                          {"fine", "fine_pkey", "estimate", "80.00%", "2 GiB", "3 GiB", "WARNING"},
+                          "REINDEX it")};
 
   const auto s = pghealthd::report::attention_section(sections);
   REQUIRE(s.rows.size() == 2);  // "fine" only has a bloated index: the index sections say so
@@ -92,8 +97,10 @@ TEST_CASE("the attention list: one row per table with every section's reason, it
   CHECK(s.footnotes == std::vector<std::string>{"(server) Dead tuples: autovacuum is off"});
 }
 
-TEST_CASE("the maintenance log: newest first, failures flagged, never cut by rows_per_section nor counted in the "
-          "overall status", "[daemon_view]") {
+TEST_CASE(
+    "the maintenance log: newest first, failures flagged, never cut by rows_per_section nor counted in the "
+    "overall status",
+    "[daemon_view]") {
   pghealthd::model::ActionLog log(3);
   log.add(entry(kNow - 300, "gone", "vacuum", "success", "dead ratio 7%"));  // pushed out by the fourth
   auto done = entry(kNow - 120, "orders", "vacuum", "success", "dead ratio 33% above 5%");
@@ -110,7 +117,8 @@ TEST_CASE("the maintenance log: newest first, failures flagged, never cut by row
   CHECK(s.rows[0].cells[0] == "5s ago");
   CHECK(s.rows[0].status == Status::kWarning);  // the counters did not move: nothing proven
   CHECK(s.rows[1].status == Status::kOk);
-  CHECK(s.rows[2].cells == std::vector<std::string>{"2m ago", "orders", "vacuum", "success", "0.250", "50", "OK"});
+  CHECK(s.rows[2].cells ==
+        std::vector<std::string>{"2m ago", "orders", "vacuum", "success", "0.250", "50", "OK"});
   CHECK(s.rows[2].note == "dead ratio 33% above 5%");
 
   pghealthd::report::DatabaseReport r;
@@ -125,10 +133,13 @@ TEST_CASE("the maintenance log: newest first, failures flagged, never cut by row
         std::vector<std::string>{"no maintenance action taken or skipped yet"});
 }
 
-TEST_CASE("the daemon's view of a database: reachability, collectors, the added sections first, and the dead "
-          "ratio history of each listed table", "[daemon_view]") {
+TEST_CASE(
+    "the daemon's view of a database: reachability, collectors, the added sections first, and the dead "
+    "ratio history of each listed table",
+    "[daemon_view]") {
   pghealthd::collectors::Data tables;
-  tables.tables = {pghealthd::test::table_stats("orders", 1000, 500, 11), pghealthd::test::table_stats("quiet", 100, 0, 12)};
+  tables.tables = {pghealthd::test::table_stats("orders", 1000, 500, 11),
+                   pghealthd::test::table_stats("quiet", 100, 0, 12)};
   pghealthd::collectors::Data statio;
   statio.io = {io("orders", 10, 5000), io("quiet", 10, 5000)};
   pghealthd::report::Sources sources;
@@ -166,7 +177,8 @@ TEST_CASE("the daemon's view of a database: reachability, collectors, the added 
   pghealthd::report::DaemonView view;
   view.now_unix = kNow;
   view.up = true;
-  view.collectors = {{"stat_user_tables", kNow - 2, ""}, {"bloat", std::nullopt, "permission denied for table t"}};
+  view.collectors = {{"stat_user_tables", kNow - 2, ""},
+                     {"bloat", std::nullopt, "permission denied for table t"}};
   view.log = &log;
   view.history = &history;
   view.tables = &tables;
@@ -195,17 +207,29 @@ TEST_CASE("the daemon's view of a database: reachability, collectors, the added 
 
   const auto& running = section(r, "Running now");
   REQUIRE(running.rows.size() == 1);
-  CHECK(running.rows[0].cells == std::vector<std::string>{"orders", "pghealthd", "scanning heap", "25%", "3s", "OK"});
+  CHECK(running.rows[0].cells ==
+        std::vector<std::string>{"orders", "pghealthd", "scanning heap", "25%", "3s", "OK"});
 
   const auto& held = section(r, "xmin horizon");
   REQUIRE(held.rows.size() == 1);
   CHECK(held.rows[0].status == Status::kWarning);  // held for 2h, past the alert's hour
   CHECK(held.rows[0].cells[3] == "2h");
   CHECK(held.rows[0].note.find("pg_terminate_backend") != std::string::npos);
+  SECTION("a holder three quarters of the way to wraparound is critical") {
+    horizon.horizon[0].age_transactions = 1700000000;
+    horizon.horizon[0].source = "replication_slot";
+    auto old = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    pghealthd::report::add_daemon_view(old, view, {});
+    CHECK(section(old, "xmin horizon").rows[0].status == Status::kCritical);
+    CHECK(section(old, "xmin horizon").rows[0].note ==
+          "79% of the way to transaction ID wraparound: no table can be frozen past it; drop or advance the "
+          "slot");
+  }
 
   const auto json = pghealthd::report::render_json({r});
   CHECK(json.find("\"reachable\":true") != std::string::npos);
-  CHECK(json.find("{\"name\":\"bloat\",\"last_success_unix\":null,\"error\":\"permission denied for table t\"}") !=
+  CHECK(json.find(
+            "{\"name\":\"bloat\",\"last_success_unix\":null,\"error\":\"permission denied for table t\"}") !=
         std::string::npos);
   CHECK(json.find("\"dead_ratio_history\":[null,") != std::string::npos);
   CHECK(json.find(",0.3333]") != std::string::npos);
@@ -239,8 +263,10 @@ TEST_CASE("the daemon's view of a database: reachability, collectors, the added 
   }
 }
 
-TEST_CASE("the store keeps what the page shows of every watched database, read or not: reachability, "
-          "collector errors, the last 100 log entries, each table's dead-ratio history", "[daemon_view]") {
+TEST_CASE(
+    "the store keeps what the page shows of every watched database, read or not: reachability, "
+    "collector errors, the last 100 log entries, each table's dead-ratio history",
+    "[daemon_view]") {
   pghealthd::metrics::Store store("test");
   const pghealthd::metrics::DbKey never{"t", "never_read"}, read{"t", "read"};
   store.add_database(never);

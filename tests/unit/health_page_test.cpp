@@ -20,8 +20,10 @@ DatabaseReport hostile() {
   pghealthd::report::Section s;
   s.title = "Dead tuples";
   s.columns = {"table", "live", "dead", "dead %", "status"};
-  s.rows.push_back({Status::kCritical, {"<script>alert(1)</script>", "700", "300", "30.00%", "CRITICAL"},
-                    "dead rows above 20%: vacuum it", {}});
+  s.rows.push_back({Status::kCritical,
+                    {"<script>alert(1)</script>", "700", "300", "30.00%", "CRITICAL"},
+                    "dead rows above 20%: vacuum it",
+                    {}});
   s.rows.push_back({Status::kOk, {"it's \"quoted\" & Ünïcode", "10", "0", "0.00%", "OK"}, "clean", {}});
   s.footnotes.push_back("3 more rows not listed (0 of them need attention)");
   r.sections.push_back(s);
@@ -39,7 +41,8 @@ TEST_CASE("the health page escapes every name: a table called <script> is text",
 }
 
 TEST_CASE("the health page says the worst status first, refreshes itself and fetches nothing", "[page]") {
-  const auto html = render_html({hostile()}, {"0.1.0", 1.7e9, 30, "watching 1 database(s) of 1 target(s), 1 reachable"});
+  const auto html =
+      render_html({hostile()}, {"0.1.0", 1.7e9, 30, "watching 1 database(s) of 1 target(s), 1 reachable"});
   CHECK(html.rfind("<!doctype html>", 0) == 0);
   CHECK(html.find("<p>watching 1 database(s) of 1 target(s), 1 reachable</p>") != std::string::npos);
   CHECK(html.find("<title>CRITICAL - pghealthd</title>") != std::string::npos);
@@ -53,7 +56,8 @@ TEST_CASE("the health page says the worst status first, refreshes itself and fet
   CHECK(html.find("dead rows above 20%: vacuum it") != std::string::npos);
   CHECK(html.find("3 more rows not listed") > ok);
   // No external source: no absolute URL, no protocol-relative one, no script, no link or img element.
-  for (const char* s : {"http://", "https://", "src=\"//", "href=\"//", "<link", "<img", "<iframe", "@import"})
+  for (const char* s :
+       {"http://", "https://", "src=\"//", "href=\"//", "<link", "<img", "<iframe", "@import"})
     CHECK(html.find(s) == std::string::npos);
 }
 
@@ -68,8 +72,10 @@ TEST_CASE("the health page of a database that could not be read says why, and of
   CHECK(render_html({}, {"0.1.0", 1.7e9, 30, ""}).find("No database read yet.") != std::string::npos);
 }
 
-TEST_CASE("the health page shows reachability, each collector's last success and error, and a sparkline of a "
-          "table's dead ratio, all as inline markup", "[page]") {
+TEST_CASE(
+    "the health page shows reachability, each collector's last success and error, and a sparkline of a "
+    "table's dead ratio, all as inline markup",
+    "[page]") {
   auto r = hostile();
   r.reachable = true;
   r.collectors = {{"stat_user_tables", 1.7e9 - 4, ""}, {"bloat", std::nullopt, "permission denied <x>"}};
