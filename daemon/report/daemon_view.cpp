@@ -240,8 +240,8 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
     first.push_back(
         running_section(view.vacuums ? view.vacuums->vacuums : kNone, view.running, view.now_unix));
   }
-  if (view.log) first.push_back(log_section(*view.log, view.now_unix));
   if (view.horizon) first.push_back(horizon_section(view.horizon->horizon, t));
+  if (view.log) first.push_back(log_section(*view.log, view.now_unix));
   r.sections.insert(r.sections.begin(), std::make_move_iterator(first.begin()),
                     std::make_move_iterator(first.end()));
 }

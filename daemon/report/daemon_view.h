@@ -30,8 +30,9 @@ struct DaemonView {
 };
 
 // Adds the view to `r` (built by report::build from the same snapshots): reachability and collectors, then,
-// before the sections it has, "Tables that need attention", "Running now", "Maintenance log" and "xmin
-// horizon". Call before limit_rows: the attention list reads every row of the other sections.
+// before the sections it has, "Tables that need attention", "Running now", "xmin horizon" and "Maintenance
+// log" (the short ones first: the log may be a hundred rows). Call before limit_rows: the attention list
+// reads every row of the other sections.
 void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds& t);
 
 // One table per row: every table that a row of a table section (dead tuples, cache hits, vacuum recency,

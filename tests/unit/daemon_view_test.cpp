@@ -189,8 +189,8 @@ TEST_CASE(
   REQUIRE(r.sections.size() >= 4);
   CHECK(r.sections[0].title == "Tables that need attention");
   CHECK(r.sections[1].title == "Running now");
-  CHECK(r.sections[2].title == "Maintenance log");
-  CHECK(r.sections[3].title == "xmin horizon");
+  CHECK(r.sections[2].title == "xmin horizon");
+  CHECK(r.sections[3].title == "Maintenance log");
   CHECK(r.reachable == true);
   CHECK(r.error.empty());
 
