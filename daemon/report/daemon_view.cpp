@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 
 #include "collectors/xmin_horizon.h"
@@ -18,6 +17,7 @@ struct Source {
   std::string_view column;  // the source column ...
   std::size_t into;         // ... and the attention list's column it fills
 };
+constexpr std::string_view kAttentionTitle = "Tables that need attention";
 constexpr std::string_view kAttentionColumns[] = {"table",   "dead %", "autovacuum due", "hit %",
                                                   "xid age", "bloat",  "status"};
 constexpr Source kSources[] = {
@@ -122,7 +122,7 @@ Section attention_section(const std::vector<Section>& sections) {
     std::vector<std::string> reasons;
     std::size_t order = 0;  // first seen: ties keep the sections' own worst-first order
   };
-  std::map<std::string, Table> tables;
+  std::unordered_map<std::string, Table> tables;
   std::vector<std::string> server;
   for (const auto& src : kSources)
     for (const auto& s : sections) {
@@ -165,7 +165,7 @@ Section attention_section(const std::vector<Section>& sections) {
     return a.second.order < b.second.order;
   });
   Section out;
-  out.title = "Tables that need attention";
+  out.title = std::string(kAttentionTitle);
   out.columns.assign(std::begin(kAttentionColumns), std::end(kAttentionColumns));
   for (auto& [table, entry] : sorted) {
     Row row;
@@ -212,29 +212,31 @@ Section log_section(const model::ActionLog& log, double now_unix) {
   return s;
 }
 
+void attach_history(DatabaseReport& r, const DaemonView& view) {
+  if (!view.history || !view.tables) return;
+  // The listed rows by the table's name as the rows write it (a name may be in both sections).
+  std::unordered_multimap<std::string_view, Row*> listed;
+  for (auto& s : r.sections)
+    if (s.title == kAttentionTitle || s.title == "Dead tuples")
+      for (auto& row : s.rows)
+        if (!row.cells.empty()) listed.emplace(row.cells[0], &row);
+  if (listed.empty()) return;
+  for (const auto& tbl : view.tables->tables) {
+    const auto name = table_name(tbl.schemaname, tbl.relname);
+    const auto [from, to] = listed.equal_range(name);
+    if (from == to) continue;
+    const auto series = view.history->series(tbl.relid, view.now_unix);
+    for (auto it = from; it != to; ++it) it->second->history = series;
+  }
+}
+
 void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds& t) {
   r.reachable = view.up;
   r.collectors = view.collectors;
   if (!view.up && !view.down_reason.empty() && r.error.empty()) r.error = "unreachable: " + view.down_reason;
 
   std::vector<Section> first;
-  auto attention = attention_section(r.sections);
-  // Each listed table's dead ratio over the last hour, by its relid.
-  if (view.history && view.tables) {
-    std::unordered_map<std::string, std::int64_t> relids;
-    for (const auto& tbl : view.tables->tables)
-      relids.emplace(table_name(tbl.schemaname, tbl.relname), tbl.relid);
-    auto attach = [&](Section& s) {
-      for (auto& row : s.rows) {
-        const auto it = row.cells.empty() ? relids.end() : relids.find(row.cells[0]);
-        if (it != relids.end()) row.history = view.history->series(it->second, view.now_unix);
-      }
-    };
-    attach(attention);
-    for (auto& s : r.sections)
-      if (s.title == "Dead tuples") attach(s);
-  }
-  first.push_back(std::move(attention));
+  first.push_back(attention_section(r.sections));
   if (view.vacuums || view.running) {
     static const std::vector<model::VacuumProgress> kNone;
     first.push_back(

@@ -34,6 +34,9 @@ struct DaemonView {
 // log" (the short ones first: the log may be a hundred rows). Call before limit_rows: the attention list
 // reads every row of the other sections.
 void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds& t);
+// Each listed row of "Tables that need attention" and "Dead tuples" gets its table's dead ratio over the
+// last hour. Call after limit_rows: only the rows listed are looked up (60 readings each).
+void attach_history(DatabaseReport& r, const DaemonView& view);
 
 // One table per row: every table that a row of a table section (dead tuples, cache hits, vacuum recency,
 // autovacuum, freeze age, tuning, table bloat) says needs attention, with that status and every such

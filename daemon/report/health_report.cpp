@@ -537,15 +537,19 @@ std::string render_text(const std::vector<DatabaseReport>& reports) {
 }
 
 void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows) {
-  for (auto& r : reports)
-    for (auto& s : r.sections) {
-      if (s.rows.size() <= rows || s.chronological) continue;
-      std::size_t attention = 0;
-      for (std::size_t i = rows; i < s.rows.size(); ++i) attention += s.rows[i].status != Status::kOk;
-      s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", s.rows.size() - rows,
-                                        attention));
-      s.rows.resize(rows);
-    }
+  for (auto& r : reports) limit_rows(r, rows);
+}
+
+void limit_rows(DatabaseReport& r, std::size_t rows) {
+  for (auto& s : r.sections) {
+    if (s.rows.size() <= rows || s.chronological) continue;
+    std::size_t attention = 0;
+    for (std::size_t i = rows; i < s.rows.size(); ++i) attention += s.rows[i].status != Status::kOk;
+    s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", s.rows.size() - rows,
+                                      attention));
+    s.rows.resize(rows);
+    s.rows.shrink_to_fit();  // (the daemon keeps the page's reports only while it renders them, but all at once)
+  }
 }
 
 std::string render_json(const std::vector<DatabaseReport>& reports) {

@@ -112,6 +112,7 @@ struct Sources {
 // many of them need attention: a bounded report however many tables there are. The overall status stays
 // what it was, as each section keeps its worst row.
 void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows);
+void limit_rows(DatabaseReport& report, std::size_t rows);
 
 [[nodiscard]] std::string render_text(const std::vector<DatabaseReport>& reports);
 [[nodiscard]] std::string render_json(const std::vector<DatabaseReport>& reports);

@@ -185,6 +185,7 @@ TEST_CASE(
   view.horizon = &horizon;
   view.vacuums = &vacuums;
   pghealthd::report::add_daemon_view(r, view, {});
+  pghealthd::report::attach_history(r, view);
 
   REQUIRE(r.sections.size() >= 4);
   CHECK(r.sections[0].title == "Tables that need attention");
