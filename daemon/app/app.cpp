@@ -141,7 +141,9 @@ class Daemon {
   // view (reachability, collectors, maintenance log, history) added, at most health_page.rows_per_section
   // rows per section. Built on the loop thread, like a scrape: about 30 ms at 10,000 tables (bench/).
   std::vector<report::DatabaseReport> health_reports() const {
-    const auto thresholds = report_thresholds(cfg_);
+    auto thresholds = report_thresholds(cfg_);
+    thresholds.attention_list = true;
+    thresholds.ok_rows_kept = cfg_.health_page.rows_per_section;
     const double now = base::unix_now();
     const auto enabled = cfg_.collectors.in_kind_order();
     const bool maintains = maintenance::Config::of(cfg_).wanted();

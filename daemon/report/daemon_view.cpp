@@ -6,37 +6,10 @@
 #include <unordered_map>
 
 #include "collectors/xmin_horizon.h"
+#include "report/attention.h"
 
 namespace pghealthd::report {
 namespace {
-
-// The table sections whose non-OK rows are a table's problem, and the column each gives the attention
-// list (none: the section only gives its reason).
-struct Source {
-  std::string_view title;
-  std::string_view column;  // the source column ...
-  std::size_t into;         // ... and the attention list's column it fills
-};
-constexpr std::string_view kAttentionTitle = "Tables that need attention";
-constexpr std::string_view kAttentionColumns[] = {"table",   "dead %", "autovacuum due", "hit %",
-                                                  "xid age", "bloat",  "status"};
-constexpr Source kSources[] = {
-    {"Dead tuples", "dead %", 1}, {"Autovacuum", "due", 2}, {"Cache hit ratio", "hit %", 3},
-    {"Freeze age", "xid age", 4}, {"Bloat", "wasted %", 5}, {"Vacuum and analyze", "", 0},
-    {"Autovacuum tuning", "", 0},
-};
-
-std::optional<std::size_t> column(const Section& s, std::string_view name) {
-  const auto it = std::find(s.columns.begin(), s.columns.end(), name);
-  if (it == s.columns.end()) return std::nullopt;
-  return static_cast<std::size_t>(it - s.columns.begin());
-}
-
-// Bloat lists indexes too: only its table rows (index "-") are the table's.
-bool is_table_row(const Section& s, const Row& row) {
-  const auto index = column(s, "index");
-  return !index || (*index < row.cells.size() && row.cells[*index] == "-");
-}
 
 Section horizon_section(const std::vector<model::HorizonHolder>& holders, const Thresholds& t) {
   Section s;
@@ -115,71 +88,6 @@ Section running_section(const std::vector<model::VacuumProgress>& vacuums, const
 
 }  // namespace
 
-Section attention_section(const std::vector<Section>& sections) {
-  struct Table {
-    Status status = Status::kOk;
-    std::vector<std::string> cells;
-    std::vector<std::string> reasons;
-    std::size_t order = 0;  // first seen: ties keep the sections' own worst-first order
-  };
-  std::unordered_map<std::string, Table> tables;
-  std::vector<std::string> server;
-  for (const auto& src : kSources)
-    for (const auto& s : sections) {
-      if (s.title != src.title) continue;
-      for (const auto& row : s.rows) {
-        if (row.status == Status::kOk || row.cells.empty() || !is_table_row(s, row)) continue;
-        // "(server)", "(database app)": not a table; said below the list, so it stays at the top of the page.
-        if (row.cells[0].rfind('(', 0) == 0) {
-          server.push_back(row.cells[0] + " " + s.title + ": " + row.note);
-          continue;
-        }
-        auto [it, added] = tables.try_emplace(row.cells[0]);
-        if (added) it->second.order = tables.size();
-        it->second.status = std::max(it->second.status, row.status);
-        it->second.reasons.push_back(s.title + ": " + row.note);
-      }
-    }
-  for (auto& [table, entry] : tables) entry.cells.assign(std::size(kAttentionColumns), "-");
-  // Each listed table's numbers, from whichever row of each section names it (OK or not).
-  for (const auto& src : kSources) {
-    if (src.column.empty()) continue;
-    for (const auto& s : sections) {
-      if (s.title != src.title) continue;
-      const auto col = column(s, src.column);
-      if (!col) continue;
-      for (const auto& row : s.rows) {
-        if (row.cells.size() <= *col || !is_table_row(s, row)) continue;
-        auto it = tables.find(row.cells[0]);
-        if (it != tables.end() && it->second.cells[src.into] == "-")
-          it->second.cells[src.into] = row.cells[*col];
-      }
-    }
-  }
-  std::vector<std::pair<std::string, Table>> sorted(std::make_move_iterator(tables.begin()),
-                                                    std::make_move_iterator(tables.end()));
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    if (a.second.status != b.second.status) return a.second.status > b.second.status;
-    if (a.second.reasons.size() != b.second.reasons.size())
-      return a.second.reasons.size() > b.second.reasons.size();
-    return a.second.order < b.second.order;
-  });
-  Section out;
-  out.title = std::string(kAttentionTitle);
-  out.columns.assign(std::begin(kAttentionColumns), std::end(kAttentionColumns));
-  for (auto& [table, entry] : sorted) {
-    Row row;
-    row.status = entry.status;
-    row.cells = std::move(entry.cells);
-    row.cells.front() = table;
-    row.cells.back() = std::string(name(entry.status));
-    for (std::size_t i = 0; i < entry.reasons.size(); ++i) row.note += (i ? "; " : "") + entry.reasons[i];
-    out.rows.push_back(std::move(row));
-  }
-  out.footnotes = std::move(server);
-  return out;
-}
-
 Section log_section(const model::ActionLog& log, double now_unix) {
   Section s;
   s.title = "Maintenance log";
@@ -236,7 +144,6 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
   if (!view.up && !view.down_reason.empty() && r.error.empty()) r.error = "unreachable: " + view.down_reason;
 
   std::vector<Section> first;
-  first.push_back(attention_section(r.sections));
   if (view.vacuums || view.running) {
     static const std::vector<model::VacuumProgress> kNone;
     first.push_back(
@@ -244,8 +151,10 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
   }
   if (view.horizon) first.push_back(horizon_section(view.horizon->horizon, t));
   if (view.log) first.push_back(log_section(*view.log, view.now_unix));
-  r.sections.insert(r.sections.begin(), std::make_move_iterator(first.begin()),
-                    std::make_move_iterator(first.end()));
+  // After the attention list (report::build's, when it was asked for one).
+  const auto at =
+      r.sections.begin() + (!r.sections.empty() && r.sections.front().title == kAttentionTitle ? 1 : 0);
+  r.sections.insert(at, std::make_move_iterator(first.begin()), std::make_move_iterator(first.end()));
 }
 
 }  // namespace pghealthd::report

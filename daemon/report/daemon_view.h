@@ -38,12 +38,6 @@ void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds
 // last hour. Call after limit_rows: only the rows listed are looked up (60 readings each).
 void attach_history(DatabaseReport& r, const DaemonView& view);
 
-// One table per row: every table that a row of a table section (dead tuples, cache hits, vacuum recency,
-// autovacuum, freeze age, tuning, table bloat) says needs attention, with that status and every such
-// section's reason, its dead %, autovacuum due ratio, cache hit %, XID age and bloat from those sections;
-// worst first, then the most reasons. What such rows say of the server or the database ("(server)") is said
-// in the list's footnotes.
-[[nodiscard]] Section attention_section(const std::vector<Section>& sections);
 
 // The maintenance log, newest first; a result that proves nothing or failed is a warning.
 [[nodiscard]] Section log_section(const model::ActionLog& log, double now_unix);

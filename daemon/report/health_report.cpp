@@ -11,6 +11,7 @@
 #include "pg/conninfo.h"
 #include "policy/reindex_policy.h"
 #include "report/advice_report.h"
+#include "report/attention.h"
 
 namespace pghealthd::report {
 
@@ -208,6 +209,21 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   const auto& databases = of(sources.freeze).databases;
   const auto& freeze_ages = of(sources.freeze).freeze;
   const auto& bloat = of(sources.bloat).bloat;
+  Attention attention;
+  // A finished section, read by the attention list while it has all its rows, then cut to those that need
+  // attention and t.ok_rows_kept others.
+  const auto done = [&](Section s) {
+    if (t.attention_list) attention.add(s);
+    std::size_t keep = 0;
+    while (keep < s.rows.size() && s.rows[keep].status != Status::kOk) ++keep;
+    keep = keep + std::min(t.ok_rows_kept, s.rows.size() - keep);
+    if (keep < s.rows.size()) {
+      s.rows_left_out += s.rows.size() - keep;
+      s.rows.resize(keep);
+      s.rows.shrink_to_fit();
+    }
+    return s;
+  };
 
   std::vector<Keyed> dead, recency, autovac;
   for (const auto& s : tables) {
@@ -297,6 +313,26 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
                    ratio_cell(insert_due), ratio_cell(analyze_due), std::string(report::name(a.row.status))};
     autovac.push_back(std::move(a));
   }
+  // The server's autovacuum first: off (or track_counts off) means no table is vacuumed but by hand.
+  const auto server = std::find_if(tables.begin(), tables.end(), [](const model::TableStats& x) {
+    return !x.autovacuum->server_enabled;
+  });
+  if (server != tables.end()) {
+    Keyed k;
+    k.key = 1e9;
+    k.row.status = Status::kCritical;
+    k.row.note = "autovacuum (or track_counts) is off on the server: nothing vacuums or analyzes any table, and "
+                 "only anti-wraparound vacuums still run; turn it on (postgresql.conf, then reload)";
+    k.row.cells = {"(server)", "off", "-", "-", "-", "-", std::string(report::name(k.row.status))};
+    autovac.push_back(std::move(k));
+  }
+  // Each section is finished (and, for the daemon's page, cut) as soon as its rows are built, so that no more
+  // than a few sections of every table are held at once.
+  auto dead_section = done(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
+  auto recency_section = done(finish("Vacuum and analyze",
+                                     {"table", "last vacuum", "last analyze", "modified", "status"}, std::move(recency)));
+  auto autovac_section = done(finish(
+      "Autovacuum", {"table", "settings", "threshold", "due", "insert due", "analyze due", "status"}, std::move(autovac)));
 
   std::vector<Keyed> cache;
   for (const auto& s : io) {
@@ -322,6 +358,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
 
   // Index health: invalid, duplicate, prefix-redundant, unused with evidence; each with what to do.
   const auto stats_age = statistics ? model::statistics_age(*statistics, now) : std::nullopt;
+  auto cache_section =
+      done(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"}, std::move(cache)));
+
   std::vector<Keyed> idx;
   for (const auto& i : indexes) {
     Keyed k;
@@ -378,6 +417,9 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     idx.push_back(std::move(k));
   }
 
+  auto idx_section =
+      done(finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx)));
+
   std::vector<Keyed> sequences;
   for (const auto& q : sequences_read) {
     Keyed k;
@@ -431,32 +473,17 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     freeze.push_back(freeze_row(table_name(f.schemaname, f.relname), f.xid_age, f.mxid_age, model::freeze_due_ratio(f),
                                 std::to_string(f.freeze_max_age)));
 
-  r.sections.push_back(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
-  r.sections.push_back(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"},
-                              std::move(cache)));
-  r.sections.push_back(finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx)));
-  r.sections.push_back(finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
-                              std::move(recency)));
-  // The server's autovacuum first: off (or track_counts off) means no table is vacuumed but by hand.
-  const auto server = std::find_if(tables.begin(), tables.end(), [](const model::TableStats& x) {
-    return !x.autovacuum->server_enabled;
-  });
-  if (server != tables.end()) {
-    Keyed k;
-    k.key = 1e9;
-    k.row.status = Status::kCritical;
-    k.row.note = "autovacuum (or track_counts) is off on the server: nothing vacuums or analyzes any table, and "
-                 "only anti-wraparound vacuums still run; turn it on (postgresql.conf, then reload)";
-    k.row.cells = {"(server)", "off", "-", "-", "-", "-", std::string(report::name(k.row.status))};
-    autovac.push_back(std::move(k));
-  }
-  r.sections.push_back(finish("Autovacuum", {"table", "settings", "threshold", "due", "insert due", "analyze due", "status"},
-                              std::move(autovac)));
+  r.sections.push_back(std::move(dead_section));
+  r.sections.push_back(std::move(cache_section));
+  r.sections.push_back(std::move(idx_section));
+  r.sections.push_back(std::move(recency_section));
+  r.sections.push_back(std::move(autovac_section));
   if (!freeze.empty())
-    r.sections.push_back(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
-                                std::move(freeze)));
+    r.sections.push_back(done(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
+                                     std::move(freeze))));
   if (!sequences.empty())
-    r.sections.push_back(finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences)));
+    r.sections.push_back(
+        done(finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences))));
 
   // Autovacuum tuning: a one-shot check has no history of peaks, so it reasons from the dead rows now and
   // says so (policy::advise); the daemon's /advice uses what it saw between autovacuums.
@@ -474,9 +501,10 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     tuning.push_back(std::move(k));
   }
   if (!tuning.empty())
-    r.sections.push_back(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
-                                std::move(tuning)));
-  if (!bloat.empty()) r.sections.push_back(bloat_section(bloat, t, now));
+    r.sections.push_back(done(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
+                                     std::move(tuning))));
+  if (!bloat.empty()) r.sections.push_back(done(bloat_section(bloat, t, now)));
+  if (t.attention_list) r.sections.insert(r.sections.begin(), attention.section());
   return r;
 }
 
@@ -542,12 +570,13 @@ void limit_rows(std::vector<DatabaseReport>& reports, std::size_t rows) {
 
 void limit_rows(DatabaseReport& r, std::size_t rows) {
   for (auto& s : r.sections) {
-    if (s.rows.size() <= rows || s.chronological) continue;
+    if (s.chronological || (s.rows.size() <= rows && s.rows_left_out == 0)) continue;
     std::size_t attention = 0;
     for (std::size_t i = rows; i < s.rows.size(); ++i) attention += s.rows[i].status != Status::kOk;
-    s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", s.rows.size() - rows,
+    const std::size_t cut = s.rows.size() > rows ? s.rows.size() - rows : 0;
+    s.footnotes.push_back(fmt::format("{} more rows not listed ({} of them need attention)", cut + s.rows_left_out,
                                       attention));
-    s.rows.resize(rows);
+    s.rows.resize(std::min(rows, s.rows.size()));
     s.rows.shrink_to_fit();  // (the daemon keeps the page's reports only while it renders them, but all at once)
   }
 }

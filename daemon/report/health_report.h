@@ -3,6 +3,7 @@
 // with a status, worst first. Pure: built from collector snapshots and `now`, rendered as text or JSON.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct Section {
   // A log (the maintenance log), newest first: it keeps its own bound, so it is not cut to
   // health_page.rows_per_section, and what it tells of the past does not count in the overall status.
   bool chronological = false;
+  // Rows that need no attention which build() did not keep (Thresholds::ok_rows_kept): limit_rows counts
+  // them in its footnote.
+  std::size_t rows_left_out = 0;
 };
 
 struct DatabaseReport {
@@ -83,6 +87,12 @@ struct Thresholds {
   std::size_t bloat_rows_shown = 10;
   // The xmin horizon held this long is a warning, as PghealthdVacuumBlockedByXminHorizon says.
   double horizon_age_warning_seconds = 3600;
+
+  // How the daemon's page shapes the report (`pghealthd check` keeps every row and lists no summary): a
+  // first section, "Tables that need attention" (report/attention.h), and in each section the rows that
+  // need attention and at most ok_rows_kept others (health_page.rows_per_section), the rest counted.
+  bool attention_list = false;
+  std::size_t ok_rows_kept = std::numeric_limits<std::size_t>::max();
 };
 
 // What a report reads, each from the collection of the collector that gathers it: the daemon keeps one

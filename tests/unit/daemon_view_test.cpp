@@ -6,6 +6,7 @@
 #include <string>
 
 #include "metrics/store.h"
+#include "report/attention.h"
 #include "report/daemon_view.h"
 #include "support/table_stats.h"
 
@@ -145,7 +146,10 @@ TEST_CASE(
   pghealthd::report::Sources sources;
   sources.tables = &tables;
   sources.io = &statio;
-  auto r = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+  pghealthd::report::Thresholds page;  // as the daemon's page asks: the attention list, 50 rows kept
+  page.attention_list = true;
+  page.ok_rows_kept = 50;
+  auto r = pghealthd::report::build("prod", "shop", sources, page, kNow);
 
   pghealthd::model::DeadRatioHistory history;
   auto earlier = tables.tables;
@@ -184,7 +188,7 @@ TEST_CASE(
   view.tables = &tables;
   view.horizon = &horizon;
   view.vacuums = &vacuums;
-  pghealthd::report::add_daemon_view(r, view, {});
+  pghealthd::report::add_daemon_view(r, view, page);
   pghealthd::report::attach_history(r, view);
 
   REQUIRE(r.sections.size() >= 4);
@@ -219,7 +223,7 @@ TEST_CASE(
   SECTION("a holder three quarters of the way to wraparound is critical") {
     horizon.horizon[0].age_transactions = 1700000000;
     horizon.horizon[0].source = "replication_slot";
-    auto old = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    auto old = pghealthd::report::build("prod", "shop", sources, page, kNow);
     pghealthd::report::add_daemon_view(old, view, {});
     CHECK(section(old, "xmin horizon").rows[0].status == Status::kCritical);
     CHECK(section(old, "xmin horizon").rows[0].note ==
@@ -236,7 +240,7 @@ TEST_CASE(
   CHECK(json.find(",0.3333]") != std::string::npos);
 
   SECTION("pghealthd's own action is listed when the progress view does not show it") {
-    auto again = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    auto again = pghealthd::report::build("prod", "shop", sources, page, kNow);
     pghealthd::model::LogEntry reindex = entry(kNow - 90, "orders", "reindex", "", "");
     reindex.index = "orders_pkey";
     view.running = &reindex;
@@ -248,7 +252,7 @@ TEST_CASE(
     // Its VACUUM, which the progress view shows: listed once.
     auto vacuum = entry(kNow - 3, "orders", "vacuum", "", "");
     view.running = &vacuum;
-    auto once = pghealthd::report::build("prod", "shop", sources, {}, kNow);
+    auto once = pghealthd::report::build("prod", "shop", sources, page, kNow);
     pghealthd::report::add_daemon_view(once, view, {});
     CHECK(section(once, "Running now").rows.size() == 1);
   }
@@ -303,4 +307,44 @@ TEST_CASE(
   CHECK(store.databases()[0].state->down_reason.empty());
   store.remove_database(read);
   CHECK(store.databases().size() == 1);
+}
+
+TEST_CASE(
+    "the page's report keeps only what it lists, yet counts every row and gives the attention list the "
+    "numbers of rows it did not keep",
+    "[daemon_view]") {
+  pghealthd::collectors::Data tables, statio;
+  for (int i = 0; i < 200; ++i) {
+    tables.tables.push_back(pghealthd::test::table_stats("t" + std::to_string(i), 1000, 0, 100 + i));
+    statio.io.push_back(io("t" + std::to_string(i), 10, 5000));
+  }
+  tables.tables.push_back(pghealthd::test::table_stats("bloated", 1000, 500, 1));
+  tables.tables.push_back(pghealthd::test::table_stats("cold", 1000, 0, 2));
+  statio.io.push_back(io("cold", 9000, 1000));  // 10% hits: a warning
+  pghealthd::report::Sources sources;
+  sources.tables = &tables;
+  sources.io = &statio;
+  pghealthd::report::Thresholds page;
+  page.attention_list = true;
+  page.ok_rows_kept = 5;
+  auto r = pghealthd::report::build("t", "d", sources, page, kNow);
+
+  const auto& dead = section(r, "Dead tuples");
+  CHECK(dead.rows.size() == 6);  // the one that needs attention, and 5 others
+  CHECK(dead.rows_left_out == 196);
+  const auto& attention = section(r, "Tables that need attention");
+  REQUIRE(attention.rows.size() == 2);
+  CHECK(attention.rows[1].cells[0] == "cold");
+  CHECK(attention.rows[1].cells[1] == "0.00%");  // from its Dead tuples row, which was not kept
+  CHECK(attention.rows[1].cells[3] == "10.00%");
+
+  pghealthd::report::limit_rows(r, 5);
+  CHECK(section(r, "Dead tuples").footnotes ==
+        std::vector<std::string>{"197 more rows not listed (0 of them need attention)"});
+  // The same verdicts as a report that keeps everything (`pghealthd check`), cut afterwards.
+  auto full = pghealthd::report::build("t", "d", sources, {}, kNow);
+  pghealthd::report::limit_rows(full, 5);
+  CHECK(section(full, "Dead tuples").footnotes == section(r, "Dead tuples").footnotes);
+  CHECK(section(full, "Dead tuples").rows[0].cells == section(r, "Dead tuples").rows[0].cells);
+  CHECK(section(full, "Cache hit ratio").footnotes == section(r, "Cache hit ratio").footnotes);
 }
