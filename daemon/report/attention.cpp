@@ -31,7 +31,14 @@ std::optional<std::size_t> column(const Section& s, std::string_view name) {
 
 }  // namespace
 
-void Attention::add(const Section& s) {
+void Attention::add(const Section& full) {
+  std::vector<const Row*> rows;
+  rows.reserve(full.rows.size());
+  for (const auto& row : full.rows) rows.push_back(&row);
+  add(full, rows);
+}
+
+void Attention::add(const Section& s, const std::vector<const Row*>& rows) {
   const auto* src = std::find_if(std::begin(kSources), std::end(kSources),
                                  [&](const Source& x) { return x.title == s.title; });
   if (src == std::end(kSources)) return;
@@ -39,7 +46,9 @@ void Attention::add(const Section& s) {
   // Bloat lists indexes too: only its table rows (index "-") are the table's.
   const std::size_t index = column(s, "index").value_or(kNone);
   const std::size_t number = src->column.empty() ? kNone : column(s, src->column).value_or(kNone);
-  for (const auto& row : s.rows) {
+  if (number != kNone) numbers_.reserve(rows.size());
+  for (const auto* r : rows) {
+    const auto& row = *r;
     if (row.cells.empty() || (index != kNone && (index >= row.cells.size() || row.cells[index] != "-")))
       continue;
     const auto& table = row.cells[0];

@@ -23,6 +23,8 @@ class Attention {
  public:
   // A section with every row it has; sections that are no table section are ignored.
   void add(const Section& full);
+  // The same, with its rows (worst first) given apart from its title and columns.
+  void add(const Section& header, const std::vector<const Row*>& rows);
   [[nodiscard]] Section section() const;
 
  private:

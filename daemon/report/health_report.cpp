@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <numeric>
 
 #include "metrics/exposition.h"
 #include "model/stats.h"
@@ -59,15 +60,37 @@ struct Keyed {
   double key = 0;
 };
 
-Section finish(std::string title, std::vector<std::string> columns, std::vector<Keyed> rows) {
-  std::stable_sort(rows.begin(), rows.end(), [](const Keyed& a, const Keyed& b) {
+// What the daemon's page asks of a finished section (Thresholds::attention_list, ok_rows_kept): the attention
+// list reads all its rows, worst first, and the section keeps those that need attention and `kept` others.
+struct Cut {
+  Attention* attention = nullptr;
+  std::size_t kept = std::numeric_limits<std::size_t>::max();
+};
+
+Section finish(std::string title, std::vector<std::string> columns, std::vector<Keyed> rows, const Cut& cut = {}) {
+  // Sorted by index, so that rows are moved once, and only those kept.
+  std::vector<std::uint32_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0U);
+  std::stable_sort(order.begin(), order.end(), [&rows](std::uint32_t x, std::uint32_t y) {
+    const auto &a = rows[x], &b = rows[y];
     if (a.row.status != b.row.status) return a.row.status > b.row.status;
     return a.key > b.key;
   });
   Section s;
   s.title = std::move(title);
   s.columns = std::move(columns);
-  for (auto& r : rows) s.rows.push_back(std::move(r.row));
+  if (cut.attention) {
+    std::vector<const Row*> sorted;
+    sorted.reserve(order.size());
+    for (const auto i : order) sorted.push_back(&rows[i].row);
+    cut.attention->add(s, sorted);
+  }
+  std::size_t keep = 0;
+  while (keep < order.size() && rows[order[keep]].row.status != Status::kOk) ++keep;
+  keep += std::min(cut.kept, order.size() - keep);
+  s.rows.reserve(keep);
+  for (std::size_t i = 0; i < keep; ++i) s.rows.push_back(std::move(rows[order[i]].row));
+  s.rows_left_out = order.size() - keep;
   return s;
 }
 
@@ -210,20 +233,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   const auto& freeze_ages = of(sources.freeze).freeze;
   const auto& bloat = of(sources.bloat).bloat;
   Attention attention;
-  // A finished section, read by the attention list while it has all its rows, then cut to those that need
-  // attention and t.ok_rows_kept others.
-  const auto done = [&](Section s) {
-    if (t.attention_list) attention.add(s);
-    std::size_t keep = 0;
-    while (keep < s.rows.size() && s.rows[keep].status != Status::kOk) ++keep;
-    keep = keep + std::min(t.ok_rows_kept, s.rows.size() - keep);
-    if (keep < s.rows.size()) {
-      s.rows_left_out += s.rows.size() - keep;
-      s.rows.resize(keep);
-      s.rows.shrink_to_fit();
-    }
-    return s;
-  };
+  const Cut cut{t.attention_list ? &attention : nullptr, t.ok_rows_kept};
 
   std::vector<Keyed> dead, recency, autovac;
   for (const auto& s : tables) {
@@ -328,11 +338,12 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
   // Each section is finished (and, for the daemon's page, cut) as soon as its rows are built, so that no more
   // than a few sections of every table are held at once.
-  auto dead_section = done(finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead)));
-  auto recency_section = done(finish("Vacuum and analyze",
-                                     {"table", "last vacuum", "last analyze", "modified", "status"}, std::move(recency)));
-  auto autovac_section = done(finish(
-      "Autovacuum", {"table", "settings", "threshold", "due", "insert due", "analyze due", "status"}, std::move(autovac)));
+  auto dead_section = finish("Dead tuples", {"table", "live", "dead", "dead %", "status"}, std::move(dead), cut);
+  auto recency_section = finish("Vacuum and analyze", {"table", "last vacuum", "last analyze", "modified", "status"},
+                                std::move(recency), cut);
+  auto autovac_section =
+      finish("Autovacuum", {"table", "settings", "threshold", "due", "insert due", "analyze due", "status"},
+             std::move(autovac), cut);
 
   std::vector<Keyed> cache;
   for (const auto& s : io) {
@@ -359,7 +370,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   // Index health: invalid, duplicate, prefix-redundant, unused with evidence; each with what to do.
   const auto stats_age = statistics ? model::statistics_age(*statistics, now) : std::nullopt;
   auto cache_section =
-      done(finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"}, std::move(cache)));
+      finish("Cache hit ratio", {"table", "disk reads", "cache hits", "hit %", "status"}, std::move(cache), cut);
 
   std::vector<Keyed> idx;
   for (const auto& i : indexes) {
@@ -418,7 +429,7 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   auto idx_section =
-      done(finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx)));
+      finish("Index health", {"table", "index", "scans", "size", "problem", "status"}, std::move(idx), cut);
 
   std::vector<Keyed> sequences;
   for (const auto& q : sequences_read) {
@@ -479,11 +490,11 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   r.sections.push_back(std::move(recency_section));
   r.sections.push_back(std::move(autovac_section));
   if (!freeze.empty())
-    r.sections.push_back(done(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
-                                     std::move(freeze))));
+    r.sections.push_back(finish("Freeze age", {"table", "xid age", "mxid age", "freeze max age", "due", "status"},
+                                std::move(freeze), cut));
   if (!sequences.empty())
     r.sections.push_back(
-        done(finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences))));
+        finish("Sequences", {"sequence", "last value", "limit", "used", "status"}, std::move(sequences), cut));
 
   // Autovacuum tuning: a one-shot check has no history of peaks, so it reasons from the dead rows now and
   // says so (policy::advise); the daemon's /advice uses what it saw between autovacuums.
@@ -501,9 +512,12 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
     tuning.push_back(std::move(k));
   }
   if (!tuning.empty())
-    r.sections.push_back(done(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
-                                     std::move(tuning))));
-  if (!bloat.empty()) r.sections.push_back(done(bloat_section(bloat, t, now)));
+    r.sections.push_back(finish("Autovacuum tuning", {"table", "dead now", "scale factor", "cost limit", "status"},
+                                std::move(tuning), cut));
+  if (!bloat.empty()) {  // (at most bloat_rows_shown rows: nothing to cut)
+    r.sections.push_back(bloat_section(bloat, t, now));
+    if (cut.attention) cut.attention->add(r.sections.back());
+  }
   if (t.attention_list) r.sections.insert(r.sections.begin(), attention.section());
   return r;
 }
