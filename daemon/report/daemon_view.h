@@ -1,8 +1,9 @@
 // What only the running daemon knows, added to a database's health report for the health page (GET /) and
-// /status.json: whether the database is reachable and each collector's last success, the tables that need
-// attention gathered from every section (with their dead ratio over the last hour), what maintenance runs
-// now, the maintenance log, and who holds the xmin horizon back. Pure: built from what the metrics store
-// keeps (metrics::Store::databases) and `now`.
+// /status.json: whether the database is reachable and each collector's last success, what maintenance runs
+// now, the maintenance log, who holds the xmin horizon back, and each listed table's dead ratio over the
+// last hour. Pure: built from what the metrics store keeps (metrics::Store::databases) and `now`. The daemon
+// builds the report itself with Thresholds::attention_list (report/attention.h) and ok_rows_kept; then
+// add_daemon_view, limit_rows and attach_history (app/app.cpp).
 #pragma once
 
 #include <optional>
@@ -30,14 +31,12 @@ struct DaemonView {
 };
 
 // Adds the view to `r` (built by report::build from the same snapshots): reachability and collectors, then,
-// before the sections it has, "Tables that need attention", "Running now", "xmin horizon" and "Maintenance
-// log" (the short ones first: the log may be a hundred rows). Call before limit_rows: the attention list
-// reads every row of the other sections.
+// after its attention list (first) and before its other sections, "Running now", "xmin horizon" and
+// "Maintenance log" (the short ones first: the log may be a hundred rows).
 void add_daemon_view(DatabaseReport& r, const DaemonView& view, const Thresholds& t);
 // Each listed row of "Tables that need attention" and "Dead tuples" gets its table's dead ratio over the
 // last hour. Call after limit_rows: only the rows listed are looked up (60 readings each).
 void attach_history(DatabaseReport& r, const DaemonView& view);
-
 
 // The maintenance log, newest first; a result that proves nothing or failed is a warning.
 [[nodiscard]] Section log_section(const model::ActionLog& log, double now_unix);
