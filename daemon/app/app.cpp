@@ -139,7 +139,8 @@ class Daemon {
   // The health report of every watched database (GET / and /status.json), from what the store keeps (no
   // query): each section from the last successful run of the collector that gathers it, the daemon's own
   // view (reachability, collectors, maintenance log, history) added, at most health_page.rows_per_section
-  // rows per section. Built on the loop thread, like a scrape: about 30 ms at 10,000 tables (bench/).
+  // rows per section. Built on the loop thread, like a scrape: about 45 ms of CPU at 10,000 tables
+  // (bench/results/page.md).
   std::vector<report::DatabaseReport> health_reports() const {
     auto thresholds = report_thresholds(cfg_);
     thresholds.attention_list = true;

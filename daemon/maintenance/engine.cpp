@@ -242,8 +242,7 @@ void Engine::record_skip(const policy::Decision& d, bool freeze) {
   // Below the threshold is every table at every check, and the cooldown follows every action: neither is
   // worth a line of the maintenance log.
   if (reason != policy::Reason::kBelowThreshold && reason != policy::Reason::kCooldown)
-    log_entry(t, action_label(*d.action, t.relkind), reason == policy::Reason::kDryRun ? "dry_run" : "skipped",
-              reason == policy::Reason::kDryRun ? d.why : std::string(policy::name(reason)) + ": " + d.why);
+    log_skip(t, action_label(*d.action, t.relkind), reason, d.why);
   if (reason == policy::Reason::kDryRun)
     spdlog::log(level, "dry run: would {} target={} datname={} table={} why=\"{}\"", policy::name(*d.action),
                 key_.target, key_.datname, qualified(t.schemaname, t.relname), d.why);
@@ -623,8 +622,7 @@ void Engine::record_tuning_skip(const policy::Decision& d) {
   if (last == policy::name(*d.skipped)) return;
   last = std::string(policy::name(*d.skipped));
   const auto level = *d.skipped == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
-  if (*d.skipped != policy::Reason::kCooldown)
-    log_entry(t, "tune", "skipped", std::string(policy::name(*d.skipped)) + ": " + d.why);
+  if (*d.skipped != policy::Reason::kCooldown) log_skip(t, "tune", *d.skipped, d.why);
   spdlog::log(level, "not tuning table target={} datname={} table={} reason={} why=\"{}\" advice=\"{}\"", key_.target,
               key_.datname, qualified(t.schemaname, t.relname), policy::name(*d.skipped), d.why,
               d.advice ? d.advice->alter_sql : "");
@@ -700,10 +698,7 @@ void Engine::record_reindex_skip(const policy::Decision& d) {
   if (last == policy::name(reason) && reason != policy::Reason::kDryRun) return;
   last = std::string(policy::name(reason));
   const auto level = reason == policy::Reason::kCooldown ? spdlog::level::debug : spdlog::level::info;
-  if (reason != policy::Reason::kCooldown)
-    log_entry(t, "reindex", reason == policy::Reason::kDryRun ? "dry_run" : "skipped",
-              reason == policy::Reason::kDryRun ? d.why : std::string(policy::name(reason)) + ": " + d.why,
-              std::nullopt, std::nullopt, x.indexrelname);
+  if (reason != policy::Reason::kCooldown) log_skip(t, "reindex", reason, d.why, x.indexrelname);
   if (reason == policy::Reason::kDryRun)
     spdlog::log(level, "dry run: would reindex target={} datname={} index={} table={} why=\"{}\"", key_.target,
                 key_.datname, qualified(x.schemaname, x.indexrelname), qualified(t.schemaname, t.relname), d.why);
@@ -932,6 +927,15 @@ void Engine::log_entry(const model::TableStats& t, std::string_view action, std:
   e.seconds = seconds;
   e.removed = removed;
   sink_->logged(std::move(e));
+}
+
+void Engine::log_skip(const model::TableStats& t, std::string_view action, policy::Reason reason,
+                      const std::string& why, std::string index) {
+  if (reason == policy::Reason::kDryRun)
+    log_entry(t, action, "dry_run", why, std::nullopt, std::nullopt, std::move(index));
+  else
+    log_entry(t, action, "skipped", std::string(policy::name(reason)) + ": " + why, std::nullopt, std::nullopt,
+              std::move(index));
 }
 
 void Engine::report(const policy::Decision& d, const Outcome& outcome, double seconds, const std::string& detail) {

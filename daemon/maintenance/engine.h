@@ -206,6 +206,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void log_entry(const model::TableStats& t, std::string_view action, std::string_view result, std::string reason,
                  std::optional<double> seconds = std::nullopt, std::optional<std::int64_t> removed = std::nullopt,
                  std::string index = {});
+  // A decision not to act, as a log entry: "dry_run" with its reason, else "skipped" with "reason: why".
+  void log_skip(const model::TableStats& t, std::string_view action, policy::Reason reason, const std::string& why,
+                std::string index = {});
   // `freeze`: a freeze decision (logged apart from the same table's vacuum decisions).
   void record_skip(const policy::Decision& d, bool freeze = false);
   // Logs why the running action is cancelled and marks the cancel as ours; false when nothing runs.

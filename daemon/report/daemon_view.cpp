@@ -23,17 +23,16 @@ Section horizon_section(const std::vector<model::HorizonHolder>& holders, const 
     Row row;
     const bool long_held = h->age_seconds && *h->age_seconds > t.horizon_age_warning_seconds;
     // Held back this far, it holds back freezing too: the server nears wraparound whatever VACUUM does.
-    const double share = static_cast<double>(h->age_transactions) / 2147483648.0;
-    row.status = share >= t.wraparound_critical               ? Status::kCritical
-                 : share >= t.wraparound_warning || long_held ? Status::kWarning
-                                                              : Status::kOk;
+    const double share = wraparound_share(h->age_transactions);
+    const auto wraparound = wraparound_status(share, t);
+    row.status = std::max(wraparound, long_held ? Status::kWarning : Status::kOk);
     const std::string remedy =
         h->source == "replication_slot"       ? "drop or advance the slot"
         : h->source == "prepared_transaction" ? "COMMIT PREPARED or ROLLBACK PREPARED it"
         : h->source == "standby"              ? "see the standby's longest query (hot_standby_feedback)"
                                               : "end the transaction (pg_terminate_backend)";
     row.note =
-        share >= t.wraparound_warning
+        wraparound != Status::kOk
             ? fmt::format(
                   "{:.0f}% of the way to transaction ID wraparound: no table can be frozen past it; {}",
                   100 * share, remedy)
@@ -107,7 +106,7 @@ Section log_section(const model::ActionLog& log, double now_unix) {
     row.note = e.reason;
     std::string table = table_name(e.schema, e.table);
     if (!e.index.empty()) table += " (index " + e.index + ")";
-    row.cells = {span(now_unix - e.at_unix) + " ago",
+    row.cells = {age(e.at_unix, now_unix),
                  std::move(table),
                  e.action,
                  e.result,

@@ -141,9 +141,7 @@ std::string render_html(const std::vector<DatabaseReport>& reports, const PageCo
           "<table class=\"collectors\"><thead><tr><th>collector</th><th>last success</th><th>last error</th>"
           "</tr></thead><tbody>\n";
       for (const auto& c : r.collectors)
-        out += "<tr><td>" + escape_html(c.name) + "</td><td>" +
-               (c.last_success_unix ? span(context.now_unix - *c.last_success_unix) + " ago"
-                                    : std::string("never")) +
+        out += "<tr><td>" + escape_html(c.name) + "</td><td>" + age(c.last_success_unix, context.now_unix) +
                "</td><td" + (c.error.empty() ? ">" : " class=\"error\">") + escape_html(c.error) +
                "</td></tr>\n";
       out += "</tbody></table>\n";

@@ -28,8 +28,6 @@ std::string span(double s) {
   return fmt::format("{:.0f}d", s / 86400);
 }
 
-namespace {
-
 std::string percent(std::optional<double> ratio) {
   return ratio ? fmt::format("{:.2f}%", 100 * *ratio) : "-";
 }
@@ -38,6 +36,16 @@ std::string age(std::optional<double> when, double now) {
   if (!when) return "never";
   return span(now - *when) + " ago";
 }
+
+double wraparound_share(std::int64_t age) { return static_cast<double>(age) / 2147483648.0; }
+
+Status wraparound_status(double share, const Thresholds& t) {
+  if (share >= t.wraparound_critical) return Status::kCritical;
+  if (share >= t.wraparound_warning) return Status::kWarning;
+  return Status::kOk;
+}
+
+namespace {
 
 std::string bytes(std::optional<std::int64_t> b) {
   if (!b) return "-";
@@ -455,16 +463,16 @@ DatabaseReport build(const std::string& target, const std::string& datname, cons
   }
 
   // Freeze age: this database itself, then its tables.
-  constexpr double kWraparound = 2147483648.0;  // 2^31
   auto freeze_row = [&](std::string name, model::Count xid, model::Count mxid, std::optional<double> due,
                         std::string max_age) {
     Keyed k;
-    const double oldest = static_cast<double>(std::max(xid.value_or(0), mxid.value_or(0))) / kWraparound;
+    const double oldest = wraparound_share(std::max(xid.value_or(0), mxid.value_or(0)));
     k.key = std::max(oldest, due.value_or(0) / 1000);  // the wraparound share first, then the due ratio
-    if (oldest >= t.wraparound_critical) {
+    const auto wraparound = wraparound_status(oldest, t);
+    if (wraparound == Status::kCritical) {
       k.row.status = Status::kCritical;
       k.row.note = fmt::format("{:.0f}% of the way to wraparound: VACUUM (FREEZE) it now", 100 * oldest);
-    } else if (oldest >= t.wraparound_warning) {
+    } else if (wraparound == Status::kWarning) {
       k.row.status = Status::kWarning;
       k.row.note = fmt::format("{:.0f}% of the way to wraparound", 100 * oldest);
     } else if (due && *due >= t.freeze_due_warning) {

@@ -58,6 +58,10 @@ struct DatabaseReport {
 
 // A length of time in the largest unit that keeps two digits: "45s", "12m", "36h", "7d".
 [[nodiscard]] std::string span(double seconds);
+// How long ago `when` was ("12m ago"), or "never".
+[[nodiscard]] std::string age(std::optional<double> when, double now);
+// A ratio as a percentage with two decimals ("7.31%"), or "-".
+[[nodiscard]] std::string percent(std::optional<double> ratio);
 
 // "rel" for a table in public, else "schema.rel": how every section names a table.
 [[nodiscard]] std::string table_name(const std::string& schema, const std::string& rel);
@@ -94,6 +98,11 @@ struct Thresholds {
   bool attention_list = false;
   std::size_t ok_rows_kept = std::numeric_limits<std::size_t>::max();
 };
+
+// An XID or multixact age as a share of 2^31, where the server stops accepting writes, and its verdict by
+// wraparound_warning and wraparound_critical.
+[[nodiscard]] double wraparound_share(std::int64_t age);
+[[nodiscard]] Status wraparound_status(double share, const Thresholds& t);
 
 // What a report reads, each from the collection of the collector that gathers it: the daemon keeps one
 // snapshot per collector (metrics::Store), `pghealthd check` collects them all into one Data. Null: that

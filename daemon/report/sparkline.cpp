@@ -7,6 +7,8 @@
 #include <iterator>
 #include <string_view>
 
+#include "report/health_report.h"
+
 namespace pghealthd::report {
 namespace {
 
@@ -31,8 +33,6 @@ void append_coordinate(std::string& out, double v) {
   if (s == "-0") s = "0";
   out += s;
 }
-
-std::string percent(double ratio) { return fmt::format("{:.2f}%", ratio * 100); }
 
 }  // namespace
 
